@@ -1,0 +1,65 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import type { AppConfig } from '@vmops/config';
+import { dataSourceOptions, DiskEntity, OperationEntity, TemplateEntity, VmEntity } from '@vmops/persistence';
+import { ApiKeyGuard } from './auth/auth';
+import { ApiExceptionFilter } from './common/exception.filter';
+import { APP_CONFIG } from './config.token';
+import { HealthController, TemporalHealthIndicator } from './health/health.controller';
+import { OperationsController } from './operations/operations.controller';
+import { OperationsService } from './operations/operations.service';
+import { TemporalModule } from './temporal/temporal.module';
+import { VmsController } from './vms/vms.controller';
+import { VmsService } from './vms/vms.service';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([OperationEntity])],
+  controllers: [OperationsController],
+  providers: [OperationsService],
+  exports: [OperationsService],
+})
+export class OperationsModule {}
+
+@Module({
+  imports: [TypeOrmModule.forFeature([VmEntity, DiskEntity, TemplateEntity]), OperationsModule],
+  controllers: [VmsController],
+  providers: [VmsService],
+})
+export class VmsModule {}
+
+@Module({
+  imports: [TerminusModule],
+  controllers: [HealthController],
+  providers: [TemporalHealthIndicator],
+})
+export class HealthModule {}
+
+@Module({})
+export class AppModule {
+  /** The whole API for a validated configuration (from loadConfig at boot, or from a test). */
+  static forConfig(config: AppConfig): DynamicModule {
+    const configModule: DynamicModule = {
+      module: class ConfigHolderModule {},
+      global: true,
+      providers: [{ provide: APP_CONFIG, useValue: config }],
+      exports: [APP_CONFIG],
+    };
+    return {
+      module: AppModule,
+      imports: [
+        configModule,
+        TypeOrmModule.forRoot({ ...dataSourceOptions({ databaseUrl: config.databaseUrl, poolSize: config.dbPoolSize }), retryAttempts: 3 }),
+        TemporalModule,
+        OperationsModule,
+        VmsModule,
+        HealthModule,
+      ],
+      providers: [
+        { provide: APP_GUARD, useClass: ApiKeyGuard },
+        { provide: APP_FILTER, useClass: ApiExceptionFilter },
+      ],
+    };
+  }
+}

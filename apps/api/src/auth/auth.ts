@@ -1,0 +1,59 @@
+import {
+  CanActivate,
+  createParamDecorator,
+  ExecutionContext,
+  HttpStatus,
+  Injectable,
+  SetMetadata,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { hashApiKey } from '@vmops/domain';
+import type { ApiKeyRole } from '@vmops/persistence';
+import type { Request } from 'express';
+import type { DataSource } from 'typeorm';
+import { ApiError } from '../common/api-error';
+
+export interface Principal {
+  tenantId: string;
+  apiKeyId: string;
+  role: ApiKeyRole;
+}
+
+const PUBLIC = 'vmops:public';
+/** Marks an endpoint that needs no API key (health only). */
+export const Public = () => SetMetadata(PUBLIC, true);
+
+type AuthedRequest = Request & { principal?: Principal };
+
+/** The caller, as authenticated by ApiKeyGuard. */
+export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: ExecutionContext): Principal => {
+  const principal = ctx.switchToHttp().getRequest<AuthedRequest>().principal;
+  if (!principal) throw new Error('CurrentPrincipal used on a route that ApiKeyGuard does not protect');
+  return principal;
+});
+
+/** `Authorization: Bearer <api key>` on every endpoint not marked @Public(). */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {}
+
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC, [ctx.getHandler(), ctx.getClass()])) return true;
+    const req = ctx.switchToHttp().getRequest<AuthedRequest>();
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+    if (!match) {
+      throw new ApiError(HttpStatus.UNAUTHORIZED, 'UNAUTHENTICATED', 'send your API key as "Authorization: Bearer <key>"');
+    }
+    const [row] = await this.dataSource.query(
+      `SELECT id, tenant_id, role FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL`,
+      [hashApiKey(match[1])],
+    );
+    if (!row) throw new ApiError(HttpStatus.UNAUTHORIZED, 'UNAUTHENTICATED', 'the API key is not valid or has been revoked');
+    req.principal = { tenantId: row.tenant_id, apiKeyId: row.id, role: row.role };
+    return true;
+  }
+}

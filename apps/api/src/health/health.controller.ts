@@ -1,0 +1,49 @@
+import { Controller, Get, Inject, Injectable } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { Client } from '@temporalio/client';
+import { Public } from '../auth/auth';
+import { TEMPORAL_CLIENT } from '../temporal/temporal.module';
+
+const PROBE_TIMEOUT_MS = 3000;
+
+@Injectable()
+export class TemporalHealthIndicator {
+  constructor(
+    private readonly indicators: HealthIndicatorService,
+    @Inject(TEMPORAL_CLIENT) private readonly client: Client,
+  ) {}
+
+  async check(key: string) {
+    const indicator = this.indicators.check(key);
+    try {
+      await this.client.connection.withDeadline(Date.now() + PROBE_TIMEOUT_MS, () =>
+        this.client.connection.workflowService.getSystemInfo({}),
+      );
+      return indicator.up();
+    } catch (err) {
+      return indicator.down({ message: err instanceof Error ? err.message : String(err) });
+    }
+  }
+}
+
+@ApiTags('health')
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly db: TypeOrmHealthIndicator,
+    private readonly temporal: TemporalHealthIndicator,
+  ) {}
+
+  /** 200 when PostgreSQL and Temporal answer; 503 naming the dependency that does not. */
+  @Get()
+  @Public()
+  @HealthCheck()
+  check() {
+    return this.health.check([
+      () => this.db.pingCheck('database', { timeout: PROBE_TIMEOUT_MS }),
+      () => this.temporal.check('temporal'),
+    ]);
+  }
+}

@@ -1,0 +1,51 @@
+import type { OperationError, OperationProgress, OperationStatus, OperationStep, OperationType } from '@vmops/contracts';
+import type { OperationEntity } from '@vmops/persistence';
+
+export interface OperationView {
+  id: string;
+  type: OperationType;
+  status: OperationStatus;
+  vmId: string | null;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+  progress: { step: string | null; stepsDone: number; stepsTotal: number; percent: number };
+  steps: OperationStep[];
+  error: OperationError | null;
+  links: { self: string; vm: string | null; temporalUi: string };
+}
+
+export interface TemporalUiLocation {
+  uiUrl: string;
+  namespace: string;
+}
+
+/** The operation as the consumer sees it: the database record, overlaid with the workflow's live progress. */
+export function toOperationView(op: OperationEntity, live: OperationProgress | null, ui: TemporalUiLocation): OperationView {
+  const status = live?.status ?? op.status;
+  const steps = live?.steps ?? op.steps;
+  const stepsDone = steps.filter((s) => s.status === 'succeeded' || s.status === 'compensated').length;
+  const current = steps.find((s) => s.status === 'running') ?? null;
+  return {
+    id: op.id,
+    type: op.type,
+    status,
+    vmId: op.vmId,
+    createdAt: op.createdAt.toISOString(),
+    updatedAt: op.updatedAt.toISOString(),
+    finishedAt: op.finishedAt?.toISOString() ?? null,
+    progress: {
+      step: current?.name ?? null,
+      stepsDone,
+      stepsTotal: steps.length,
+      percent: status === 'succeeded' ? 100 : steps.length ? Math.floor((100 * stepsDone) / steps.length) : 0,
+    },
+    steps,
+    error: live ? live.error : op.error,
+    links: {
+      self: `/v1/operations/${op.id}`,
+      vm: op.vmId ? `/v1/vms/${op.vmId}` : null,
+      temporalUi: `${ui.uiUrl}/namespaces/${encodeURIComponent(ui.namespace)}/workflows/${encodeURIComponent(op.workflowId)}`,
+    },
+  };
+}

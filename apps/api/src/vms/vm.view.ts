@@ -1,0 +1,42 @@
+import type { DiskEntity, VmEntity } from '@vmops/persistence';
+
+export interface VmView {
+  id: string;
+  hostname: string;
+  label: string | null;
+  note: string | null;
+  cpus: number;
+  memoryMb: number;
+  status: string;
+  locked: boolean;
+  currentOperationId: string | null;
+  nodeId: string;
+  templateId: string | null;
+  disks: { id: string; position: number | null; sizeGb: number }[];
+  createdAt: string;
+  updatedAt: string;
+  links: { self: string; operations: string };
+}
+
+export function toVmView(vm: VmEntity, disks: DiskEntity[]): VmView {
+  return {
+    id: vm.id,
+    hostname: vm.hostname,
+    label: vm.label,
+    note: vm.note,
+    cpus: vm.cpus,
+    memoryMb: vm.memoryMb,
+    status: vm.status,
+    locked: vm.locked,
+    currentOperationId: vm.currentOperationId,
+    nodeId: vm.nodeId,
+    templateId: vm.templateId,
+    disks: disks
+      .filter((d) => d.vmId === vm.id)
+      .sort((a, b) => (a.position ?? Infinity) - (b.position ?? Infinity))
+      .map((d) => ({ id: d.id, position: d.position, sizeGb: d.sizeGb })),
+    createdAt: vm.createdAt.toISOString(),
+    updatedAt: vm.updatedAt.toISOString(),
+    links: { self: `/v1/vms/${vm.id}`, operations: `/v1/operations?vmId=${vm.id}` },
+  };
+}

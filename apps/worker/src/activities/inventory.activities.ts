@@ -1,0 +1,55 @@
+import { isTerminalOperationStatus, type InventoryActivities } from '@vmops/contracts';
+import type { DataSource } from 'typeorm';
+import { step } from './step';
+
+/** Inventory steps: each is one idempotent write to PostgreSQL. */
+export function createInventoryActivities(dataSource: DataSource): InventoryActivities {
+  return {
+    markOperationRunning: step(({ operationId }) =>
+      dataSource.query(`UPDATE operations SET status = 'running', updated_at = now() WHERE id = $1 AND status = 'pending'`, [
+        operationId,
+      ]),
+    ),
+
+    recordVmCreated: step(({ vmId, systemDiskId, systemDiskSizeGb, powerState }) =>
+      dataSource.transaction(async (tx) => {
+        await tx.query(
+          `INSERT INTO disks (id, tenant_id, node_id, vm_id, position, size_gb, template_id)
+           SELECT $2, tenant_id, node_id, id, 0, $3, template_id FROM vms WHERE id = $1
+           ON CONFLICT (id) DO NOTHING`,
+          [vmId, systemDiskId, systemDiskSizeGb],
+        );
+        await tx.query(`UPDATE vms SET status = $2, updated_at = now() WHERE id = $1`, [vmId, powerState]);
+      }),
+    ),
+
+    discardVmRecord: step(({ vmId }) =>
+      dataSource.transaction(async (tx) => {
+        await tx.query(`DELETE FROM disks WHERE vm_id = $1`, [vmId]);
+        await tx.query(`DELETE FROM vms WHERE id = $1`, [vmId]);
+      }),
+    ),
+
+    finishOperation: step(({ operationId, vmId, progress }) =>
+      dataSource.transaction(async (tx) => {
+        const terminal = isTerminalOperationStatus(progress.status);
+        await tx.query(
+          `UPDATE operations SET status = $2, steps = $3::jsonb, error = $4::jsonb, updated_at = now(),
+             finished_at = CASE WHEN $5 THEN coalesce(finished_at, now()) ELSE NULL END
+           WHERE id = $1`,
+          [operationId, progress.status, JSON.stringify(progress.steps), progress.error ? JSON.stringify(progress.error) : null, terminal],
+        );
+        if (!vmId) return;
+        // A stuck operation keeps its VM locked and flagged until a human has looked at it.
+        if (progress.status === 'stuck') {
+          await tx.query(`UPDATE vms SET status = 'error', updated_at = now() WHERE id = $1 AND current_operation_id = $2`, [vmId, operationId]);
+        } else if (terminal) {
+          await tx.query(
+            `UPDATE vms SET locked = false, current_operation_id = NULL, updated_at = now() WHERE id = $1 AND current_operation_id = $2`,
+            [vmId, operationId],
+          );
+        }
+      }),
+    ),
+  };
+}

@@ -1,0 +1,41 @@
+import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import path from 'node:path';
+import { createActivities, type ActivityDeps } from './activities';
+
+/** The workflows' entry point; resolves to the TypeScript sources under ts-jest and to dist/ when compiled. */
+export const WORKFLOWS_PATH = path.resolve(__dirname, '../../../workflows');
+
+export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath: require.resolve(WORKFLOWS_PATH), logger: quietBundlerLogger });
+}
+
+const quietBundlerLogger = {
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string) => console.warn(message),
+  error: (message: string) => console.error(message),
+  log: () => undefined,
+};
+
+export interface VmOpsWorkerOptions extends ActivityDeps {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  /** A prebuilt bundle (production and tests); without one the worker bundles the workflows at start. */
+  workflowBundle?: WorkflowBundleWithSourceMap | { codePath: string };
+}
+
+/** The shared worker: every workflow type and the orchestration activities, on the shared task queue. */
+export function createVmOpsWorker(options: VmOpsWorkerOptions): Promise<Worker> {
+  const { connection, namespace, taskQueue, workflowBundle } = options;
+  return Worker.create({
+    connection,
+    namespace,
+    taskQueue,
+    activities: createActivities(options),
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve(WORKFLOWS_PATH) }),
+    maxCachedWorkflows: 1000,
+    shutdownGraceTime: '10 seconds',
+  });
+}

@@ -1,0 +1,56 @@
+// Plain types shared by the API, the worker and workflow code. Workflow-safe: no Node, no Nest.
+
+export const OPERATION_TYPES = ['vm.create'] as const;
+export type OperationType = (typeof OPERATION_TYPES)[number];
+
+export const OPERATION_STATUSES = [
+  'pending',
+  'running',
+  'succeeded',
+  'failed',
+  'cancelling',
+  'cancelled',
+  'compensating',
+  'compensated',
+  'stuck',
+] as const;
+export type OperationStatus = (typeof OPERATION_STATUSES)[number];
+
+export const TERMINAL_OPERATION_STATUSES: readonly OperationStatus[] = [
+  'succeeded',
+  'failed',
+  'cancelled',
+  'compensated',
+  'stuck',
+];
+
+export function isTerminalOperationStatus(status: OperationStatus): boolean {
+  return TERMINAL_OPERATION_STATUSES.includes(status);
+}
+
+export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'compensated' | 'compensation_failed';
+
+export interface OperationStep {
+  name: string;
+  status: StepStatus;
+  startedAt: string | null;
+  finishedAt: string | null;
+  attempts: number;
+  error: string | null;
+}
+
+export interface OperationError {
+  code: string;
+  message: string;
+  step: string | null;
+}
+
+/** What a workflow reports about itself: live through a query, and once more when it ends. */
+export interface OperationProgress {
+  status: OperationStatus;
+  steps: OperationStep[];
+  error: OperationError | null;
+}
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };

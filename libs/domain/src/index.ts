@@ -1,0 +1,4 @@
+export * from './api-key';
+export * from './hostname';
+export * from './placement';
+export * from './vm-status';

@@ -1,0 +1,3 @@
+export * from './driver';
+export * from './errors';
+export * from './simulated/simulated-hypervisor';

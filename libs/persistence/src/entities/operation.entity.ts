@@ -1,0 +1,43 @@
+import type { JsonObject, OperationError, OperationStatus, OperationStep, OperationType } from '@vmops/contracts';
+import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+
+/** The durable record of one asynchronous operation; its workflow holds the live detail while it runs. */
+@Entity('operations')
+export class OperationEntity {
+  @PrimaryColumn('uuid')
+  id!: string;
+
+  @Column({ name: 'tenant_id', type: 'uuid' })
+  tenantId!: string;
+
+  @Column({ name: 'vm_id', type: 'uuid', nullable: true })
+  vmId!: string | null;
+
+  @Column({ type: 'text' })
+  type!: OperationType;
+
+  @Column({ type: 'text' })
+  status!: OperationStatus;
+
+  @Column({ name: 'workflow_id', type: 'text', unique: true })
+  workflowId!: string;
+
+  /** The request as accepted (after validation), for the record and for idempotent replays. */
+  @Column({ type: 'jsonb' })
+  request!: JsonObject;
+
+  @Column({ type: 'jsonb', default: () => "'[]'::jsonb" })
+  steps!: OperationStep[];
+
+  @Column({ type: 'jsonb', nullable: true })
+  error!: OperationError | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt!: Date;
+
+  @Column({ name: 'finished_at', type: 'timestamptz', nullable: true })
+  finishedAt!: Date | null;
+}

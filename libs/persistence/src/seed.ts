@@ -1,0 +1,50 @@
+import { apiKeyDisplayPrefix, hashApiKey } from '@vmops/domain';
+import type { DataSource } from 'typeorm';
+
+export interface SeedResult {
+  tenantId: string;
+  nodeIds: string[];
+  templateId: string;
+}
+
+export const DEMO_TENANT = 'demo';
+export const DEMO_NODES = [
+  { name: 'node-1', datacenter: 'dc1', cpus: 32, memoryMb: 131072, storageGb: 2000 },
+  { name: 'node-2', datacenter: 'dc1', cpus: 32, memoryMb: 131072, storageGb: 2000 },
+];
+export const DEMO_TEMPLATE = { name: 'debian-12', osFamily: 'linux', diskSizeGb: 10 };
+
+/**
+ * The demo world: one tenant whose API key is `apiKey`, two online nodes and one template.
+ * Idempotent: running it again changes nothing and adds the key only if it is new.
+ */
+export async function seedDemo(dataSource: DataSource, apiKey: string): Promise<SeedResult> {
+  return dataSource.transaction(async (tx) => {
+    const [tenant] = await tx.query(
+      `INSERT INTO tenants (name) VALUES ($1)
+       ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id`,
+      [DEMO_TENANT],
+    );
+    await tx.query(
+      `INSERT INTO api_keys (tenant_id, name, key_hash, key_prefix, role) VALUES ($1, 'demo', $2, $3, 'member')
+       ON CONFLICT (key_hash) DO NOTHING`,
+      [tenant.id, hashApiKey(apiKey), apiKeyDisplayPrefix(apiKey)],
+    );
+    const nodeIds: string[] = [];
+    for (const node of DEMO_NODES) {
+      const [row] = await tx.query(
+        `INSERT INTO nodes (name, datacenter, status, cpus, memory_mb, storage_gb)
+         VALUES ($1, $2, 'online', $3, $4, $5)
+         ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id`,
+        [node.name, node.datacenter, node.cpus, node.memoryMb, node.storageGb],
+      );
+      nodeIds.push(row.id);
+    }
+    const [template] = await tx.query(
+      `INSERT INTO templates (name, os_family, disk_size_gb) VALUES ($1, $2, $3)
+       ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id`,
+      [DEMO_TEMPLATE.name, DEMO_TEMPLATE.osFamily, DEMO_TEMPLATE.diskSizeGb],
+    );
+    return { tenantId: tenant.id, nodeIds, templateId: template.id };
+  });
+}

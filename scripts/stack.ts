@@ -1,0 +1,164 @@
+import 'reflect-metadata';
+import { generateApiKey } from '@vmops/domain';
+import { createDataSource, runMigrations, seedDemo } from '@vmops/persistence';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { waitForPort } from './net';
+import { startTemporalDevServer, type TemporalDevServer } from './temporal-dev-server';
+
+/**
+ * The whole stack on one machine: Temporal dev server + Web UI, PostgreSQL (embedded unless DATABASE_URL
+ * is set), migrations and seed, the worker (with the simulated hypervisor) and the API. Ctrl-C stops it all.
+ */
+const ROOT = path.resolve(__dirname, '..', '..');
+const DIST = path.join(ROOT, 'dist');
+const DATA_DIR = path.resolve(ROOT, process.env.VMOPS_DATA_DIR ?? '.data');
+const API_PORT = Number(process.env.PORT ?? 3000);
+const TEMPORAL_PORT = Number(process.env.TEMPORAL_PORT ?? 7233);
+const TEMPORAL_UI_PORT = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
+const PGLITE_PORT = Number(process.env.PGLITE_PORT ?? 54329);
+
+const children: { name: string; proc: ChildProcess }[] = [];
+let temporal: TemporalDevServer | null = null;
+let stopping = false;
+
+function log(name: string, line: string): void {
+  console.log(`${`[${name}]`.padEnd(10)} ${line}`);
+}
+
+function run(name: string, script: string, env: NodeJS.ProcessEnv): ChildProcess {
+  const proc = spawn(process.execPath, ['-r', path.join(ROOT, 'scripts', 'register-paths.js'), path.join(DIST, script)], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  for (const stream of [proc.stdout, proc.stderr]) {
+    stream?.on('data', (chunk: Buffer) => chunk.toString().split('\n').filter(Boolean).forEach((l) => log(name, l)));
+  }
+  proc.once('exit', (code, signal) => {
+    if (stopping) return;
+    log(name, `exited unexpectedly (${signal ?? `code ${code}`}); stopping the stack`);
+    void shutdown(1);
+  });
+  children.push({ name, proc });
+  return proc;
+}
+
+function demoApiKey(): string {
+  if (process.env.DEMO_API_KEY?.trim()) return process.env.DEMO_API_KEY.trim();
+  const file = path.join(DATA_DIR, 'demo-api-key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const key = generateApiKey();
+  writeFileSync(file, key + '\n', { mode: 0o600 });
+  return key;
+}
+
+async function waitForHealth(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+      last = `${res.status} ${await res.text()}`;
+    } catch (err) {
+      last = err instanceof Error ? err.message : String(err);
+    }
+    await sleep(500);
+  }
+  throw new Error(`${url} did not report healthy: ${last}`);
+}
+
+async function shutdown(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    console.log('stopping the stack…');
+    for (const { proc } of [...children].reverse()) {
+      if (proc.exitCode !== null || proc.signalCode !== null) continue;
+      proc.kill('SIGTERM');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          proc.kill('SIGKILL');
+          resolve();
+        }, 15_000);
+        proc.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    await temporal?.stop();
+  }
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  process.once('SIGINT', () => void shutdown(0));
+  process.once('SIGTERM', () => void shutdown(0));
+  mkdirSync(DATA_DIR, { recursive: true });
+
+  let databaseUrl = process.env.DATABASE_URL;
+  if (!databaseUrl) {
+    const db = run('postgres', 'scripts/embedded-postgres.js', {
+      PGLITE_DATA_DIR: path.join(DATA_DIR, 'pglite'),
+      PGLITE_PORT: String(PGLITE_PORT),
+    });
+    await waitForPort('127.0.0.1', PGLITE_PORT, 60_000, () => db.exitCode === null);
+    databaseUrl = `postgresql://postgres@127.0.0.1:${PGLITE_PORT}/postgres`;
+  }
+
+  let temporalAddress = process.env.TEMPORAL_ADDRESS;
+  if (!temporalAddress) {
+    temporal = await startTemporalDevServer({
+      port: TEMPORAL_PORT,
+      uiPort: TEMPORAL_UI_PORT,
+      dbFile: path.join(DATA_DIR, 'temporal.sqlite'),
+      log: (line) => log('temporal', line),
+    });
+    temporal.process.once('exit', () => {
+      if (!stopping) void shutdown(1);
+    });
+    temporalAddress = temporal.address;
+  }
+  const temporalUiUrl = process.env.TEMPORAL_UI_URL ?? `http://localhost:${TEMPORAL_UI_PORT}`;
+
+  const apiKey = demoApiKey();
+  const dataSource = await createDataSource({ databaseUrl, poolSize: 1 }).initialize();
+  try {
+    const ran = await runMigrations(dataSource);
+    log('stack', ran.length ? `applied migrations: ${ran.join(', ')}` : 'database schema is up to date');
+    await seedDemo(dataSource, apiKey);
+  } finally {
+    await dataSource.destroy();
+  }
+
+  const env = {
+    DATABASE_URL: databaseUrl,
+    TEMPORAL_ADDRESS: temporalAddress,
+    TEMPORAL_UI_URL: temporalUiUrl,
+    PORT: String(API_PORT),
+    SIM_LATENCY_MS: process.env.SIM_LATENCY_MS ?? '1500',
+  };
+  run('worker', 'apps/worker/src/main.js', env);
+  run('api', 'apps/api/src/main.js', env);
+  await waitForHealth(`http://127.0.0.1:${API_PORT}/health`, 60_000);
+
+  console.log(`
+  vmops is running
+    API          http://localhost:${API_PORT}/v1
+    Swagger UI   http://localhost:${API_PORT}/docs
+    Health       http://localhost:${API_PORT}/health
+    Temporal UI  ${temporalUiUrl}
+    Database     ${databaseUrl}${process.env.DATABASE_URL ? '' : ' (embedded PGlite)'}
+    Demo API key ${apiKey}
+
+  Ctrl-C stops everything; state is kept in ${path.relative(ROOT, DATA_DIR) || DATA_DIR}/.
+`);
+}
+
+main().catch(async (err) => {
+  console.error(err instanceof Error ? err.message : err);
+  await shutdown(1);
+});

@@ -1,0 +1,192 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import {
+  NON_RETRYABLE_ERROR_TYPES,
+  progressQuery,
+  type ActivityCall,
+  type OperationActivities,
+  type OperationError,
+  type OperationPlan,
+  type OperationProgress,
+  type OperationStatus,
+  type OperationStep,
+  type StepFailureDetails,
+  type StepReport,
+} from '../libs/contracts/src';
+
+/** Forward steps: retried with backoff until they succeed or fail permanently. */
+const STEP_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '2 minutes',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+  },
+};
+
+/** Undos are retried longer: giving up on one leaves the operation stuck for a human. */
+const UNDO_OPTIONS: ActivityOptions = {
+  ...STEP_OPTIONS,
+  retry: { ...STEP_OPTIONS.retry, maximumAttempts: 20, nonRetryableErrorTypes: [] },
+};
+
+/** Bookkeeping in PostgreSQL: must land, so it retries without a limit on attempts. */
+const BOOKKEEPING_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+};
+
+const steps = proxyActivities<OperationActivities>(STEP_OPTIONS);
+const undos = proxyActivities<OperationActivities>(UNDO_OPTIONS);
+const bookkeeping = proxyActivities<OperationActivities>(BOOKKEEPING_OPTIONS);
+
+type Proxies = typeof steps;
+
+function execute(proxies: Proxies, call: ActivityCall): Promise<StepReport> {
+  const fn = proxies[call.activity] as unknown as {
+    executeWithOptions(options: ActivityOptions, args: [unknown]): Promise<StepReport>;
+  };
+  return fn.executeWithOptions({ summary: call.summary }, [call.args]);
+}
+
+function attemptsOf(err: unknown): number {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) {
+    const details = cause.details?.[0] as StepFailureDetails | undefined;
+    if (typeof details?.attempt === 'number') return details.attempt;
+  }
+  return 1;
+}
+
+function describe(err: unknown): { code: string; message: string } {
+  const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
+  if (cause instanceof ApplicationFailure) return { code: cause.type ?? 'STEP_FAILED', message: cause.message };
+  if (cause instanceof Error) return { code: cause.name, message: cause.message };
+  return { code: 'STEP_FAILED', message: String(cause) };
+}
+
+interface DoneStep {
+  record: OperationStep;
+  undo?: ActivityCall;
+}
+
+/**
+ * Runs an operation plan as a saga: each step's undo is registered right after the step succeeds; on a
+ * failure or a cancellation the registered undos run newest first, shielded from cancellation. An undo
+ * that keeps failing stops the compensation and leaves the operation `stuck`, naming it.
+ *
+ * The workflow exposes its progress through `progressQuery` and writes the final state to PostgreSQL
+ * before it returns. A failed operation fails the workflow execution too, so the Temporal UI agrees.
+ */
+export async function runOperation(
+  ids: { operationId: string; vmId: string | null },
+  plan: OperationPlan,
+): Promise<void> {
+  const records: OperationStep[] = plan.steps.map((s) => ({
+    name: s.name,
+    status: 'pending',
+    startedAt: null,
+    finishedAt: null,
+    attempts: 0,
+    error: null,
+  }));
+  let status: OperationStatus = 'running';
+  let error: OperationError | null = null;
+  const progress = (): OperationProgress => ({ status, steps: records, error });
+  setHandler(progressQuery, progress);
+
+  const done: DoneStep[] = [];
+  let failure: unknown = null;
+
+  try {
+    await execute(bookkeeping, {
+      activity: 'markOperationRunning',
+      args: { operationId: ids.operationId },
+      summary: 'Mark the operation running',
+    });
+    for (const [i, step] of plan.steps.entries()) {
+      const record = records[i];
+      record.status = 'running';
+      record.startedAt = new Date().toISOString();
+      setCurrentDetails(`Step ${i + 1}/${plan.steps.length}: ${step.do.summary}`);
+      try {
+        const report = await execute(steps, step.do);
+        record.attempts = report.attempt;
+        record.status = 'succeeded';
+      } catch (err) {
+        record.attempts = attemptsOf(err);
+        record.status = 'failed';
+        const { code, message } = describe(err);
+        record.error = isCancellation(err) ? 'cancelled' : message;
+        error = isCancellation(err) ? { code: 'CANCELLED', message: 'cancelled on request', step: step.name } : { code, message, step: step.name };
+        throw err;
+      } finally {
+        record.finishedAt = new Date().toISOString();
+      }
+      done.push({ record, undo: step.undo });
+    }
+    status = 'succeeded';
+  } catch (err) {
+    failure = err;
+    const cancelled = isCancellation(err);
+    status = cancelled ? 'cancelling' : 'compensating';
+    error ??= { ...describe(err), step: null };
+    const stuck = await CancellationScope.nonCancellable(() => compensate(done, plan));
+    if (stuck) {
+      status = 'stuck';
+      error = { code: 'COMPENSATION_FAILED', message: `undo "${stuck.name}" failed: ${stuck.message}; the first failure was: ${error.message}`, step: stuck.name };
+    } else if (cancelled) {
+      status = 'cancelled';
+    } else {
+      status = done.some((d) => d.undo) ? 'compensated' : 'failed';
+    }
+  }
+
+  setCurrentDetails(`Operation ${status}`);
+  await CancellationScope.nonCancellable(() =>
+    execute(bookkeeping, {
+      activity: 'finishOperation',
+      args: { operationId: ids.operationId, vmId: ids.vmId, progress: progress() },
+      summary: `Record the operation as ${status}`,
+    }),
+  );
+
+  if (failure !== null) {
+    if (isCancellation(failure)) throw failure;
+    throw ApplicationFailure.nonRetryable(error?.message ?? 'operation failed', error?.code ?? 'OPERATION_FAILED', { status, error });
+  }
+}
+
+async function compensate(done: DoneStep[], plan: OperationPlan): Promise<{ name: string; message: string } | null> {
+  for (const step of [...done].reverse()) {
+    if (!step.undo) continue;
+    setCurrentDetails(`Undo ${step.record.name}: ${step.undo.summary}`);
+    try {
+      await execute(undos, step.undo);
+      step.record.status = 'compensated';
+    } catch (err) {
+      step.record.status = 'compensation_failed';
+      const { message } = describe(err);
+      step.record.error = message;
+      return { name: step.undo.activity, message };
+    }
+  }
+  if (plan.afterCompensation) {
+    try {
+      await execute(bookkeeping, plan.afterCompensation);
+    } catch (err) {
+      return { name: plan.afterCompensation.activity, message: describe(err).message };
+    }
+  }
+  return null;
+}
