@@ -43,7 +43,7 @@ export function createVmPlan(input: CreateVmInput): OperationPlan {
         name: 'recordVm',
         do: {
           activity: 'recordVmCreated',
-          args: { vmId, systemDiskId, systemDiskSizeGb: input.systemDiskSizeGb, powerState: input.start ? 'running' : 'stopped' },
+          args: { vmId, powerState: input.start ? 'running' : 'stopped' },
           summary: `Record ${input.hostname} as ${input.start ? 'running' : 'stopped'} in the inventory`,
         },
       },

@@ -3,8 +3,9 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { AppConfig } from '@vmops/config';
-import { dataSourceOptions, DiskEntity, OperationEntity, TemplateEntity, VmEntity } from '@vmops/persistence';
+import { dataSourceOptions, DiskEntity, NodeEntity, OperationEntity, TemplateEntity, VmEntity } from '@vmops/persistence';
 import { ApiKeyGuard } from './auth/auth';
+import { CatalogController } from './catalog/catalog.controller';
 import { ApiExceptionFilter } from './common/exception.filter';
 import { APP_CONFIG } from './config.token';
 import { HealthController, TemporalHealthIndicator } from './health/health.controller';
@@ -28,6 +29,12 @@ export class OperationsModule {}
   providers: [VmsService],
 })
 export class VmsModule {}
+
+@Module({
+  imports: [TypeOrmModule.forFeature([TemplateEntity, NodeEntity])],
+  controllers: [CatalogController],
+})
+export class CatalogModule {}
 
 @Module({
   imports: [TerminusModule],
@@ -54,6 +61,7 @@ export class AppModule {
         TemporalModule,
         OperationsModule,
         VmsModule,
+        CatalogModule,
         HealthModule,
       ],
       providers: [

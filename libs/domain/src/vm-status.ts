@@ -12,17 +12,3 @@ const TRANSITIONS: Record<VmStatus, readonly VmStatus[]> = {
 export function canTransition(from: VmStatus, to: VmStatus): boolean {
   return from === to || TRANSITIONS[from].includes(to);
 }
-
-export class IllegalVmTransitionError extends Error {
-  constructor(
-    readonly from: VmStatus,
-    readonly to: VmStatus,
-  ) {
-    super(`a VM cannot go from ${from} to ${to}`);
-    this.name = 'IllegalVmTransitionError';
-  }
-}
-
-export function assertTransition(from: VmStatus, to: VmStatus): void {
-  if (!canTransition(from, to)) throw new IllegalVmTransitionError(from, to);
-}

@@ -1,6 +1,18 @@
+import { ApplicationFailure } from '@temporalio/common';
 import { isTerminalOperationStatus, type InventoryActivities } from '@vmops/contracts';
-import type { DataSource } from 'typeorm';
+import { canTransition, type VmStatus } from '@vmops/domain';
+import type { DataSource, EntityManager } from 'typeorm';
 import { step } from './step';
+
+/** Moves a VM to `to`, refusing (permanently) a transition its state machine forbids. */
+async function transitionVm(tx: EntityManager, vmId: string, to: VmStatus): Promise<void> {
+  const [vm] = await tx.query(`SELECT status FROM vms WHERE id = $1 FOR UPDATE`, [vmId]);
+  if (!vm) throw ApplicationFailure.nonRetryable(`VM ${vmId} is not in the inventory`, 'InventoryConflictError');
+  if (!canTransition(vm.status, to)) {
+    throw ApplicationFailure.nonRetryable(`VM ${vmId} cannot go from ${vm.status} to ${to}`, 'InventoryConflictError');
+  }
+  await tx.query(`UPDATE vms SET status = $2, updated_at = now() WHERE id = $1`, [vmId, to]);
+}
 
 /** Inventory steps: each is one idempotent write to PostgreSQL. */
 export function createInventoryActivities(dataSource: DataSource): InventoryActivities {
@@ -11,17 +23,7 @@ export function createInventoryActivities(dataSource: DataSource): InventoryActi
       ]),
     ),
 
-    recordVmCreated: step(({ vmId, systemDiskId, systemDiskSizeGb, powerState }) =>
-      dataSource.transaction(async (tx) => {
-        await tx.query(
-          `INSERT INTO disks (id, tenant_id, node_id, vm_id, position, size_gb, template_id)
-           SELECT $2, tenant_id, node_id, id, 0, $3, template_id FROM vms WHERE id = $1
-           ON CONFLICT (id) DO NOTHING`,
-          [vmId, systemDiskId, systemDiskSizeGb],
-        );
-        await tx.query(`UPDATE vms SET status = $2, updated_at = now() WHERE id = $1`, [vmId, powerState]);
-      }),
-    ),
+    recordVmCreated: step(({ vmId, powerState }) => dataSource.transaction((tx) => transitionVm(tx, vmId, powerState))),
 
     discardVmRecord: step(({ vmId }) =>
       dataSource.transaction(async (tx) => {

@@ -1,0 +1,59 @@
+// Global setup runs outside jest's module mapper: resolve the @vmops/* aliases to the sources here.
+import './support/register-paths';
+import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from 'pg';
+import { bundleWorkflows } from '../apps/worker/src/worker';
+import { createDataSource, runMigrations } from '../libs/persistence/src';
+import { freePort } from '../scripts/net';
+import { startTemporalDevServer, type TemporalDevServer } from '../scripts/temporal-dev-server';
+
+declare global {
+  // eslint-disable-next-line no-var
+  var __VMOPS_TEMPORAL__: TemporalDevServer | undefined;
+}
+
+/** Where the run's fresh database lives; TEST_DATABASE_URL names the server (a real PostgreSQL). */
+export function adminDatabaseUrl(): string {
+  return process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+}
+
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+/**
+ * Once per jest run: a Temporal dev server on free ports (in memory, search attributes registered), a new
+ * database with every migration applied, and the workflow bundle. Test files find them through env vars.
+ */
+export default async function globalSetup(): Promise<void> {
+  const database = `vmops_test_${process.pid}_${Date.now().toString(36)}`;
+  const admin = new Client({ connectionString: adminDatabaseUrl() });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${database}`);
+  } finally {
+    await admin.end();
+  }
+  const databaseUrl = withDatabase(adminDatabaseUrl(), database);
+  const dataSource = await createDataSource({ databaseUrl, poolSize: 1 }).initialize();
+  await runMigrations(dataSource);
+  await dataSource.destroy();
+
+  const [temporal, bundle] = await Promise.all([
+    freePort().then((port) => startTemporalDevServer({ port })),
+    bundleWorkflows(),
+  ]);
+  globalThis.__VMOPS_TEMPORAL__ = temporal;
+
+  const bundlePath = path.join(os.tmpdir(), `${database}-workflows.js`);
+  await writeFile(bundlePath, bundle.code);
+
+  process.env.VMOPS_TEST_DATABASE = database;
+  process.env.VMOPS_TEST_DATABASE_URL = databaseUrl;
+  process.env.VMOPS_TEST_TEMPORAL_ADDRESS = temporal.address;
+  process.env.VMOPS_TEST_WORKFLOW_BUNDLE = bundlePath;
+}

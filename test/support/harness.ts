@@ -1,0 +1,154 @@
+import type { INestApplication } from '@nestjs/common';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { DataSource } from 'typeorm';
+import { createApiApp } from '../../apps/api/src/bootstrap';
+import type { OperationView } from '../../apps/api/src/operations/operation.view';
+import { createVmOpsWorker } from '../../apps/worker/src/worker';
+import { loadConfig, type AppConfig } from '../../libs/config/src';
+import { isTerminalOperationStatus } from '../../libs/contracts/src';
+import { apiKeyDisplayPrefix, generateApiKey, hashApiKey } from '../../libs/domain/src';
+import { SimulatedHypervisor } from '../../libs/hypervisor/src';
+import { createDataSource, seedDemo, type SeedResult } from '../../libs/persistence/src';
+import { FaultyDriver } from './faulty-driver';
+
+export interface ApiResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+export interface Harness {
+  config: AppConfig;
+  baseUrl: string;
+  dataSource: DataSource;
+  hypervisor: SimulatedHypervisor;
+  faults: FaultyDriver;
+  temporal: Client;
+  world: SeedResult;
+  call<T = any>(method: string, path: string, options?: { key?: string | null; body?: unknown; rawBody?: string }): Promise<ApiResponse<T>>;
+  newTenant(): Promise<{ tenantId: string; apiKey: string }>;
+  waitForOperation(apiKey: string, operationId: string, timeoutMs?: number): Promise<OperationView>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  /** Point the API at another Temporal address (e.g. one nobody listens on). */
+  temporalAddress?: string;
+  databaseUrl?: string;
+  /** Run a worker for this harness's task queue (default true). */
+  worker?: boolean;
+}
+
+// Workflows that fail on purpose would flood the test output with the SDK's warnings.
+if (!(globalThis as { __vmopsRuntime?: boolean }).__vmopsRuntime) {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  (globalThis as { __vmopsRuntime?: boolean }).__vmopsRuntime = true;
+}
+
+function env(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the integration tests through jest (test/global-setup.ts)`);
+  return value;
+}
+
+/** The real API (HTTP on a free port) and the real worker, on the run's Temporal server and database. */
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const config = loadConfig({
+    DATABASE_URL: options.databaseUrl ?? env('VMOPS_TEST_DATABASE_URL'),
+    TEMPORAL_ADDRESS: options.temporalAddress ?? env('VMOPS_TEST_TEMPORAL_ADDRESS'),
+    // A queue of its own, so that test files never run each other's workflows.
+    TEMPORAL_TASK_QUEUE: `vmops-test-${randomUUID().slice(0, 8)}`,
+    DB_POOL_SIZE: '5',
+    PORT: '0',
+  });
+  const dataSource = await createDataSource({ databaseUrl: config.databaseUrl, poolSize: 5 }).initialize();
+  const world = await seedDemo(dataSource, generateApiKey());
+  const hypervisor = new SimulatedHypervisor({ databaseUrl: config.databaseUrl });
+  const faults = new FaultyDriver(hypervisor);
+
+  const temporalConnection = await Connection.connect({ address: env('VMOPS_TEST_TEMPORAL_ADDRESS') });
+  const temporal = new Client({ connection: temporalConnection, namespace: config.temporalNamespace });
+
+  let worker: Worker | null = null;
+  let workerRun: Promise<void> | null = null;
+  let workerConnection: NativeConnection | null = null;
+  if (options.worker ?? true) {
+    workerConnection = await NativeConnection.connect({ address: env('VMOPS_TEST_TEMPORAL_ADDRESS') });
+    worker = await createVmOpsWorker({
+      connection: workerConnection,
+      namespace: config.temporalNamespace,
+      taskQueue: config.temporalTaskQueue,
+      dataSource,
+      driver: faults.driver,
+      workflowBundle: { codePath: env('VMOPS_TEST_WORKFLOW_BUNDLE') },
+    });
+    workerRun = worker.run();
+  }
+
+  const app: INestApplication = await createApiApp(config, { logger: false });
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  const baseUrl = `http://127.0.0.1:${port}`;
+
+  const call: Harness['call'] = async (method, path, { key, body, rawBody } = {}) => {
+    const headers: Record<string, string> = {};
+    if (key) headers.authorization = `Bearer ${key}`;
+    if (body !== undefined || rawBody !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(baseUrl + path, { method, headers, body: rawBody ?? (body === undefined ? undefined : JSON.stringify(body)) });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      // not JSON: the test sees the text
+    }
+    return { status: res.status, headers: res.headers, body: parsed as any };
+  };
+
+  const harness: Harness = {
+    config,
+    baseUrl,
+    dataSource,
+    hypervisor,
+    faults,
+    temporal,
+    world,
+    call,
+    async newTenant() {
+      const apiKey = generateApiKey();
+      const [tenant] = await dataSource.query(`INSERT INTO tenants (name) VALUES ($1) RETURNING id`, [`tenant-${randomUUID()}`]);
+      await dataSource.query(
+        `INSERT INTO api_keys (tenant_id, name, key_hash, key_prefix, role) VALUES ($1, 'test', $2, $3, 'member')`,
+        [tenant.id, hashApiKey(apiKey), apiKeyDisplayPrefix(apiKey)],
+      );
+      return { tenantId: tenant.id, apiKey };
+    },
+    async waitForOperation(apiKey, operationId, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const res = await call<OperationView>('GET', `/v1/operations/${operationId}`, { key: apiKey });
+        if (res.status !== 200) throw new Error(`GET operation answered ${res.status}: ${JSON.stringify(res.body)}`);
+        // Terminal in the database, not only in the workflow's live view: the inventory is final then.
+        const [row] = await dataSource.query(`SELECT status FROM operations WHERE id = $1`, [operationId]);
+        if (isTerminalOperationStatus(row.status)) return res.body;
+        if (Date.now() > deadline) throw new Error(`operation ${operationId} still ${res.body.status} after ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    },
+    async close() {
+      await app.close();
+      if (worker) {
+        worker.shutdown();
+        await workerRun;
+      }
+      await workerConnection?.close();
+      await temporalConnection.close();
+      await hypervisor.close();
+      await dataSource.destroy();
+    },
+  };
+  return harness;
+}
