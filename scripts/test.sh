@@ -15,4 +15,7 @@ if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -q -d "$TEST_DATABASE_U
   fi
 fi
 
+echo "type-checking"
+npm run --silent typecheck
+
 exec npx jest --ci "$@"

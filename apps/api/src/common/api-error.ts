@@ -2,7 +2,7 @@ import { HttpException, HttpStatus } from '@nestjs/common';
 
 /** The one error body every endpoint returns. */
 export interface ErrorBody {
-  error: { code: string; message: string; details: Record<string, unknown> | null };
+  error: { code: string; message: string; details: Record<string, unknown> };
 }
 
 /**
@@ -15,7 +15,7 @@ export class ApiError extends HttpException {
     status: HttpStatus,
     readonly code: string,
     message: string,
-    readonly details: Record<string, unknown> | null = null,
+    readonly details: Record<string, unknown> = {},
   ) {
     super(message, status);
   }

@@ -1,8 +1,9 @@
-import { Controller, Get, Inject, Injectable } from '@nestjs/common';
+import { Controller, Get, HttpStatus, Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator, type HealthCheckResult } from '@nestjs/terminus';
 import { Client } from '@temporalio/client';
 import { Public } from '../auth/auth';
+import { ApiError } from '../common/api-error';
 import { TEMPORAL_CLIENT } from '../temporal/temporal.module';
 
 const PROBE_TIMEOUT_MS = 3000;
@@ -40,10 +41,17 @@ export class HealthController {
   @Get()
   @Public()
   @HealthCheck()
-  check() {
-    return this.health.check([
-      () => this.db.pingCheck('database', { timeout: PROBE_TIMEOUT_MS }),
-      () => this.temporal.check('temporal'),
-    ]);
+  async check() {
+    try {
+      return await this.health.check([
+        () => this.db.pingCheck('database', { timeout: PROBE_TIMEOUT_MS }),
+        () => this.temporal.check('temporal'),
+      ]);
+    } catch (err) {
+      if (!(err instanceof ServiceUnavailableException)) throw err;
+      const result = err.getResponse() as HealthCheckResult;
+      const down = Object.keys(result.error ?? {});
+      throw new ApiError(HttpStatus.SERVICE_UNAVAILABLE, 'UNHEALTHY', `not answering: ${down.join(', ')}`, { ...result });
+    }
   }
 }

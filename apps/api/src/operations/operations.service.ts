@@ -23,6 +23,8 @@ import { TEMPORAL_CLIENT } from '../temporal/temporal.module';
 import { toOperationView, type OperationView } from './operation.view';
 
 const LIVE_PROGRESS_TIMEOUT_MS = 2000;
+/** A consumer waits this long at most for Temporal to accept a new workflow before getting a 503. */
+const START_TIMEOUT_MS = 8000;
 
 export interface Launch<I> {
   principal: Principal;
@@ -71,7 +73,7 @@ export class OperationsService {
     });
 
     try {
-      await this.temporal.workflow.start(launch.workflowType, {
+      await this.temporal.connection.withDeadline(Date.now() + START_TIMEOUT_MS, () => this.temporal.workflow.start(launch.workflowType, {
         taskQueue: this.config.temporalTaskQueue,
         workflowId,
         args: [input],
@@ -83,7 +85,7 @@ export class OperationsService {
         ],
         staticSummary: `${launch.type} ${vm.hostname}`,
         staticDetails: `operation ${operationId}\nVM ${vm.hostname} (${vm.id})\ntenant ${launch.principal.tenantId}\nnode ${vm.nodeId}`,
-      });
+      }));
     } catch (err) {
       this.logger.error(`could not start ${workflowId}: ${err instanceof Error ? err.message : err}`);
       await this.dataSource.transaction(async (tx) => {
@@ -94,7 +96,7 @@ export class OperationsService {
           error: { code: 'TEMPORAL_UNAVAILABLE', message: 'the workflow could not be started', step: null },
         });
       });
-      throw new ApiError(HttpStatus.SERVICE_UNAVAILABLE, 'TEMPORAL_UNAVAILABLE', 'the operation could not be started: the workflow service is unavailable; nothing was changed, try again', {
+      throw new ApiError(HttpStatus.SERVICE_UNAVAILABLE, 'TEMPORAL_UNAVAILABLE', 'the operation could not be started: the workflow service is unavailable; nothing was created, try again', {
         operationId,
       });
     }

@@ -1,0 +1,151 @@
+import { startHarness, type Harness } from './support/harness';
+
+/** Bad input: a 4xx with the one JSON error shape, and nothing written. */
+describe('API errors', () => {
+  let h: Harness;
+  let key: string;
+
+  beforeAll(async () => {
+    h = await startHarness({ worker: false });
+    ({ apiKey: key } = await h.newTenant());
+  });
+  afterAll(() => h.close());
+
+  const valid = () => ({ hostname: 'api-err-1', templateId: h.world.templateId, cpus: 1, memoryMb: 1024 });
+
+  async function counts() {
+    const [row] = await h.dataSource.query(
+      `SELECT (SELECT count(*) FROM vms)::int AS vms, (SELECT count(*) FROM disks)::int AS disks,
+              (SELECT count(*) FROM operations)::int AS operations`,
+    );
+    return row;
+  }
+
+  function expectErrorShape(body: any, code: string) {
+    expect(body).toEqual({ error: { code, message: expect.any(String), details: expect.any(Object) } });
+    expect(body.error.message.length).toBeGreaterThan(10);
+  }
+
+  it.each([
+    ['no Authorization header', null],
+    ['an unknown key', 'vmo_not-a-real-key'],
+  ])('401 with %s, on reads and writes alike', async (_, badKey) => {
+    for (const [method, path] of [['GET', '/v1/vms'], ['POST', '/v1/vms'], ['GET', '/v1/operations']]) {
+      const res = await h.call(method, path, { key: badKey, body: method === 'POST' ? valid() : undefined });
+      expect(res.status).toBe(401);
+      expect(res.body.error.code).toBe('UNAUTHENTICATED');
+    }
+  });
+
+  it('401 for a malformed Authorization header', async () => {
+    const res = await fetch(`${h.baseUrl}/v1/vms`, { headers: { authorization: `Basic ${key}` } });
+    expect(res.status).toBe(401);
+    expectErrorShape(await res.json(), 'UNAUTHENTICATED');
+  });
+
+  it.each([
+    ['an unknown field', { ...{ hostname: 'x1' }, bogus: true }, 'property bogus should not exist'],
+    ['cpus as a string', { cpus: '2' }, 'cpus must be an integer'],
+    ['a fractional memory size', { memoryMb: 1024.5 }, 'memoryMb must be an integer'],
+    ['too many cpus', { cpus: 65 }, 'cpus must not be greater than 64'],
+    ['a hostname starting with a digit', { hostname: '1web' }, 'must not start with a digit'],
+    ['a hostname over 25 characters', { hostname: 'a'.repeat(26) }, 'hostname must be 1-25 characters'],
+    ['a hostname with an underscore', { hostname: 'web_1' }, 'letters, digits and dashes'],
+    ['a templateId that is not a UUID', { templateId: 'debian' }, 'templateId must be a UUID'],
+    ['start as a string', { start: 'yes' }, 'start must be a boolean'],
+  ])('400 VALIDATION_FAILED for %s, and nothing is written', async (_, patch, fragment) => {
+    const before = await counts();
+    const res = await h.call('POST', '/v1/vms', { key, body: { ...valid(), ...patch } });
+    expect(res.status).toBe(400);
+    expectErrorShape(res.body, 'VALIDATION_FAILED');
+    expect(res.body.error.message).toContain(fragment);
+    expect(res.body.error.details.fields).toEqual(expect.arrayContaining([expect.objectContaining({ field: expect.any(String) })]));
+    expect(await counts()).toEqual(before);
+  });
+
+  it('400 for a missing required field, naming it', async () => {
+    const { cpus: _cpus, ...body } = valid();
+    const res = await h.call('POST', '/v1/vms', { key, body });
+    expect(res.status).toBe(400);
+    expect(res.body.error.details.fields).toEqual(expect.arrayContaining([expect.objectContaining({ field: 'cpus' })]));
+  });
+
+  it('400 for a body that is not JSON, or not an object', async () => {
+    for (const rawBody of ['{"hostname": ', '[]', '"web"']) {
+      const before = await counts();
+      const res = await h.call('POST', '/v1/vms', { key, rawBody });
+      expect(res.status).toBe(400);
+      expect(res.body.error).toEqual(expect.objectContaining({ code: expect.stringMatching(/BAD_REQUEST|VALIDATION_FAILED/) }));
+      expect(await counts()).toEqual(before);
+    }
+  });
+
+  it('400 for a system disk smaller than the template', async () => {
+    const res = await h.call('POST', '/v1/vms', { key, body: { ...valid(), diskSizeGb: 5 } });
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toContain('diskSizeGb must be at least 10');
+  });
+
+  it('412 INVALID_PARAMETER for a template or node that does not exist', async () => {
+    const before = await counts();
+    const missing = '00000000-0000-4000-8000-000000000000';
+    for (const patch of [{ templateId: missing }, { nodeId: missing }]) {
+      const res = await h.call('POST', '/v1/vms', { key, body: { ...valid(), ...patch } });
+      expect(res.status).toBe(412);
+      expectErrorShape(res.body, 'INVALID_PARAMETER');
+      expect(res.body.error.details.field).toBe(Object.keys(patch)[0]);
+    }
+    expect(await counts()).toEqual(before);
+  });
+
+  it('417 INSUFFICIENT_CAPACITY when no node has room, and nothing is written', async () => {
+    const before = await counts();
+    const res = await h.call('POST', '/v1/vms', { key, body: { ...valid(), memoryMb: 524288 } });
+    expect(res.status).toBe(417);
+    expectErrorShape(res.body, 'INSUFFICIENT_CAPACITY');
+    expect(await counts()).toEqual(before);
+  });
+
+  it('409 HOSTNAME_TAKEN for a hostname the tenant already uses; another tenant may use it', async () => {
+    const body = { ...valid(), hostname: 'dup-host' };
+    expect((await h.call('POST', '/v1/vms', { key, body })).status).toBe(202);
+    const before = await counts();
+    const dup = await h.call('POST', '/v1/vms', { key, body });
+    expect(dup.status).toBe(409);
+    expectErrorShape(dup.body, 'HOSTNAME_TAKEN');
+    expect(dup.body.error.details).toEqual({ hostname: 'dup-host' });
+    expect(await counts()).toEqual(before);
+
+    const other = await h.newTenant();
+    expect((await h.call('POST', '/v1/vms', { key: other.apiKey, body })).status).toBe(202);
+  });
+
+  it("404 for another tenant's VM and operation, exactly as for one that does not exist", async () => {
+    const created = await h.call('POST', '/v1/vms', { key, body: { ...valid(), hostname: 'mine-only' } });
+    const other = await h.newTenant();
+    for (const path of [`/v1/vms/${created.body.vmId}`, `/v1/operations/${created.body.id}`]) {
+      const res = await h.call('GET', path, { key: other.apiKey });
+      expect(res.status).toBe(404);
+      expectErrorShape(res.body, 'NOT_FOUND');
+    }
+    const list = await h.call('GET', '/v1/vms', { key: other.apiKey });
+    expect(list.body.items.map((v: any) => v.id)).not.toContain(created.body.vmId);
+  });
+
+  it('400 for a path id that is not a UUID, 404 with the error shape for an unknown route', async () => {
+    const bad = await h.call('GET', '/v1/vms/not-a-uuid', { key });
+    expect(bad.status).toBe(400);
+    expectErrorShape(bad.body, 'VALIDATION_FAILED');
+    const unknown = await h.call('GET', '/v1/nothing-here', { key });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe('NOT_FOUND');
+  });
+
+  it('400 for bad list parameters', async () => {
+    for (const query of ['limit=0', 'limit=abc', 'status=sleeping', 'offset=-1']) {
+      const res = await h.call('GET', `/v1/vms?${query}`, { key });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('VALIDATION_FAILED');
+    }
+  });
+});
