@@ -1,0 +1,52 @@
+import type { OperationStep } from '@vmops/contracts';
+import type { OperationEntity } from '@vmops/persistence';
+import { toOperationView } from './operation.view';
+
+const step = (name: string, status: OperationStep['status']): OperationStep => ({
+  name,
+  status,
+  startedAt: null,
+  finishedAt: null,
+  attempts: status === 'pending' ? 0 : 1,
+  error: null,
+});
+
+const entity = (over: Partial<OperationEntity> = {}): OperationEntity =>
+  Object.assign(new (class {})() as OperationEntity, {
+    id: 'op-1',
+    tenantId: 't',
+    vmId: 'vm-1',
+    type: 'vm.create',
+    status: 'running',
+    workflowId: 'vm-create-web 1-op',
+    request: {},
+    steps: [],
+    error: null,
+    createdAt: new Date('2026-01-01T00:00:00Z'),
+    updatedAt: new Date('2026-01-01T00:00:01Z'),
+    finishedAt: null,
+    ...over,
+  });
+
+const ui = { uiUrl: 'http://ui:8233', namespace: 'default' };
+
+describe('operation view', () => {
+  it('reports the running step and the share of steps done, from the live progress', () => {
+    const view = toOperationView(entity(), {
+      status: 'running',
+      steps: [step('a', 'succeeded'), step('b', 'running'), step('c', 'pending'), step('d', 'pending')],
+      error: null,
+    }, ui);
+    expect(view.progress).toEqual({ step: 'b', stepsDone: 1, stepsTotal: 4, percent: 25 });
+    expect(view.status).toBe('running');
+  });
+
+  it('uses the database record when there is no live view', () => {
+    const view = toOperationView(entity({ status: 'succeeded', steps: [step('a', 'succeeded'), step('b', 'succeeded')] }), null, ui);
+    expect(view.progress).toEqual({ step: null, stepsDone: 2, stepsTotal: 2, percent: 100 });
+  });
+
+  it('links to the workflow in the Temporal UI, escaping the id', () => {
+    expect(toOperationView(entity(), null, ui).links.temporalUi).toBe('http://ui:8233/namespaces/default/workflows/vm-create-web%201-op');
+  });
+});
