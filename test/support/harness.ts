@@ -1,6 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { NativeConnection, type Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { DataSource } from 'typeorm';
@@ -40,12 +40,6 @@ export interface HarnessOptions {
   databaseUrl?: string;
   /** Run a worker for this harness's task queue (default true). */
   worker?: boolean;
-}
-
-// Workflows that fail on purpose would flood the test output with the SDK's warnings.
-if (!(globalThis as { __vmopsRuntime?: boolean }).__vmopsRuntime) {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
-  (globalThis as { __vmopsRuntime?: boolean }).__vmopsRuntime = true;
 }
 
 function env(name: string): string {
