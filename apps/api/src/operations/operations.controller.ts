@@ -4,7 +4,7 @@ import { OPERATION_STATUSES, OPERATION_TYPES, type OperationStatus, type Operati
 import { IsIn, IsOptional, IsUUID } from 'class-validator';
 import { CurrentPrincipal, type Principal } from '../auth/auth';
 import { uuidParam } from '../common/params';
-import { PageQuery } from '../vms/list-vms.query';
+import { PageQuery } from '../common/page.query';
 import { OperationsService } from './operations.service';
 
 class ListOperationsQuery extends PageQuery {
