@@ -11,8 +11,16 @@ const DIR = path.join(__dirname, 'histories');
 const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
 
 describe('workflow determinism: replay of recorded histories', () => {
-  it('has recordings to replay', () => {
-    expect(files.length).toBeGreaterThanOrEqual(2);
+  it('has recordings of every workflow type, and of the compensation and cancel paths', () => {
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'create-vm.succeeded.json',
+        'create-vm.compensated.json',
+        'create-vm.cancelled.json',
+        'start-vm.succeeded.json',
+        'stop-vm.succeeded.json',
+      ]),
+    );
   });
 
   it.each(files)('%s replays without non-determinism', async (file) => {

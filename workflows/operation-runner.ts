@@ -1,7 +1,9 @@
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   isCancellation,
   proxyActivities,
   setCurrentDetails,
@@ -22,9 +24,13 @@ import {
   type StepReport,
 } from '../libs/contracts/src';
 
-/** Forward steps: retried with backoff until they succeed or fail permanently. */
+/**
+ * Forward steps: retried with backoff until they succeed or fail permanently. A cancel waits for the call in
+ * flight to end, so that nothing a step does can land after its undo has run.
+ */
 const STEP_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '2 minutes',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,
@@ -104,6 +110,10 @@ export async function runOperation(
   let error: OperationError | null = null;
   const progress = (): OperationProgress => ({ status, steps: records, error });
   setHandler(progressQuery, progress);
+  // The steps in flight finish first (see STEP_OPTIONS); meanwhile the operation reads as cancelling.
+  CancellationScope.current().cancelRequested.catch(() => {
+    if (status === 'running') status = 'cancelling';
+  });
 
   const done: DoneStep[] = [];
   let failure: unknown = null;
@@ -115,6 +125,8 @@ export async function runOperation(
       summary: 'Mark the operation running',
     });
     for (const [i, step] of plan.steps.entries()) {
+      // A cancel that arrived while the previous step ran: that step's undo is registered, no new step starts.
+      if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('cancelled on request');
       const record = records[i];
       record.status = 'running';
       record.startedAt = new Date().toISOString();
@@ -140,7 +152,7 @@ export async function runOperation(
     failure = err;
     const cancelled = isCancellation(err);
     status = cancelled ? 'cancelling' : 'compensating';
-    error ??= { ...describe(err), step: null };
+    error ??= cancelled ? { code: 'CANCELLED', message: 'cancelled on request', step: null } : { ...describe(err), step: null };
     const stuck = await CancellationScope.nonCancellable(() => compensate(done, plan));
     if (stuck) {
       status = 'stuck';

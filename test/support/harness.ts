@@ -28,7 +28,11 @@ export interface Harness {
   faults: FaultyDriver;
   temporal: Client;
   world: SeedResult;
-  call<T = any>(method: string, path: string, options?: { key?: string | null; body?: unknown; rawBody?: string }): Promise<ApiResponse<T>>;
+  call<T = any>(
+    method: string,
+    path: string,
+    options?: { key?: string | null; body?: unknown; rawBody?: string; headers?: Record<string, string> },
+  ): Promise<ApiResponse<T>>;
   newTenant(): Promise<{ tenantId: string; apiKey: string }>;
   waitForOperation(apiKey: string, operationId: string, timeoutMs?: number): Promise<OperationView>;
   close(): Promise<void>;
@@ -87,8 +91,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const { port } = app.getHttpServer().address() as AddressInfo;
   const baseUrl = `http://127.0.0.1:${port}`;
 
-  const call: Harness['call'] = async (method, path, { key, body, rawBody } = {}) => {
-    const headers: Record<string, string> = {};
+  const call: Harness['call'] = async (method, path, { key, body, rawBody, headers: extra } = {}) => {
+    const headers: Record<string, string> = { ...extra };
     if (key) headers.authorization = `Bearer ${key}`;
     if (body !== undefined || rawBody !== undefined) headers['content-type'] = 'application/json';
     const res = await fetch(baseUrl + path, { method, headers, body: rawBody ?? (body === undefined ? undefined : JSON.stringify(body)) });

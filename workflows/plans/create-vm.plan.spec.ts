@@ -22,7 +22,7 @@ describe('vm.create plan', () => {
       ['createSystemDisk', 'createDiskFromTemplate', 'deleteDisk'],
       ['defineVm', 'defineVm', 'undefineVm'],
       ['startVm', 'startVm', 'forceStopVm'],
-      ['recordVm', 'recordVmCreated', null],
+      ['recordVm', 'recordVmStatus', null],
     ]);
     expect(plan.afterCompensation).toMatchObject({ activity: 'discardVmRecord', args: { vmId: 'vm-1' } });
   });

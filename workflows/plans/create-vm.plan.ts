@@ -42,7 +42,7 @@ export function createVmPlan(input: CreateVmInput): OperationPlan {
       {
         name: 'recordVm',
         do: {
-          activity: 'recordVmCreated',
+          activity: 'recordVmStatus',
           args: { vmId, powerState: input.start ? 'running' : 'stopped' },
           summary: `Record ${input.hostname} as ${input.start ? 'running' : 'stopped'} in the inventory`,
         },

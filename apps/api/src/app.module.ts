@@ -11,6 +11,7 @@ import { APP_CONFIG } from './config.token';
 import { HealthController, TemporalHealthIndicator } from './health/health.controller';
 import { OperationsController } from './operations/operations.controller';
 import { OperationsService } from './operations/operations.service';
+import { VmLockService } from './operations/vm-lock.service';
 import { TemporalModule } from './temporal/temporal.module';
 import { VmsController } from './vms/vms.controller';
 import { VmsService } from './vms/vms.service';
@@ -18,8 +19,8 @@ import { VmsService } from './vms/vms.service';
 @Module({
   imports: [TypeOrmModule.forFeature([OperationEntity])],
   controllers: [OperationsController],
-  providers: [OperationsService],
-  exports: [OperationsService],
+  providers: [OperationsService, VmLockService],
+  exports: [OperationsService, VmLockService],
 })
 export class OperationsModule {}
 

@@ -17,8 +17,8 @@ export interface StepFailureDetails {
  */
 export interface InventoryActivities {
   markOperationRunning(args: { operationId: string }): Promise<StepReport>;
-  /** The VM exists on its node with this power state: the inventory follows. */
-  recordVmCreated(args: { vmId: string; powerState: VmPowerState }): Promise<StepReport>;
+  /** The VM is in this power state on its node: the inventory follows. */
+  recordVmStatus(args: { vmId: string; powerState: VmPowerState }): Promise<StepReport>;
   /** The create was undone: the VM's row and its disk rows go. */
   discardVmRecord(args: { vmId: string }): Promise<StepReport>;
   /** Final word of an operation: status, steps and error as the workflow saw them; releases the VM. */

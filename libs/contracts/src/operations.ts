@@ -1,6 +1,6 @@
 // Plain types shared by the API, the worker and workflow code. Workflow-safe: no Node, no Nest.
 
-export const OPERATION_TYPES = ['vm.create'] as const;
+export const OPERATION_TYPES = ['vm.create', 'vm.start', 'vm.stop'] as const;
 export type OperationType = (typeof OPERATION_TYPES)[number];
 
 export const OPERATION_STATUSES = [

@@ -16,3 +16,11 @@ export interface CreateVmInput {
 
 
 export type VmPowerState = 'running' | 'stopped';
+
+/** Input of the power workflows (startVmWorkflow, stopVmWorkflow). */
+export interface VmPowerInput {
+  operationId: string;
+  vmId: string;
+  hostname: string;
+  nodeId: string;
+}

@@ -12,6 +12,9 @@ export interface OperationView {
   progress: { step: string | null; stepsDone: number; stepsTotal: number; percent: number };
   steps: OperationStep[];
   error: OperationError | null;
+  /** True while a cancel can still take effect. */
+  mayCancel: boolean;
+  resources: { vms: string[] };
   links: { self: string; vm: string | null; temporalUi: string };
 }
 
@@ -42,6 +45,8 @@ export function toOperationView(op: OperationEntity, live: OperationProgress | n
     },
     steps,
     error: live ? live.error : op.error,
+    mayCancel: status === 'pending' || status === 'running',
+    resources: { vms: op.vmId ? [`/v1/vms/${op.vmId}`] : [] },
     links: {
       self: `/v1/operations/${op.id}`,
       vm: op.vmId ? `/v1/vms/${op.vmId}` : null,

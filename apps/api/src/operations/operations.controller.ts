@@ -1,7 +1,8 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { OPERATION_STATUSES, OPERATION_TYPES, type OperationStatus, type OperationType } from '@vmops/contracts';
-import { IsIn, IsOptional, IsUUID } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
 import { CurrentPrincipal, type Principal } from '../auth/auth';
 import { uuidParam } from '../common/params';
 import { PageQuery } from '../common/page.query';
@@ -24,6 +25,16 @@ class ListOperationsQuery extends PageQuery {
   status?: OperationStatus;
 }
 
+class WaitQuery {
+  @ApiPropertyOptional({ default: 30, minimum: 0, maximum: 120, description: 'Seconds to wait for the operation to finish' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(120)
+  timeout = 30;
+}
+
 @ApiTags('operations')
 @ApiBearerAuth()
 @Controller('v1/operations')
@@ -41,6 +52,20 @@ export class OperationsController {
   @ApiOkResponse({ description: 'The operation, with live progress while it runs' })
   get(@CurrentPrincipal() principal: Principal, @Param('id', uuidParam('operation id')) id: string) {
     return this.operations.get(principal, id);
+  }
+
+  @Get(':id/wait')
+  @ApiOperation({ summary: 'Long-poll: answers when the operation has finished, or after ?timeout seconds with its state then' })
+  wait(@CurrentPrincipal() principal: Principal, @Param('id', uuidParam('operation id')) id: string, @Query() query: WaitQuery) {
+    return this.operations.wait(principal, id, query.timeout);
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiOperation({ summary: 'Cancel a running operation: the steps it did are undone, and it ends cancelled. 409 if it has finished.' })
+  @ApiAcceptedResponse({ description: 'The operation, now cancelling' })
+  cancel(@CurrentPrincipal() principal: Principal, @Param('id', uuidParam('operation id')) id: string) {
+    return this.operations.cancel(principal, id);
   }
 }
 

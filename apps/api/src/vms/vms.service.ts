@@ -1,19 +1,29 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { CreateVmInput } from '@vmops/contracts';
+import type { CreateVmInput, OperationPlan, OperationType, VmPowerInput } from '@vmops/contracts';
+import type { VmStatus } from '@vmops/domain';
 import { DiskEntity, TemplateEntity, VmEntity } from '@vmops/persistence';
 import { randomUUID } from 'node:crypto';
 import { In, type EntityManager, type Repository } from 'typeorm';
 import type { Principal } from '../auth/auth';
 import { ApiError, invalidParameter, notFound } from '../common/api-error';
-import { OperationsService } from '../operations/operations.service';
-import type { OperationView } from '../operations/operation.view';
+import { OperationsService, type LaunchResult, type MutationOptions } from '../operations/operations.service';
+import { VmLockService } from '../operations/vm-lock.service';
+import { createVmPlan } from '../../../../workflows/plans/create-vm.plan';
+import { startVmPlan, stopVmPlan } from '../../../../workflows/plans/power.plan';
 import type { CreateVmDto } from './create-vm.dto';
 import type { ListVmsQuery } from './list-vms.query';
 import { placeVm } from './placement';
 import { toVmView, type VmView } from './vm.view';
 
 const UNIQUE_VIOLATION = '23505';
+
+export type PowerAction = 'start' | 'stop';
+
+const POWER: Record<PowerAction, { type: OperationType; workflowType: string; plan: (input: VmPowerInput) => OperationPlan; requires: VmStatus }> = {
+  start: { type: 'vm.start', workflowType: 'startVmWorkflow', plan: startVmPlan, requires: 'stopped' },
+  stop: { type: 'vm.stop', workflowType: 'stopVmWorkflow', plan: stopVmPlan, requires: 'running' },
+};
 
 @Injectable()
 export class VmsService {
@@ -22,6 +32,7 @@ export class VmsService {
     @InjectRepository(DiskEntity) private readonly disks: Repository<DiskEntity>,
     @InjectRepository(TemplateEntity) private readonly templates: Repository<TemplateEntity>,
     private readonly operations: OperationsService,
+    private readonly locks: VmLockService,
   ) {}
 
   async list(principal: Principal, query: ListVmsQuery): Promise<{ items: VmView[]; total: number; limit: number; offset: number }> {
@@ -41,7 +52,7 @@ export class VmsService {
     return toVmView(vm, await this.disks.findBy({ vmId: vm.id }));
   }
 
-  async create(principal: Principal, dto: CreateVmDto): Promise<OperationView> {
+  async create(principal: Principal, dto: CreateVmDto, options: MutationOptions): Promise<LaunchResult> {
     const template = await this.templates.findOneBy({ id: dto.templateId });
     if (!template) throw invalidParameter('templateId', `template ${dto.templateId} does not exist`);
     const diskSizeGb = dto.diskSizeGb ?? template.diskSizeGb;
@@ -56,6 +67,7 @@ export class VmsService {
       principal,
       type: 'vm.create',
       workflowType: 'createVmWorkflow',
+      plan: createVmPlan,
       request: {
         hostname: dto.hostname,
         templateId: dto.templateId,
@@ -122,7 +134,36 @@ export class VmsService {
         await tx.delete(DiskEntity, { vmId });
         await tx.delete(VmEntity, { id: vmId });
       },
-    });
+    }, options);
+  }
+
+  /** vm.start / vm.stop: the VM must be idle and in the state the action starts from (423 otherwise). */
+  async power(principal: Principal, vmId: string, action: PowerAction, options: MutationOptions): Promise<LaunchResult> {
+    const spec = POWER[action];
+    await this.locks.releaseIfStale(principal.tenantId, vmId);
+    return this.operations.launch<VmPowerInput>(
+      {
+        principal,
+        type: spec.type,
+        workflowType: spec.workflowType,
+        plan: spec.plan,
+        request: { vmId },
+        prepare: async (tx, operationId) => {
+          const vm = await this.locks.acquire(tx, principal.tenantId, vmId, operationId);
+          if (vm.status !== spec.requires) {
+            throw new ApiError(HttpStatus.LOCKED, 'VM_INVALID_STATE', `${vm.hostname} is ${vm.status}; it must be ${spec.requires} to ${action}`, {
+              status: vm.status,
+              required: spec.requires,
+            });
+          }
+          return { vm, input: { operationId, vmId, hostname: vm.hostname, nodeId: vm.nodeId } };
+        },
+        abandon: async (tx, id, operationId) => {
+          await tx.query(`UPDATE vms SET locked = false, current_operation_id = NULL WHERE id = $1 AND current_operation_id = $2`, [id, operationId]);
+        },
+      },
+      options,
+    );
   }
 
   private async assertHostnameFree(tx: EntityManager, tenantId: string, hostname: string): Promise<void> {

@@ -23,7 +23,7 @@ export function createInventoryActivities(dataSource: DataSource): InventoryActi
       ]),
     ),
 
-    recordVmCreated: step(({ vmId, powerState }) => dataSource.transaction((tx) => transitionVm(tx, vmId, powerState))),
+    recordVmStatus: step(({ vmId, powerState }) => dataSource.transaction((tx) => transitionVm(tx, vmId, powerState))),
 
     discardVmRecord: step(({ vmId }) =>
       dataSource.transaction(async (tx) => {

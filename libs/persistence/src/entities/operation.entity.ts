@@ -26,6 +26,14 @@ export class OperationEntity {
   @Column({ type: 'jsonb' })
   request!: JsonObject;
 
+  /** The client's Idempotency-Key header, unique per tenant. */
+  @Column({ name: 'idempotency_key', type: 'text', nullable: true })
+  idempotencyKey!: string | null;
+
+  /** sha256 of the operation type, target and request: the same key with another request is refused. */
+  @Column({ name: 'request_hash', type: 'text', nullable: true })
+  requestHash!: string | null;
+
   @Column({ type: 'jsonb', default: () => "'[]'::jsonb" })
   steps!: OperationStep[];
 

@@ -1,4 +1,5 @@
 import { InitialSchema1763856000000 } from './1763856000000-initial-schema';
+import { OperationIdempotency1763900000000 } from './1763900000000-operation-idempotency';
 
 /** Every migration, oldest first. A new one is added here and committed with its entity change. */
-export const MIGRATIONS = [InitialSchema1763856000000];
+export const MIGRATIONS = [InitialSchema1763856000000, OperationIdempotency1763900000000];

@@ -1,0 +1,24 @@
+import { createParamDecorator, ExecutionContext, HttpStatus } from '@nestjs/common';
+import type { Request } from 'express';
+import type { MutationOptions } from '../operations/operations.service';
+import { ApiError } from './api-error';
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/** `Idempotency-Key` header and `?dryRun=true|false` of a mutating call, validated. */
+export const Mutation = createParamDecorator((_: unknown, ctx: ExecutionContext): MutationOptions => {
+  const req = ctx.switchToHttp().getRequest<Request>();
+  const key = req.header('idempotency-key');
+  if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
+    throw new ApiError(HttpStatus.BAD_REQUEST, 'VALIDATION_FAILED', 'Idempotency-Key must be 1-255 visible ASCII characters', {
+      fields: [{ field: 'Idempotency-Key', problems: ['must be 1-255 visible ASCII characters'] }],
+    });
+  }
+  const dryRun = req.query.dryRun;
+  if (dryRun !== undefined && dryRun !== 'true' && dryRun !== 'false') {
+    throw new ApiError(HttpStatus.BAD_REQUEST, 'VALIDATION_FAILED', 'dryRun must be true or false', {
+      fields: [{ field: 'dryRun', problems: ['must be true or false'] }],
+    });
+  }
+  return { idempotencyKey: key, dryRun: dryRun === 'true' };
+});
