@@ -7,8 +7,11 @@ import { dataSourceOptions, DiskEntity, NodeEntity, OperationEntity, TemplateEnt
 import { ApiKeyGuard } from './auth/auth';
 import { CatalogController } from './catalog/catalog.controller';
 import { ApiExceptionFilter } from './common/exception.filter';
+import { EventsController } from './events/events.controller';
+import { OperationEventsService } from './events/operation-events.service';
 import { APP_CONFIG } from './config.token';
 import { HealthController, TemporalHealthIndicator } from './health/health.controller';
+import { MetricsController, OperationMetrics } from './metrics/metrics.controller';
 import { OperationsController } from './operations/operations.controller';
 import { OperationsService } from './operations/operations.service';
 import { VmLockService } from './operations/vm-lock.service';
@@ -18,8 +21,8 @@ import { VmsService } from './vms/vms.service';
 
 @Module({
   imports: [TypeOrmModule.forFeature([OperationEntity])],
-  controllers: [OperationsController],
-  providers: [OperationsService, VmLockService],
+  controllers: [OperationsController, EventsController],
+  providers: [OperationsService, VmLockService, OperationEventsService],
   exports: [OperationsService, VmLockService],
 })
 export class OperationsModule {}
@@ -39,8 +42,8 @@ export class CatalogModule {}
 
 @Module({
   imports: [TerminusModule],
-  controllers: [HealthController],
-  providers: [TemporalHealthIndicator],
+  controllers: [HealthController, MetricsController],
+  providers: [TemporalHealthIndicator, OperationMetrics],
 })
 export class HealthModule {}
 

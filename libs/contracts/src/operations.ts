@@ -3,6 +3,16 @@
 export const OPERATION_TYPES = ['vm.create', 'vm.start', 'vm.stop'] as const;
 export type OperationType = (typeof OPERATION_TYPES)[number];
 
+/**
+ * How long each type may take before it is reported overdue (status detail and metric). An overdue operation
+ * is never killed: stopping a saga half-way is worse than a slow one; a human decides.
+ */
+export const OPERATION_DEADLINE_SECONDS: Record<OperationType, number> = {
+  'vm.create': 30 * 60,
+  'vm.start': 10 * 60,
+  'vm.stop': 10 * 60,
+};
+
 export const OPERATION_STATUSES = [
   'pending',
   'running',

@@ -25,6 +25,9 @@ const entity = (over: Partial<OperationEntity> = {}): OperationEntity =>
     createdAt: new Date('2026-01-01T00:00:00Z'),
     updatedAt: new Date('2026-01-01T00:00:01Z'),
     finishedAt: null,
+    deadlineAt: new Date('2026-01-01T00:10:00Z'),
+    idempotencyKey: null,
+    requestHash: null,
     ...over,
   });
 
@@ -44,6 +47,21 @@ describe('operation view', () => {
   it('uses the database record when there is no live view', () => {
     const view = toOperationView(entity({ status: 'succeeded', steps: [step('a', 'succeeded'), step('b', 'succeeded')] }), null, ui);
     expect(view.progress).toEqual({ step: null, stepsDone: 2, stepsTotal: 2, percent: 100 });
+  });
+
+  it('is overdue only while unfinished past its deadline', () => {
+    const before = new Date('2026-01-01T00:09:59Z');
+    const after = new Date('2026-01-01T00:10:01Z');
+    expect(toOperationView(entity(), null, ui, before).overdue).toBe(false);
+    expect(toOperationView(entity(), null, ui, after).overdue).toBe(true);
+    expect(toOperationView(entity({ status: 'succeeded' }), null, ui, after).overdue).toBe(false);
+    expect(toOperationView(entity(), { status: 'compensated', steps: [], error: null }, ui, after).overdue).toBe(false);
+  });
+
+  it('may be cancelled only while pending or running', () => {
+    expect(toOperationView(entity({ status: 'pending' }), null, ui).mayCancel).toBe(true);
+    expect(toOperationView(entity(), { status: 'cancelling', steps: [], error: null }, ui).mayCancel).toBe(false);
+    expect(toOperationView(entity({ status: 'stuck' }), null, ui).mayCancel).toBe(false);
   });
 
   it('links to the workflow in the Temporal UI, escaping the id', () => {

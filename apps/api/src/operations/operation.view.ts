@@ -1,4 +1,11 @@
-import type { OperationError, OperationProgress, OperationStatus, OperationStep, OperationType } from '@vmops/contracts';
+import {
+  isTerminalOperationStatus,
+  type OperationError,
+  type OperationProgress,
+  type OperationStatus,
+  type OperationStep,
+  type OperationType,
+} from '@vmops/contracts';
 import type { OperationEntity } from '@vmops/persistence';
 
 export interface OperationView {
@@ -9,6 +16,9 @@ export interface OperationView {
   createdAt: string;
   updatedAt: string;
   finishedAt: string | null;
+  deadline: string | null;
+  /** Still running past its deadline: someone should look at it. */
+  overdue: boolean;
   progress: { step: string | null; stepsDone: number; stepsTotal: number; percent: number };
   steps: OperationStep[];
   error: OperationError | null;
@@ -24,7 +34,7 @@ export interface TemporalUiLocation {
 }
 
 /** The operation as the consumer sees it: the database record, overlaid with the workflow's live progress. */
-export function toOperationView(op: OperationEntity, live: OperationProgress | null, ui: TemporalUiLocation): OperationView {
+export function toOperationView(op: OperationEntity, live: OperationProgress | null, ui: TemporalUiLocation, now = new Date()): OperationView {
   const status = live?.status ?? op.status;
   const steps = live?.steps ?? op.steps;
   const stepsDone = steps.filter((s) => s.status === 'succeeded' || s.status === 'compensated').length;
@@ -37,6 +47,8 @@ export function toOperationView(op: OperationEntity, live: OperationProgress | n
     createdAt: op.createdAt.toISOString(),
     updatedAt: op.updatedAt.toISOString(),
     finishedAt: op.finishedAt?.toISOString() ?? null,
+    deadline: op.deadlineAt?.toISOString() ?? null,
+    overdue: !isTerminalOperationStatus(status) && op.deadlineAt !== null && op.deadlineAt.getTime() < now.getTime(),
     progress: {
       step: current?.name ?? null,
       stepsDone,

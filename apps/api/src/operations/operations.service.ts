@@ -4,6 +4,7 @@ import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import {
   isTerminalOperationStatus,
   NodeIdKey,
+  OPERATION_DEADLINE_SECONDS,
   OperationTypeKey,
   progressQuery,
   TenantIdKey,
@@ -126,8 +127,8 @@ export class OperationsService {
         }
         const workflowId = `${launch.type.replace('.', '-')}-${prepared.vm.hostname}-${operationId.slice(0, 8)}`;
         await tx.query(
-          `INSERT INTO operations (id, tenant_id, vm_id, type, status, workflow_id, request, steps, idempotency_key, request_hash)
-           VALUES ($1, $2, $3, $4, 'pending', $5, $6::jsonb, $7::jsonb, $8, $9)`,
+          `INSERT INTO operations (id, tenant_id, vm_id, type, status, workflow_id, request, steps, idempotency_key, request_hash, deadline_at)
+           VALUES ($1, $2, $3, $4, 'pending', $5, $6::jsonb, $7::jsonb, $8, $9, now() + make_interval(secs => $10))`,
           [
             operationId,
             launch.principal.tenantId,
@@ -138,6 +139,7 @@ export class OperationsService {
             JSON.stringify(plannedSteps(plan)),
             options.idempotencyKey ?? null,
             hash,
+            OPERATION_DEADLINE_SECONDS[launch.type],
           ],
         );
         return { ...prepared, workflowId };

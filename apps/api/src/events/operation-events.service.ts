@@ -1,0 +1,152 @@
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { OperationStatus, OperationType } from '@vmops/contracts';
+import { Observable, Subject } from 'rxjs';
+import type { DataSource } from 'typeorm';
+
+export interface OperationEvent {
+  /** The SSE event id: resume after it with Last-Event-ID. */
+  id: number;
+  tenantId: string;
+  operationId: string;
+  type: OperationType;
+  vmId: string | null;
+  status: OperationStatus;
+  at: string;
+}
+
+const POLL_MS = 250;
+/**
+ * Event ids come from a sequence, so a transaction that commits late leaves a gap that fills a moment
+ * later. Events after a gap wait this long for it before the gap is taken as a rolled-back id.
+ */
+const GAP_WAIT_MS = 2000;
+const BATCH = 500;
+
+const SELECT_EVENTS = `
+  SELECT e.id, e.tenant_id, e.operation_id, e.status, e.created_at, o.type, o.vm_id
+    FROM operation_events e JOIN operations o ON o.id = e.operation_id`;
+
+function toEvent(row: Record<string, unknown>): OperationEvent {
+  return {
+    id: Number(row.id),
+    tenantId: String(row.tenant_id),
+    operationId: String(row.operation_id),
+    type: row.type as OperationType,
+    vmId: (row.vm_id as string | null) ?? null,
+    status: row.status as OperationStatus,
+    at: new Date(row.created_at as string).toISOString(),
+  };
+}
+
+/**
+ * The tenant's stream of operation state changes, from the trigger-fed operation_events log. One poller
+ * per API process serves every connection; it runs only while someone listens.
+ */
+@Injectable()
+export class OperationEventsService implements OnModuleDestroy {
+  private readonly logger = new Logger(OperationEventsService.name);
+  private readonly live = new Subject<OperationEvent>();
+  private listeners = 0;
+  private cursor: number | null = null;
+  private gapSince: number | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** Every change of the tenant's operations after `afterId` (or from now on), in order, without duplicates. */
+  stream(tenantId: string, afterId: number | null): Observable<OperationEvent> {
+    return new Observable<OperationEvent>((subscriber) => {
+      // Live events that arrive during the catch-up wait in `buffered`; `last` drops any seen twice.
+      let last = afterId ?? 0;
+      let caughtUp = false;
+      const buffered: OperationEvent[] = [];
+      const emit = (event: OperationEvent) => {
+        if (event.id <= last) return;
+        last = event.id;
+        subscriber.next(event);
+      };
+      const subscription = this.live.subscribe((event) => {
+        if (event.tenantId !== tenantId) return;
+        if (caughtUp) emit(event);
+        else buffered.push(event);
+      });
+      this.addListener()
+        .then(async (start) => {
+          if (afterId === null) {
+            last = start;
+          } else {
+            const rows = await this.dataSource.query(`${SELECT_EVENTS} WHERE e.tenant_id = $1 AND e.id > $2 AND e.id <= $3 ORDER BY e.id`, [
+              tenantId,
+              afterId,
+              start,
+            ]);
+            rows.map(toEvent).forEach(emit);
+          }
+          buffered.splice(0).forEach(emit);
+          caughtUp = true;
+        })
+        .catch((err) => subscriber.error(err));
+      return () => {
+        subscription.unsubscribe();
+        this.removeListener();
+      };
+    });
+  }
+
+  onModuleDestroy(): void {
+    this.stop();
+    this.live.complete();
+  }
+
+  /** Starts the poller if needed; resolves to the id up to which events have been (or will be) published live. */
+  private async addListener(): Promise<number> {
+    this.listeners += 1;
+    if (this.cursor === null) {
+      const [{ max }] = await this.dataSource.query(`SELECT coalesce(max(id), 0) AS max FROM operation_events`);
+      this.cursor ??= Number(max);
+      this.schedule();
+    }
+    return this.cursor;
+  }
+
+  private removeListener(): void {
+    this.listeners -= 1;
+    if (this.listeners === 0) this.stop();
+  }
+
+  private stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.cursor = null;
+    this.gapSince = null;
+  }
+
+  private schedule(): void {
+    this.timer ??= setTimeout(() => {
+      this.timer = null;
+      this.poll()
+        .catch((err) => this.logger.warn(`event poll failed: ${err instanceof Error ? err.message : err}`))
+        .finally(() => {
+          if (this.listeners > 0 && this.cursor !== null) this.schedule();
+        });
+    }, POLL_MS);
+  }
+
+  private async poll(): Promise<void> {
+    if (this.cursor === null) return;
+    const rows: Record<string, unknown>[] = await this.dataSource.query(`${SELECT_EVENTS} WHERE e.id > $1 ORDER BY e.id LIMIT ${BATCH}`, [
+      this.cursor,
+    ]);
+    for (const event of rows.map(toEvent)) {
+      if (this.cursor === null) return;
+      if (event.id !== this.cursor + 1) {
+        this.gapSince ??= Date.now();
+        if (Date.now() - this.gapSince < GAP_WAIT_MS) return;
+      }
+      this.gapSince = null;
+      this.cursor = event.id;
+      this.live.next(event);
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import { Controller, Get, Header, Injectable } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Gauge, Registry } from 'prom-client';
+import type { DataSource } from 'typeorm';
+import { Public } from '../auth/auth';
+
+/** Prometheus gauges read from the inventory at scrape time, so every API replica reports the same truth. */
+@Injectable()
+export class OperationMetrics {
+  readonly registry = new Registry();
+
+  constructor(@InjectDataSource() dataSource: DataSource) {
+    const unfinished = () =>
+      dataSource.query(
+        `SELECT type, count(*)::int AS running, count(*) FILTER (WHERE deadline_at < now())::int AS overdue
+           FROM operations WHERE finished_at IS NULL GROUP BY type`,
+      ) as Promise<{ type: string; running: number; overdue: number }[]>;
+    new Gauge({
+      name: 'vmops_operations_overdue',
+      help: 'Operations still running past the deadline of their type',
+      labelNames: ['type'],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const row of await unfinished()) this.set({ type: row.type }, row.overdue);
+      },
+    });
+    new Gauge({
+      name: 'vmops_operations_unfinished',
+      help: 'Operations pending, running, cancelling or compensating',
+      labelNames: ['type'],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const row of await unfinished()) this.set({ type: row.type }, row.running);
+      },
+    });
+  }
+}
+
+@ApiExcludeController()
+@Controller('metrics')
+export class MetricsController {
+  constructor(private readonly metrics: OperationMetrics) {}
+
+  @Get()
+  @Public()
+  @Header('Content-Type', 'text/plain; version=0.0.4')
+  scrape(): Promise<string> {
+    return this.metrics.registry.metrics();
+  }
+}

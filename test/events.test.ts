@@ -1,0 +1,114 @@
+import { startHarness, type Harness } from './support/harness';
+
+interface SseEvent {
+  id: string;
+  event: string;
+  data: any;
+}
+
+/** Reads a text/event-stream response until `done` says enough; at the timeout, returns what came (or throws, if `strict`). */
+async function readEvents(res: Response, done: (events: SseEvent[]) => boolean, timeoutMs = 30_000, strict = true): Promise<SseEvent[]> {
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  const events: SseEvent[] = [];
+  let text = '';
+  const deadline = Date.now() + timeoutMs;
+  try {
+    while (!done(events)) {
+      const left = deadline - Date.now();
+      const next = await Promise.race([reader.read(), new Promise<null>((r) => setTimeout(() => r(null), Math.max(0, left)))]);
+      if (next === null) {
+        if (strict) throw new Error(`stream gave ${JSON.stringify(events)} before the timeout`);
+        break;
+      }
+      const { value, done: ended } = next;
+      if (ended) break;
+      text += decoder.decode(value, { stream: true });
+      let end: number;
+      while ((end = text.indexOf('\n\n')) >= 0) {
+        const block = text.slice(0, end);
+        text = text.slice(end + 2);
+        const field = (name: string) => block.split('\n').find((l) => l.startsWith(`${name}:`))?.slice(name.length + 1).trim();
+        const data = field('data');
+        if (data) events.push({ id: field('id') ?? '', event: field('event') ?? 'message', data: JSON.parse(data) });
+      }
+    }
+  } finally {
+    await reader.cancel();
+  }
+  return events;
+}
+
+describe('operation events and deadlines', () => {
+  let h: Harness;
+  let key: string;
+
+  beforeAll(async () => {
+    h = await startHarness();
+    ({ apiKey: key } = await h.newTenant());
+  });
+  afterAll(() => h.close());
+  afterEach(() => h.faults.reset());
+
+  const stream = (apiKey: string, lastEventId?: string) =>
+    fetch(`${h.baseUrl}/v1/events`, {
+      headers: { authorization: `Bearer ${apiKey}`, ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
+    });
+
+  it("streams every state change of the tenant's operations in order, and resumes after Last-Event-ID", async () => {
+    const mine = await stream(key);
+    expect(mine.status).toBe(200);
+    expect(mine.headers.get('content-type')).toContain('text/event-stream');
+    const other = await h.newTenant();
+    const theirs = await stream(other.apiKey);
+
+    const created = await h.call('POST', '/v1/vms', {
+      key,
+      body: { hostname: 'sse-1', templateId: h.world.templateId, cpus: 1, memoryMb: 512 },
+    });
+    const ofOp = (events: SseEvent[]) => events.filter((e) => e.data.operationId === created.body.id);
+    const events = await readEvents(mine, (evs) => ofOp(evs).some((e) => e.data.status === 'succeeded'));
+
+    const own = ofOp(events);
+    expect(own.map((e) => e.data.status)).toEqual(['pending', 'running', 'succeeded']);
+    expect(own.every((e) => e.event === 'operation' && e.data.type === 'vm.create' && e.data.vmId === created.body.vmId)).toBe(true);
+    const ids = own.map((e) => Number(e.id));
+    expect([...ids].sort((a, b) => a - b)).toEqual(ids);
+
+    // Another tenant hears nothing of it.
+    const foreign = await readEvents(theirs, () => false, 1500, false);
+    expect(foreign.filter((e) => e.data.operationId === created.body.id)).toEqual([]);
+
+    // A client that lost the connection after the first event gets the rest, once each.
+    const resumed = await readEvents(await stream(key, own[0].id), (evs) => ofOp(evs).some((e) => e.data.status === 'succeeded'));
+    expect(ofOp(resumed).map((e) => e.data.status)).toEqual(['running', 'succeeded']);
+
+    expect((await stream(key, 'not-an-id')).status).toBe(400);
+    expect((await fetch(`${h.baseUrl}/v1/events`)).status).toBe(401);
+  });
+
+  it('reports an operation past its deadline as overdue, in the operation and in /metrics', async () => {
+    const created = await h.call('POST', '/v1/vms', {
+      key,
+      body: { hostname: 'slow-1', templateId: h.world.templateId, cpus: 1, memoryMb: 512 },
+    });
+    await h.waitForOperation(key, created.body.id);
+    expect(created.body.deadline).toEqual(expect.any(String));
+    expect(new Date(created.body.deadline).getTime() - new Date(created.body.createdAt).getTime()).toBe(30 * 60 * 1000);
+
+    h.faults.delay('forceStopVm', 2000);
+    const stop = await h.call('POST', `/v1/vms/${created.body.vmId}/stop`, { key });
+    expect(stop.body.overdue).toBe(false);
+    await h.dataSource.query(`UPDATE operations SET deadline_at = now() - interval '1 second' WHERE id = $1`, [stop.body.id]);
+
+    const late = (await h.call('GET', `/v1/operations/${stop.body.id}`, { key })).body;
+    expect(late).toMatchObject({ overdue: true, status: expect.stringMatching(/pending|running/) });
+    const metrics = await (await fetch(`${h.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^vmops_operations_overdue\{type="vm\.stop"\} 1$/m);
+    expect(metrics).toMatch(/^vmops_operations_unfinished\{type="vm\.stop"\} 1$/m);
+
+    const done = await h.waitForOperation(key, stop.body.id);
+    expect(done).toMatchObject({ status: 'succeeded', overdue: false });
+    expect(await (await fetch(`${h.baseUrl}/metrics`)).text()).not.toMatch(/^vmops_operations_overdue\{type="vm\.stop"\} 1$/m);
+  });
+});
