@@ -46,9 +46,10 @@ function run(name: string, script: string, env: NodeJS.ProcessEnv): ChildProcess
   return proc;
 }
 
-function demoApiKey(): string {
-  if (process.env.DEMO_API_KEY?.trim()) return process.env.DEMO_API_KEY.trim();
-  const file = path.join(DATA_DIR, 'demo-api-key');
+/** From the environment variable, else the one kept in the data dir, else a new one kept there. */
+function demoKey(variable: string, fileName: string): string {
+  if (process.env[variable]?.trim()) return process.env[variable]!.trim();
+  const file = path.join(DATA_DIR, fileName);
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   const key = generateApiKey();
   writeFileSync(file, key + '\n', { mode: 0o600 });
@@ -124,12 +125,13 @@ async function main(): Promise<void> {
   }
   const temporalUiUrl = process.env.TEMPORAL_UI_URL ?? `http://localhost:${TEMPORAL_UI_PORT}`;
 
-  const apiKey = demoApiKey();
+  const apiKey = demoKey('DEMO_API_KEY', 'demo-api-key');
+  const adminKey = demoKey('DEMO_ADMIN_API_KEY', 'demo-admin-api-key');
   const dataSource = await createDataSource({ databaseUrl, poolSize: 1 }).initialize();
   try {
     const ran = await runMigrations(dataSource);
     log('stack', ran.length ? `applied migrations: ${ran.join(', ')}` : 'database schema is up to date');
-    await seedDemo(dataSource, apiKey);
+    await seedDemo(dataSource, apiKey, adminKey);
   } finally {
     await dataSource.destroy();
   }
@@ -153,6 +155,7 @@ async function main(): Promise<void> {
     Temporal UI  ${temporalUiUrl}
     Database     ${databaseUrl}${process.env.DATABASE_URL ? '' : ' (embedded PGlite)'}
     Demo API key ${apiKey}
+    Admin key    ${adminKey}  (nodes, templates, resets)
 
   Ctrl-C stops everything; state is kept in ${path.relative(ROOT, DATA_DIR) || DATA_DIR}/.
 `);

@@ -19,6 +19,7 @@ describe('workflow determinism: replay of recorded histories', () => {
         'create-vm.cancelled.json',
         'start-vm.succeeded.json',
         'stop-vm.succeeded.json',
+        'reset-vm.succeeded.json',
       ]),
     );
   });

@@ -87,6 +87,9 @@ describe('scripts/stack.sh: the whole stack on one machine', () => {
     stack = await startStack(env);
     expect(stack.output()).toContain(`Demo API key ${DEMO_API_KEY}`);
     expect(stack.output()).toContain('(embedded PGlite)');
+    const adminKey = /Admin key\s+(\S+)/.exec(stack.output())?.[1];
+    const nodes = await fetch(`http://127.0.0.1:${env.PORT}/v1/nodes`, { headers: { authorization: `Bearer ${adminKey}` } });
+    expect(((await nodes.json()) as any).items[0]).toMatchObject({ name: 'node-1', capacity: expect.any(Object) });
 
     expect((await fetch(`http://127.0.0.1:${env.PORT}/health`)).status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${env.TEMPORAL_UI_PORT}/`)).status).toBe(200);

@@ -33,7 +33,7 @@ export interface Harness {
     path: string,
     options?: { key?: string | null; body?: unknown; rawBody?: string; headers?: Record<string, string> },
   ): Promise<ApiResponse<T>>;
-  newTenant(): Promise<{ tenantId: string; apiKey: string }>;
+  newTenant(role?: 'member' | 'admin'): Promise<{ tenantId: string; apiKey: string }>;
   waitForOperation(apiKey: string, operationId: string, timeoutMs?: number): Promise<OperationView>;
   close(): Promise<void>;
 }
@@ -115,12 +115,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     temporal,
     world,
     call,
-    async newTenant() {
+    async newTenant(role = 'member') {
       const apiKey = generateApiKey();
       const [tenant] = await dataSource.query(`INSERT INTO tenants (name) VALUES ($1) RETURNING id`, [`tenant-${randomUUID()}`]);
       await dataSource.query(
-        `INSERT INTO api_keys (tenant_id, name, key_hash, key_prefix, role) VALUES ($1, 'test', $2, $3, 'member')`,
-        [tenant.id, hashApiKey(apiKey), apiKeyDisplayPrefix(apiKey)],
+        `INSERT INTO api_keys (tenant_id, name, key_hash, key_prefix, role) VALUES ($1, 'test', $2, $3, $4)`,
+        [tenant.id, hashApiKey(apiKey), apiKeyDisplayPrefix(apiKey), role],
       );
       return { tenantId: tenant.id, apiKey };
     },

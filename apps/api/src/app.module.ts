@@ -3,7 +3,9 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { AppConfig } from '@vmops/config';
-import { dataSourceOptions, DiskEntity, NodeEntity, OperationEntity, TemplateEntity, VmEntity } from '@vmops/persistence';
+import { ApiKeyEntity, dataSourceOptions, DiskEntity, NodeEntity, OperationEntity, TemplateEntity, VmEntity } from '@vmops/persistence';
+import { AdminController } from './admin/admin.controller';
+import { ApiKeysController } from './api-keys/api-keys.controller';
 import { ApiKeyGuard } from './auth/auth';
 import { CatalogController } from './catalog/catalog.controller';
 import { ApiExceptionFilter } from './common/exception.filter';
@@ -41,6 +43,18 @@ export class VmsModule {}
 export class CatalogModule {}
 
 @Module({
+  imports: [OperationsModule],
+  controllers: [AdminController],
+})
+export class AdminModule {}
+
+@Module({
+  imports: [TypeOrmModule.forFeature([ApiKeyEntity])],
+  controllers: [ApiKeysController],
+})
+export class ApiKeysModule {}
+
+@Module({
   imports: [TerminusModule],
   controllers: [HealthController, MetricsController],
   providers: [TemporalHealthIndicator, OperationMetrics],
@@ -66,6 +80,8 @@ export class AppModule {
         OperationsModule,
         VmsModule,
         CatalogModule,
+        ApiKeysModule,
+        AdminModule,
         HealthModule,
       ],
       providers: [

@@ -42,7 +42,16 @@ export interface DriverActivities {
   forceStopVm(args: { nodeId: string; vmId: string }): Promise<StepReport>;
 }
 
-export type OperationActivities = InventoryActivities & DriverActivities;
+/** Activities that compare a node with the inventory and make the inventory follow the node. */
+export interface ReconcileActivities {
+  /**
+   * After a human fixed a stuck VM: the inventory takes the VM's state from its node — its power state,
+   * or, if the node has no such VM, the VM's record and disk rows go.
+   */
+  resyncVmFromNode(args: { vmId: string; nodeId: string }): Promise<StepReport>;
+}
+
+export type OperationActivities = InventoryActivities & DriverActivities & ReconcileActivities;
 export type ActivityName = keyof OperationActivities;
 
 /** One activity invocation written as data, so a plan can be shown (dry run) before it is run. */

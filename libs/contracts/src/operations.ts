@@ -1,6 +1,6 @@
 // Plain types shared by the API, the worker and workflow code. Workflow-safe: no Node, no Nest.
 
-export const OPERATION_TYPES = ['vm.create', 'vm.start', 'vm.stop'] as const;
+export const OPERATION_TYPES = ['vm.create', 'vm.start', 'vm.stop', 'vm.reset'] as const;
 export type OperationType = (typeof OPERATION_TYPES)[number];
 
 /**
@@ -11,6 +11,7 @@ export const OPERATION_DEADLINE_SECONDS: Record<OperationType, number> = {
   'vm.create': 30 * 60,
   'vm.start': 10 * 60,
   'vm.stop': 10 * 60,
+  'vm.reset': 10 * 60,
 };
 
 export const OPERATION_STATUSES = [

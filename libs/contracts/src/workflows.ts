@@ -17,7 +17,7 @@ export interface CreateVmInput {
 
 export type VmPowerState = 'running' | 'stopped';
 
-/** Input of the power workflows (startVmWorkflow, stopVmWorkflow). */
+/** Input of the power workflows (startVmWorkflow, stopVmWorkflow) and of resetVmWorkflow. */
 export interface VmPowerInput {
   operationId: string;
   vmId: string;

@@ -1,5 +1,6 @@
 import { apiKeyDisplayPrefix, hashApiKey } from '@vmops/domain';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
+import type { ApiKeyRole } from './entities';
 
 export interface SeedResult {
   tenantId: string;
@@ -8,28 +9,37 @@ export interface SeedResult {
 }
 
 export const DEMO_TENANT = 'demo';
+/** The platform operators' tenant: its key is an admin key (nodes, templates, resets). */
+export const OPERATOR_TENANT = 'operator';
 export const DEMO_NODES = [
   { name: 'node-1', datacenter: 'dc1', cpus: 32, memoryMb: 131072, storageGb: 2000 },
   { name: 'node-2', datacenter: 'dc1', cpus: 32, memoryMb: 131072, storageGb: 2000 },
 ];
 export const DEMO_TEMPLATE = { name: 'debian-12', osFamily: 'linux', diskSizeGb: 10 };
 
+async function ensureTenantKey(tx: EntityManager, tenantName: string, key: string, role: ApiKeyRole): Promise<string> {
+  const [tenant] = await tx.query(
+    `INSERT INTO tenants (name) VALUES ($1)
+     ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id`,
+    [tenantName],
+  );
+  await tx.query(
+    `INSERT INTO api_keys (tenant_id, name, key_hash, key_prefix, role) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (key_hash) DO NOTHING`,
+    [tenant.id, tenantName, hashApiKey(key), apiKeyDisplayPrefix(key), role],
+  );
+  return tenant.id;
+}
+
 /**
- * The demo world: one tenant whose API key is `apiKey`, two online nodes and one template.
- * Idempotent: running it again changes nothing and adds the key only if it is new.
+ * The demo world: tenant `demo` whose (member) API key is `apiKey`, two online nodes and one template; with
+ * `adminKey`, also the `operator` tenant holding that admin key.
+ * Idempotent: running it again changes nothing and adds a key only if it is new.
  */
-export async function seedDemo(dataSource: DataSource, apiKey: string): Promise<SeedResult> {
+export async function seedDemo(dataSource: DataSource, apiKey: string, adminKey?: string): Promise<SeedResult> {
   return dataSource.transaction(async (tx) => {
-    const [tenant] = await tx.query(
-      `INSERT INTO tenants (name) VALUES ($1)
-       ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id`,
-      [DEMO_TENANT],
-    );
-    await tx.query(
-      `INSERT INTO api_keys (tenant_id, name, key_hash, key_prefix, role) VALUES ($1, 'demo', $2, $3, 'member')
-       ON CONFLICT (key_hash) DO NOTHING`,
-      [tenant.id, hashApiKey(apiKey), apiKeyDisplayPrefix(apiKey)],
-    );
+    const tenantId = await ensureTenantKey(tx, DEMO_TENANT, apiKey, 'member');
+    if (adminKey) await ensureTenantKey(tx, OPERATOR_TENANT, adminKey, 'admin');
     const nodeIds: string[] = [];
     for (const node of DEMO_NODES) {
       const [row] = await tx.query(
@@ -45,6 +55,6 @@ export async function seedDemo(dataSource: DataSource, apiKey: string): Promise<
        ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id`,
       [DEMO_TEMPLATE.name, DEMO_TEMPLATE.osFamily, DEMO_TEMPLATE.diskSizeGb],
     );
-    return { tenantId: tenant.id, nodeIds, templateId: template.id };
+    return { tenantId, nodeIds, templateId: template.id };
   });
 }

@@ -21,6 +21,9 @@ export interface Principal {
 }
 
 const PUBLIC = 'vmops:public';
+const ADMIN = 'vmops:admin';
+/** Marks an endpoint for platform operators: an admin API key, else 403 ADMIN_REQUIRED. */
+export const AdminOnly = () => SetMetadata(ADMIN, true);
 /** Marks an endpoint that needs no API key (health only). */
 export const Public = () => SetMetadata(PUBLIC, true);
 
@@ -54,6 +57,9 @@ export class ApiKeyGuard implements CanActivate {
     );
     if (!row) throw new ApiError(HttpStatus.UNAUTHORIZED, 'UNAUTHENTICATED', 'the API key is not valid or has been revoked');
     req.principal = { tenantId: row.tenant_id, apiKeyId: row.id, role: row.role };
+    if (row.role !== 'admin' && this.reflector.getAllAndOverride<boolean>(ADMIN, [ctx.getHandler(), ctx.getClass()])) {
+      throw new ApiError(HttpStatus.FORBIDDEN, 'ADMIN_REQUIRED', 'this endpoint needs an admin API key');
+    }
     return true;
   }
 }

@@ -1,10 +1,29 @@
-import { Controller, Get } from '@nestjs/common';
+import { Body, Controller, Get, HttpStatus, Param, Patch, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { InjectRepository } from '@nestjs/typeorm';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { NodeEntity, TemplateEntity } from '@vmops/persistence';
-import type { Repository } from 'typeorm';
+import type { DataSource, Repository } from 'typeorm';
+import { AdminOnly, CurrentPrincipal, type Principal } from '../auth/auth';
+import { ApiError, notFound } from '../common/api-error';
+import { uuidParam } from '../common/params';
+import { CreateNodeDto, CreateTemplateDto, UpdateNodeDto } from './catalog.dto';
 
-/** What a VM can be built from and placed on: readable by every tenant. */
+const UNIQUE_VIOLATION = '23505';
+
+function nameTaken(what: string, name: string): ApiError {
+  return new ApiError(HttpStatus.CONFLICT, 'NAME_TAKEN', `a ${what} named ${name} already exists`, { name });
+}
+
+async function insertUnique<T>(what: string, name: string, insert: () => Promise<T>): Promise<T> {
+  try {
+    return await insert();
+  } catch (err) {
+    if ((err as { driverError?: { code?: string } }).driverError?.code === UNIQUE_VIOLATION) throw nameTaken(what, name);
+    throw err;
+  }
+}
+
+/** What a VM is built from (templates) and placed on (nodes): readable by all, managed with an admin key. */
 @ApiTags('catalog')
 @ApiBearerAuth()
 @Controller('v1')
@@ -12,22 +31,69 @@ export class CatalogController {
   constructor(
     @InjectRepository(TemplateEntity) private readonly templates: Repository<TemplateEntity>,
     @InjectRepository(NodeEntity) private readonly nodes: Repository<NodeEntity>,
+    @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
   @Get('templates')
   @ApiOperation({ summary: 'List the templates VMs can be created from' })
   async listTemplates() {
     const rows = await this.templates.find({ order: { name: 'ASC' } });
-    return { items: rows.map(({ id, name, osFamily, diskSizeGb }) => ({ id, name, osFamily, diskSizeGb })), total: rows.length };
+    return { items: rows.map(templateView), total: rows.length };
+  }
+
+  @Post('templates')
+  @AdminOnly()
+  @ApiOperation({ summary: 'Add a template (admin)' })
+  async createTemplate(@Body() dto: CreateTemplateDto) {
+    const row = await insertUnique('template', dto.name, () => this.templates.save(this.templates.create(dto)));
+    return templateView(row);
   }
 
   @Get('nodes')
-  @ApiOperation({ summary: 'List the hypervisor nodes VMs can be placed on' })
-  async listNodes() {
+  @ApiOperation({ summary: 'List the hypervisor nodes; an admin key also sees capacity and use' })
+  async listNodes(@CurrentPrincipal() principal: Principal) {
     const rows = await this.nodes.find({ order: { name: 'ASC' } });
-    return {
-      items: rows.map(({ id, name, datacenter, status }) => ({ id, name, datacenter, status })),
-      total: rows.length,
-    };
+    const usage = principal.role === 'admin' ? await this.usage() : null;
+    return { items: rows.map((n) => nodeView(n, usage)), total: rows.length };
   }
+
+  @Post('nodes')
+  @AdminOnly()
+  @ApiOperation({ summary: 'Register a hypervisor node (admin)' })
+  async createNode(@Body() dto: CreateNodeDto) {
+    const row = await insertUnique('node', dto.name, () => this.nodes.save(this.nodes.create({ ...dto, status: dto.status ?? 'online' })));
+    return nodeView(row, await this.usage());
+  }
+
+  @Patch('nodes/:id')
+  @AdminOnly()
+  @ApiOperation({ summary: 'Change a node: status (online, offline, maintenance) or capacity (admin)' })
+  async updateNode(@Param('id', uuidParam('node id')) id: string, @Body() dto: UpdateNodeDto) {
+    const node = await this.nodes.findOneBy({ id });
+    if (!node) throw notFound('Node', id);
+    await this.nodes.save(Object.assign(node, dto));
+    return nodeView(node, await this.usage());
+  }
+
+  private async usage(): Promise<Map<string, { cpus: number; memoryMb: number; storageGb: number; vms: number }>> {
+    const rows = await this.dataSource.query(
+      `SELECT n.id,
+              (SELECT count(*) FROM vms v WHERE v.node_id = n.id)::int AS vms,
+              (SELECT coalesce(sum(v.cpus), 0) FROM vms v WHERE v.node_id = n.id)::int AS cpus,
+              (SELECT coalesce(sum(v.memory_mb), 0) FROM vms v WHERE v.node_id = n.id)::int AS memory_mb,
+              (SELECT coalesce(sum(d.size_gb), 0) FROM disks d WHERE d.node_id = n.id)::int AS storage_gb
+         FROM nodes n`,
+    );
+    return new Map(rows.map((r: any) => [r.id, { vms: r.vms, cpus: r.cpus, memoryMb: r.memory_mb, storageGb: r.storage_gb }]));
+  }
+}
+
+function templateView({ id, name, osFamily, diskSizeGb }: TemplateEntity) {
+  return { id, name, osFamily, diskSizeGb };
+}
+
+function nodeView(n: NodeEntity, usage: Map<string, { cpus: number; memoryMb: number; storageGb: number; vms: number }> | null) {
+  const base = { id: n.id, name: n.name, datacenter: n.datacenter, status: n.status };
+  if (!usage) return base;
+  return { ...base, capacity: { cpus: n.cpus, memoryMb: n.memoryMb, storageGb: n.storageGb }, used: usage.get(n.id) ?? { vms: 0, cpus: 0, memoryMb: 0, storageGb: 0 } };
 }

@@ -3,6 +3,7 @@ import type { HypervisorDriver } from '@vmops/hypervisor';
 import type { DataSource } from 'typeorm';
 import { createDriverActivities } from './driver.activities';
 import { createInventoryActivities } from './inventory.activities';
+import { createReconcileActivities } from './reconcile.activities';
 
 export interface ActivityDeps {
   dataSource: DataSource;
@@ -10,5 +11,5 @@ export interface ActivityDeps {
 }
 
 export function createActivities({ dataSource, driver }: ActivityDeps): OperationActivities {
-  return { ...createInventoryActivities(dataSource), ...createDriverActivities(driver) };
+  return { ...createInventoryActivities(dataSource), ...createDriverActivities(driver), ...createReconcileActivities(dataSource, driver) };
 }

@@ -9,7 +9,7 @@ async function main(): Promise<void> {
   const { databaseUrl } = loadConfig();
   const dataSource = await createDataSource({ databaseUrl, poolSize: 1 }).initialize();
   try {
-    const seeded = await seedDemo(dataSource, apiKey);
+    const seeded = await seedDemo(dataSource, apiKey, process.env.DEMO_ADMIN_API_KEY?.trim() || undefined);
     console.log(`seeded tenant ${seeded.tenantId}, nodes ${seeded.nodeIds.join(', ')}, template ${seeded.templateId}`);
   } finally {
     await dataSource.destroy();
