@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { isGrpcServiceError, ServiceError, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Response } from 'express';
 import { ApiError } from './api-error';
 
@@ -33,6 +33,10 @@ export class ApiExceptionFilter implements ExceptionFilter {
       return new ApiError(HttpStatus.CONFLICT, 'OPERATION_EXISTS', 'an operation with this workflow id is already running', {
         workflowId: exception.workflowId,
       });
+    }
+    if (exception instanceof ServiceError || isGrpcServiceError(exception)) {
+      this.logger.warn(`Temporal call failed: ${(exception as Error).message}`);
+      return new ApiError(HttpStatus.SERVICE_UNAVAILABLE, 'TEMPORAL_UNAVAILABLE', 'the workflow service did not answer; try again');
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();

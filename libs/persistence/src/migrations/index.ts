@@ -1,6 +1,12 @@
 import { InitialSchema1763856000000 } from './1763856000000-initial-schema';
 import { OperationIdempotency1763900000000 } from './1763900000000-operation-idempotency';
 import { OperationEvents1763910000000 } from './1763910000000-operation-events';
+import { SnapshotsAndInterfaces1763920000000 } from './1763920000000-snapshots-and-interfaces';
 
 /** Every migration, oldest first. A new one is added here and committed with its entity change. */
-export const MIGRATIONS = [InitialSchema1763856000000, OperationIdempotency1763900000000, OperationEvents1763910000000];
+export const MIGRATIONS = [
+  InitialSchema1763856000000,
+  OperationIdempotency1763900000000,
+  OperationEvents1763910000000,
+  SnapshotsAndInterfaces1763920000000,
+];
