@@ -1,8 +1,6 @@
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { DriverInvalidStateError } from '../libs/hypervisor/src';
 import { startHarness, type Harness } from './support/harness';
+import { recordHistory } from './support/histories';
 
 describe('admin role, API keys, and the reset of a stuck VM', () => {
   let h: Harness;
@@ -104,10 +102,7 @@ describe('admin role, API keys, and the reset of a stuck VM', () => {
     ]);
     expect((await h.call('POST', '/v1/vms', { key: member, body: { hostname: 'stuck-1', templateId: h.world.templateId, cpus: 1, memoryMb: 512 } })).status).toBe(202);
 
-    if (process.env.RECORD_HISTORIES) {
-      const history = await h.temporal.workflow.getHandle(`vm-reset-stuck-1-${reset.body.id.slice(0, 8)}`).fetchHistory();
-      await writeFile(path.join(__dirname, 'histories', 'reset-vm.succeeded.json'), historyToJSON(history));
-    }
+    await recordHistory(h.temporal, `vm-reset-stuck-1-${reset.body.id.slice(0, 8)}`, 'reset-vm.succeeded');
   });
 
   it('refuses to reset a VM that is not stuck', async () => {

@@ -1,9 +1,7 @@
 import { WorkflowFailedError } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { DriverInvalidStateError, DriverUnavailableError } from '../libs/hypervisor/src';
 import { startHarness, type Harness } from './support/harness';
+import { recordHistory } from './support/histories';
 
 describe('POST /v1/vms: HTTP → Temporal → worker → driver → PostgreSQL', () => {
   let h: Harness;
@@ -25,13 +23,6 @@ describe('POST /v1/vms: HTTP → Temporal → worker → driver → PostgreSQL',
     memoryMb: 2048,
     ...extra,
   });
-
-  /** RECORD_HISTORIES=1 refreshes the histories that test/replay.test.ts replays against the workflow code. */
-  async function recordHistory(workflowId: string, name: string) {
-    if (!process.env.RECORD_HISTORIES) return;
-    const history = await h.temporal.workflow.getHandle(workflowId).fetchHistory();
-    await writeFile(path.join(__dirname, 'histories', `${name}.json`), historyToJSON(history));
-  }
 
   async function nodeHolds(vmId: string, nodeId: string) {
     const audit = await h.hypervisor.audit(nodeId);
@@ -77,7 +68,7 @@ describe('POST /v1/vms: HTTP → Temporal → worker → driver → PostgreSQL',
       OperationType: ['vm.create'],
     });
 
-    await recordHistory(found[0].workflowId, 'create-vm.succeeded');
+    await recordHistory(h.temporal, found[0].workflowId, 'create-vm.succeeded');
   });
 
   it('creates the VM stopped when asked, without a start step', async () => {
@@ -129,7 +120,7 @@ describe('POST /v1/vms: HTTP → Temporal → worker → driver → PostgreSQL',
     // The hostname is free again, and the Temporal UI shows the execution as failed.
     const handle = h.temporal.workflow.getHandle(`vm-create-${body.hostname}-${res.body.id.slice(0, 8)}`);
     await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
-    await recordHistory(handle.workflowId, 'create-vm.compensated');
+    await recordHistory(h.temporal, handle.workflowId, 'create-vm.compensated');
     h.faults.reset();
     const again = await h.call('POST', '/v1/vms', { key, body });
     expect(again.status).toBe(202);

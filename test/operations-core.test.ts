@@ -1,9 +1,7 @@
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { execFileSync } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { resolveTemporalCli } from '../scripts/temporal-dev-server';
 import { startHarness, type Harness } from './support/harness';
+import { recordHistory } from './support/histories';
 
 /** The contract every VM operation shares: exclusivity, idempotency, dry run, cancel, wait, history. */
 describe('operations core', () => {
@@ -38,12 +36,6 @@ describe('operations core', () => {
 
   const operationCount = async () => Number((await h.dataSource.query(`SELECT count(*)::int AS n FROM operations`))[0].n);
 
-  async function recordHistory(workflowId: string, name: string) {
-    if (!process.env.RECORD_HISTORIES) return;
-    const history = await h.temporal.workflow.getHandle(workflowId).fetchHistory();
-    await writeFile(path.join(__dirname, 'histories', `${name}.json`), historyToJSON(history));
-  }
-
   it('stops and starts a VM: each a 202 operation that ends with the node and the inventory agreeing', async () => {
     const vm = await createVm();
 
@@ -66,8 +58,8 @@ describe('operations core', () => {
     expect((await h.call('GET', `/v1/vms/${vm.id}`, { key })).body.status).toBe('running');
     expect((await h.hypervisor.getVm(vm.nodeId, vm.id))?.powerState).toBe('running');
 
-    await recordHistory(`vm-stop-${vm.hostname}-${stop.body.id.slice(0, 8)}`, 'stop-vm.succeeded');
-    await recordHistory(`vm-start-${vm.hostname}-${start.body.id.slice(0, 8)}`, 'start-vm.succeeded');
+    await recordHistory(h.temporal, `vm-stop-${vm.hostname}-${stop.body.id.slice(0, 8)}`, 'stop-vm.succeeded');
+    await recordHistory(h.temporal, `vm-start-${vm.hostname}-${start.body.id.slice(0, 8)}`, 'start-vm.succeeded');
 
     // The VM's action history, newest first.
     const history = await h.call('GET', `/v1/vms/${vm.id}/operations`, { key });
@@ -213,7 +205,7 @@ describe('operations core', () => {
     expect(audit.vms.find((v) => v.vmId === res.body.vmId)).toBeUndefined();
     expect(audit.disks.filter((d) => d.vmId === null)).toEqual([]);
 
-    await recordHistory(`vm-create-${hostname}-${res.body.id.slice(0, 8)}`, 'create-vm.cancelled');
+    await recordHistory(h.temporal, `vm-create-${hostname}-${res.body.id.slice(0, 8)}`, 'create-vm.cancelled');
 
     const late = await h.call('POST', `/v1/operations/${res.body.id}/cancel`, { key });
     expect(late.status).toBe(409);

@@ -11,31 +11,25 @@ export class OperationMetrics {
   readonly registry = new Registry();
 
   constructor(@InjectDataSource() dataSource: DataSource) {
+    type Row = { type: string; unfinished: number; overdue: number };
     const unfinished = () =>
       dataSource.query(
-        `SELECT type, count(*)::int AS running, count(*) FILTER (WHERE deadline_at < now())::int AS overdue
+        `SELECT type, count(*)::int AS unfinished, count(*) FILTER (WHERE deadline_at < now())::int AS overdue
            FROM operations WHERE finished_at IS NULL GROUP BY type`,
-      ) as Promise<{ type: string; running: number; overdue: number }[]>;
-    new Gauge({
-      name: 'vmops_operations_overdue',
-      help: 'Operations still running past the deadline of their type',
-      labelNames: ['type'],
-      registers: [this.registry],
-      async collect() {
-        this.reset();
-        for (const row of await unfinished()) this.set({ type: row.type }, row.overdue);
-      },
-    });
-    new Gauge({
-      name: 'vmops_operations_unfinished',
-      help: 'Operations pending, running, cancelling or compensating',
-      labelNames: ['type'],
-      registers: [this.registry],
-      async collect() {
-        this.reset();
-        for (const row of await unfinished()) this.set({ type: row.type }, row.running);
-      },
-    });
+      ) as Promise<Row[]>;
+    const byType = (name: string, help: string, value: (row: Row) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['type'],
+        registers: [this.registry],
+        async collect() {
+          this.reset();
+          for (const row of await unfinished()) this.set({ type: row.type }, value(row));
+        },
+      });
+    byType('vmops_operations_overdue', 'Operations still running past the deadline of their type', (r) => r.overdue);
+    byType('vmops_operations_unfinished', 'Operations pending, running, cancelling or compensating', (r) => r.unfinished);
   }
 }
 
