@@ -30,7 +30,6 @@ const LIVE_PROGRESS_TIMEOUT_MS = 2000;
 /** A consumer waits this long at most for Temporal to accept a new workflow before getting a 503. */
 const START_TIMEOUT_MS = 8000;
 const WAIT_POLL_MS = 250;
-const UNIQUE_VIOLATION = '23505';
 
 /** How the caller asked for a mutation: the Idempotency-Key header and ?dryRun. */
 export interface MutationOptions {
