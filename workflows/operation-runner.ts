@@ -12,6 +12,7 @@ import {
 } from '@temporalio/workflow';
 import {
   NON_RETRYABLE_ERROR_TYPES,
+  pendingSteps,
   progressQuery,
   type ActivityCall,
   type OperationActivities,
@@ -98,14 +99,7 @@ export async function runOperation(
   ids: { operationId: string; vmId: string | null },
   plan: OperationPlan,
 ): Promise<void> {
-  const records: OperationStep[] = plan.steps.map((s) => ({
-    name: s.name,
-    status: 'pending',
-    startedAt: null,
-    finishedAt: null,
-    attempts: 0,
-    error: null,
-  }));
+  const records = pendingSteps(plan);
   let status: OperationStatus = 'running';
   let error: OperationError | null = null;
   const progress = (): OperationProgress => ({ status, steps: records, error });

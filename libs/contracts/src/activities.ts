@@ -1,4 +1,4 @@
-import type { OperationProgress } from './operations';
+import type { OperationProgress, OperationStep } from './operations';
 import type { VmPowerState } from './workflows';
 
 /** What every step activity resolves to: the attempt that succeeded (1 = first try). */
@@ -71,4 +71,9 @@ export interface OperationPlan {
   steps: PlannedStep[];
   /** Run after every undo succeeded (e.g. drop the record of what never came to exist). */
   afterCompensation?: ActivityCall;
+}
+
+/** The plan's steps as an operation reports them before any has run. */
+export function pendingSteps(plan: OperationPlan): OperationStep[] {
+  return plan.steps.map((s) => ({ name: s.name, status: 'pending', startedAt: null, finishedAt: null, attempts: 0, error: null }));
 }

@@ -5,6 +5,7 @@ import {
   isTerminalOperationStatus,
   NodeIdKey,
   OPERATION_DEADLINE_SECONDS,
+  pendingSteps,
   OperationTypeKey,
   progressQuery,
   TenantIdKey,
@@ -12,7 +13,6 @@ import {
   type JsonObject,
   type OperationPlan,
   type OperationProgress,
-  type OperationStep,
   type OperationType,
 } from '@vmops/contracts';
 import type { AppConfig } from '@vmops/config';
@@ -86,10 +86,6 @@ function requestHash(type: OperationType, request: JsonObject): string {
   return createHash('sha256').update(JSON.stringify({ type, request: canonical(request) })).digest('hex');
 }
 
-function plannedSteps(plan: OperationPlan): OperationStep[] {
-  return plan.steps.map((s) => ({ name: s.name, status: 'pending', startedAt: null, finishedAt: null, attempts: 0, error: null }));
-}
-
 @Injectable()
 export class OperationsService {
   private readonly logger = new Logger(OperationsService.name);
@@ -135,7 +131,7 @@ export class OperationsService {
             launch.type,
             workflowId,
             JSON.stringify(launch.request),
-            JSON.stringify(plannedSteps(plan)),
+            JSON.stringify(pendingSteps(plan)),
             options.idempotencyKey ?? null,
             hash,
             OPERATION_DEADLINE_SECONDS[launch.type],
