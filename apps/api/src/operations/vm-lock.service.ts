@@ -69,17 +69,19 @@ export class VmLockService {
           }),
         ],
       );
-      await tx.query(`UPDATE vms SET locked = false, current_operation_id = NULL, updated_at = now() WHERE id = $1 AND current_operation_id = $2`, [
-        vmId,
-        held.id,
-      ]);
+      await this.release(tx, vmId, held.id);
     });
+  }
+
+  /** Frees the VM if `operationId` still holds it. */
+  async release(tx: EntityManager, vmId: string, operationId: string): Promise<void> {
+    await tx.query(`UPDATE vms SET current_operation_id = NULL, updated_at = now() WHERE id = $1 AND current_operation_id = $2`, [vmId, operationId]);
   }
 
   /** Takes the VM for `operationId` inside the caller's transaction, or answers 404 / 409 VM_BUSY / 423 VM_STUCK. */
   async acquire(tx: EntityManager, tenantId: string, vmId: string, operationId: string): Promise<LockedVm> {
     const [rows] = await tx.query(
-      `UPDATE vms SET locked = true, current_operation_id = $3, updated_at = now()
+      `UPDATE vms SET current_operation_id = $3, updated_at = now()
         WHERE id = $1 AND tenant_id = $2 AND current_operation_id IS NULL
         RETURNING id, hostname, node_id, status`,
       [vmId, tenantId, operationId],

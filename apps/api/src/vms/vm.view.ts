@@ -27,7 +27,7 @@ export function toVmView(vm: VmEntity, disks: DiskEntity[]): VmView {
     cpus: vm.cpus,
     memoryMb: vm.memoryMb,
     status: vm.status,
-    locked: vm.locked,
+    locked: vm.currentOperationId !== null,
     currentOperationId: vm.currentOperationId,
     nodeId: vm.nodeId,
     templateId: vm.templateId,

@@ -96,7 +96,6 @@ export class VmsService {
             nodeId: node.id,
             templateId: template.id,
             status: 'creating',
-            locked: true,
             currentOperationId: operationId,
           });
         } catch (err) {
@@ -158,9 +157,7 @@ export class VmsService {
           }
           return { vm, input: { operationId, vmId, hostname: vm.hostname, nodeId: vm.nodeId } };
         },
-        abandon: async (tx, id, operationId) => {
-          await tx.query(`UPDATE vms SET locked = false, current_operation_id = NULL WHERE id = $1 AND current_operation_id = $2`, [id, operationId]);
-        },
+        abandon: (tx, id, operationId) => this.locks.release(tx, id, operationId),
       },
       options,
     );

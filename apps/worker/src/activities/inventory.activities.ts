@@ -47,7 +47,7 @@ export function createInventoryActivities(dataSource: DataSource): InventoryActi
           await tx.query(`UPDATE vms SET status = 'error', updated_at = now() WHERE id = $1 AND current_operation_id = $2`, [vmId, operationId]);
         } else if (terminal) {
           await tx.query(
-            `UPDATE vms SET locked = false, current_operation_id = NULL, updated_at = now() WHERE id = $1 AND current_operation_id = $2`,
+            `UPDATE vms SET current_operation_id = NULL, updated_at = now() WHERE id = $1 AND current_operation_id = $2`,
             [vmId, operationId],
           );
         }

@@ -35,10 +35,7 @@ export class VmEntity {
   @Column({ type: 'text' })
   status!: VmStatus;
 
-  /** True while an operation owns the VM; currentOperationId names it. */
-  @Column({ type: 'boolean', default: false })
-  locked!: boolean;
-
+  /** The operation that owns the VM (the VM is locked while it is set); see VmLockService. */
   @Column({ name: 'current_operation_id', type: 'uuid', nullable: true })
   currentOperationId!: string | null;
 

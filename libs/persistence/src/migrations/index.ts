@@ -2,6 +2,7 @@ import { InitialSchema1763856000000 } from './1763856000000-initial-schema';
 import { OperationIdempotency1763900000000 } from './1763900000000-operation-idempotency';
 import { OperationEvents1763910000000 } from './1763910000000-operation-events';
 import { SnapshotsAndInterfaces1763920000000 } from './1763920000000-snapshots-and-interfaces';
+import { DropVmsLocked1763930000000 } from './1763930000000-drop-vms-locked';
 
 /** Every migration, oldest first. A new one is added here and committed with its entity change. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   OperationIdempotency1763900000000,
   OperationEvents1763910000000,
   SnapshotsAndInterfaces1763920000000,
+  DropVmsLocked1763930000000,
 ];
