@@ -10,7 +10,8 @@ import { startTemporalDevServer, type TemporalDevServer } from './temporal-dev-s
 
 /**
  * The whole stack on one machine: Temporal dev server + Web UI, PostgreSQL (embedded unless DATABASE_URL
- * is set), migrations and seed, the worker (with the simulated hypervisor) and the API. Ctrl-C stops it all.
+ * is set), migrations and seed, the worker, one agent per node (over the simulated hypervisor) and the API.
+ * Ctrl-C stops it all.
  */
 const ROOT = path.resolve(__dirname, '..', '..');
 const DIST = path.join(ROOT, 'dist');
@@ -25,7 +26,7 @@ let temporal: TemporalDevServer | null = null;
 let stopping = false;
 
 function log(name: string, line: string): void {
-  console.log(`${`[${name}]`.padEnd(10)} ${line}`);
+  console.log(`${`[${name}]`.padEnd(14)} ${line}`);
 }
 
 function run(name: string, script: string, env: NodeJS.ProcessEnv): ChildProcess {
@@ -128,10 +129,12 @@ async function main(): Promise<void> {
   const apiKey = demoKey('DEMO_API_KEY', 'demo-api-key');
   const adminKey = demoKey('DEMO_ADMIN_API_KEY', 'demo-admin-api-key');
   const dataSource = await createDataSource({ databaseUrl, poolSize: 1 }).initialize();
+  let nodes: { id: string; name: string; cpus: number; memory_mb: number; storage_gb: number }[];
   try {
     const ran = await runMigrations(dataSource);
     log('stack', ran.length ? `applied migrations: ${ran.join(', ')}` : 'database schema is up to date');
     await seedDemo(dataSource, apiKey, adminKey);
+    nodes = await dataSource.query(`SELECT id, name, cpus, memory_mb, storage_gb FROM nodes WHERE status <> 'offline' ORDER BY name`);
   } finally {
     await dataSource.destroy();
   }
@@ -144,6 +147,16 @@ async function main(): Promise<void> {
     SIM_LATENCY_MS: process.env.SIM_LATENCY_MS ?? '1500',
   };
   run('worker', 'apps/worker/src/main.js', env);
+  // One agent per node, as on real hosts; each reports its node's inventory capacity.
+  for (const node of nodes) {
+    run(`agent:${node.name}`, 'apps/agent/src/main.js', {
+      ...env,
+      AGENT_NODE_IDS: node.id,
+      SIM_NODE_CPUS: String(node.cpus),
+      SIM_NODE_MEMORY_MB: String(node.memory_mb),
+      SIM_NODE_STORAGE_GB: String(node.storage_gb),
+    });
+  }
   run('api', 'apps/api/src/main.js', env);
   await waitForHealth(`http://127.0.0.1:${API_PORT}/health`, 60_000);
 
@@ -155,7 +168,8 @@ async function main(): Promise<void> {
     Temporal UI  ${temporalUiUrl}
     Database     ${databaseUrl}${process.env.DATABASE_URL ? '' : ' (embedded PGlite)'}
     Demo API key ${apiKey}
-    Admin key    ${adminKey}  (nodes, templates, resets)
+    Admin key    ${adminKey}  (nodes, templates, resets, node audits, simulator faults)
+    Node agents  ${nodes.map((n) => n.name).join(', ')}
 
   Ctrl-C stops everything; state is kept in ${path.relative(ROOT, DATA_DIR) || DATA_DIR}/.
 `);

@@ -1,4 +1,3 @@
-import { DriverInvalidStateError } from '../libs/hypervisor/src';
 import { startHarness, type Harness } from './support/harness';
 import { recordHistory } from './support/histories';
 
@@ -13,7 +12,7 @@ describe('admin role, API keys, and the reset of a stuck VM', () => {
     ({ apiKey: admin } = await h.newTenant('admin'));
   });
   afterAll(() => h.close());
-  afterEach(() => h.faults.reset());
+  afterEach(() => h.sim.resetControls());
 
   it('lets only an admin key manage nodes and templates', async () => {
     const node = { name: `node-${Date.now().toString(36)}`, datacenter: 'dc2', cpus: 8, memoryMb: 16384, storageGb: 200 };
@@ -68,15 +67,15 @@ describe('admin role, API keys, and the reset of a stuck VM', () => {
   });
 
   it('resets a stuck VM after a human fixed its node, recorded as an operation', async () => {
-    h.faults.fail('startVm', () => new DriverInvalidStateError('the node refuses to start guests'));
-    h.faults.fail('deleteDisk', () => new DriverInvalidStateError('the disk is busy'));
+    await h.sim.injectFault({ method: 'startVm', error: 'invalid_state', message: 'the node refuses to start guests' });
+    await h.sim.injectFault({ method: 'deleteDisk', error: 'invalid_state', message: 'the disk is busy' });
     const created = await h.call('POST', '/v1/vms', {
       key: member,
       body: { hostname: 'stuck-1', templateId: h.world.templateId, cpus: 1, memoryMb: 512 },
     });
     const stuck = await h.waitForOperation(member, created.body.id);
     expect(stuck.status).toBe('stuck');
-    h.faults.reset();
+    await h.sim.resetControls();
 
     // Nothing else may touch it meanwhile.
     const vmId = created.body.vmId;

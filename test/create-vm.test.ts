@@ -1,5 +1,4 @@
 import { WorkflowFailedError } from '@temporalio/client';
-import { DriverInvalidStateError, DriverUnavailableError } from '../libs/hypervisor/src';
 import { startHarness, type Harness } from './support/harness';
 import { recordHistory } from './support/histories';
 
@@ -13,7 +12,7 @@ describe('POST /v1/vms: HTTP → Temporal → worker → driver → PostgreSQL',
     ({ apiKey: key, tenantId } = await h.newTenant());
   });
   afterAll(() => h.close());
-  afterEach(() => h.faults.reset());
+  afterEach(() => h.sim.resetControls());
 
   let counter = 0;
   const createBody = (extra: Record<string, unknown> = {}) => ({
@@ -84,17 +83,17 @@ describe('POST /v1/vms: HTTP → Temporal → worker → driver → PostgreSQL',
   });
 
   it('retries a transient driver fault and succeeds, reporting the attempts', async () => {
-    h.faults.fail('defineVm', () => new DriverUnavailableError('libvirt connection reset'), 2);
+    await h.sim.injectFault({ method: 'defineVm', error: 'unavailable', message: 'libvirt connection reset', failCalls: 2 });
     const res = await h.call('POST', '/v1/vms', { key, body: createBody() });
     const op = await h.waitForOperation(key, res.body.id);
 
     expect(op.status).toBe('succeeded');
     expect(op.steps.find((s) => s.name === 'defineVm')).toMatchObject({ status: 'succeeded', attempts: 3 });
-    expect(h.faults.calls.defineVm).toBe(3);
+    expect(await h.sim.callCount('defineVm')).toBe(3);
   });
 
   it('undoes every step when one fails for good: compensated, no VM record, nothing left on the node', async () => {
-    h.faults.fail('startVm', () => new DriverInvalidStateError('the node refuses to start guests'));
+    await h.sim.injectFault({ method: 'startVm', error: 'invalid_state', message: 'the node refuses to start guests' });
     const body = createBody();
     const res = await h.call('POST', '/v1/vms', { key, body });
     const { vmId } = res.body;
@@ -109,27 +108,27 @@ describe('POST /v1/vms: HTTP → Temporal → worker → driver → PostgreSQL',
       ['startVm', 'failed'],
       ['recordVm', 'pending'],
     ]);
-    expect(h.faults.calls.startVm).toBe(1); // permanent: not retried
+    expect(await h.sim.callCount('startVm')).toBe(1); // permanent: not retried
 
     expect((await h.call('GET', `/v1/vms/${vmId}`, { key })).status).toBe(404);
     expect(await h.dataSource.query(`SELECT id FROM disks WHERE vm_id = $1`, [vmId])).toEqual([]);
     expect(await nodeHolds(vmId, nodeId)).toEqual({ vm: undefined, disks: [] });
-    const audit = await h.hypervisor.audit(nodeId);
-    expect(audit.disks.filter((d) => d.vmId === null)).toEqual([]);
+    const { diff } = await h.auditNode(nodeId);
+    expect(diff).toMatchObject({ clean: true, orphans: [] });
 
     // The hostname is free again, and the Temporal UI shows the execution as failed.
     const handle = h.temporal.workflow.getHandle(`vm-create-${body.hostname}-${res.body.id.slice(0, 8)}`);
     await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
     await recordHistory(h.temporal, handle.workflowId, 'create-vm.compensated');
-    h.faults.reset();
+    await h.sim.resetControls();
     const again = await h.call('POST', '/v1/vms', { key, body });
     expect(again.status).toBe(202);
     expect((await h.waitForOperation(key, again.body.id)).status).toBe('succeeded');
   });
 
   it('leaves the operation stuck, naming the undo, when compensation itself fails', async () => {
-    h.faults.fail('startVm', () => new DriverInvalidStateError('the node refuses to start guests'));
-    h.faults.fail('deleteDisk', () => new DriverInvalidStateError('the disk is busy'));
+    await h.sim.injectFault({ method: 'startVm', error: 'invalid_state', message: 'the node refuses to start guests' });
+    await h.sim.injectFault({ method: 'deleteDisk', error: 'invalid_state', message: 'the disk is busy' });
     const res = await h.call('POST', '/v1/vms', { key, body: createBody() });
     const op = await h.waitForOperation(key, res.body.id);
 

@@ -3,26 +3,15 @@ import './support/register-paths';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Client } from 'pg';
 import { bundleWorkflows } from '../apps/worker/src/worker';
 import { createDataSource, runMigrations } from '../libs/persistence/src';
 import { freePort } from '../scripts/net';
+import { adminDatabaseUrl, onServer, withDatabase } from './support/databases';
 import { startTemporalDevServer, type TemporalDevServer } from '../scripts/temporal-dev-server';
 
 declare global {
   // eslint-disable-next-line no-var
   var __VMOPS_TEMPORAL__: TemporalDevServer | undefined;
-}
-
-/** Where the run's fresh database lives; TEST_DATABASE_URL names the server (a real PostgreSQL). */
-export function adminDatabaseUrl(): string {
-  return process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-}
-
-export function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
 }
 
 /**
@@ -31,13 +20,7 @@ export function withDatabase(url: string, database: string): string {
  */
 export default async function globalSetup(): Promise<void> {
   const database = `vmops_test_${process.pid}_${Date.now().toString(36)}`;
-  const admin = new Client({ connectionString: adminDatabaseUrl() });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${database}`);
-  } finally {
-    await admin.end();
-  }
+  await onServer((admin) => admin.query(`CREATE DATABASE ${database}`));
   const databaseUrl = withDatabase(adminDatabaseUrl(), database);
   const dataSource = await createDataSource({ databaseUrl, poolSize: 1 }).initialize();
   await runMigrations(dataSource);

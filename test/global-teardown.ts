@@ -1,17 +1,17 @@
 import { rm } from 'node:fs/promises';
-import { Client } from 'pg';
-import { adminDatabaseUrl } from './global-setup';
+import { harnessDatabasePrefix, onServer } from './support/databases';
 
 export default async function globalTeardown(): Promise<void> {
   await globalThis.__VMOPS_TEMPORAL__?.stop();
   if (process.env.VMOPS_TEST_WORKFLOW_BUNDLE) await rm(process.env.VMOPS_TEST_WORKFLOW_BUNDLE, { force: true });
   const database = process.env.VMOPS_TEST_DATABASE;
   if (!database) return;
-  const admin = new Client({ connectionString: adminDatabaseUrl() });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-  } finally {
-    await admin.end();
-  }
+  await onServer(async (admin) => {
+    // The run's database and any harness copy a failed test file left behind.
+    const { rows } = await admin.query(`SELECT datname FROM pg_database WHERE datname = $1 OR starts_with(datname, $2)`, [
+      database,
+      harnessDatabasePrefix(database),
+    ]);
+    for (const { datname } of rows) await admin.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
+  });
 }

@@ -4,7 +4,7 @@ import { Client } from 'pg';
 import { createApiApp } from '../apps/api/src/bootstrap';
 import { loadConfig } from '../libs/config/src';
 import { freePort } from '../scripts/net';
-import { adminDatabaseUrl, withDatabase } from './global-setup';
+import { adminDatabaseUrl, withDatabase } from './support/databases';
 import { startHarness, type Harness } from './support/harness';
 
 async function health(baseUrl: string) {

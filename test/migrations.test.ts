@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { createDataSource, ENTITIES, MIGRATIONS } from '../libs/persistence/src';
-import { adminDatabaseUrl, withDatabase } from './global-setup';
+import { adminDatabaseUrl, withDatabase } from './support/databases';
 
 /** Every migration applies on an empty database, reverts cleanly, and applies again; entities match the tables. */
 describe('migrations', () => {

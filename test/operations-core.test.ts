@@ -13,7 +13,7 @@ describe('operations core', () => {
     ({ apiKey: key } = await h.newTenant());
   });
   afterAll(() => h.close());
-  afterEach(() => h.faults.reset());
+  afterEach(() => h.sim.resetControls());
 
   let counter = 0;
   async function createVm(start = true): Promise<{ id: string; hostname: string; nodeId: string }> {
@@ -81,7 +81,7 @@ describe('operations core', () => {
 
   it('lets exactly one of 50 concurrent conflicting requests through; the others get 409 VM_BUSY naming it', async () => {
     const vm = await createVm();
-    h.faults.delay('forceStopVm', 1500);
+    await h.sim.setLatency({ method: 'forceStopVm', ms: 1500 });
 
     const answers = await Promise.all(Array.from({ length: 50 }, () => h.call('POST', `/v1/vms/${vm.id}/stop`, { key })));
 
@@ -93,12 +93,12 @@ describe('operations core', () => {
       expect(b.body.error).toMatchObject({ code: 'VM_BUSY', details: { operationId: accepted[0].body.id, type: 'vm.stop' } });
     }
     expect((await h.waitForOperation(key, accepted[0].body.id)).status).toBe('succeeded');
-    expect(h.faults.calls.forceStopVm).toBe(1);
+    expect(await h.sim.callCount('forceStopVm')).toBe(1);
   });
 
   it('releases the VM at once when the operation holding it is terminated from the Temporal CLI', async () => {
     const vm = await createVm();
-    h.faults.delay('forceStopVm', 3000);
+    await h.sim.setLatency({ method: 'forceStopVm', ms: 3000 });
     const stop = await h.call('POST', `/v1/vms/${vm.id}/stop`, { key });
     await waitForStep(stop.body.id, 'stopVm');
     expect((await h.call('POST', `/v1/vms/${vm.id}/stop`, { key })).status).toBe(409);
@@ -107,7 +107,7 @@ describe('operations core', () => {
     execFileSync(resolveTemporalCli(), [
       'workflow', 'terminate', '--address', process.env.VMOPS_TEST_TEMPORAL_ADDRESS!, '--workflow-id', workflowId, '--reason', 'test: operator gave up',
     ]);
-    h.faults.reset();
+    await h.sim.resetControls();
 
     const again = await h.call('POST', `/v1/vms/${vm.id}/stop`, { key });
     expect(again.status).toBe(202);
@@ -178,13 +178,13 @@ describe('operations core', () => {
   });
 
   it('cancels a running operation: what it did is undone and it ends cancelled', async () => {
-    h.faults.delay('defineVm', 1500);
+    await h.sim.setLatency({ method: 'defineVm', ms: 1500 });
     const hostname = `cancel-${counter++}`;
     const res = await h.call('POST', '/v1/vms', { key, body: { hostname, templateId: h.world.templateId, cpus: 1, memoryMb: 512 } });
     const [{ node_id: nodeId }] = await h.dataSource.query(`SELECT node_id FROM vms WHERE id = $1`, [res.body.vmId]);
     await waitForStep(res.body.id, 'defineVm');
     // Cancel while the hypervisor is in the middle of the call, not merely while it is queued.
-    while (!h.faults.calls.defineVm) await new Promise((r) => setTimeout(r, 20));
+    while (!(await h.sim.callCount('defineVm'))) await new Promise((r) => setTimeout(r, 20));
 
     const cancel = await h.call('POST', `/v1/operations/${res.body.id}/cancel`, { key });
     expect(cancel.status).toBe(202);
@@ -214,7 +214,7 @@ describe('operations core', () => {
 
   it('long-polls: /wait answers when the operation ends, or at the timeout with its state then', async () => {
     const vm = await createVm();
-    h.faults.delay('forceStopVm', 1500);
+    await h.sim.setLatency({ method: 'forceStopVm', ms: 1500 });
     const stop = await h.call('POST', `/v1/vms/${vm.id}/stop`, { key });
 
     const t0 = Date.now();

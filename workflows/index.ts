@@ -2,3 +2,4 @@
 export { createVmWorkflow } from './create-vm.workflow';
 export { startVmWorkflow, stopVmWorkflow } from './power.workflow';
 export { resetVmWorkflow } from './reset-vm.workflow';
+export { readNodeWorkflow } from './read-node.workflow';

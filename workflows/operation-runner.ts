@@ -8,10 +8,13 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
 import {
+  isDriverActivity,
   NON_RETRYABLE_ERROR_TYPES,
+  nodeTaskQueue,
   pendingSteps,
   progressQuery,
   type ActivityCall,
@@ -30,7 +33,8 @@ import {
  * flight to end, so that nothing a step does can land after its undo has run.
  */
 const STEP_OPTIONS: ActivityOptions = {
-  startToCloseTimeout: '2 minutes',
+  // Long enough for a graceful stop's timeout; a dead agent is caught by the heartbeat timeout, not by this.
+  startToCloseTimeout: '15 minutes',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: {
     initialInterval: '1 second',
@@ -59,11 +63,25 @@ const bookkeeping = proxyActivities<OperationActivities>(BOOKKEEPING_OPTIONS);
 
 type Proxies = typeof steps;
 
-function execute(proxies: Proxies, call: ActivityCall): Promise<StepReport> {
+/** Driver steps heartbeat (see step() in @vmops/activities): an agent killed mid-step is retried this soon. */
+const DRIVER_HEARTBEAT_TIMEOUT = '10 seconds';
+
+/**
+ * Runs one activity call. A driver call goes to the task queue of the node it names, where that node's agent
+ * polls; everything else runs on the workflow's own (shared) queue.
+ */
+function execute(proxies: Proxies, call: ActivityCall, observed?: unknown): Promise<StepReport> {
   const fn = proxies[call.activity] as unknown as {
     executeWithOptions(options: ActivityOptions, args: [unknown]): Promise<StepReport>;
   };
-  return fn.executeWithOptions({ summary: call.summary }, [call.args]);
+  const options: ActivityOptions = isDriverActivity(call.activity)
+    ? {
+        summary: call.summary,
+        taskQueue: nodeTaskQueue(workflowInfo().taskQueue, (call.args as { nodeId: string }).nodeId),
+        heartbeatTimeout: DRIVER_HEARTBEAT_TIMEOUT,
+      }
+    : { summary: call.summary };
+  return fn.executeWithOptions(options, [call.observes ? { ...call.args, observed } : call.args]);
 }
 
 function attemptsOf(err: unknown): number {
@@ -110,6 +128,7 @@ export async function runOperation(
   });
 
   const done: DoneStep[] = [];
+  const results = new Map<string, unknown>();
   let failure: unknown = null;
 
   try {
@@ -126,7 +145,8 @@ export async function runOperation(
       record.startedAt = new Date().toISOString();
       setCurrentDetails(`Step ${i + 1}/${plan.steps.length}: ${step.do.summary}`);
       try {
-        const report = await execute(steps, step.do);
+        const report = await execute(steps, step.do, step.do.observes ? results.get(step.do.observes) : undefined);
+        results.set(step.name, report.result ?? null);
         record.attempts = report.attempt;
         record.status = 'succeeded';
       } catch (err) {

@@ -1,7 +1,12 @@
+import { patched } from '@temporalio/workflow';
 import type { VmPowerInput } from '../libs/contracts/src';
 import { runOperation } from './operation-runner';
-import { resetVmPlan } from './plans/reset-vm.plan';
+import { legacyResetVmPlan, resetVmPlan } from './plans/reset-vm.plan';
+
+/** Patch id: the reset reads the node through its agent (two steps) instead of one shared-worker step. */
+const RESET_THROUGH_AGENT = 'reset-reads-node-through-agent';
 
 export async function resetVmWorkflow(input: VmPowerInput): Promise<void> {
-  await runOperation({ operationId: input.operationId, vmId: input.vmId }, resetVmPlan(input));
+  const plan = patched(RESET_THROUGH_AGENT) ? resetVmPlan(input) : legacyResetVmPlan(input);
+  await runOperation({ operationId: input.operationId, vmId: input.vmId }, plan);
 }

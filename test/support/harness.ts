@@ -6,13 +6,16 @@ import type { AddressInfo } from 'node:net';
 import type { DataSource } from 'typeorm';
 import { createApiApp } from '../../apps/api/src/bootstrap';
 import type { OperationView } from '../../apps/api/src/operations/operation.view';
+import type { AuditDiff } from '../../libs/domain/src';
+import { createHarnessDatabase } from './databases';
+import type { NodeAudit } from '../../libs/hypervisor/src';
+import { createNodeAgent, type NodeAgent } from '../../apps/agent/src/agent';
 import { createVmOpsWorker } from '../../apps/worker/src/worker';
 import { loadConfig, type AppConfig } from '../../libs/config/src';
 import { isTerminalOperationStatus } from '../../libs/contracts/src';
 import { apiKeyDisplayPrefix, generateApiKey, hashApiKey } from '../../libs/domain/src';
-import { SimulatedHypervisor } from '../../libs/hypervisor/src';
-import { createDataSource, seedDemo, type SeedResult } from '../../libs/persistence/src';
-import { FaultyDriver } from './faulty-driver';
+import { SimulatedHypervisor, SimulatorControl } from '../../libs/hypervisor/src';
+import { createDataSource, DEMO_NODES, seedDemo, type SeedResult } from '../../libs/persistence/src';
 
 export interface ApiResponse<T = any> {
   status: number;
@@ -24,8 +27,10 @@ export interface Harness {
   config: AppConfig;
   baseUrl: string;
   dataSource: DataSource;
+  /** The simulated hypervisor behind this harness's agents (a schema of its own), to look at the world. */
   hypervisor: SimulatedHypervisor;
-  faults: FaultyDriver;
+  /** Its faults, latency and call counts. */
+  sim: SimulatorControl;
   temporal: Client;
   world: SeedResult;
   call<T = any>(
@@ -35,15 +40,18 @@ export interface Harness {
   ): Promise<ApiResponse<T>>;
   newTenant(role?: 'member' | 'admin'): Promise<{ tenantId: string; apiKey: string }>;
   waitForOperation(apiKey: string, operationId: string, timeoutMs?: number): Promise<OperationView>;
+  /** GET /v1/admin/nodes/{id}/audit: what the node holds, diffed against the inventory. */
+  auditNode(nodeId: string): Promise<{ diff: AuditDiff; audit: NodeAudit }>;
   close(): Promise<void>;
 }
 
 export interface HarnessOptions {
   /** Point the API at another Temporal address (e.g. one nobody listens on). */
   temporalAddress?: string;
-  databaseUrl?: string;
   /** Run a worker for this harness's task queue (default true). */
   worker?: boolean;
+  /** Run, in this process, the agents of these nodes (default: every seeded node); others need an agent process. */
+  agentNodes?: (world: SeedResult) => string[];
 }
 
 function env(name: string): string {
@@ -54,18 +62,25 @@ function env(name: string): string {
 
 /** The real API (HTTP on a free port) and the real worker, on the run's Temporal server and database. */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const database = await createHarnessDatabase(env('VMOPS_TEST_DATABASE'));
   const config = loadConfig({
-    DATABASE_URL: options.databaseUrl ?? env('VMOPS_TEST_DATABASE_URL'),
+    DATABASE_URL: database.url,
     TEMPORAL_ADDRESS: options.temporalAddress ?? env('VMOPS_TEST_TEMPORAL_ADDRESS'),
-    // A queue of its own, so that test files never run each other's workflows.
+    // A queue and a simulated world of its own, so that test files never run each other's workflows.
     TEMPORAL_TASK_QUEUE: `vmops-test-${randomUUID().slice(0, 8)}`,
+    SIM_SCHEMA: `sim_test_${randomUUID().slice(0, 8)}`,
     DB_POOL_SIZE: '5',
     PORT: '0',
   });
   const dataSource = await createDataSource({ databaseUrl: config.databaseUrl, poolSize: 5 }).initialize();
   const world = await seedDemo(dataSource, generateApiKey());
-  const hypervisor = new SimulatedHypervisor({ databaseUrl: config.databaseUrl });
-  const faults = new FaultyDriver(hypervisor);
+  const simStore = { databaseUrl: config.simulator.databaseUrl, schema: config.simulator.schema };
+  const hypervisor = new SimulatedHypervisor({ ...simStore, guestShutdownMs: 100, transferStepMs: 10 });
+  const sim = new SimulatorControl(simStore);
+  for (const [i, nodeId] of world.nodeIds.entries()) {
+    const { cpus, memoryMb, storageGb } = DEMO_NODES[i];
+    await sim.registerNode(nodeId, { cpus, memoryMb, storageGb });
+  }
 
   const temporalConnection = await Connection.connect({ address: env('VMOPS_TEST_TEMPORAL_ADDRESS') });
   const temporal = new Client({ connection: temporalConnection, namespace: config.temporalNamespace });
@@ -73,6 +88,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   let worker: Worker | null = null;
   let workerRun: Promise<void> | null = null;
   let workerConnection: NativeConnection | null = null;
+  let agent: NodeAgent | null = null;
+  let agentRun: Promise<void> | null = null;
   if (options.worker ?? true) {
     workerConnection = await NativeConnection.connect({ address: env('VMOPS_TEST_TEMPORAL_ADDRESS') });
     worker = await createVmOpsWorker({
@@ -80,10 +97,20 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       namespace: config.temporalNamespace,
       taskQueue: config.temporalTaskQueue,
       dataSource,
-      driver: faults.driver,
       workflowBundle: { codePath: env('VMOPS_TEST_WORKFLOW_BUNDLE') },
     });
     workerRun = worker.run();
+    const agentNodes = options.agentNodes ? options.agentNodes(world) : world.nodeIds;
+    if (agentNodes.length) {
+      agent = await createNodeAgent({
+        connection: workerConnection,
+        namespace: config.temporalNamespace,
+        sharedTaskQueue: config.temporalTaskQueue,
+        nodeIds: agentNodes,
+        driver: hypervisor,
+      });
+      agentRun = agent.run();
+    }
   }
 
   const app: INestApplication = await createApiApp(config, { logger: false });
@@ -106,12 +133,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     return { status: res.status, headers: res.headers, body: parsed as any };
   };
 
+  let adminKey: string | undefined;
   const harness: Harness = {
     config,
     baseUrl,
     dataSource,
     hypervisor,
-    faults,
+    sim,
     temporal,
     world,
     call,
@@ -136,8 +164,16 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         await new Promise((r) => setTimeout(r, 200));
       }
     },
+    async auditNode(nodeId) {
+      adminKey ??= (await harness.newTenant('admin')).apiKey;
+      const res = await call('GET', `/v1/admin/nodes/${nodeId}/audit`, { key: adminKey });
+      if (res.status !== 200) throw new Error(`node audit answered ${res.status}: ${JSON.stringify(res.body)}`);
+      return res.body;
+    },
     async close() {
       await app.close();
+      agent?.shutdown();
+      await agentRun;
       if (worker) {
         worker.shutdown();
         await workerRun;
@@ -145,7 +181,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await workerConnection?.close();
       await temporalConnection.close();
       await hypervisor.close();
+      await sim.close();
       await dataSource.destroy();
+      await database.drop();
     },
   };
   return harness;

@@ -31,7 +31,7 @@ describe('vm.create plan', () => {
     const [disk, define] = createVmPlan(input).steps;
     expect(disk.do.args).toEqual({ nodeId: 'node-1', diskId: 'disk-1', templateId: 'tpl-1', sizeGb: 20 });
     expect(disk.undo?.args).toEqual({ nodeId: 'node-1', diskId: 'disk-1' });
-    expect(define.do.args).toMatchObject({ vmId: 'vm-1', disks: [{ diskId: 'disk-1', position: 0 }] });
+    expect(define.do.args).toMatchObject({ vmId: 'vm-1', guestAgent: true, disks: [{ id: 'disk-1', position: 0 }], nics: [] });
   });
 
   it('leaves the VM stopped, without a start step, when asked', () => {

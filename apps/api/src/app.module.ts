@@ -14,6 +14,9 @@ import { OperationEventsService } from './events/operation-events.service';
 import { APP_CONFIG } from './config.token';
 import { HealthController, TemporalHealthIndicator } from './health/health.controller';
 import { MetricsController, OperationMetrics } from './metrics/metrics.controller';
+import { NodeAuditController } from './nodes/node-audit.controller';
+import { NodeReader } from './nodes/node-reader.service';
+import { SimulatorController } from './simulator/simulator.controller';
 import { OperationsController } from './operations/operations.controller';
 import { OperationsService } from './operations/operations.service';
 import { VmLockService } from './operations/vm-lock.service';
@@ -44,7 +47,8 @@ export class CatalogModule {}
 
 @Module({
   imports: [OperationsModule],
-  controllers: [AdminController],
+  controllers: [AdminController, NodeAuditController, SimulatorController],
+  providers: [NodeReader],
 })
 export class AdminModule {}
 

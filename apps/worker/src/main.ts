@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '@vmops/config';
-import { SimulatedHypervisor } from '@vmops/hypervisor';
 import { createDataSource } from '@vmops/persistence';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -12,7 +11,6 @@ const PREBUILT_BUNDLE = path.resolve(__dirname, '../../../workflow-bundle.js');
 async function main(): Promise<void> {
   const config = loadConfig();
   const dataSource = await createDataSource({ databaseUrl: config.databaseUrl, poolSize: config.dbPoolSize }).initialize();
-  const driver = new SimulatedHypervisor({ databaseUrl: config.databaseUrl, latencyMs: config.simLatencyMs });
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   try {
     const bundlePath = process.env.WORKFLOW_BUNDLE_PATH ?? PREBUILT_BUNDLE;
@@ -21,7 +19,6 @@ async function main(): Promise<void> {
       namespace: config.temporalNamespace,
       taskQueue: config.temporalTaskQueue,
       dataSource,
-      driver,
       workflowBundle: existsSync(bundlePath) ? { codePath: bundlePath } : undefined,
     });
     console.log(`worker polling task queue "${config.temporalTaskQueue}" on ${config.temporalAddress}`);
@@ -29,7 +26,6 @@ async function main(): Promise<void> {
     await worker.run();
   } finally {
     await connection.close();
-    await driver.close();
     await dataSource.destroy();
   }
 }

@@ -1,6 +1,7 @@
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import path from 'node:path';
-import { createActivities, type ActivityDeps } from './activities';
+import type { DataSource } from 'typeorm';
+import { createInventoryActivities } from './activities';
 
 /** The workflows' entry point; resolves to the TypeScript sources under ts-jest and to dist/ when compiled. */
 export const WORKFLOWS_PATH = path.resolve(__dirname, '../../../workflows');
@@ -18,7 +19,8 @@ const quietBundlerLogger = {
   log: () => undefined,
 };
 
-export interface VmOpsWorkerOptions extends ActivityDeps {
+export interface VmOpsWorkerOptions {
+  dataSource: DataSource;
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
@@ -26,14 +28,17 @@ export interface VmOpsWorkerOptions extends ActivityDeps {
   workflowBundle?: WorkflowBundleWithSourceMap | { codePath: string };
 }
 
-/** The shared worker: every workflow type and the orchestration activities, on the shared task queue. */
+/**
+ * The shared worker: every workflow type and the orchestration (inventory) activities, on the shared task
+ * queue. Driver steps run on the nodes' agents (apps/agent).
+ */
 export function createVmOpsWorker(options: VmOpsWorkerOptions): Promise<Worker> {
   const { connection, namespace, taskQueue, workflowBundle } = options;
   return Worker.create({
     connection,
     namespace,
     taskQueue,
-    activities: createActivities(options),
+    activities: createInventoryActivities(options.dataSource),
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve(WORKFLOWS_PATH) }),
     maxCachedWorkflows: 1000,
     shutdownGraceTime: '10 seconds',

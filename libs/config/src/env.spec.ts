@@ -1,7 +1,7 @@
-import { ConfigError, loadConfig } from './env';
+import { ConfigError, loadAgentConfig, loadConfig } from './env';
 
 describe('loadConfig', () => {
-  it('applies defaults around a database URL', () => {
+  it('applies defaults around a database URL; the simulator shares the database unless told otherwise', () => {
     expect(loadConfig({ DATABASE_URL: 'postgresql://u@h:5432/db' })).toEqual({
       databaseUrl: 'postgresql://u@h:5432/db',
       dbPoolSize: 10,
@@ -10,20 +10,31 @@ describe('loadConfig', () => {
       temporalTaskQueue: 'vmops',
       temporalUiUrl: 'http://localhost:8233',
       port: 3000,
-      simLatencyMs: 0,
+      simulator: { databaseUrl: 'postgresql://u@h:5432/db', schema: 'hypervisor_sim', latencyMs: 0, guestShutdownMs: 2000, faults: null },
     });
   });
 
   it('names every bad variable at once', () => {
-    const load = () => loadConfig({ DATABASE_URL: 'mysql://x', PORT: '70000', DB_POOL_SIZE: '0' });
+    const load = () => loadConfig({ DATABASE_URL: 'mysql://x', PORT: '70000', DB_POOL_SIZE: '0', SIM_SCHEMA: 'Drop;', SIM_FAULTS: '{}' });
     expect(load).toThrow(ConfigError);
     expect(load).toThrow('DATABASE_URL must be a postgres:// or postgresql:// URL');
     expect(load).toThrow('PORT must be an integer from 0 to 65535, got "70000"');
     expect(load).toThrow('DB_POOL_SIZE must be an integer from 1 to 200, got "0"');
+    expect(load).toThrow('SIM_SCHEMA must be a lower-case SQL identifier, got "Drop;"');
+    expect(load).toThrow('SIM_FAULTS must be a JSON array of fault specs');
     expect(() => loadConfig({})).toThrow('DATABASE_URL is required');
   });
 
   it('trims a trailing slash from the Temporal UI URL, so links do not double it', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://h/db', TEMPORAL_UI_URL: 'http://ui:8080/' }).temporalUiUrl).toBe('http://ui:8080');
+  });
+});
+
+describe('loadAgentConfig', () => {
+  it('reads the nodes an agent serves, and needs at least one', () => {
+    const config = loadAgentConfig({ DATABASE_URL: 'postgres://h/db', AGENT_NODE_IDS: ' n1, n2 ,' });
+    expect(config.nodeIds).toEqual(['n1', 'n2']);
+    expect(config.temporalTaskQueue).toBe('vmops');
+    expect(() => loadAgentConfig({ DATABASE_URL: 'postgres://h/db' })).toThrow('AGENT_NODE_IDS is required');
   });
 });

@@ -1,5 +1,17 @@
 import { DEFAULT_TASK_QUEUE } from '@vmops/contracts';
 
+/** Where the simulated hypervisor keeps its world and how it behaves (the default driver). */
+export interface SimulatorConfig {
+  databaseUrl: string;
+  schema: string;
+  /** Added to every driver call unless a per-method latency is set at run time. */
+  latencyMs: number;
+  /** How long a guest with an agent takes to power off after ACPI shutdown. */
+  guestShutdownMs: number;
+  /** Faults to inject at start: a JSON array of fault specs (see SimulatorControl.injectFault). */
+  faults: string | null;
+}
+
 /**
  * The process environment, validated once at boot. Every address comes from here; nothing is hard-coded
  * elsewhere. A bad value stops the process with a message naming the variable.
@@ -12,7 +24,18 @@ export interface AppConfig {
   temporalTaskQueue: string;
   temporalUiUrl: string;
   port: number;
-  simLatencyMs: number;
+  simulator: SimulatorConfig;
+}
+
+/** A node agent: the nodes it serves (their inventory ids) and their hypervisor. */
+export interface AgentConfig {
+  temporalAddress: string;
+  temporalNamespace: string;
+  temporalTaskQueue: string;
+  nodeIds: string[];
+  /** What the simulator reports as each served node's capacity. */
+  nodeCapacity: { cpus: number; memoryMb: number; storageGb: number };
+  simulator: SimulatorConfig;
 }
 
 export class ConfigError extends Error {
@@ -24,42 +47,99 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-export function loadConfig(env: Env = process.env): AppConfig {
-  const problems: string[] = [];
+/** Reads variables and collects every problem, so that one error names them all. */
+class EnvReader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
 
-  const str = (name: string, fallback?: string): string => {
-    const value = env[name]?.trim();
+  str(name: string, fallback?: string): string {
+    const value = this.env[name]?.trim();
     if (value) return value;
     if (fallback !== undefined) return fallback;
-    problems.push(`${name} is required`);
+    this.problems.push(`${name} is required`);
     return '';
-  };
-  const int = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = env[name]?.trim();
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.env[name]?.trim();
     if (!raw) return fallback;
     const value = Number(raw);
     if (!Number.isInteger(value) || value < min || value > max) {
-      problems.push(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+      this.problems.push(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
       return fallback;
     }
     return value;
-  };
-
-  const databaseUrl = str('DATABASE_URL');
-  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
   }
 
-  const config: AppConfig = {
-    databaseUrl,
-    dbPoolSize: int('DB_POOL_SIZE', 10, 1, 200),
-    temporalAddress: str('TEMPORAL_ADDRESS', 'localhost:7233'),
-    temporalNamespace: str('TEMPORAL_NAMESPACE', 'default'),
-    temporalTaskQueue: str('TEMPORAL_TASK_QUEUE', DEFAULT_TASK_QUEUE),
-    temporalUiUrl: str('TEMPORAL_UI_URL', 'http://localhost:8233').replace(/\/+$/, ''),
-    port: int('PORT', 3000, 0, 65535),
-    simLatencyMs: int('SIM_LATENCY_MS', 0, 0, 600_000),
-  };
-  if (problems.length) throw new ConfigError(problems);
-  return config;
+  postgresUrl(name: string, fallback?: string): string {
+    const url = this.str(name, fallback);
+    if (url && !/^postgres(ql)?:\/\//.test(url)) this.problems.push(`${name} must be a postgres:// or postgresql:// URL`);
+    return url;
+  }
+
+  temporal() {
+    return {
+      temporalAddress: this.str('TEMPORAL_ADDRESS', 'localhost:7233'),
+      temporalNamespace: this.str('TEMPORAL_NAMESPACE', 'default'),
+      temporalTaskQueue: this.str('TEMPORAL_TASK_QUEUE', DEFAULT_TASK_QUEUE),
+    };
+  }
+
+  simulator(): SimulatorConfig {
+    const databaseUrl = this.env.DATABASE_URL?.trim();
+    const schema = this.str('SIM_SCHEMA', 'hypervisor_sim');
+    if (!/^[a-z_][a-z0-9_]*$/.test(schema)) this.problems.push(`SIM_SCHEMA must be a lower-case SQL identifier, got "${schema}"`);
+    const faults = this.env.SIM_FAULTS?.trim() || null;
+    if (faults) {
+      try {
+        if (!Array.isArray(JSON.parse(faults))) throw new Error();
+      } catch {
+        this.problems.push('SIM_FAULTS must be a JSON array of fault specs');
+      }
+    }
+    return {
+      databaseUrl: this.postgresUrl('SIM_DATABASE_URL', databaseUrl),
+      schema,
+      latencyMs: this.int('SIM_LATENCY_MS', 0, 0, 600_000),
+      guestShutdownMs: this.int('SIM_GUEST_SHUTDOWN_MS', 2000, 0, 600_000),
+      faults,
+    };
+  }
+
+  done<T>(config: T): T {
+    if (this.problems.length) throw new ConfigError(this.problems);
+    return config;
+  }
+}
+
+export function loadConfig(env: Env = process.env): AppConfig {
+  const r = new EnvReader(env);
+  return r.done({
+    databaseUrl: r.postgresUrl('DATABASE_URL'),
+    dbPoolSize: r.int('DB_POOL_SIZE', 10, 1, 200),
+    ...r.temporal(),
+    temporalUiUrl: r.str('TEMPORAL_UI_URL', 'http://localhost:8233').replace(/\/+$/, ''),
+    port: r.int('PORT', 3000, 0, 65535),
+    simulator: r.simulator(),
+  });
+}
+
+export function loadAgentConfig(env: Env = process.env): AgentConfig {
+  const r = new EnvReader(env);
+  const nodeIds = r
+    .str('AGENT_NODE_IDS')
+    .split(',')
+    .map((id) => id.trim())
+    .filter(Boolean);
+  if (!nodeIds.length && !r.problems.length) r.problems.push('AGENT_NODE_IDS must name at least one node id');
+  return r.done({
+    ...r.temporal(),
+    nodeIds,
+    nodeCapacity: {
+      cpus: r.int('SIM_NODE_CPUS', 32, 1, 4096),
+      memoryMb: r.int('SIM_NODE_MEMORY_MB', 131072, 256, 64 * 1024 * 1024),
+      storageGb: r.int('SIM_NODE_STORAGE_GB', 2000, 1, 10_000_000),
+    },
+    simulator: r.simulator(),
+  });
 }

@@ -1,9 +1,19 @@
 import type { OperationProgress, OperationStep } from './operations';
+import type {
+  DiskInfo,
+  MigrationInfo,
+  NodeAudit,
+  SnapshotInfo,
+  VmDefinition,
+  VmInfo,
+  VmUsage,
+} from '../../hypervisor/src/driver';
 import type { VmPowerState } from './workflows';
 
-/** What every step activity resolves to: the attempt that succeeded (1 = first try). */
-export interface StepReport {
+/** What every step activity resolves to: the attempt that succeeded (1 = first try) and what it read, if anything. */
+export interface StepReport<R = unknown> {
   attempt: number;
+  result?: R;
 }
 
 /** Details an activity attaches to its failure, so the workflow can report the attempts made. */
@@ -21,42 +31,125 @@ export interface InventoryActivities {
   recordVmStatus(args: { vmId: string; powerState: VmPowerState }): Promise<StepReport>;
   /** The create was undone: the VM's row and its disk rows go. */
   discardVmRecord(args: { vmId: string }): Promise<StepReport>;
+  /**
+   * After a human fixed a stuck VM: the inventory takes the VM as its node reported it (`observed`, the result
+   * of a getVm step): its power state, or, when the node has no such VM, the VM's record and disk rows go.
+   */
+  syncVmFromNode(args: { vmId: string; observed?: VmInfo | null }): Promise<StepReport>;
+  /**
+   * The single step of vm.reset before node agents existed. Kept so that such a reset, if one still runs,
+   * fails with a clear message rather than wait for a worker that no longer has a driver.
+   */
+  resyncVmFromNode(args: { vmId: string; nodeId: string }): Promise<StepReport>;
   /** Final word of an operation: status, steps and error as the workflow saw them; releases the VM. */
   finishOperation(args: { operationId: string; vmId: string | null; progress: OperationProgress }): Promise<StepReport>;
 }
 
-/** Activities that call the hypervisor driver of a node. Each is idempotent (check, then act). */
+type OnNode<A = {}> = { nodeId: string } & A;
+
+/**
+ * Activities that call the hypervisor driver. Each runs on the task queue of the node named by `nodeId` (see
+ * nodeTaskQueue), served by that node's agent, and is idempotent (check, then act). Names follow the driver's.
+ */
 export interface DriverActivities {
-  createDiskFromTemplate(args: { nodeId: string; diskId: string; templateId: string; sizeGb: number }): Promise<StepReport>;
-  deleteDisk(args: { nodeId: string; diskId: string }): Promise<StepReport>;
-  defineVm(args: {
-    nodeId: string;
-    vmId: string;
-    hostname: string;
-    cpus: number;
-    memoryMb: number;
-    disks: { diskId: string; position: number }[];
-  }): Promise<StepReport>;
-  undefineVm(args: { nodeId: string; vmId: string }): Promise<StepReport>;
-  startVm(args: { nodeId: string; vmId: string }): Promise<StepReport>;
-  forceStopVm(args: { nodeId: string; vmId: string }): Promise<StepReport>;
+  defineVm(args: OnNode<VmDefinition>): Promise<StepReport>;
+  undefineVm(args: OnNode<{ vmId: string }>): Promise<StepReport>;
+  getVm(args: OnNode<{ vmId: string }>): Promise<StepReport<VmInfo | null>>;
+  resizeVm(args: OnNode<{ vmId: string; cpus: number; memoryMb: number }>): Promise<StepReport>;
+  startVm(args: OnNode<{ vmId: string; bootIso?: string }>): Promise<StepReport>;
+  shutdownVm(args: OnNode<{ vmId: string }>): Promise<StepReport>;
+  stopVm(args: OnNode<{ vmId: string; timeoutSeconds: number }>): Promise<StepReport<'stopped' | 'timed_out'>>;
+  forceStopVm(args: OnNode<{ vmId: string }>): Promise<StepReport>;
+  resetVm(args: OnNode<{ vmId: string }>): Promise<StepReport>;
+  freezeVm(args: OnNode<{ vmId: string }>): Promise<StepReport>;
+  unfreezeVm(args: OnNode<{ vmId: string }>): Promise<StepReport>;
+  consoleUrl(args: OnNode<{ vmId: string }>): Promise<StepReport<string>>;
+  usage(args: OnNode<{ vmId: string }>): Promise<StepReport<VmUsage>>;
+  createBlankDisk(args: OnNode<{ diskId: string; sizeGb: number }>): Promise<StepReport>;
+  createDiskFromTemplate(args: OnNode<{ diskId: string; templateId: string; sizeGb: number }>): Promise<StepReport>;
+  createDiskFromSnapshot(args: OnNode<{ diskId: string; snapshotId: string; sizeGb?: number }>): Promise<StepReport>;
+  resizeDisk(args: OnNode<{ diskId: string; sizeGb: number }>): Promise<StepReport>;
+  deleteDisk(args: OnNode<{ diskId: string }>): Promise<StepReport>;
+  getDisk(args: OnNode<{ diskId: string }>): Promise<StepReport<DiskInfo | null>>;
+  attachDisk(args: OnNode<{ diskId: string; vmId: string; position: number }>): Promise<StepReport>;
+  detachDisk(args: OnNode<{ diskId: string; vmId: string }>): Promise<StepReport>;
+  createSnapshot(args: OnNode<{ snapshotId: string; diskId: string; name: string; fsfreeze: boolean }>): Promise<StepReport>;
+  listSnapshots(args: OnNode<{ diskId?: string }>): Promise<StepReport<SnapshotInfo[]>>;
+  deleteSnapshot(args: OnNode<{ snapshotId: string }>): Promise<StepReport>;
+  rollbackSnapshot(args: OnNode<{ snapshotId: string; targetDiskId?: string; discardSnapshots: boolean }>): Promise<StepReport>;
+  createNic(args: OnNode<{ nicId: string; mac: string; network: string }>): Promise<StepReport>;
+  attachNic(args: OnNode<{ nicId: string; vmId: string; position: number }>): Promise<StepReport>;
+  detachNic(args: OnNode<{ nicId: string; vmId: string }>): Promise<StepReport>;
+  deleteNic(args: OnNode<{ nicId: string }>): Promise<StepReport>;
+  /** Runs on the target node; the other migration steps run on the source (abortMigration on either). */
+  prepareMigrationTarget(args: OnNode<{ migrationId: string; vmId: string; sourceNodeId: string }>): Promise<StepReport>;
+  transferVm(args: OnNode<{ migrationId: string }>): Promise<StepReport>;
+  switchOverVm(args: OnNode<{ migrationId: string }>): Promise<StepReport>;
+  abortMigration(args: OnNode<{ migrationId: string }>): Promise<StepReport>;
+  cleanUpMigrationSource(args: OnNode<{ migrationId: string }>): Promise<StepReport>;
+  getMigration(args: OnNode<{ migrationId: string }>): Promise<StepReport<MigrationInfo | null>>;
+  auditNode(args: OnNode): Promise<StepReport<NodeAudit>>;
 }
 
-/** Activities that compare a node with the inventory and make the inventory follow the node. */
-export interface ReconcileActivities {
-  /**
-   * After a human fixed a stuck VM: the inventory takes the VM's state from its node — its power state,
-   * or, if the node has no such VM, the VM's record and disk rows go.
-   */
-  resyncVmFromNode(args: { vmId: string; nodeId: string }): Promise<StepReport>;
+const DRIVER_ACTIVITY_SET: Record<keyof DriverActivities, true> = {
+  defineVm: true,
+  undefineVm: true,
+  getVm: true,
+  resizeVm: true,
+  startVm: true,
+  shutdownVm: true,
+  stopVm: true,
+  forceStopVm: true,
+  resetVm: true,
+  freezeVm: true,
+  unfreezeVm: true,
+  consoleUrl: true,
+  usage: true,
+  createBlankDisk: true,
+  createDiskFromTemplate: true,
+  createDiskFromSnapshot: true,
+  resizeDisk: true,
+  deleteDisk: true,
+  getDisk: true,
+  attachDisk: true,
+  detachDisk: true,
+  createSnapshot: true,
+  listSnapshots: true,
+  deleteSnapshot: true,
+  rollbackSnapshot: true,
+  createNic: true,
+  attachNic: true,
+  detachNic: true,
+  deleteNic: true,
+  prepareMigrationTarget: true,
+  transferVm: true,
+  switchOverVm: true,
+  abortMigration: true,
+  cleanUpMigrationSource: true,
+  getMigration: true,
+  auditNode: true,
+};
+
+/** The activities a node's agent serves, in a stable order. */
+export const DRIVER_ACTIVITY_NAMES = Object.keys(DRIVER_ACTIVITY_SET) as (keyof DriverActivities)[];
+
+/** Whether an activity runs on a node's agent (true) or on the shared worker. */
+export function isDriverActivity(name: string): name is keyof DriverActivities {
+  return Object.prototype.hasOwnProperty.call(DRIVER_ACTIVITY_SET, name);
 }
 
-export type OperationActivities = InventoryActivities & DriverActivities & ReconcileActivities;
+export type OperationActivities = InventoryActivities & DriverActivities;
 export type ActivityName = keyof OperationActivities;
 
 /** One activity invocation written as data, so a plan can be shown (dry run) before it is run. */
 export type ActivityCall = {
-  [K in ActivityName]: { activity: K; args: Parameters<OperationActivities[K]>[0]; summary: string };
+  [K in ActivityName]: {
+    activity: K;
+    args: Parameters<OperationActivities[K]>[0];
+    summary: string;
+    /** An earlier step whose result the runner passes in as `args.observed`. */
+    observes?: string;
+  };
 }[ActivityName];
 
 export interface PlannedStep {

@@ -17,3 +17,8 @@ export const NON_RETRYABLE_ERROR_TYPES = [
   'DriverCapacityError',
   'InventoryConflictError',
 ] as const;
+
+/** The task queue of one node's agent: driver activities for that node run there, and only there. */
+export function nodeTaskQueue(sharedQueue: string, nodeId: string): string {
+  return `${sharedQueue}.node.${nodeId}`;
+}

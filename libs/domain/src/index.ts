@@ -2,3 +2,4 @@ export * from './api-key';
 export * from './hostname';
 export * from './placement';
 export * from './vm-status';
+export * from './audit-diff';

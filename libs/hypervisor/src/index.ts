@@ -1,3 +1,5 @@
 export * from './driver';
 export * from './errors';
+export * from './simulated/sim-store';
 export * from './simulated/simulated-hypervisor';
+export * from './simulated/simulator-control';

@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { isTerminalOperationStatus, type InventoryActivities } from '@vmops/contracts';
 import { canTransition, type VmStatus } from '@vmops/domain';
 import type { DataSource, EntityManager } from 'typeorm';
-import { step } from './step';
+import { step } from '@vmops/activities';
 
 /** Moves a VM to `to`, refusing (permanently) a transition its state machine forbids. */
 async function transitionVm(tx: EntityManager, vmId: string, to: VmStatus): Promise<void> {
@@ -31,6 +31,27 @@ export function createInventoryActivities(dataSource: DataSource): InventoryActi
         await tx.query(`DELETE FROM vms WHERE id = $1`, [vmId]);
       }),
     ),
+
+    syncVmFromNode: step(({ vmId, observed }) =>
+      dataSource.transaction(async (tx) => {
+        if (observed === undefined) throw ApplicationFailure.nonRetryable('syncVmFromNode needs the getVm step it observes', 'PlanError');
+        if (observed === null) {
+          await tx.query(`DELETE FROM disks WHERE vm_id = $1`, [vmId]);
+          await tx.query(`DELETE FROM vms WHERE id = $1`, [vmId]);
+          return;
+        }
+        // A VM still shutting down is recorded running: it is, until the guest has powered off.
+        const status = observed.powerState === 'stopped' ? 'stopped' : 'running';
+        await tx.query(`UPDATE vms SET status = $2, updated_at = now() WHERE id = $1`, [vmId, status]);
+      }),
+    ),
+
+    resyncVmFromNode: step(async () => {
+      throw ApplicationFailure.nonRetryable(
+        'this vm.reset was started by a version without node agents and cannot read the node; start the reset again',
+        'OperationOutdated',
+      );
+    }),
 
     finishOperation: step(({ operationId, vmId, progress }) =>
       dataSource.transaction(async (tx) => {

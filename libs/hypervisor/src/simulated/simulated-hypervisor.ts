@@ -1,258 +1,712 @@
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Pool, type PoolClient } from 'pg';
-import type { DiskInfo, HypervisorDriver, NodeAudit, VmDefinition, VmInfo } from '../driver';
-import { DriverInvalidStateError, DriverNotFoundError } from '../errors';
+import type { PoolClient } from 'pg';
+import type {
+  DiskInfo,
+  DriverMethod,
+  HypervisorDriver,
+  MigrationInfo,
+  NicInfo,
+  NodeAudit,
+  ProgressListener,
+  SnapshotInfo,
+  VmDefinition,
+  VmInfo,
+  VmUsage,
+} from '../driver';
+import { DriverCapacityError, DriverError, DriverInvalidStateError, DriverNotFoundError, DriverUnavailableError } from '../errors';
+import { SimStore, type SimStoreOptions } from './sim-store';
+import type { FaultError } from './simulator-control';
 
-export interface SimulatedHypervisorOptions {
-  /** The simulator keeps its world here, in a schema of its own, apart from the inventory. */
-  databaseUrl: string;
-  schema?: string;
-  /** Added to every call, to make operations observable in demos (0 for tests and benchmarks). */
+export interface SimulatedHypervisorOptions extends SimStoreOptions {
+  /** Added to every call unless a per-method latency is set (0 for tests and benchmarks, seconds for demos). */
   latencyMs?: number;
-  poolSize?: number;
+  /** How long a guest with an agent takes to power off after an ACPI shutdown. */
+  guestShutdownMs?: number;
+  /** A migration copies in ten steps of this long each. */
+  transferStepMs?: number;
 }
 
-interface VmRow {
-  id: string;
-  node_id: string;
-  hostname: string;
-  cpus: number;
-  memory_mb: number;
-  power_state: 'running' | 'stopped';
-}
+type Row = Record<string, any>;
 
-interface DiskRow {
-  id: string;
-  node_id: string;
-  size_gb: number;
-  template_id: string | null;
-  vm_id: string | null;
-  position: number | null;
-}
+const FAULT_ERROR_CLASSES: Record<FaultError, new (message: string) => DriverError> = {
+  unavailable: DriverUnavailableError,
+  invalid_state: DriverInvalidStateError,
+  not_found: DriverNotFoundError,
+  capacity: DriverCapacityError,
+};
 
-const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]*$/;
+/** Migration states in which the target holds a reservation. */
+const RESERVING = `('prepared', 'transferring', 'transferred')`;
 
 /**
- * A hypervisor simulated over PostgreSQL: its state is durable and shared by every process that opens it,
- * so it outlives the workers that drive it and can be audited after a crash. It enforces the rules a real
- * host would (a disk belongs to one VM at a time, a running VM cannot be undefined, an attached disk
- * cannot be deleted).
+ * A hypervisor simulated over PostgreSQL (see SimStore): durable, shared by every process that opens it, and
+ * strict as a host is — a disk belongs to one VM at a time, a running VM keeps its boot disk, a guest without
+ * an agent ignores ACPI, memory and storage are finite per node. Faults and latency come from the
+ * SimulatorControl tables, so a test or an operator can change them while agents run.
  */
 export class SimulatedHypervisor implements HypervisorDriver {
-  private readonly pool: Pool;
-  private readonly schema: string;
+  private readonly store: SimStore;
   private readonly latencyMs: number;
-  private ready: Promise<void> | null = null;
+  private readonly guestShutdownMs: number;
+  private readonly transferStepMs: number;
 
   constructor(options: SimulatedHypervisorOptions) {
-    this.schema = options.schema ?? 'hypervisor_sim';
-    if (!SCHEMA_PATTERN.test(this.schema)) throw new Error(`invalid simulator schema name "${this.schema}"`);
+    this.store = new SimStore(options);
     this.latencyMs = options.latencyMs ?? 0;
-    this.pool = new Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 4 });
+    this.guestShutdownMs = options.guestShutdownMs ?? 500;
+    this.transferStepMs = options.transferStepMs ?? 100;
+  }
+
+  get schema(): string {
+    return this.store.schema;
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    await this.store.close();
   }
 
-  async createDiskFromTemplate(nodeId: string, disk: { diskId: string; templateId: string; sizeGb: number }): Promise<void> {
-    await this.tx(async (c) => {
-      const existing = await this.lockDisk(c, disk.diskId);
-      if (existing) {
-        if (existing.node_id !== nodeId || existing.template_id !== disk.templateId || existing.size_gb !== disk.sizeGb) {
-          throw new DriverInvalidStateError(`disk ${disk.diskId} already exists with another definition`);
-        }
-        return;
-      }
-      await c.query(`INSERT INTO ${this.schema}.disks (id, node_id, size_gb, template_id) VALUES ($1, $2, $3, $4)`, [
-        disk.diskId,
-        nodeId,
-        disk.sizeGb,
-        disk.templateId,
-      ]);
-    });
-  }
-
-  async deleteDisk(nodeId: string, diskId: string): Promise<void> {
-    await this.tx(async (c) => {
-      const disk = await this.lockDisk(c, diskId);
-      if (!disk) return;
-      this.assertOnNode(disk, nodeId, 'disk');
-      if (disk.vm_id) throw new DriverInvalidStateError(`disk ${diskId} is attached to VM ${disk.vm_id}`);
-      await c.query(`DELETE FROM ${this.schema}.disks WHERE id = $1`, [diskId]);
-    });
-  }
-
-  async getDisk(nodeId: string, diskId: string): Promise<DiskInfo | null> {
-    await this.delay();
-    await this.ensureSchema();
-    const { rows } = await this.pool.query<DiskRow>(`SELECT * FROM ${this.schema}.disks WHERE id = $1 AND node_id = $2`, [diskId, nodeId]);
-    return rows[0] ? toDiskInfo(rows[0]) : null;
-  }
+  // ---- VMs
 
   async defineVm(nodeId: string, def: VmDefinition): Promise<void> {
-    await this.tx(async (c) => {
+    await this.call('defineVm', nodeId, async (c) => {
       const existing = await this.lockVm(c, def.vmId);
       if (existing) {
-        this.assertOnNode(existing, nodeId, 'VM');
+        if (existing.node_id !== nodeId) throw new DriverInvalidStateError(`VM ${def.vmId} is defined on node ${existing.node_id}`);
         return;
       }
+      const node = await this.node(c, nodeId);
+      if (def.cpus > node.cpus) throw new DriverCapacityError(`node ${nodeId} has ${node.cpus} CPUs; VM ${def.vmId} asks for ${def.cpus}`);
       await c.query(
-        `INSERT INTO ${this.schema}.vms (id, node_id, hostname, cpus, memory_mb, power_state) VALUES ($1, $2, $3, $4, $5, 'stopped')`,
-        [def.vmId, nodeId, def.hostname, def.cpus, def.memoryMb],
+        `INSERT INTO ${this.t('vms')} (id, node_id, hostname, cpus, memory_mb, guest_agent, power_state) VALUES ($1, $2, $3, $4, $5, $6, 'stopped')`,
+        [def.vmId, nodeId, def.hostname, def.cpus, def.memoryMb, def.guestAgent],
       );
-      for (const { diskId, position } of def.disks) {
-        const disk = await this.lockDisk(c, diskId);
-        if (!disk || disk.node_id !== nodeId) throw new DriverNotFoundError(`disk ${diskId} not found on node ${nodeId}`);
-        if (disk.vm_id) throw new DriverInvalidStateError(`disk ${diskId} is attached to VM ${disk.vm_id}`);
-        await c.query(`UPDATE ${this.schema}.disks SET vm_id = $2, position = $3 WHERE id = $1`, [diskId, def.vmId, position]);
-      }
+      for (const { id, position } of def.disks) await this.attach(c, 'disks', nodeId, id, def.vmId, position);
+      for (const { id, position } of def.nics) await this.attach(c, 'nics', nodeId, id, def.vmId, position);
     });
   }
 
   async undefineVm(nodeId: string, vmId: string): Promise<void> {
-    await this.tx(async (c) => {
-      const vm = await this.lockVm(c, vmId);
+    await this.call('undefineVm', nodeId, async (c) => {
+      const vm = await this.lockVm(c, vmId, nodeId);
       if (!vm) return;
-      this.assertOnNode(vm, nodeId, 'VM');
       if (vm.power_state !== 'stopped') throw new DriverInvalidStateError(`VM ${vmId} is ${vm.power_state}; stop it first`);
-      await c.query(`UPDATE ${this.schema}.disks SET vm_id = NULL, position = NULL WHERE vm_id = $1`, [vmId]);
-      await c.query(`DELETE FROM ${this.schema}.vms WHERE id = $1`, [vmId]);
+      await c.query(`UPDATE ${this.t('disks')} SET vm_id = NULL, position = NULL WHERE vm_id = $1`, [vmId]);
+      await c.query(`UPDATE ${this.t('nics')} SET vm_id = NULL, position = NULL WHERE vm_id = $1`, [vmId]);
+      await c.query(`DELETE FROM ${this.t('vms')} WHERE id = $1`, [vmId]);
     });
   }
 
-  async getVm(nodeId: string, vmId: string): Promise<VmInfo | null> {
-    await this.delay();
-    await this.ensureSchema();
-    const { rows } = await this.pool.query<VmRow>(`SELECT * FROM ${this.schema}.vms WHERE id = $1 AND node_id = $2`, [vmId, nodeId]);
-    return rows[0] ? toVmInfo(rows[0]) : null;
+  getVm(nodeId: string, vmId: string): Promise<VmInfo | null> {
+    return this.call('getVm', nodeId, async (c) => {
+      const vm = await this.lockVm(c, vmId, nodeId);
+      return vm ? (await this.vmInfos(c, [vm]))[0] : null;
+    });
   }
 
-  async startVm(nodeId: string, vmId: string): Promise<void> {
-    await this.setPowerState(nodeId, vmId, 'running');
+  async resizeVm(nodeId: string, vmId: string, size: { cpus: number; memoryMb: number }): Promise<void> {
+    await this.call('resizeVm', nodeId, async (c) => {
+      const vm = await this.requireVm(c, vmId, nodeId);
+      if (vm.power_state !== 'stopped') throw new DriverInvalidStateError(`VM ${vmId} is ${vm.power_state}; resize it stopped`);
+      const node = await this.node(c, nodeId);
+      if (size.cpus > node.cpus) throw new DriverCapacityError(`node ${nodeId} has ${node.cpus} CPUs; VM ${vmId} asks for ${size.cpus}`);
+      await c.query(`UPDATE ${this.t('vms')} SET cpus = $2, memory_mb = $3 WHERE id = $1`, [vmId, size.cpus, size.memoryMb]);
+    });
+  }
+
+  async startVm(nodeId: string, vmId: string, options: { bootIso?: string } = {}): Promise<void> {
+    await this.call('startVm', nodeId, async (c) => {
+      const vm = await this.requireVm(c, vmId, nodeId);
+      if (vm.power_state === 'running') return;
+      if (vm.power_state === 'stopping') throw new DriverInvalidStateError(`VM ${vmId} is shutting down`);
+      if (vm.frozen) throw new DriverInvalidStateError(`VM ${vmId} is frozen; unfreeze it first`);
+      if (!options.bootIso) {
+        const boot = await c.query(`SELECT 1 FROM ${this.t('disks')} WHERE vm_id = $1 AND position = 0`, [vmId]);
+        if (!boot.rowCount) throw new DriverInvalidStateError(`VM ${vmId} has no boot disk`);
+      }
+      const node = await this.node(c, nodeId);
+      const used = await this.usedOn(c, nodeId);
+      if (used.memoryMb + vm.memory_mb > node.memory_mb) {
+        throw new DriverCapacityError(`node ${nodeId} has ${node.memory_mb - used.memoryMb} MB of memory free; VM ${vmId} needs ${vm.memory_mb}`);
+      }
+      await c.query(
+        `UPDATE ${this.t('vms')} SET power_state = 'running', started_at = clock_timestamp(), boot_iso = $2 WHERE id = $1`,
+        [vmId, options.bootIso ?? null],
+      );
+    });
+  }
+
+  async shutdownVm(nodeId: string, vmId: string): Promise<void> {
+    await this.call('shutdownVm', nodeId, (c) => this.pressPowerButton(c, vmId, nodeId));
+  }
+
+  async stopVm(
+    nodeId: string,
+    vmId: string,
+    { timeoutSeconds, onProgress }: { timeoutSeconds: number; onProgress?: ProgressListener },
+  ): Promise<'stopped' | 'timed_out'> {
+    await this.call('stopVm', nodeId, (c) => this.pressPowerButton(c, vmId, nodeId));
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    for (;;) {
+      const [vm] = await this.store.query(`UPDATE ${this.t('vms')} SET ${SETTLE} WHERE id = $1 RETURNING power_state`, [vmId]);
+      if (!vm || vm.power_state === 'stopped') return 'stopped';
+      const left = deadline - Date.now();
+      if (left <= 0) return 'timed_out';
+      onProgress?.(Math.min(99, Math.round(100 - (left / (timeoutSeconds * 1000)) * 100)));
+      await sleep(Math.min(left, 100));
+    }
   }
 
   async forceStopVm(nodeId: string, vmId: string): Promise<void> {
-    await this.setPowerState(nodeId, vmId, 'stopped');
+    await this.call('forceStopVm', nodeId, async (c) => {
+      await this.requireVm(c, vmId, nodeId);
+      await c.query(`UPDATE ${this.t('vms')} SET ${POWER_OFF} WHERE id = $1`, [vmId]);
+    });
   }
 
-  async audit(nodeId: string): Promise<NodeAudit> {
-    await this.ensureSchema();
-    const vms = await this.pool.query<VmRow>(`SELECT * FROM ${this.schema}.vms WHERE node_id = $1 ORDER BY id`, [nodeId]);
-    const disks = await this.pool.query<DiskRow>(`SELECT * FROM ${this.schema}.disks WHERE node_id = $1 ORDER BY id`, [nodeId]);
-    return { nodeId, vms: vms.rows.map(toVmInfo), disks: disks.rows.map(toDiskInfo) };
+  async resetVm(nodeId: string, vmId: string): Promise<void> {
+    await this.call('resetVm', nodeId, async (c) => {
+      const vm = await this.requireVm(c, vmId, nodeId);
+      if (vm.power_state !== 'running') throw new DriverInvalidStateError(`VM ${vmId} is ${vm.power_state}; only a running VM can be reset`);
+      await c.query(`UPDATE ${this.t('vms')} SET started_at = clock_timestamp(), boot_iso = NULL WHERE id = $1`, [vmId]);
+    });
   }
 
-  private async setPowerState(nodeId: string, vmId: string, state: VmRow['power_state']): Promise<void> {
-    await this.tx(async (c) => {
-      const vm = await this.lockVm(c, vmId);
-      if (!vm) throw new DriverNotFoundError(`VM ${vmId} not found on node ${nodeId}`);
-      this.assertOnNode(vm, nodeId, 'VM');
-      if (state === 'running') {
-        const boot = await c.query(`SELECT 1 FROM ${this.schema}.disks WHERE vm_id = $1 AND position = 0`, [vmId]);
-        if (boot.rowCount === 0) throw new DriverInvalidStateError(`VM ${vmId} has no boot disk`);
+  async freezeVm(nodeId: string, vmId: string): Promise<void> {
+    await this.setFrozen('freezeVm', nodeId, vmId, true);
+  }
+
+  async unfreezeVm(nodeId: string, vmId: string): Promise<void> {
+    await this.setFrozen('unfreezeVm', nodeId, vmId, false);
+  }
+
+  consoleUrl(nodeId: string, vmId: string): Promise<string> {
+    return this.call('consoleUrl', nodeId, async (c) => {
+      const vm = await this.requireVm(c, vmId, nodeId);
+      if (vm.power_state === 'stopped') throw new DriverInvalidStateError(`VM ${vmId} is stopped; it has no console`);
+      const token = createHash('sha256').update(`${vmId}:${vm.started_at.toISOString()}`).digest('hex').slice(0, 24);
+      return `vnc+sim://${nodeId}/${vmId}?token=${token}`;
+    });
+  }
+
+  usage(nodeId: string, vmId: string): Promise<VmUsage> {
+    return this.call('usage', nodeId, async (c) => {
+      const vm = await this.requireVm(c, vmId, nodeId);
+      const uptime = vm.started_at ? Math.max(0, Math.floor((Date.now() - vm.started_at.getTime()) / 1000)) : 0;
+      const running = vm.power_state !== 'stopped' && !vm.frozen;
+      return {
+        uptimeSeconds: uptime,
+        cpuSeconds: running ? Math.round(uptime * vm.cpus * 0.1) : 0,
+        memoryUsedMb: vm.power_state === 'stopped' ? 0 : Math.round(vm.memory_mb * 0.6),
+        diskReadBytes: uptime * 512 * 1024,
+        diskWriteBytes: uptime * 256 * 1024,
+        netRxBytes: uptime * 64 * 1024,
+        netTxBytes: uptime * 32 * 1024,
+      };
+    });
+  }
+
+  // ---- Disks
+
+  async createBlankDisk(nodeId: string, disk: { diskId: string; sizeGb: number }): Promise<void> {
+    await this.call('createBlankDisk', nodeId, (c) => this.createDisk(c, nodeId, disk.diskId, disk.sizeGb, 'blank'));
+  }
+
+  async createDiskFromTemplate(nodeId: string, disk: { diskId: string; templateId: string; sizeGb: number }): Promise<void> {
+    await this.call('createDiskFromTemplate', nodeId, (c) =>
+      this.createDisk(c, nodeId, disk.diskId, disk.sizeGb, `template:${disk.templateId}`),
+    );
+  }
+
+  async createDiskFromSnapshot(nodeId: string, disk: { diskId: string; snapshotId: string; sizeGb?: number }): Promise<void> {
+    await this.call('createDiskFromSnapshot', nodeId, async (c) => {
+      const snap = await this.requireSnapshot(c, disk.snapshotId, nodeId);
+      const sizeGb = disk.sizeGb ?? snap.size_gb;
+      if (sizeGb < snap.size_gb) throw new DriverInvalidStateError(`snapshot ${disk.snapshotId} needs a disk of at least ${snap.size_gb} GB`);
+      await this.createDisk(c, nodeId, disk.diskId, sizeGb, snap.content, `snapshot:${disk.snapshotId}`);
+    });
+  }
+
+  async resizeDisk(nodeId: string, diskId: string, sizeGb: number): Promise<void> {
+    await this.call('resizeDisk', nodeId, async (c) => {
+      const disk = await this.requireDisk(c, diskId, nodeId);
+      if (sizeGb === disk.size_gb) return;
+      if (sizeGb < disk.size_gb) throw new DriverInvalidStateError(`disk ${diskId} is ${disk.size_gb} GB; disks grow, they do not shrink`);
+      await this.reserveStorage(c, nodeId, sizeGb - disk.size_gb, `grow disk ${diskId}`);
+      await c.query(`UPDATE ${this.t('disks')} SET size_gb = $2 WHERE id = $1`, [diskId, sizeGb]);
+    });
+  }
+
+  async deleteDisk(nodeId: string, diskId: string): Promise<void> {
+    await this.call('deleteDisk', nodeId, async (c) => {
+      const disk = await this.lockRow(c, 'disks', diskId, nodeId);
+      if (!disk) return;
+      if (disk.vm_id) throw new DriverInvalidStateError(`disk ${diskId} is attached to VM ${disk.vm_id}`);
+      await c.query(`DELETE FROM ${this.t('disks')} WHERE id = $1`, [diskId]);
+    });
+  }
+
+  getDisk(nodeId: string, diskId: string): Promise<DiskInfo | null> {
+    return this.call('getDisk', nodeId, async (c) => {
+      const disk = await this.lockRow(c, 'disks', diskId, nodeId);
+      return disk ? toDiskInfo(disk) : null;
+    });
+  }
+
+  async attachDisk(nodeId: string, { diskId, vmId, position }: { diskId: string; vmId: string; position: number }): Promise<void> {
+    await this.call('attachDisk', nodeId, (c) => this.attach(c, 'disks', nodeId, diskId, vmId, position));
+  }
+
+  async detachDisk(nodeId: string, { diskId, vmId }: { diskId: string; vmId: string }): Promise<void> {
+    await this.call('detachDisk', nodeId, (c) => this.detach(c, 'disks', nodeId, diskId, vmId));
+  }
+
+  // ---- Snapshots
+
+  async createSnapshot(nodeId: string, s: { snapshotId: string; diskId: string; name: string; fsfreeze: boolean }): Promise<void> {
+    await this.call('createSnapshot', nodeId, async (c) => {
+      const existing = await this.lockRow(c, 'snapshots', s.snapshotId);
+      if (existing) {
+        if (existing.disk_id !== s.diskId) throw new DriverInvalidStateError(`snapshot ${s.snapshotId} exists on disk ${existing.disk_id}`);
+        return;
       }
-      await c.query(`UPDATE ${this.schema}.vms SET power_state = $2 WHERE id = $1`, [vmId, state]);
+      const disk = await this.requireDisk(c, s.diskId, nodeId);
+      if (s.fsfreeze && disk.vm_id) {
+        const vm = await this.lockVm(c, disk.vm_id);
+        if (vm && vm.power_state !== 'stopped' && !vm.guest_agent) {
+          throw new DriverInvalidStateError(`VM ${vm.id} runs without a guest agent: its filesystems cannot be frozen`);
+        }
+      }
+      await c.query(
+        `INSERT INTO ${this.t('snapshots')} (id, node_id, disk_id, name, size_gb, content, fsfreeze) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [s.snapshotId, nodeId, s.diskId, s.name, disk.size_gb, disk.content, s.fsfreeze],
+      );
     });
   }
 
-  private assertOnNode(row: { id: string; node_id: string }, nodeId: string, what: string): void {
-    if (row.node_id !== nodeId) throw new DriverNotFoundError(`${what} ${row.id} not found on node ${nodeId}`);
-  }
-
-  private async lockVm(c: PoolClient, vmId: string): Promise<VmRow | undefined> {
-    const { rows } = await c.query<VmRow>(`SELECT * FROM ${this.schema}.vms WHERE id = $1 FOR UPDATE`, [vmId]);
-    return rows[0];
-  }
-
-  private async lockDisk(c: PoolClient, diskId: string): Promise<DiskRow | undefined> {
-    const { rows } = await c.query<DiskRow>(`SELECT * FROM ${this.schema}.disks WHERE id = $1 FOR UPDATE`, [diskId]);
-    return rows[0];
-  }
-
-  private async delay(): Promise<void> {
-    if (this.latencyMs > 0) await sleep(this.latencyMs);
-  }
-
-  private async tx<T>(work: (c: PoolClient) => Promise<T>): Promise<T> {
-    await this.delay();
-    await this.ensureSchema();
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
-  }
-
-  private ensureSchema(): Promise<void> {
-    this.ready ??= this.createSchema().catch((err) => {
-      this.ready = null;
-      throw err;
+  listSnapshots(nodeId: string, filter: { diskId?: string } = {}): Promise<SnapshotInfo[]> {
+    return this.call('listSnapshots', nodeId, async (c) => {
+      const { rows } = await c.query(
+        `SELECT * FROM ${this.t('snapshots')} WHERE node_id = $1 AND ($2::text IS NULL OR disk_id = $2) ORDER BY seq`,
+        [nodeId, filter.diskId ?? null],
+      );
+      return rows.map(toSnapshotInfo);
     });
-    return this.ready;
   }
 
-  private async createSchema(): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      // Several processes open the simulator at once; one creates the tables, the others wait for it.
-      await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`vmops:${this.schema}`]);
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
-      await client.query(`
-        CREATE TABLE IF NOT EXISTS ${this.schema}.vms (
-          id text PRIMARY KEY,
-          node_id text NOT NULL,
-          hostname text NOT NULL,
-          cpus integer NOT NULL,
-          memory_mb integer NOT NULL,
-          power_state text NOT NULL
-        )`);
-      await client.query(`
-        CREATE TABLE IF NOT EXISTS ${this.schema}.disks (
-          id text PRIMARY KEY,
-          node_id text NOT NULL,
-          size_gb integer NOT NULL,
-          template_id text,
-          vm_id text REFERENCES ${this.schema}.vms(id),
-          position integer,
-          UNIQUE (vm_id, position)
-        )`);
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
+  async deleteSnapshot(nodeId: string, snapshotId: string): Promise<void> {
+    await this.call('deleteSnapshot', nodeId, async (c) => {
+      await c.query(`DELETE FROM ${this.t('snapshots')} WHERE id = $1 AND node_id = $2`, [snapshotId, nodeId]);
+    });
+  }
+
+  async rollbackSnapshot(nodeId: string, snapshotId: string, options: { targetDiskId?: string; discardSnapshots: boolean }): Promise<void> {
+    await this.call('rollbackSnapshot', nodeId, async (c) => {
+      const snap = await this.requireSnapshot(c, snapshotId, nodeId);
+      const targetId = options.targetDiskId ?? snap.disk_id;
+      const target = await this.requireDisk(c, targetId, nodeId);
+      if (target.vm_id) {
+        const vm = await this.lockVm(c, target.vm_id);
+        if (vm && vm.power_state !== 'stopped') throw new DriverInvalidStateError(`VM ${vm.id} is ${vm.power_state}; stop it before a rollback`);
+      }
+      if (target.size_gb < snap.size_gb) {
+        throw new DriverInvalidStateError(`disk ${targetId} is ${target.size_gb} GB; snapshot ${snapshotId} needs ${snap.size_gb} GB`);
+      }
+      const { rows: invalidated } =
+        targetId === snap.disk_id
+          ? await c.query(`SELECT id FROM ${this.t('snapshots')} WHERE disk_id = $1 AND seq > $2 ORDER BY seq`, [targetId, snap.seq])
+          : await c.query(`SELECT id FROM ${this.t('snapshots')} WHERE disk_id = $1 ORDER BY seq`, [targetId]);
+      if (invalidated.length && !options.discardSnapshots) {
+        throw new DriverInvalidStateError(
+          `the rollback would invalidate snapshot(s) ${invalidated.map((r) => r.id).join(', ')} of disk ${targetId}; discard them to go on`,
+        );
+      }
+      await c.query(`DELETE FROM ${this.t('snapshots')} WHERE id = ANY($1)`, [invalidated.map((r) => r.id)]);
+      await c.query(`UPDATE ${this.t('disks')} SET content = $2 WHERE id = $1`, [targetId, snap.content]);
+    });
+  }
+
+  // ---- Network interfaces
+
+  async createNic(nodeId: string, nic: { nicId: string; mac: string; network: string }): Promise<void> {
+    await this.call('createNic', nodeId, async (c) => {
+      const existing = await this.lockRow(c, 'nics', nic.nicId);
+      if (existing) {
+        if (existing.node_id !== nodeId || existing.mac !== nic.mac || existing.network !== nic.network) {
+          throw new DriverInvalidStateError(`interface ${nic.nicId} already exists with another definition`);
+        }
+        return;
+      }
+      await c.query(`INSERT INTO ${this.t('nics')} (id, node_id, mac, network) VALUES ($1, $2, $3, $4)`, [nic.nicId, nodeId, nic.mac, nic.network]);
+    });
+  }
+
+  async attachNic(nodeId: string, { nicId, vmId, position }: { nicId: string; vmId: string; position: number }): Promise<void> {
+    await this.call('attachNic', nodeId, (c) => this.attach(c, 'nics', nodeId, nicId, vmId, position));
+  }
+
+  async detachNic(nodeId: string, { nicId, vmId }: { nicId: string; vmId: string }): Promise<void> {
+    await this.call('detachNic', nodeId, (c) => this.detach(c, 'nics', nodeId, nicId, vmId));
+  }
+
+  async deleteNic(nodeId: string, nicId: string): Promise<void> {
+    await this.call('deleteNic', nodeId, async (c) => {
+      const nic = await this.lockRow(c, 'nics', nicId, nodeId);
+      if (!nic) return;
+      if (nic.vm_id) throw new DriverInvalidStateError(`interface ${nicId} is attached to VM ${nic.vm_id}`);
+      await c.query(`DELETE FROM ${this.t('nics')} WHERE id = $1`, [nicId]);
+    });
+  }
+
+  // ---- Migration
+
+  async prepareMigrationTarget(targetNodeId: string, m: { migrationId: string; vmId: string; sourceNodeId: string }): Promise<void> {
+    await this.call('prepareMigrationTarget', targetNodeId, async (c) => {
+      const existing = await this.lockRow(c, 'migrations', m.migrationId);
+      if (existing) {
+        if (existing.target_node_id !== targetNodeId || existing.vm_id !== m.vmId) {
+          throw new DriverInvalidStateError(`migration ${m.migrationId} exists for another VM or target`);
+        }
+        return;
+      }
+      if (targetNodeId === m.sourceNodeId) throw new DriverInvalidStateError(`VM ${m.vmId} is already on node ${targetNodeId}`);
+      const vm = await this.requireVm(c, m.vmId, m.sourceNodeId);
+      const busy = await c.query(`SELECT id FROM ${this.t('migrations')} WHERE vm_id = $1 AND state IN ${RESERVING}`, [vm.id]);
+      if (busy.rowCount) throw new DriverInvalidStateError(`VM ${vm.id} is already migrating (${busy.rows[0].id})`);
+      const node = await this.node(c, targetNodeId);
+      if (vm.cpus > node.cpus) throw new DriverCapacityError(`node ${targetNodeId} has ${node.cpus} CPUs; VM ${vm.id} has ${vm.cpus}`);
+      const { rows } = await c.query(`SELECT coalesce(sum(size_gb), 0)::int AS gb FROM ${this.t('disks')} WHERE vm_id = $1`, [vm.id]);
+      const used = await this.usedOn(c, targetNodeId);
+      if (used.memoryMb + vm.memory_mb > node.memory_mb) {
+        throw new DriverCapacityError(`node ${targetNodeId} has ${node.memory_mb - used.memoryMb} MB of memory free; VM ${vm.id} needs ${vm.memory_mb}`);
+      }
+      await this.reserveStorage(c, targetNodeId, rows[0].gb, `receive VM ${vm.id}`);
+      await c.query(
+        `INSERT INTO ${this.t('migrations')} (id, vm_id, source_node_id, target_node_id, state, memory_mb, storage_gb)
+         VALUES ($1, $2, $3, $4, 'prepared', $5, $6)`,
+        [m.migrationId, vm.id, m.sourceNodeId, targetNodeId, vm.memory_mb, rows[0].gb],
+      );
+    });
+  }
+
+  async transferVm(sourceNodeId: string, migrationId: string, onProgress?: ProgressListener): Promise<void> {
+    const start = await this.call('transferVm', sourceNodeId, async (c) => {
+      const m = await this.requireMigrationFrom(c, migrationId, sourceNodeId);
+      if (m.state === 'prepared') await c.query(`UPDATE ${this.t('migrations')} SET state = 'transferring' WHERE id = $1`, [migrationId]);
+      return m;
+    });
+    if (!['prepared', 'transferring'].includes(start.state)) return;
+    // Progress is stored as it goes, so a transfer that is retried after a crash resumes where it was.
+    for (let progress = start.progress; progress < 100; ) {
+      await sleep(this.transferStepMs);
+      progress = Math.min(100, progress + 10);
+      const [row] = await this.store.query(
+        `UPDATE ${this.t('migrations')} SET progress = $2, state = CASE WHEN $2 = 100 THEN 'transferred' ELSE state END
+         WHERE id = $1 AND state = 'transferring' RETURNING id`,
+        [migrationId, progress],
+      );
+      if (!row) throw new DriverInvalidStateError(`migration ${migrationId} was aborted during the transfer`);
+      onProgress?.(progress);
     }
+  }
+
+  async switchOverVm(sourceNodeId: string, migrationId: string): Promise<void> {
+    await this.call('switchOverVm', sourceNodeId, async (c) => {
+      const m = await this.requireMigrationFrom(c, migrationId, sourceNodeId);
+      if (m.state === 'switched' || m.state === 'completed') return;
+      if (m.state !== 'transferred') throw new DriverInvalidStateError(`migration ${migrationId} is ${m.state}; transfer the VM first`);
+      for (const table of ['disks', 'nics']) {
+        await c.query(`UPDATE ${this.t(table)} SET node_id = $2 WHERE vm_id = $1`, [m.vm_id, m.target_node_id]);
+      }
+      await c.query(
+        `UPDATE ${this.t('snapshots')} SET node_id = $2 WHERE disk_id IN (SELECT id FROM ${this.t('disks')} WHERE vm_id = $1)`,
+        [m.vm_id, m.target_node_id],
+      );
+      await c.query(`UPDATE ${this.t('vms')} SET node_id = $2 WHERE id = $1`, [m.vm_id, m.target_node_id]);
+      await c.query(`UPDATE ${this.t('migrations')} SET state = 'switched' WHERE id = $1`, [migrationId]);
+    });
+  }
+
+  async abortMigration(nodeId: string, migrationId: string): Promise<void> {
+    await this.call('abortMigration', nodeId, async (c) => {
+      const m = await this.lockRow(c, 'migrations', migrationId);
+      if (!m) return;
+      if (m.source_node_id !== nodeId && m.target_node_id !== nodeId) throw new DriverNotFoundError(`migration ${migrationId} not found on node ${nodeId}`);
+      if (m.state === 'switched' || m.state === 'completed') {
+        throw new DriverInvalidStateError(`migration ${migrationId} has switched over; the VM runs on node ${m.target_node_id}`);
+      }
+      await c.query(`DELETE FROM ${this.t('migrations')} WHERE id = $1`, [migrationId]);
+    });
+  }
+
+  async cleanUpMigrationSource(sourceNodeId: string, migrationId: string): Promise<void> {
+    await this.call('cleanUpMigrationSource', sourceNodeId, async (c) => {
+      const m = await this.requireMigrationFrom(c, migrationId, sourceNodeId);
+      if (m.state === 'completed') return;
+      if (m.state !== 'switched') throw new DriverInvalidStateError(`migration ${migrationId} is ${m.state}; the source is still in use`);
+      await c.query(`UPDATE ${this.t('migrations')} SET state = 'completed' WHERE id = $1`, [migrationId]);
+    });
+  }
+
+  getMigration(nodeId: string, migrationId: string): Promise<MigrationInfo | null> {
+    return this.call('getMigration', nodeId, async (c) => {
+      const m = await this.lockRow(c, 'migrations', migrationId);
+      return m && (m.source_node_id === nodeId || m.target_node_id === nodeId) ? toMigrationInfo(m) : null;
+    });
+  }
+
+  // ---- Audit
+
+  audit(nodeId: string): Promise<NodeAudit> {
+    return this.call('audit', nodeId, async (c) => {
+      const node = await this.node(c, nodeId);
+      const vms = await c.query(`SELECT * FROM ${this.t('vms')} WHERE node_id = $1 ORDER BY id`, [nodeId]);
+      const rows = async (table: string, order = 'id') =>
+        (await c.query(`SELECT * FROM ${this.t(table)} WHERE node_id = $1 ORDER BY ${order}`, [nodeId])).rows;
+      const migrations = await c.query(
+        `SELECT * FROM ${this.t('migrations')} WHERE (source_node_id = $1 OR target_node_id = $1) AND state <> 'completed' ORDER BY id`,
+        [nodeId],
+      );
+      return {
+        nodeId,
+        capacity: { cpus: node.cpus, memoryMb: node.memory_mb, storageGb: node.storage_gb },
+        used: await this.usedOn(c, nodeId),
+        vms: await this.vmInfos(c, vms.rows),
+        disks: (await rows('disks')).map(toDiskInfo),
+        snapshots: (await rows('snapshots', 'seq')).map(toSnapshotInfo),
+        nics: (await rows('nics')).map(toNicInfo),
+        migrations: migrations.rows.map(toMigrationInfo),
+      };
+    });
+  }
+
+  // ---- Internals
+
+  private t(table: string): string {
+    return this.store.t(table);
+  }
+
+  /**
+   * Every driver call: counts it, applies the injected latency and faults, settles guests that finished
+   * shutting down, checks the node is served, then does `work` in one transaction.
+   */
+  private async call<T>(method: DriverMethod, nodeId: string, work: (c: PoolClient) => Promise<T>): Promise<T> {
+    const { latencyMs, fault } = await this.store.tx(async (c) => {
+      await c.query(
+        `INSERT INTO ${this.t('calls')} (method, node_id, count) VALUES ($1, $2, 1)
+         ON CONFLICT (method, node_id) DO UPDATE SET count = ${this.t('calls')}.count + 1`,
+        [method, nodeId],
+      );
+      const latency = await c.query(
+        `SELECT ms FROM ${this.t('latency')} WHERE method IN ($1, '*') AND node_id IN ($2, '')
+         ORDER BY (method = $1) DESC, (node_id = $2) DESC LIMIT 1`,
+        [method, nodeId],
+      );
+      return { latencyMs: latency.rows[0]?.ms ?? this.latencyMs, fault: await this.drawFault(c, method, nodeId) };
+    });
+    if (latencyMs > 0) await sleep(latencyMs);
+    if (fault) throw fault;
+    return this.store.tx(async (c) => {
+      await c.query(`UPDATE ${this.t('vms')} SET ${SETTLE} WHERE node_id = $1 AND power_state = 'stopping'`, [nodeId]);
+      await this.node(c, nodeId);
+      return work(c);
+    });
+  }
+
+  /** The first fault that covers this call and fires, with its counters moved on. */
+  private async drawFault(c: PoolClient, method: DriverMethod, nodeId: string): Promise<DriverError | null> {
+    const { rows } = await c.query(
+      `SELECT * FROM ${this.t('faults')} WHERE method IN ($1, '*') AND (node_id IS NULL OR node_id = $2) ORDER BY id FOR UPDATE`,
+      [method, nodeId],
+    );
+    for (const f of rows) {
+      const active = f.seen >= f.skip_calls && (f.fail_calls === null || f.failed < f.fail_calls);
+      const fires = active && Math.random() < f.probability;
+      await c.query(`UPDATE ${this.t('faults')} SET seen = seen + 1, failed = failed + $2 WHERE id = $1`, [f.id, fires ? 1 : 0]);
+      if (fires) {
+        const ErrorClass = FAULT_ERROR_CLASSES[f.error as FaultError] ?? DriverUnavailableError;
+        return new ErrorClass(f.message ?? `injected fault #${f.id}: ${method} on node ${nodeId} failed (${f.error})`);
+      }
+    }
+    return null;
+  }
+
+  private async node(c: PoolClient, nodeId: string): Promise<Row> {
+    const { rows } = await c.query(`SELECT * FROM ${this.t('nodes')} WHERE id = $1`, [nodeId]);
+    if (!rows[0]) throw new DriverNotFoundError(`node ${nodeId} is not served by this hypervisor`);
+    return rows[0];
+  }
+
+  private async usedOn(c: PoolClient, nodeId: string): Promise<{ memoryMb: number; storageGb: number }> {
+    const { rows } = await c.query(
+      `SELECT
+         (SELECT coalesce(sum(memory_mb), 0) FROM ${this.t('vms')} WHERE node_id = $1 AND power_state <> 'stopped')
+         + (SELECT coalesce(sum(memory_mb), 0) FROM ${this.t('migrations')} WHERE target_node_id = $1 AND state IN ${RESERVING}) AS memory_mb,
+         (SELECT coalesce(sum(size_gb), 0) FROM ${this.t('disks')} WHERE node_id = $1)
+         + (SELECT coalesce(sum(storage_gb), 0) FROM ${this.t('migrations')}
+            WHERE (target_node_id = $1 AND state IN ${RESERVING}) OR (source_node_id = $1 AND state = 'switched')) AS storage_gb`,
+      [nodeId],
+    );
+    return { memoryMb: Number(rows[0].memory_mb), storageGb: Number(rows[0].storage_gb) };
+  }
+
+  private async reserveStorage(c: PoolClient, nodeId: string, gb: number, what: string): Promise<void> {
+    const node = await this.node(c, nodeId);
+    const used = await this.usedOn(c, nodeId);
+    if (used.storageGb + gb > node.storage_gb) {
+      throw new DriverCapacityError(`node ${nodeId} has ${node.storage_gb - used.storageGb} GB of storage free; ${what} needs ${gb} GB`);
+    }
+  }
+
+  private async createDisk(c: PoolClient, nodeId: string, diskId: string, sizeGb: number, content: string, origin = content): Promise<void> {
+    const existing = await this.lockRow(c, 'disks', diskId);
+    if (existing) {
+      if (existing.node_id !== nodeId || existing.size_gb !== sizeGb) {
+        throw new DriverInvalidStateError(`disk ${diskId} already exists with another definition`);
+      }
+      return;
+    }
+    await this.reserveStorage(c, nodeId, sizeGb, `disk ${diskId} (${origin})`);
+    await c.query(`INSERT INTO ${this.t('disks')} (id, node_id, size_gb, content) VALUES ($1, $2, $3, $4)`, [diskId, nodeId, sizeGb, content]);
+  }
+
+  private async attach(c: PoolClient, table: 'disks' | 'nics', nodeId: string, id: string, vmId: string, position: number): Promise<void> {
+    const what = table === 'disks' ? 'disk' : 'interface';
+    const vm = await this.requireVm(c, vmId, nodeId);
+    const item = await this.lockRow(c, table, id, nodeId);
+    if (!item) throw new DriverNotFoundError(`${what} ${id} not found on node ${nodeId}`);
+    if (item.vm_id === vmId && item.position === position) return;
+    if (item.vm_id) throw new DriverInvalidStateError(`${what} ${id} is attached to VM ${item.vm_id}`);
+    if (table === 'disks' && position === 0 && vm.power_state !== 'stopped') {
+      throw new DriverInvalidStateError(`VM ${vmId} is ${vm.power_state}; its boot disk changes only while it is stopped`);
+    }
+    const taken = await c.query(`SELECT id FROM ${this.t(table)} WHERE vm_id = $1 AND position = $2`, [vmId, position]);
+    if (taken.rowCount) throw new DriverInvalidStateError(`VM ${vmId} already has ${what} ${taken.rows[0].id} at position ${position}`);
+    await c.query(`UPDATE ${this.t(table)} SET vm_id = $2, position = $3 WHERE id = $1`, [id, vmId, position]);
+  }
+
+  private async detach(c: PoolClient, table: 'disks' | 'nics', nodeId: string, id: string, vmId: string): Promise<void> {
+    const what = table === 'disks' ? 'disk' : 'interface';
+    const item = await this.lockRow(c, table, id, nodeId);
+    if (!item) throw new DriverNotFoundError(`${what} ${id} not found on node ${nodeId}`);
+    if (item.vm_id === null) return;
+    if (item.vm_id !== vmId) throw new DriverInvalidStateError(`${what} ${id} is attached to VM ${item.vm_id}, not ${vmId}`);
+    if (table === 'disks' && item.position === 0) {
+      const vm = await this.lockVm(c, vmId);
+      if (vm && vm.power_state !== 'stopped') throw new DriverInvalidStateError(`VM ${vmId} is ${vm.power_state}; its boot disk stays attached while it runs`);
+    }
+    await c.query(`UPDATE ${this.t(table)} SET vm_id = NULL, position = NULL WHERE id = $1`, [id]);
+  }
+
+  private async pressPowerButton(c: PoolClient, vmId: string, nodeId: string): Promise<void> {
+    const vm = await this.requireVm(c, vmId, nodeId);
+    // A guest without an agent, or a frozen one, does not react to the button.
+    if (vm.power_state !== 'running' || !vm.guest_agent || vm.frozen) return;
+    await c.query(
+      `UPDATE ${this.t('vms')} SET power_state = 'stopping', stop_at = clock_timestamp() + make_interval(secs => $2) WHERE id = $1`,
+      [vmId, this.guestShutdownMs / 1000],
+    );
+  }
+
+  private async setFrozen(method: DriverMethod, nodeId: string, vmId: string, frozen: boolean): Promise<void> {
+    await this.call(method, nodeId, async (c) => {
+      await this.requireVm(c, vmId, nodeId);
+      await c.query(`UPDATE ${this.t('vms')} SET frozen = $2 WHERE id = $1`, [vmId, frozen]);
+    });
+  }
+
+  private async vmInfos(c: PoolClient, vms: Row[]): Promise<VmInfo[]> {
+    const ids = vms.map((v) => v.id);
+    const disks = await c.query(`SELECT id, vm_id, position FROM ${this.t('disks')} WHERE vm_id = ANY($1) ORDER BY position`, [ids]);
+    const nics = await c.query(`SELECT id, vm_id, position FROM ${this.t('nics')} WHERE vm_id = ANY($1) ORDER BY position`, [ids]);
+    const of = (rows: Row[], vmId: string) => rows.filter((r) => r.vm_id === vmId).map((r) => ({ id: r.id, position: r.position }));
+    return vms.map((vm) => ({
+      vmId: vm.id,
+      nodeId: vm.node_id,
+      hostname: vm.hostname,
+      cpus: vm.cpus,
+      memoryMb: vm.memory_mb,
+      guestAgent: vm.guest_agent,
+      powerState: vm.power_state,
+      frozen: vm.frozen,
+      bootIso: vm.boot_iso,
+      startedAt: vm.started_at ? vm.started_at.toISOString() : null,
+      disks: of(disks.rows, vm.id),
+      nics: of(nics.rows, vm.id),
+    }));
+  }
+
+  private async lockRow(c: PoolClient, table: string, id: string, nodeId?: string): Promise<Row | undefined> {
+    const { rows } = await c.query(`SELECT * FROM ${this.t(table)} WHERE id = $1 FOR UPDATE`, [id]);
+    const row = rows[0];
+    if (row && nodeId !== undefined && row.node_id !== nodeId) return undefined;
+    return row;
+  }
+
+  private lockVm(c: PoolClient, vmId: string, nodeId?: string): Promise<Row | undefined> {
+    return this.lockRow(c, 'vms', vmId, nodeId);
+  }
+
+  private async requireVm(c: PoolClient, vmId: string, nodeId: string): Promise<Row> {
+    const vm = await this.lockVm(c, vmId, nodeId);
+    if (!vm) throw new DriverNotFoundError(`VM ${vmId} not found on node ${nodeId}`);
+    return vm;
+  }
+
+  private async requireDisk(c: PoolClient, diskId: string, nodeId: string): Promise<Row> {
+    const disk = await this.lockRow(c, 'disks', diskId, nodeId);
+    if (!disk) throw new DriverNotFoundError(`disk ${diskId} not found on node ${nodeId}`);
+    return disk;
+  }
+
+  private async requireSnapshot(c: PoolClient, snapshotId: string, nodeId: string): Promise<Row> {
+    const snap = await this.lockRow(c, 'snapshots', snapshotId, nodeId);
+    if (!snap) throw new DriverNotFoundError(`snapshot ${snapshotId} not found on node ${nodeId}`);
+    return snap;
+  }
+
+  private async requireMigrationFrom(c: PoolClient, migrationId: string, sourceNodeId: string): Promise<Row> {
+    const m = await this.lockRow(c, 'migrations', migrationId);
+    if (!m || m.source_node_id !== sourceNodeId) throw new DriverNotFoundError(`migration ${migrationId} has no source on node ${sourceNodeId}`);
+    return m;
   }
 }
 
-function toVmInfo(row: VmRow): VmInfo {
+/** A guest whose shutdown time has come is off. */
+const SETTLE = `power_state = CASE WHEN power_state = 'stopping' AND stop_at <= clock_timestamp() THEN 'stopped' ELSE power_state END,
+  started_at = CASE WHEN power_state = 'stopping' AND stop_at <= clock_timestamp() THEN NULL ELSE started_at END,
+  boot_iso = CASE WHEN power_state = 'stopping' AND stop_at <= clock_timestamp() THEN NULL ELSE boot_iso END,
+  stop_at = CASE WHEN power_state = 'stopping' AND stop_at <= clock_timestamp() THEN NULL ELSE stop_at END`;
+
+const POWER_OFF = `power_state = 'stopped', stop_at = NULL, started_at = NULL, boot_iso = NULL`;
+
+function toDiskInfo(row: Row): DiskInfo {
+  return { diskId: row.id, nodeId: row.node_id, sizeGb: row.size_gb, content: row.content, vmId: row.vm_id, position: row.position };
+}
+
+function toSnapshotInfo(row: Row): SnapshotInfo {
   return {
-    vmId: row.id,
+    snapshotId: row.id,
     nodeId: row.node_id,
-    hostname: row.hostname,
-    cpus: row.cpus,
-    memoryMb: row.memory_mb,
-    powerState: row.power_state,
+    diskId: row.disk_id,
+    name: row.name,
+    sizeGb: row.size_gb,
+    fsfreeze: row.fsfreeze,
+    createdAt: row.created_at.toISOString(),
   };
 }
 
-function toDiskInfo(row: DiskRow): DiskInfo {
+function toNicInfo(row: Row): NicInfo {
+  return { nicId: row.id, nodeId: row.node_id, mac: row.mac, network: row.network, vmId: row.vm_id, position: row.position };
+}
+
+function toMigrationInfo(row: Row): MigrationInfo {
   return {
-    diskId: row.id,
-    nodeId: row.node_id,
-    sizeGb: row.size_gb,
-    templateId: row.template_id,
+    migrationId: row.id,
     vmId: row.vm_id,
-    position: row.position,
+    sourceNodeId: row.source_node_id,
+    targetNodeId: row.target_node_id,
+    state: row.state,
+    progress: row.progress,
   };
 }

@@ -1,0 +1,46 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { StepFailureDetails, StepReport } from '@vmops/contracts';
+import { DriverError } from '@vmops/hypervisor';
+
+/** Reports progress (0–100) of a long call as the activity's heartbeat details. */
+export type ReportProgress = (progress: number) => void;
+
+/**
+ * Wraps an activity so that it reports the attempt it succeeded on and what it read, and so that its failure
+ * carries the attempt count and says whether retrying can help: a permanent driver error is non-retryable, a
+ * passing fault or an unknown error is retried by the activity's retry policy.
+ *
+ * When the activity has a heartbeat timeout (driver steps do), it heartbeats while it runs, so a dead agent is
+ * noticed within that timeout instead of at the end of startToClose; the last progress reported rides along.
+ */
+export function step<A, R = void>(work: (args: A, progress: ReportProgress) => Promise<R>): (args: A) => Promise<StepReport<R>> {
+  return async (args: A) => {
+    const ctx = Context.current();
+    const { attempt, heartbeatTimeoutMs } = ctx.info;
+    let last: number | undefined;
+    const progress: ReportProgress = (p) => {
+      last = p;
+      ctx.heartbeat(p);
+    };
+    const beat = heartbeatTimeoutMs ? setInterval(() => ctx.heartbeat(last), Math.max(200, heartbeatTimeoutMs / 4)) : null;
+    try {
+      const result = await work(args, progress);
+      return result === undefined ? { attempt } : { attempt, result };
+    } catch (err) {
+      throw toFailure(err, attempt);
+    } finally {
+      if (beat) clearInterval(beat);
+    }
+  };
+}
+
+function toFailure(err: unknown, attempt: number): ApplicationFailure {
+  const details: StepFailureDetails[] = [{ attempt }];
+  if (err instanceof ApplicationFailure) return err;
+  if (err instanceof DriverError) {
+    return ApplicationFailure.create({ type: err.name, message: err.message, nonRetryable: !err.retryable, details, cause: err });
+  }
+  const error = err instanceof Error ? err : new Error(String(err));
+  return ApplicationFailure.create({ type: error.name, message: error.message, nonRetryable: false, details, cause: error });
+}

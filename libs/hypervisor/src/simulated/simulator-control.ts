@@ -1,0 +1,160 @@
+import type { DriverMethod, NodeCapacity } from '../driver';
+import { SimStore, type SimStoreOptions } from './sim-store';
+
+/** The typed driver error a fault raises: `unavailable` is transient (retried), the others permanent. */
+export const FAULT_ERRORS = ['unavailable', 'invalid_state', 'not_found', 'capacity'] as const;
+export type FaultError = (typeof FAULT_ERRORS)[number];
+
+export interface FaultSpec {
+  /** A driver method, or `*` for every one. */
+  method: DriverMethod | '*';
+  /** Only calls on this node; every node when absent. */
+  nodeId?: string | null;
+  error?: FaultError;
+  message?: string;
+  /** Calls let through before the fault starts failing them (2: the 3rd call is the first to fail). */
+  skipCalls?: number;
+  /** How many calls fail, then the fault is spent; absent or null: every call from then on. */
+  failCalls?: number | null;
+  /** Chance (0–1) that a call the fault covers fails. */
+  probability?: number;
+}
+
+export interface Fault extends Required<Omit<FaultSpec, 'nodeId' | 'message' | 'failCalls'>> {
+  id: number;
+  nodeId: string | null;
+  message: string | null;
+  failCalls: number | null;
+  /** Calls the fault has seen and how many of them it failed. */
+  seen: number;
+  failed: number;
+}
+
+export interface LatencySpec {
+  method: DriverMethod | '*';
+  nodeId?: string | null;
+  ms: number;
+}
+
+/**
+ * Runtime controls of the simulated hypervisor, shared by every process through its store: the nodes it
+ * serves, the faults and latency it injects, the calls it has counted, and guest writes to disks.
+ */
+export class SimulatorControl {
+  private readonly store: SimStore;
+
+  constructor(options: SimStoreOptions | SimStore) {
+    this.store = options instanceof SimStore ? options : new SimStore(options);
+  }
+
+  get schema(): string {
+    return this.store.schema;
+  }
+
+  /** Serves `nodeId` with this capacity; registering it again updates the capacity. */
+  async registerNode(nodeId: string, capacity: NodeCapacity): Promise<void> {
+    await this.store.query(
+      `INSERT INTO ${this.store.t('nodes')} (id, cpus, memory_mb, storage_gb) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (id) DO UPDATE SET cpus = EXCLUDED.cpus, memory_mb = EXCLUDED.memory_mb, storage_gb = EXCLUDED.storage_gb`,
+      [nodeId, capacity.cpus, capacity.memoryMb, capacity.storageGb],
+    );
+  }
+
+  async injectFault(spec: FaultSpec): Promise<Fault> {
+    const [row] = await this.store.query(
+      `INSERT INTO ${this.store.t('faults')} (method, node_id, error, message, skip_calls, fail_calls, probability)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+      [spec.method, spec.nodeId ?? null, spec.error ?? 'unavailable', spec.message ?? null, spec.skipCalls ?? 0, spec.failCalls ?? null, spec.probability ?? 1],
+    );
+    return toFault(row);
+  }
+
+  /** Injects the fault unless one with the same spec exists already (faults from configuration, at each start). */
+  async ensureFault(spec: FaultSpec): Promise<Fault> {
+    const same = (await this.listFaults()).find(
+      (f) =>
+        f.method === spec.method &&
+        f.nodeId === (spec.nodeId ?? null) &&
+        f.error === (spec.error ?? 'unavailable') &&
+        f.message === (spec.message ?? null) &&
+        f.skipCalls === (spec.skipCalls ?? 0) &&
+        f.failCalls === (spec.failCalls ?? null) &&
+        f.probability === (spec.probability ?? 1),
+    );
+    return same ?? this.injectFault(spec);
+  }
+
+  async listFaults(): Promise<Fault[]> {
+    return (await this.store.query(`SELECT * FROM ${this.store.t('faults')} ORDER BY id`)).map(toFault);
+  }
+
+  /** Removes one fault, or all of them; true when something was removed. */
+  async clearFaults(id?: number): Promise<boolean> {
+    const rows = await this.store.query(
+      `DELETE FROM ${this.store.t('faults')} WHERE $1::int IS NULL OR id = $1 RETURNING id`,
+      [id ?? null],
+    );
+    return rows.length > 0;
+  }
+
+  async setLatency({ method, nodeId, ms }: LatencySpec): Promise<void> {
+    await this.store.query(
+      `INSERT INTO ${this.store.t('latency')} (method, node_id, ms) VALUES ($1, $2, $3)
+       ON CONFLICT (method, node_id) DO UPDATE SET ms = EXCLUDED.ms`,
+      [method, nodeId ?? '', ms],
+    );
+  }
+
+  async listLatency(): Promise<Required<LatencySpec>[]> {
+    const rows = await this.store.query(`SELECT * FROM ${this.store.t('latency')} ORDER BY method, node_id`);
+    return rows.map((r) => ({ method: r.method, nodeId: r.node_id || null, ms: r.ms }));
+  }
+
+  async clearLatency(): Promise<void> {
+    await this.store.query(`DELETE FROM ${this.store.t('latency')}`);
+  }
+
+  /** Calls made to `method` (every method when absent), on one node or on all of them; failed calls count too. */
+  async callCount(method?: DriverMethod, nodeId?: string): Promise<number> {
+    const [row] = await this.store.query(
+      `SELECT coalesce(sum(count), 0)::int AS n FROM ${this.store.t('calls')}
+       WHERE ($1::text IS NULL OR method = $1) AND ($2::text IS NULL OR node_id = $2)`,
+      [method ?? null, nodeId ?? null],
+    );
+    return row.n;
+  }
+
+  /** What a guest does to its disk: the disk's content changes, so a later rollback is observable. */
+  async writeToDisk(diskId: string, content: string): Promise<void> {
+    const rows = await this.store.query(`UPDATE ${this.store.t('disks')} SET content = $2 WHERE id = $1 RETURNING id`, [diskId, content]);
+    if (!rows.length) throw new Error(`disk ${diskId} does not exist`);
+  }
+
+  /** Forgets faults, latency and counted calls (the world itself stays). */
+  async resetControls(): Promise<void> {
+    await this.store.tx(async (c) => {
+      await c.query(`DELETE FROM ${this.store.t('faults')}`);
+      await c.query(`DELETE FROM ${this.store.t('latency')}`);
+      await c.query(`DELETE FROM ${this.store.t('calls')}`);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+  }
+}
+
+function toFault(row: any): Fault {
+  return {
+    id: row.id,
+    method: row.method,
+    nodeId: row.node_id,
+    error: row.error,
+    message: row.message,
+    skipCalls: row.skip_calls,
+    failCalls: row.fail_calls,
+    probability: row.probability,
+    seen: row.seen,
+    failed: row.failed,
+  };
+}
