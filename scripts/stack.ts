@@ -29,7 +29,8 @@ function log(name: string, line: string): void {
   console.log(`${`[${name}]`.padEnd(14)} ${line}`);
 }
 
-function run(name: string, script: string, env: NodeJS.ProcessEnv): ChildProcess {
+/** Starts a process of the stack; one that dies stops the stack, unless `restart` (agents, as systemd would). */
+function run(name: string, script: string, env: NodeJS.ProcessEnv, restart = false): ChildProcess {
   const proc = spawn(process.execPath, ['-r', path.join(ROOT, 'scripts', 'register-paths.js'), path.join(DIST, script)], {
     cwd: ROOT,
     env: { ...process.env, ...env },
@@ -40,6 +41,12 @@ function run(name: string, script: string, env: NodeJS.ProcessEnv): ChildProcess
   }
   proc.once('exit', (code, signal) => {
     if (stopping) return;
+    if (restart) {
+      log(name, `exited unexpectedly (${signal ?? `code ${code}`}); restarting it`);
+      children.splice(children.findIndex((c) => c.proc === proc), 1);
+      setTimeout(() => stopping || run(name, script, env, restart), 1000);
+      return;
+    }
     log(name, `exited unexpectedly (${signal ?? `code ${code}`}); stopping the stack`);
     void shutdown(1);
   });
@@ -155,7 +162,7 @@ async function main(): Promise<void> {
       SIM_NODE_CPUS: String(node.cpus),
       SIM_NODE_MEMORY_MB: String(node.memory_mb),
       SIM_NODE_STORAGE_GB: String(node.storage_gb),
-    });
+    }, true);
   }
   run('api', 'apps/api/src/main.js', env);
   await waitForHealth(`http://127.0.0.1:${API_PORT}/health`, 60_000);

@@ -11,9 +11,10 @@ export interface SeedResult {
 export const DEMO_TENANT = 'demo';
 /** The platform operators' tenant: its key is an admin key (nodes, templates, resets). */
 export const OPERATOR_TENANT = 'operator';
+/** Fixed ids, so that a deployment can name the demo nodes' agents before the seed runs (docker-compose.yml). */
 export const DEMO_NODES = [
-  { name: 'node-1', datacenter: 'dc1', cpus: 32, memoryMb: 131072, storageGb: 2000 },
-  { name: 'node-2', datacenter: 'dc1', cpus: 32, memoryMb: 131072, storageGb: 2000 },
+  { id: '6e6f6465-0000-4000-8000-000000000001', name: 'node-1', datacenter: 'dc1', cpus: 32, memoryMb: 131072, storageGb: 2000 },
+  { id: '6e6f6465-0000-4000-8000-000000000002', name: 'node-2', datacenter: 'dc1', cpus: 32, memoryMb: 131072, storageGb: 2000 },
 ];
 export const DEMO_TEMPLATE = { name: 'debian-12', osFamily: 'linux', diskSizeGb: 10 };
 
@@ -43,10 +44,10 @@ export async function seedDemo(dataSource: DataSource, apiKey: string, adminKey?
     const nodeIds: string[] = [];
     for (const node of DEMO_NODES) {
       const [row] = await tx.query(
-        `INSERT INTO nodes (name, datacenter, status, cpus, memory_mb, storage_gb)
-         VALUES ($1, $2, 'online', $3, $4, $5)
+        `INSERT INTO nodes (id, name, datacenter, status, cpus, memory_mb, storage_gb)
+         VALUES ($1, $2, $3, 'online', $4, $5, $6)
          ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id`,
-        [node.name, node.datacenter, node.cpus, node.memoryMb, node.storageGb],
+        [node.id, node.name, node.datacenter, node.cpus, node.memoryMb, node.storageGb],
       );
       nodeIds.push(row.id);
     }
