@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { SimulatedHypervisor, SimulatorControl } from '../libs/hypervisor/src';
+import { DriverUnavailableError, SimulatedHypervisor, SimulatorControl } from '../libs/hypervisor/src';
 import { describeDriverContract } from './contract/driver-contract';
 
 const capacity = { cpus: 16, memoryMb: 32768, storageGb: 2000 };
@@ -24,4 +24,66 @@ describeDriverContract('simulated hypervisor', async () => {
       await control.close();
     },
   };
+});
+
+describe('simulated hypervisor: injected faults and latency', () => {
+  const databaseUrl = process.env.VMOPS_TEST_DATABASE_URL!;
+  const schema = `sim_faults_${randomUUID().slice(0, 8)}`;
+  const driver = new SimulatedHypervisor({ databaseUrl, schema });
+  const control = new SimulatorControl({ databaseUrl, schema });
+  const node = 'fault-node';
+  const create = (n: number) => driver.createBlankDisk(node, { diskId: `d-${randomUUID().slice(0, 8)}-${n}`, sizeGb: 1 });
+
+  beforeAll(() => control.registerNode(node, capacity));
+  afterEach(() => control.resetControls());
+  afterAll(async () => {
+    await driver.close();
+    await control.close();
+  });
+
+  it('fails the calls a fault names (skip 2, fail 1: the 3rd), with its typed error, then lets calls through', async () => {
+    await control.injectFault({ method: 'createBlankDisk', skipCalls: 2, failCalls: 1, error: 'invalid_state', message: 'disk pool offline' });
+    const outcomes = [];
+    for (let i = 0; i < 5; i++) outcomes.push(await create(i).then(() => 'ok', (e: Error) => `${e.name}: ${e.message}`));
+    expect(outcomes).toEqual(['ok', 'ok', 'DriverInvalidStateError: disk pool offline', 'ok', 'ok']);
+    expect(await control.listFaults()).toEqual([expect.objectContaining({ seen: 5, failed: 1 })]);
+    expect(await control.callCount('createBlankDisk')).toBe(5);
+  });
+
+  it('a transient fault raises the retryable error; without failCalls it never stops; per node and for * methods', async () => {
+    await control.injectFault({ method: '*', nodeId: node });
+    await expect(create(0)).rejects.toBeInstanceOf(DriverUnavailableError);
+    await expect(driver.getDisk(node, 'x')).rejects.toBeInstanceOf(DriverUnavailableError);
+    await control.clearFaults();
+    await control.injectFault({ method: '*', nodeId: 'another-node' });
+    await expect(create(1)).resolves.toBeUndefined();
+  });
+
+  it('fails with the probability given: never at 0, always at 1', async () => {
+    const never = await control.injectFault({ method: 'createBlankDisk', probability: 0 });
+    for (let i = 0; i < 5; i++) await create(i);
+    await control.clearFaults(never.id);
+    await control.injectFault({ method: 'createBlankDisk', probability: 1, failCalls: 3 });
+    const failed = await Promise.allSettled([0, 1, 2, 3].map((i) => create(i)));
+    expect(failed.filter((r) => r.status === 'rejected')).toHaveLength(3);
+  });
+
+  it('slows the method a latency names, more specific latency first', async () => {
+    await control.setLatency({ method: '*', ms: 0 });
+    await control.setLatency({ method: 'getDisk', nodeId: node, ms: 300 });
+    const started = Date.now();
+    await driver.getDisk(node, 'none');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+    const quick = Date.now();
+    await driver.getVm(node, 'none');
+    expect(Date.now() - quick).toBeLessThan(300);
+  });
+
+  it('keeps ensureFault from stacking the same configured fault at each agent start', async () => {
+    const spec = { method: 'startVm' as const, failCalls: 1 };
+    const a = await control.ensureFault(spec);
+    const b = await control.ensureFault(spec);
+    expect(b.id).toBe(a.id);
+    expect(await control.listFaults()).toHaveLength(1);
+  });
 });
