@@ -1,5 +1,15 @@
 // The workflow bundle's entry point: every workflow type the worker registers.
 export { createVmWorkflow } from './create-vm.workflow';
-export { startVmWorkflow, stopVmWorkflow } from './power.workflow';
-export { resetVmWorkflow } from './reset-vm.workflow';
+export {
+  freezeVmWorkflow,
+  hardResetVmWorkflow,
+  rebootVmWorkflow,
+  shutdownVmWorkflow,
+  startVmWorkflow,
+  stopVmWorkflow,
+  unfreezeVmWorkflow,
+} from './power.workflow';
 export { readNodeWorkflow } from './read-node.workflow';
+export { resetVmWorkflow } from './reset-vm.workflow';
+export { rollbackDiskWorkflow } from './rollback-disk.workflow';
+export { createSnapshotWorkflow, deleteSnapshotsWorkflow, rollbackSnapshotWorkflow, syncSnapshotsWorkflow } from './snapshots.workflow';

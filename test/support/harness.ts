@@ -40,12 +40,18 @@ export interface Harness {
   ): Promise<ApiResponse<T>>;
   newTenant(role?: 'member' | 'admin'): Promise<{ tenantId: string; apiKey: string }>;
   waitForOperation(apiKey: string, operationId: string, timeoutMs?: number): Promise<OperationView>;
+  /** Creates a VM through the API and waits for it: running unless `start: false`. */
+  createVm(apiKey: string, options?: { start?: boolean; templateId?: string; nodeId?: string }): Promise<{ id: string; hostname: string; nodeId: string }>;
+  /** Runs a mutating request to its end: 202 expected, then the finished operation. */
+  runOperation(apiKey: string, method: string, path: string, body?: unknown): Promise<OperationView>;
   /** GET /v1/admin/nodes/{id}/audit: what the node holds, diffed against the inventory. */
   auditNode(nodeId: string): Promise<{ diff: AuditDiff; audit: NodeAudit }>;
   close(): Promise<void>;
 }
 
 export interface HarnessOptions {
+  /** More environment for the API (e.g. SNAPSHOT_LIMIT_PER_VM). */
+  env?: Record<string, string>;
   /** Point the API at another Temporal address (e.g. one nobody listens on). */
   temporalAddress?: string;
   /** Run a worker for this harness's task queue (default true). */
@@ -71,6 +77,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     SIM_SCHEMA: `sim_test_${randomUUID().slice(0, 8)}`,
     DB_POOL_SIZE: '5',
     PORT: '0',
+    ...options.env,
   });
   const dataSource = await createDataSource({ databaseUrl: config.databaseUrl, poolSize: 5 }).initialize();
   const world = await seedDemo(dataSource, generateApiKey());
@@ -134,6 +141,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
 
   let adminKey: string | undefined;
+  let vmCounter = 0;
   const harness: Harness = {
     config,
     baseUrl,
@@ -163,6 +171,20 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         if (Date.now() > deadline) throw new Error(`operation ${operationId} still ${res.body.status} after ${timeoutMs} ms`);
         await new Promise((r) => setTimeout(r, 200));
       }
+    },
+    async createVm(apiKey, { start = true, templateId = world.templateId, nodeId } = {}) {
+      const hostname = `vm-${Date.now().toString(36)}-${(vmCounter++).toString(36)}`;
+      const res = await call('POST', '/v1/vms', { key: apiKey, body: { hostname, templateId, cpus: 1, memoryMb: 512, start, ...(nodeId ? { nodeId } : {}) } });
+      if (res.status !== 202) throw new Error(`POST /v1/vms answered ${res.status}: ${JSON.stringify(res.body)}`);
+      const op = await harness.waitForOperation(apiKey, res.body.id);
+      if (op.status !== 'succeeded') throw new Error(`creating ${hostname} ended ${op.status}: ${JSON.stringify(op.error)}`);
+      const [vm] = await dataSource.query(`SELECT node_id FROM vms WHERE id = $1`, [res.body.vmId]);
+      return { id: res.body.vmId, hostname, nodeId: vm.node_id };
+    },
+    async runOperation(apiKey, method, path, body) {
+      const res = await call(method, path, { key: apiKey, body });
+      if (res.status !== 202) throw new Error(`${method} ${path} answered ${res.status}: ${JSON.stringify(res.body)}`);
+      return harness.waitForOperation(apiKey, res.body.id, 90_000);
     },
     async auditNode(nodeId) {
       adminKey ??= (await harness.newTenant('admin')).apiKey;

@@ -9,3 +9,14 @@ export async function recordHistory(temporal: Client, workflowId: string, name: 
   const history = await temporal.workflow.getHandle(workflowId).fetchHistory();
   await writeFile(path.join(__dirname, '..', 'histories', `${name}.json`), historyToJSON(history));
 }
+
+/** recordHistory for an operation, by its id. */
+export async function recordOperationHistory(
+  h: { temporal: Client; dataSource: { query(sql: string, params: unknown[]): Promise<{ workflow_id: string }[]> } },
+  operationId: string,
+  name: string,
+): Promise<void> {
+  if (!process.env.RECORD_HISTORIES) return;
+  const [op] = await h.dataSource.query(`SELECT workflow_id FROM operations WHERE id = $1`, [operationId]);
+  await recordHistory(h.temporal, op.workflow_id, name);
+}

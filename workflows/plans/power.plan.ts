@@ -1,21 +1,51 @@
-import type { OperationPlan, VmPowerInput } from '../../libs/contracts/src';
+import type { OperationPlan, PlannedStep, VmPowerInput } from '../../libs/contracts/src';
 
-/** vm.start: power the VM on → record it running. Undo: power it off again. */
-export function startVmPlan({ nodeId, vmId, hostname }: VmPowerInput): OperationPlan {
+const record = (vmId: string, hostname: string, powerState: 'running' | 'stopped'): PlannedStep => ({
+  name: 'recordVm',
+  do: { activity: 'recordVmStatus', args: { vmId, powerState }, summary: `Record ${hostname} as ${powerState}` },
+});
+
+/** vm.start: power the VM on (booting once from an ISO if asked) → record it running. Undo: power it off again. */
+export function startVmPlan({ nodeId, vmId, hostname, bootIso }: VmPowerInput): OperationPlan {
   return {
     steps: [
       {
         name: 'startVm',
-        do: { activity: 'startVm', args: { nodeId, vmId }, summary: `Start ${hostname}` },
+        do: {
+          activity: 'startVm',
+          args: bootIso ? { nodeId, vmId, bootIso } : { nodeId, vmId },
+          summary: bootIso ? `Start ${hostname}, booting once from ${bootIso}` : `Start ${hostname}`,
+        },
         undo: { activity: 'forceStopVm', args: { nodeId, vmId }, summary: `Force-stop ${hostname}` },
       },
-      { name: 'recordVm', do: { activity: 'recordVmStatus', args: { vmId, powerState: 'running' }, summary: `Record ${hostname} as running` } },
+      record(vmId, hostname, 'running'),
     ],
   };
 }
 
-/** vm.stop (ElasticHosts "stop": a hard power-off) → record it stopped. Undo: start it again. */
-export function stopVmPlan({ nodeId, vmId, hostname }: VmPowerInput): OperationPlan {
+/**
+ * vm.stop: ACPI shutdown, then a forced power-off if the guest has not stopped within the timeout (`force`:
+ * the power-off at once) → record it stopped. Undo: start it again.
+ */
+export function stopVmPlan({ nodeId, vmId, hostname, timeoutSeconds = 180, force = false }: VmPowerInput): OperationPlan {
+  return {
+    steps: [
+      {
+        name: 'stopVm',
+        do: {
+          activity: 'stopVmWithTimeout',
+          args: { nodeId, vmId, timeoutSeconds: force ? 0 : timeoutSeconds, onTimeout: 'force' },
+          summary: force ? `Power off ${hostname}` : `Shut ${hostname} down (force after ${timeoutSeconds} s)`,
+        },
+        undo: { activity: 'startVm', args: { nodeId, vmId }, summary: `Start ${hostname} again` },
+      },
+      record(vmId, hostname, 'stopped'),
+    ],
+  };
+}
+
+/** vm.stop before graceful stops existed: a hard power-off. Kept for executions that started with it. */
+export function legacyStopVmPlan({ nodeId, vmId, hostname }: VmPowerInput): OperationPlan {
   return {
     steps: [
       {
@@ -23,7 +53,73 @@ export function stopVmPlan({ nodeId, vmId, hostname }: VmPowerInput): OperationP
         do: { activity: 'forceStopVm', args: { nodeId, vmId }, summary: `Power off ${hostname}` },
         undo: { activity: 'startVm', args: { nodeId, vmId }, summary: `Start ${hostname} again` },
       },
-      { name: 'recordVm', do: { activity: 'recordVmStatus', args: { vmId, powerState: 'stopped' }, summary: `Record ${hostname} as stopped` } },
+      record(vmId, hostname, 'stopped'),
+    ],
+  };
+}
+
+/**
+ * vm.shutdown (ElasticHosts): the ACPI power button, and nothing stronger — a guest that ignores it for
+ * `timeoutSeconds` fails the operation (GuestDidNotStop) and keeps running → record it stopped.
+ */
+export function shutdownVmPlan({ nodeId, vmId, hostname, timeoutSeconds = 180 }: VmPowerInput): OperationPlan {
+  return {
+    steps: [
+      {
+        name: 'shutdownVm',
+        do: {
+          activity: 'stopVmWithTimeout',
+          args: { nodeId, vmId, timeoutSeconds, onTimeout: 'fail' },
+          summary: `ACPI shutdown of ${hostname}, waiting up to ${timeoutSeconds} s`,
+        },
+        undo: { activity: 'startVm', args: { nodeId, vmId }, summary: `Start ${hostname} again` },
+      },
+      record(vmId, hostname, 'stopped'),
+    ],
+  };
+}
+
+/**
+ * vm.reboot (Gandi, Erigones): ACPI shutdown, powered off if the guest has not stopped within the timeout
+ * (`force`: at once), then started again. Undo: a VM left off by a failed start is started again.
+ */
+export function rebootVmPlan({ nodeId, vmId, hostname, timeoutSeconds = 180, force = false }: VmPowerInput): OperationPlan {
+  return {
+    steps: [
+      {
+        name: 'stopVm',
+        do: {
+          activity: 'stopVmWithTimeout',
+          args: { nodeId, vmId, timeoutSeconds: force ? 0 : timeoutSeconds, onTimeout: 'force' },
+          summary: force ? `Power ${hostname} off` : `Shut ${hostname} down (power off after ${timeoutSeconds} s)`,
+        },
+        undo: { activity: 'startVm', args: { nodeId, vmId }, summary: `Start ${hostname} again` },
+      },
+      {
+        name: 'startVm',
+        do: { activity: 'startVm', args: { nodeId, vmId }, summary: `Start ${hostname}` },
+        undo: { activity: 'forceStopVm', args: { nodeId, vmId }, summary: `Force-stop ${hostname}` },
+      },
+    ],
+  };
+}
+
+/** vm.hard_reset (ElasticHosts reset): the reset button. Nothing to undo. */
+export function hardResetVmPlan({ nodeId, vmId, hostname }: VmPowerInput): OperationPlan {
+  return { steps: [{ name: 'resetVm', do: { activity: 'resetVm', args: { nodeId, vmId }, summary: `Hard-reset ${hostname}` } }] };
+}
+
+/** vm.freeze / vm.unfreeze: the node holds the VM (it refuses to start) → the inventory records it. */
+export function freezeVmPlan({ nodeId, vmId, hostname }: VmPowerInput, frozen: boolean): OperationPlan {
+  const freeze = { activity: 'freezeVm', args: { nodeId, vmId }, summary: `Freeze ${hostname}` } as const;
+  const unfreeze = { activity: 'unfreezeVm', args: { nodeId, vmId }, summary: `Unfreeze ${hostname}` } as const;
+  return {
+    steps: [
+      { name: frozen ? 'freezeVm' : 'unfreezeVm', do: frozen ? freeze : unfreeze, undo: frozen ? unfreeze : freeze },
+      {
+        name: 'recordFrozen',
+        do: { activity: 'recordVmFrozen', args: { vmId, frozen }, summary: `Record ${hostname} as ${frozen ? 'frozen' : 'not frozen'}` },
+      },
     ],
   };
 }

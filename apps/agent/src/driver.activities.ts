@@ -25,6 +25,15 @@ export function createDriverActivities(driver: HypervisorDriver, servedNodeId: s
     shutdownVm: on(({ nodeId, vmId }) => driver.shutdownVm(nodeId, vmId)),
     stopVm: on(({ nodeId, vmId, timeoutSeconds }, progress) => driver.stopVm(nodeId, vmId, { timeoutSeconds, onProgress: progress })),
     forceStopVm: on(({ nodeId, vmId }) => driver.forceStopVm(nodeId, vmId)),
+    stopVmWithTimeout: on(async ({ nodeId, vmId, timeoutSeconds, onTimeout }, progress) => {
+      const outcome = timeoutSeconds > 0 ? await driver.stopVm(nodeId, vmId, { timeoutSeconds, onProgress: progress }) : 'timed_out';
+      if (outcome === 'stopped') return 'graceful' as const;
+      if (onTimeout === 'fail') {
+        throw ApplicationFailure.nonRetryable(`the guest did not power off within ${timeoutSeconds} s of the ACPI shutdown`, 'GuestDidNotStop');
+      }
+      await driver.forceStopVm(nodeId, vmId);
+      return 'forced' as const;
+    }),
     resetVm: on(({ nodeId, vmId }) => driver.resetVm(nodeId, vmId)),
     freezeVm: on(({ nodeId, vmId }) => driver.freezeVm(nodeId, vmId)),
     unfreezeVm: on(({ nodeId, vmId }) => driver.unfreezeVm(nodeId, vmId)),

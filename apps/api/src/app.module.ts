@@ -17,6 +17,8 @@ import { MetricsController, OperationMetrics } from './metrics/metrics.controlle
 import { NodeAuditController } from './nodes/node-audit.controller';
 import { NodeReader } from './nodes/node-reader.service';
 import { SimulatorController } from './simulator/simulator.controller';
+import { SnapshotsController } from './snapshots/snapshots.controller';
+import { SnapshotsService } from './snapshots/snapshots.service';
 import { OperationsController } from './operations/operations.controller';
 import { OperationsService } from './operations/operations.service';
 import { VmLockService } from './operations/vm-lock.service';
@@ -38,6 +40,13 @@ export class OperationsModule {}
   providers: [VmsService],
 })
 export class VmsModule {}
+
+@Module({
+  imports: [OperationsModule],
+  controllers: [SnapshotsController],
+  providers: [SnapshotsService],
+})
+export class SnapshotsModule {}
 
 @Module({
   imports: [TypeOrmModule.forFeature([TemplateEntity, NodeEntity])],
@@ -83,6 +92,7 @@ export class AppModule {
         TemporalModule,
         OperationsModule,
         VmsModule,
+        SnapshotsModule,
         CatalogModule,
         ApiKeysModule,
         AdminModule,

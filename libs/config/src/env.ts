@@ -24,6 +24,8 @@ export interface AppConfig {
   temporalTaskQueue: string;
   temporalUiUrl: string;
   port: number;
+  /** Snapshots one VM may hold (Erigones' per-VM limit): one more is refused with 417. */
+  snapshotLimitPerVm: number;
   simulator: SimulatorConfig;
 }
 
@@ -120,6 +122,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     ...r.temporal(),
     temporalUiUrl: r.str('TEMPORAL_UI_URL', 'http://localhost:8233').replace(/\/+$/, ''),
     port: r.int('PORT', 3000, 0, 65535),
+    snapshotLimitPerVm: r.int('SNAPSHOT_LIMIT_PER_VM', 50, 1, 10_000),
     simulator: r.simulator(),
   });
 }

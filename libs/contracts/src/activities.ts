@@ -41,6 +41,22 @@ export interface InventoryActivities {
    * fails with a clear message rather than wait for a worker that no longer has a driver.
    */
   resyncVmFromNode(args: { vmId: string; nodeId: string }): Promise<StepReport>;
+  recordVmFrozen(args: { vmId: string; frozen: boolean }): Promise<StepReport>;
+  /** The snapshot exists on the node: its record (written pending by the API) becomes ok. */
+  markSnapshotsOk(args: { snapshotIds: string[] }): Promise<StepReport>;
+  /** The snapshots are gone from the node: their records go. */
+  forgetSnapshots(args: { snapshotIds: string[] }): Promise<StepReport>;
+  /**
+   * The VM's snapshot records follow what the node holds (`observed`, a listSnapshots result): records of
+   * snapshots the node lacks go, snapshots of the VM's disks that the node has and the inventory lacks are added.
+   */
+  syncSnapshotRecords(args: { vmId: string; observed?: SnapshotInfo[] | null }): Promise<StepReport>;
+  /** `newDiskId` takes `oldDiskId`'s place at `position` in the inventory; the old disk is recorded detached. */
+  replaceDiskRecord(args: { vmId: string; oldDiskId: string; newDiskId: string; position: number; sizeGb: number }): Promise<StepReport>;
+  /** Undoes replaceDiskRecord: the new disk's record goes, the old disk is attached again at `position`. */
+  restoreDiskRecord(args: { vmId: string; oldDiskId: string; newDiskId: string; position: number }): Promise<StepReport>;
+  /** The disk is gone from the node: its record and its snapshots' records go. */
+  forgetDiskRecord(args: { diskId: string }): Promise<StepReport>;
   /** Final word of an operation: status, steps and error as the workflow saw them; releases the VM. */
   finishOperation(args: { operationId: string; vmId: string | null; progress: OperationProgress }): Promise<StepReport>;
 }
@@ -60,6 +76,11 @@ export interface DriverActivities {
   shutdownVm(args: OnNode<{ vmId: string }>): Promise<StepReport>;
   stopVm(args: OnNode<{ vmId: string; timeoutSeconds: number }>): Promise<StepReport<'stopped' | 'timed_out'>>;
   forceStopVm(args: OnNode<{ vmId: string }>): Promise<StepReport>;
+  /**
+   * ACPI shutdown, then up to `timeoutSeconds` for the guest (0: none); after that `force` pulls the plug,
+   * `fail` gives up (GuestDidNotStop, permanent). Resolves to how the VM went off.
+   */
+  stopVmWithTimeout(args: OnNode<{ vmId: string; timeoutSeconds: number; onTimeout: 'force' | 'fail' }>): Promise<StepReport<'graceful' | 'forced'>>;
   resetVm(args: OnNode<{ vmId: string }>): Promise<StepReport>;
   freezeVm(args: OnNode<{ vmId: string }>): Promise<StepReport>;
   unfreezeVm(args: OnNode<{ vmId: string }>): Promise<StepReport>;
@@ -100,6 +121,7 @@ const DRIVER_ACTIVITY_SET: Record<keyof DriverActivities, true> = {
   shutdownVm: true,
   stopVm: true,
   forceStopVm: true,
+  stopVmWithTimeout: true,
   resetVm: true,
   freezeVm: true,
   unfreezeVm: true,

@@ -1,6 +1,21 @@
 // Plain types shared by the API, the worker and workflow code. Workflow-safe: no Node, no Nest.
 
-export const OPERATION_TYPES = ['vm.create', 'vm.start', 'vm.stop', 'vm.reset'] as const;
+export const OPERATION_TYPES = [
+  'vm.create',
+  'vm.start',
+  'vm.stop',
+  'vm.shutdown',
+  'vm.reboot',
+  'vm.hard_reset',
+  'vm.freeze',
+  'vm.unfreeze',
+  'vm.reset',
+  'snapshot.create',
+  'snapshot.delete',
+  'snapshot.sync',
+  'snapshot.rollback',
+  'disk.rollback',
+] as const;
 export type OperationType = (typeof OPERATION_TYPES)[number];
 
 /**
@@ -11,7 +26,17 @@ export const OPERATION_DEADLINE_SECONDS: Record<OperationType, number> = {
   'vm.create': 30 * 60,
   'vm.start': 10 * 60,
   'vm.stop': 10 * 60,
+  'vm.shutdown': 10 * 60,
+  'vm.reboot': 15 * 60,
+  'vm.hard_reset': 5 * 60,
+  'vm.freeze': 5 * 60,
+  'vm.unfreeze': 5 * 60,
   'vm.reset': 10 * 60,
+  'snapshot.create': 30 * 60,
+  'snapshot.delete': 15 * 60,
+  'snapshot.sync': 10 * 60,
+  'snapshot.rollback': 60 * 60,
+  'disk.rollback': 60 * 60,
 };
 
 export const OPERATION_STATUSES = [

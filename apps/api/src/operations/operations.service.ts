@@ -59,7 +59,7 @@ export interface DryRunView {
   dryRun: true;
   type: OperationType;
   vmId: string;
-  steps: { name: string; summary: string; undo: string | null }[];
+  steps: { name: string; activity: string; summary: string; undo: string | null; undoActivity: string | null }[];
   afterCompensation: string | null;
 }
 
@@ -116,7 +116,13 @@ export class OperationsService {
             dryRun: true,
             type: launch.type,
             vmId: prepared.vm.id,
-            steps: plan.steps.map((s) => ({ name: s.name, summary: s.do.summary, undo: s.undo?.summary ?? null })),
+            steps: plan.steps.map((s) => ({
+              name: s.name,
+              activity: s.do.activity,
+              summary: s.do.summary,
+              undo: s.undo?.summary ?? null,
+              undoActivity: s.undo?.activity ?? null,
+            })),
             afterCompensation: plan.afterCompensation?.summary ?? null,
           });
         }

@@ -16,6 +16,9 @@ export interface LockedVm {
   hostname: string;
   nodeId: string;
   status: VmStatus;
+  frozen: boolean;
+  /** The OS family of the VM's template (graceful stop timeouts differ for windows), if it has one. */
+  osFamily: string | null;
 }
 
 /**
@@ -83,11 +86,13 @@ export class VmLockService {
     const [rows] = await tx.query(
       `UPDATE vms SET current_operation_id = $3, updated_at = now()
         WHERE id = $1 AND tenant_id = $2 AND current_operation_id IS NULL
-        RETURNING id, hostname, node_id, status`,
+        RETURNING id, hostname, node_id, status, frozen, (SELECT os_family FROM templates t WHERE t.id = vms.template_id) AS os_family`,
       [vmId, tenantId, operationId],
     );
     const locked = rows?.[0];
-    if (locked) return { id: locked.id, hostname: locked.hostname, nodeId: locked.node_id, status: locked.status };
+    if (locked) {
+      return { id: locked.id, hostname: locked.hostname, nodeId: locked.node_id, status: locked.status, frozen: locked.frozen, osFamily: locked.os_family };
+    }
 
     const [vm] = await tx.query(
       `SELECT v.hostname, v.current_operation_id, o.type, o.status

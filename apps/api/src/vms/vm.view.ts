@@ -8,6 +8,7 @@ export interface VmView {
   cpus: number;
   memoryMb: number;
   status: string;
+  frozen: boolean;
   locked: boolean;
   currentOperationId: string | null;
   nodeId: string;
@@ -27,6 +28,7 @@ export function toVmView(vm: VmEntity, disks: DiskEntity[]): VmView {
     cpus: vm.cpus,
     memoryMb: vm.memoryMb,
     status: vm.status,
+    frozen: vm.frozen,
     locked: vm.currentOperationId !== null,
     currentOperationId: vm.currentOperationId,
     nodeId: vm.nodeId,

@@ -9,10 +9,11 @@ import { respondToLaunch } from '../operations/launch-response';
 import { OperationsService, type MutationOptions } from '../operations/operations.service';
 import { CreateVmDto } from './create-vm.dto';
 import { ListVmsQuery } from './list-vms.query';
-import { VmsService, type PowerAction } from './vms.service';
+import { StartVmDto, ShutdownVmDto, StopVmDto } from './power.dto';
+import { VmsService, type PowerAction, type PowerOptions } from './vms.service';
 
 /** Swagger for every mutating VM endpoint: the options and the two success answers. */
-function MutatingEndpoint(summary: string, description: string): MethodDecorator {
+export function MutatingEndpoint(summary: string, description: string): MethodDecorator {
   return (target, key, descriptor) => {
     ApiOperation({ summary, description })(target, key, descriptor);
     ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Same key + same request → the same operation; same key + another request → 422' })(target, key, descriptor);
@@ -63,28 +64,60 @@ export class VmsController {
   }
 
   @Post(':id/start')
-  @MutatingEndpoint('Start a stopped VM', 'Starts a vm.start operation. 423 unless the VM is stopped; 409 VM_BUSY while another operation runs on it.')
-  start(
-    @CurrentPrincipal() principal: Principal,
-    @Param('id', uuidParam('VM id')) id: string,
-    @Mutation() options: MutationOptions,
-    @Res({ passthrough: true }) res: Response,
-  ) {
-    return this.power(principal, id, 'start', options, res);
+  @MutatingEndpoint(
+    'Start a stopped VM',
+    'Starts a vm.start operation; bootIso boots once from an ISO. 423 VM_INVALID_STATE unless stopped, 423 VM_FROZEN if frozen; 409 VM_BUSY while another operation runs on it.',
+  )
+  start(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Body() dto: StartVmDto, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+    return this.power(p, id, 'start', dto, o, res);
   }
 
   @Post(':id/stop')
-  @MutatingEndpoint('Power a running VM off (hard stop)', 'Starts a vm.stop operation. 423 unless the VM is running; 409 VM_BUSY while another operation runs on it.')
-  stop(
-    @CurrentPrincipal() principal: Principal,
-    @Param('id', uuidParam('VM id')) id: string,
-    @Mutation() options: MutationOptions,
-    @Res({ passthrough: true }) res: Response,
-  ) {
-    return this.power(principal, id, 'stop', options, res);
+  @MutatingEndpoint(
+    'Stop a running VM: ACPI shutdown, then power off after the timeout',
+    'Starts a vm.stop operation. The guest gets timeoutSeconds (default 180, 300 for Windows) to power off, then the VM is powered off; force powers it off at once. 423 unless running.',
+  )
+  stop(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Body() dto: StopVmDto, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+    return this.power(p, id, 'stop', dto, o, res);
   }
 
-  private async power(principal: Principal, id: string, action: PowerAction, options: MutationOptions, res: Response) {
-    return respondToLaunch(res, await this.vms.power(principal, id, action, options));
+  @Post(':id/shutdown')
+  @MutatingEndpoint(
+    'Send the ACPI power button to a running VM',
+    'Starts a vm.shutdown operation: never forces. A guest that does not power off within timeoutSeconds fails the operation (GuestDidNotStop) and keeps running. 423 unless running.',
+  )
+  shutdown(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Body() dto: ShutdownVmDto, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+    return this.power(p, id, 'shutdown', dto, o, res);
+  }
+
+  @Post(':id/reboot')
+  @MutatingEndpoint(
+    'Reboot a running VM: graceful, hard reset after the timeout',
+    'Starts a vm.reboot operation; force resets at once. 423 unless running.',
+  )
+  reboot(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Body() dto: StopVmDto, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+    return this.power(p, id, 'reboot', dto, o, res);
+  }
+
+  @Post(':id/reset')
+  @MutatingEndpoint('Hard-reset a running VM (the reset button)', 'Starts a vm.hard_reset operation. 423 unless running.')
+  reset(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+    return this.power(p, id, 'reset', {}, o, res);
+  }
+
+  @Post(':id/freeze')
+  @MutatingEndpoint('Freeze a stopped VM: it refuses to start until unfrozen', 'Starts a vm.freeze operation. 423 unless stopped and not frozen.')
+  freeze(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+    return this.power(p, id, 'freeze', {}, o, res);
+  }
+
+  @Post(':id/unfreeze')
+  @MutatingEndpoint('Unfreeze a frozen VM', 'Starts a vm.unfreeze operation. 423 VM_NOT_FROZEN unless frozen.')
+  unfreeze(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+    return this.power(p, id, 'unfreeze', {}, o, res);
+  }
+
+  private async power(principal: Principal, id: string, action: PowerAction, dto: PowerOptions, options: MutationOptions, res: Response) {
+    return respondToLaunch(res, await this.vms.power(principal, id, action, dto, options));
   }
 }

@@ -1,6 +1,6 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { CreateVmInput, OperationPlan, OperationType, VmPowerInput } from '@vmops/contracts';
+import { DEFAULT_STOP_TIMEOUT_SECONDS, type CreateVmInput, type OperationPlan, type OperationType, type VmPowerInput } from '@vmops/contracts';
 import type { VmStatus } from '@vmops/domain';
 import { DiskEntity, TemplateEntity, VmEntity } from '@vmops/persistence';
 import { randomUUID } from 'node:crypto';
@@ -8,9 +8,16 @@ import { In, type EntityManager, type Repository } from 'typeorm';
 import type { Principal } from '../auth/auth';
 import { ApiError, invalidParameter, notFound } from '../common/api-error';
 import { OperationsService, type LaunchResult, type MutationOptions } from '../operations/operations.service';
-import { VmLockService } from '../operations/vm-lock.service';
+import { VmLockService, type LockedVm } from '../operations/vm-lock.service';
 import { createVmPlan } from '../../../../workflows/plans/create-vm.plan';
-import { startVmPlan, stopVmPlan } from '../../../../workflows/plans/power.plan';
+import {
+  freezeVmPlan,
+  hardResetVmPlan,
+  rebootVmPlan,
+  shutdownVmPlan,
+  startVmPlan,
+  stopVmPlan,
+} from '../../../../workflows/plans/power.plan';
 import type { CreateVmDto } from './create-vm.dto';
 import type { ListVmsQuery } from './list-vms.query';
 import { placeVm } from './placement';
@@ -18,12 +25,53 @@ import { toVmView, type VmView } from './vm.view';
 
 const UNIQUE_VIOLATION = '23505';
 
-export type PowerAction = 'start' | 'stop';
+export type PowerAction = 'start' | 'stop' | 'shutdown' | 'reboot' | 'reset' | 'freeze' | 'unfreeze';
 
-const POWER: Record<PowerAction, { type: OperationType; workflowType: string; plan: (input: VmPowerInput) => OperationPlan; requires: VmStatus }> = {
-  start: { type: 'vm.start', workflowType: 'startVmWorkflow', plan: startVmPlan, requires: 'stopped' },
+/** What the caller may pass to a power action (each reads its own options). */
+export interface PowerOptions {
+  bootIso?: string;
+  timeoutSeconds?: number;
+  force?: boolean;
+}
+
+interface PowerSpec {
+  type: OperationType;
+  workflowType: string;
+  plan: (input: VmPowerInput) => OperationPlan;
+  requires: VmStatus;
+  /** freeze: only an unfrozen VM; unfreeze: only a frozen one; start: refuses a frozen one. */
+  frozen?: boolean;
+}
+
+const POWER: Record<PowerAction, PowerSpec> = {
+  start: { type: 'vm.start', workflowType: 'startVmWorkflow', plan: startVmPlan, requires: 'stopped', frozen: false },
   stop: { type: 'vm.stop', workflowType: 'stopVmWorkflow', plan: stopVmPlan, requires: 'running' },
+  shutdown: { type: 'vm.shutdown', workflowType: 'shutdownVmWorkflow', plan: shutdownVmPlan, requires: 'running' },
+  reboot: { type: 'vm.reboot', workflowType: 'rebootVmWorkflow', plan: rebootVmPlan, requires: 'running' },
+  reset: { type: 'vm.hard_reset', workflowType: 'hardResetVmWorkflow', plan: hardResetVmPlan, requires: 'running' },
+  freeze: { type: 'vm.freeze', workflowType: 'freezeVmWorkflow', plan: (i) => freezeVmPlan(i, true), requires: 'stopped', frozen: false },
+  unfreeze: { type: 'vm.unfreeze', workflowType: 'unfreezeVmWorkflow', plan: (i) => freezeVmPlan(i, false), requires: 'stopped', frozen: true },
 };
+
+/** The graceful stop timeout when the caller gives none (Erigones: 180 s, 300 s for Windows). */
+export function defaultStopTimeout(vm: Pick<LockedVm, 'osFamily'>): number {
+  return vm.osFamily === 'windows' ? DEFAULT_STOP_TIMEOUT_SECONDS.windows : DEFAULT_STOP_TIMEOUT_SECONDS.default;
+}
+
+/** 423 unless the VM is in the state the action starts from. */
+export function assertPowerState(vm: LockedVm, action: string, requires: VmStatus, frozen?: boolean): void {
+  if (vm.status !== requires) {
+    throw new ApiError(HttpStatus.LOCKED, 'VM_INVALID_STATE', `${vm.hostname} is ${vm.status}; it must be ${requires} to ${action}`, {
+      status: vm.status,
+      required: requires,
+    });
+  }
+  if (frozen !== undefined && vm.frozen !== frozen) {
+    throw vm.frozen
+      ? new ApiError(HttpStatus.LOCKED, 'VM_FROZEN', `${vm.hostname} is frozen; unfreeze it first`, { frozen: true })
+      : new ApiError(HttpStatus.LOCKED, 'VM_NOT_FROZEN', `${vm.hostname} is not frozen`, { frozen: false });
+  }
+}
 
 @Injectable()
 export class VmsService {
@@ -136,8 +184,8 @@ export class VmsService {
     }, options);
   }
 
-  /** vm.start / vm.stop: the VM must be idle and in the state the action starts from (423 otherwise). */
-  async power(principal: Principal, vmId: string, action: PowerAction, options: MutationOptions): Promise<LaunchResult> {
+  /** Power actions: the VM must be idle and in the state the action starts from (423 otherwise). */
+  async power(principal: Principal, vmId: string, action: PowerAction, powerOptions: PowerOptions, options: MutationOptions): Promise<LaunchResult> {
     const spec = POWER[action];
     await this.locks.releaseIfStale(principal.tenantId, vmId);
     return this.operations.launch<VmPowerInput>(
@@ -146,16 +194,15 @@ export class VmsService {
         type: spec.type,
         workflowType: spec.workflowType,
         plan: spec.plan,
-        request: { vmId },
+        request: { vmId, ...powerOptions },
         prepare: async (tx, operationId) => {
           const vm = await this.locks.acquire(tx, principal.tenantId, vmId, operationId);
-          if (vm.status !== spec.requires) {
-            throw new ApiError(HttpStatus.LOCKED, 'VM_INVALID_STATE', `${vm.hostname} is ${vm.status}; it must be ${spec.requires} to ${action}`, {
-              status: vm.status,
-              required: spec.requires,
-            });
-          }
-          return { vm, input: { operationId, vmId, hostname: vm.hostname, nodeId: vm.nodeId } };
+          assertPowerState(vm, action, spec.requires, spec.frozen);
+          const input: VmPowerInput = { operationId, vmId, hostname: vm.hostname, nodeId: vm.nodeId };
+          if (powerOptions.bootIso) input.bootIso = powerOptions.bootIso;
+          if (action === 'stop' || action === 'shutdown' || action === 'reboot') input.timeoutSeconds = powerOptions.timeoutSeconds ?? defaultStopTimeout(vm);
+          if (action === 'stop' || action === 'reboot') input.force = powerOptions.force ?? false;
+          return { vm, input };
         },
         abandon: (tx, id, operationId) => this.locks.release(tx, id, operationId),
       },

@@ -53,6 +53,66 @@ export function createInventoryActivities(dataSource: DataSource): InventoryActi
       );
     }),
 
+    recordVmFrozen: step(({ vmId, frozen }) =>
+      dataSource.query(`UPDATE vms SET frozen = $2, updated_at = now() WHERE id = $1`, [vmId, frozen]),
+    ),
+
+    markSnapshotsOk: step(({ snapshotIds }) =>
+      dataSource.query(`UPDATE snapshots SET status = 'ok' WHERE id = ANY($1::uuid[])`, [snapshotIds]),
+    ),
+
+    forgetSnapshots: step(({ snapshotIds }) => dataSource.query(`DELETE FROM snapshots WHERE id = ANY($1::uuid[])`, [snapshotIds])),
+
+    syncSnapshotRecords: step(({ vmId, observed }) =>
+      dataSource.transaction(async (tx) => {
+        if (!observed) throw ApplicationFailure.nonRetryable('syncSnapshotRecords needs the listSnapshots step it observes', 'PlanError');
+        const [vm] = await tx.query(`SELECT tenant_id FROM vms WHERE id = $1`, [vmId]);
+        if (!vm) throw ApplicationFailure.nonRetryable(`VM ${vmId} is not in the inventory`, 'InventoryConflictError');
+        const disks: { id: string }[] = await tx.query(`SELECT id FROM disks WHERE vm_id = $1`, [vmId]);
+        const diskIds = new Set(disks.map((d) => d.id));
+        const onNode = observed.filter((s) => diskIds.has(s.diskId));
+        await tx.query(`DELETE FROM snapshots WHERE disk_id = ANY($1::uuid[]) AND NOT (id = ANY($2::uuid[]))`, [
+          [...diskIds],
+          onNode.map((s) => s.snapshotId),
+        ]);
+        for (const s of onNode) {
+          await tx.query(
+            `INSERT INTO snapshots (id, tenant_id, vm_id, disk_id, name, type, status, size_mb, created_at)
+             VALUES ($1, $2, $3, $4, $5, 'manual', 'ok', $6, $7)
+             ON CONFLICT (id) DO UPDATE SET status = 'ok'`,
+            [s.snapshotId, vm.tenant_id, vmId, s.diskId, s.name, s.sizeGb * 1024, s.createdAt],
+          );
+        }
+      }),
+    ),
+
+    replaceDiskRecord: step(({ vmId, oldDiskId, newDiskId, position, sizeGb }) =>
+      dataSource.transaction(async (tx) => {
+        const [old] = await tx.query(`SELECT tenant_id, node_id FROM disks WHERE id = $1 FOR UPDATE`, [oldDiskId]);
+        if (!old) throw ApplicationFailure.nonRetryable(`disk ${oldDiskId} is not in the inventory`, 'InventoryConflictError');
+        await tx.query(`UPDATE disks SET vm_id = NULL, position = NULL WHERE id = $1`, [oldDiskId]);
+        await tx.query(
+          `INSERT INTO disks (id, tenant_id, node_id, vm_id, position, size_gb) VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (id) DO UPDATE SET vm_id = EXCLUDED.vm_id, position = EXCLUDED.position`,
+          [newDiskId, old.tenant_id, old.node_id, vmId, position, sizeGb],
+        );
+      }),
+    ),
+
+    restoreDiskRecord: step(({ vmId, oldDiskId, newDiskId, position }) =>
+      dataSource.transaction(async (tx) => {
+        await tx.query(`DELETE FROM disks WHERE id = $1`, [newDiskId]);
+        await tx.query(`UPDATE disks SET vm_id = $2, position = $3 WHERE id = $1`, [oldDiskId, vmId, position]);
+      }),
+    ),
+
+    forgetDiskRecord: step(({ diskId }) =>
+      dataSource.transaction(async (tx) => {
+        await tx.query(`DELETE FROM snapshots WHERE disk_id = $1`, [diskId]);
+        await tx.query(`DELETE FROM disks WHERE id = $1`, [diskId]);
+      }),
+    ),
+
     finishOperation: step(({ operationId, vmId, progress }) =>
       dataSource.transaction(async (tx) => {
         const terminal = isTerminalOperationStatus(progress.status);

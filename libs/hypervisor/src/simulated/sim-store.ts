@@ -8,7 +8,7 @@ export interface SimStoreOptions {
 }
 
 /** Bumped whenever the tables below change; an older layout is dropped and created anew (it is a simulation). */
-const LAYOUT_VERSION = 2;
+const LAYOUT_VERSION = 3;
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]*$/;
 export const DEFAULT_SIM_SCHEMA = 'hypervisor_sim';
 
@@ -125,6 +125,8 @@ export class SimStore {
         CREATE TABLE ${t('latency')} (method text NOT NULL, node_id text NOT NULL, ms integer NOT NULL, PRIMARY KEY (method, node_id))`);
       await client.query(`
         CREATE TABLE ${t('calls')} (method text NOT NULL, node_id text NOT NULL, count bigint NOT NULL, PRIMARY KEY (method, node_id))`);
+      await client.query(`
+        CREATE TABLE ${t('call_log')} (seq bigserial PRIMARY KEY, method text NOT NULL, node_id text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`);
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);

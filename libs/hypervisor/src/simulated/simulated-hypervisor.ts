@@ -497,6 +497,7 @@ export class SimulatedHypervisor implements HypervisorDriver {
          ON CONFLICT (method, node_id) DO UPDATE SET count = ${this.t('calls')}.count + 1`,
         [method, nodeId],
       );
+      await c.query(`INSERT INTO ${this.t('call_log')} (method, node_id) VALUES ($1, $2)`, [method, nodeId]);
       const latency = await c.query(
         `SELECT ms FROM ${this.t('latency')} WHERE method IN ($1, '*') AND node_id IN ($2, '')
          ORDER BY (method = $1) DESC, (node_id = $2) DESC LIMIT 1`,

@@ -124,10 +124,28 @@ export class SimulatorControl {
     return row.n;
   }
 
+  /** Every driver call after `afterSeq` (0: all), oldest first: the order an operation called the driver in. */
+  async callLog(afterSeq = 0): Promise<{ seq: number; method: DriverMethod; nodeId: string }[]> {
+    const rows = await this.store.query(`SELECT seq, method, node_id FROM ${this.store.t('call_log')} WHERE seq > $1 ORDER BY seq`, [afterSeq]);
+    return rows.map((r) => ({ seq: Number(r.seq), method: r.method, nodeId: r.node_id }));
+  }
+
+  /** The sequence number of the latest call: a mark to read the call log from. */
+  async lastCallSeq(): Promise<number> {
+    const [row] = await this.store.query(`SELECT coalesce(max(seq), 0) AS seq FROM ${this.store.t('call_log')}`);
+    return Number(row.seq);
+  }
+
   /** What a guest does to its disk: the disk's content changes, so a later rollback is observable. */
   async writeToDisk(diskId: string, content: string): Promise<void> {
     const rows = await this.store.query(`UPDATE ${this.store.t('disks')} SET content = $2 WHERE id = $1 RETURNING id`, [diskId, content]);
     if (!rows.length) throw new Error(`disk ${diskId} does not exist`);
+  }
+
+  /** What a guest does to its agent: without one it ignores ACPI and cannot freeze its filesystems. */
+  async setGuestAgent(vmId: string, running: boolean): Promise<void> {
+    const rows = await this.store.query(`UPDATE ${this.store.t('vms')} SET guest_agent = $2 WHERE id = $1 RETURNING id`, [vmId, running]);
+    if (!rows.length) throw new Error(`VM ${vmId} does not exist`);
   }
 
   /** Forgets faults, latency and counted calls (the world itself stays). */
@@ -136,6 +154,7 @@ export class SimulatorControl {
       await c.query(`DELETE FROM ${this.store.t('faults')}`);
       await c.query(`DELETE FROM ${this.store.t('latency')}`);
       await c.query(`DELETE FROM ${this.store.t('calls')}`);
+      await c.query(`DELETE FROM ${this.store.t('call_log')}`);
     });
   }
 

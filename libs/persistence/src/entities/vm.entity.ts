@@ -35,6 +35,10 @@ export class VmEntity {
   @Column({ type: 'text' })
   status!: VmStatus;
 
+  /** Held stopped: refuses to start until unfrozen. */
+  @Column({ type: 'boolean', default: false })
+  frozen!: boolean;
+
   /** The operation that owns the VM (the VM is locked while it is set); see VmLockService. */
   @Column({ name: 'current_operation_id', type: 'uuid', nullable: true })
   currentOperationId!: string | null;

@@ -3,6 +3,7 @@ import { OperationIdempotency1763900000000 } from './1763900000000-operation-ide
 import { OperationEvents1763910000000 } from './1763910000000-operation-events';
 import { SnapshotsAndInterfaces1763920000000 } from './1763920000000-snapshots-and-interfaces';
 import { DropVmsLocked1763930000000 } from './1763930000000-drop-vms-locked';
+import { VmFrozen1764000000000 } from './1764000000000-vm-frozen';
 
 /** Every migration, oldest first. A new one is added here and committed with its entity change. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   OperationEvents1763910000000,
   SnapshotsAndInterfaces1763920000000,
   DropVmsLocked1763930000000,
+  VmFrozen1764000000000,
 ];

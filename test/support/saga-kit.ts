@@ -1,0 +1,131 @@
+import type { OperationView } from '../../apps/api/src/operations/operation.view';
+import type { DriverMethod } from '../../libs/hypervisor/src';
+import type { Harness } from './harness';
+
+/** One request under test, made against a world `setup` prepared for it alone. */
+export interface SagaRun {
+  vmId: string;
+  nodeId: string;
+  request: { method: string; path: string; body?: unknown };
+}
+
+/** What a test of an operation's saga compares: the VM as the inventory and as its node see it. */
+export interface VmObservation {
+  inventory: {
+    status: string;
+    frozen: boolean;
+    cpus: number;
+    memoryMb: number;
+    locked: boolean;
+    disks: { id: string; position: number | null; sizeGb: number }[];
+    snapshots: { name: string; diskId: string; status: string }[];
+  };
+  node: {
+    powerState: string;
+    frozen: boolean;
+    cpus: number;
+    memoryMb: number;
+    disks: { id: string; position: number }[];
+    nics: { id: string; position: number }[];
+    snapshots: { name: string; diskId: string }[];
+  } | null;
+}
+
+export async function observeVm(h: Harness, vmId: string, nodeId: string): Promise<VmObservation> {
+  const [vm] = await h.dataSource.query(`SELECT status, frozen, cpus, memory_mb, current_operation_id FROM vms WHERE id = $1`, [vmId]);
+  const disks = await h.dataSource.query(`SELECT id, position, size_gb AS "sizeGb" FROM disks WHERE vm_id = $1 ORDER BY id`, [vmId]);
+  const snapshots = await h.dataSource.query(`SELECT name, disk_id AS "diskId", status FROM snapshots WHERE vm_id = $1 ORDER BY name, disk_id`, [vmId]);
+  const live = await h.hypervisor.getVm(nodeId, vmId);
+  const diskIds = new Set(live?.disks.map((d) => d.id) ?? []);
+  const onNode = (await h.hypervisor.listSnapshots(nodeId)).filter((s) => diskIds.has(s.diskId));
+  return {
+    inventory: {
+      status: vm.status,
+      frozen: vm.frozen,
+      cpus: vm.cpus,
+      memoryMb: vm.memory_mb,
+      locked: vm.current_operation_id !== null,
+      disks,
+      snapshots,
+    },
+    node: live && {
+      powerState: live.powerState,
+      frozen: live.frozen,
+      cpus: live.cpus,
+      memoryMb: live.memoryMb,
+      disks: [...live.disks].sort((a, b) => a.id.localeCompare(b.id)),
+      nics: live.nics,
+      snapshots: onNode.map((s) => ({ name: s.name, diskId: s.diskId })).sort((a, b) => a.name.localeCompare(b.name) || a.diskId.localeCompare(b.diskId)),
+    },
+  };
+}
+
+export interface SagaCheck {
+  /** Makes a fresh world for one run and says what to request. */
+  setup(): Promise<SagaRun>;
+  /**
+   * After a run that failed at driver call `k` of `calls`: how the VM must look compared to before. Default:
+   * exactly as it was. Override only where a step is irreversible by nature (a deleted snapshot stays deleted).
+   */
+  expectAfterFailure?(before: VmObservation, after: VmObservation, k: number, calls: DriverMethod[]): void;
+}
+
+/**
+ * The saga conformance of one operation, measured on the real stack:
+ * 1. a clean run succeeds, and the driver calls it makes are recorded, in order;
+ * 2. for each of those calls, a fresh run where exactly that call fails for good ends compensated (or failed,
+ *    when nothing was done yet), the VM as it started, the node audit clean and the VM unlocked;
+ * 3. a fresh run where every one of those calls first fails transiently (the faults stack on the first calls
+ *    of a method) succeeds.
+ * Returns the driver calls of a clean run, for the test to assert the plan's shape.
+ */
+export async function checkSaga(h: Harness, key: string, check: SagaCheck): Promise<DriverMethod[]> {
+  const launch = async (run: SagaRun): Promise<OperationView> => {
+    const res = await h.call(run.request.method, run.request.path, { key, body: run.request.body });
+    if (res.status !== 202) throw new Error(`${run.request.method} ${run.request.path} answered ${res.status}: ${JSON.stringify(res.body)}`);
+    return h.waitForOperation(key, res.body.id, 90_000);
+  };
+
+  const clean = await check.setup();
+  const mark = await h.sim.lastCallSeq();
+  const ok = await launch(clean);
+  expect({ status: ok.status, error: ok.error }).toEqual({ status: 'succeeded', error: null });
+  const calls = (await h.sim.callLog(mark)).filter((c) => c.nodeId === clean.nodeId).map((c) => c.method);
+
+  for (const [k, method] of calls.entries()) {
+    const run = await check.setup();
+    const before = await observeVm(h, run.vmId, run.nodeId);
+    const skipCalls = calls.slice(0, k).filter((m) => m === method).length;
+    await h.sim.injectFault({
+      method,
+      nodeId: run.nodeId,
+      skipCalls,
+      failCalls: 1,
+      error: 'invalid_state',
+      message: `injected: driver call ${k + 1} (${method}) fails for good`,
+    });
+    const op = await launch(run);
+    await h.sim.clearFaults();
+    const context = `permanent failure at driver call ${k + 1} of ${calls.length} (${method})`;
+    expect({ context, status: op.status }).toEqual({ context, status: expect.stringMatching(/^(compensated|failed)$/) });
+    expect({ context, message: op.error?.message }).toEqual({ context, message: expect.stringContaining('injected: driver call') });
+    const after = await observeVm(h, run.vmId, run.nodeId);
+    if (check.expectAfterFailure) check.expectAfterFailure(before, after, k, calls);
+    else expect({ context, vm: after }).toEqual({ context, vm: before });
+    const { diff } = await h.auditNode(run.nodeId);
+    expect({ context, diff }).toEqual({ context, diff: expect.objectContaining({ clean: true }) });
+  }
+
+  const run = await check.setup();
+  for (const [k, method] of calls.entries()) {
+    const skipCalls = calls.slice(0, k).filter((m) => m === method).length;
+    await h.sim.injectFault({ method, nodeId: run.nodeId, skipCalls, failCalls: 1, error: 'unavailable' });
+  }
+  const retried = await launch(run);
+  const faults = await h.sim.listFaults();
+  await h.sim.clearFaults();
+  expect({ status: retried.status, error: retried.error }).toEqual({ status: 'succeeded', error: null });
+  expect(faults.reduce((n, f) => n + f.failed, 0)).toBe(calls.length);
+  expect(retried.steps.some((s) => s.attempts > 1)).toBe(true);
+  return calls;
+}
