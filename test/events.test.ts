@@ -96,7 +96,7 @@ describe('operation events and deadlines', () => {
     expect(created.body.deadline).toEqual(expect.any(String));
     expect(new Date(created.body.deadline).getTime() - new Date(created.body.createdAt).getTime()).toBe(30 * 60 * 1000);
 
-    await h.sim.setLatency({ method: 'forceStopVm', ms: 2000 });
+    await h.sim.setLatency({ method: 'stopVm', ms: 2000 });
     const stop = await h.call('POST', `/v1/vms/${created.body.vmId}/stop`, { key });
     expect(stop.body.overdue).toBe(false);
     await h.dataSource.query(`UPDATE operations SET deadline_at = now() - interval '1 second' WHERE id = $1`, [stop.body.id]);

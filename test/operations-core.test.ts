@@ -81,7 +81,7 @@ describe('operations core', () => {
 
   it('lets exactly one of 50 concurrent conflicting requests through; the others get 409 VM_BUSY naming it', async () => {
     const vm = await createVm();
-    await h.sim.setLatency({ method: 'forceStopVm', ms: 1500 });
+    await h.sim.setLatency({ method: 'stopVm', ms: 1500 });
 
     const answers = await Promise.all(Array.from({ length: 50 }, () => h.call('POST', `/v1/vms/${vm.id}/stop`, { key })));
 
@@ -93,12 +93,12 @@ describe('operations core', () => {
       expect(b.body.error).toMatchObject({ code: 'VM_BUSY', details: { operationId: accepted[0].body.id, type: 'vm.stop' } });
     }
     expect((await h.waitForOperation(key, accepted[0].body.id)).status).toBe('succeeded');
-    expect(await h.sim.callCount('forceStopVm')).toBe(1);
+    expect(await h.sim.callCount('stopVm')).toBe(1);
   });
 
   it('releases the VM at once when the operation holding it is terminated from the Temporal CLI', async () => {
     const vm = await createVm();
-    await h.sim.setLatency({ method: 'forceStopVm', ms: 3000 });
+    await h.sim.setLatency({ method: 'stopVm', ms: 3000 });
     const stop = await h.call('POST', `/v1/vms/${vm.id}/stop`, { key });
     await waitForStep(stop.body.id, 'stopVm');
     expect((await h.call('POST', `/v1/vms/${vm.id}/stop`, { key })).status).toBe(409);
@@ -160,7 +160,13 @@ describe('operations core', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ dryRun: true, type: 'vm.create', vmId: expect.any(String) });
     expect(res.body.steps.map((s: any) => s.name)).toEqual(['createSystemDisk', 'defineVm', 'startVm', 'recordVm']);
-    expect(res.body.steps[0]).toEqual({ name: 'createSystemDisk', summary: expect.stringContaining('dry-run'), undo: expect.stringContaining('Delete') });
+    expect(res.body.steps[0]).toEqual({
+      name: 'createSystemDisk',
+      activity: 'createDiskFromTemplate',
+      summary: expect.stringContaining('dry-run'),
+      undo: expect.stringContaining('Delete'),
+      undoActivity: 'deleteDisk',
+    });
     expect(res.body.steps[3].undo).toBeNull();
     expect(await operationCount()).toBe(before);
     expect(await h.dataSource.query(`SELECT count(*)::int AS n FROM vms`)).toEqual(vmsBefore);
@@ -170,8 +176,8 @@ describe('operations core', () => {
     expect((await h.call('POST', `/v1/vms/${vm.id}/stop?dryRun=true`, { key })).status).toBe(423);
     const plan = await h.call('POST', `/v1/vms/${vm.id}/start?dryRun=true`, { key });
     expect(plan.body.steps).toEqual([
-      { name: 'startVm', summary: `Start ${vm.hostname}`, undo: `Force-stop ${vm.hostname}` },
-      { name: 'recordVm', summary: `Record ${vm.hostname} as running`, undo: null },
+      { name: 'startVm', activity: 'startVm', summary: `Start ${vm.hostname}`, undo: `Force-stop ${vm.hostname}`, undoActivity: 'forceStopVm' },
+      { name: 'recordVm', activity: 'recordVmStatus', summary: `Record ${vm.hostname} as running`, undo: null, undoActivity: null },
     ]);
     expect((await h.call('GET', `/v1/vms/${vm.id}`, { key })).body).toMatchObject({ status: 'stopped', locked: false });
     expect((await h.call('POST', '/v1/vms?dryRun=maybe', { key, body: {} })).status).toBe(400);
@@ -214,7 +220,7 @@ describe('operations core', () => {
 
   it('long-polls: /wait answers when the operation ends, or at the timeout with its state then', async () => {
     const vm = await createVm();
-    await h.sim.setLatency({ method: 'forceStopVm', ms: 1500 });
+    await h.sim.setLatency({ method: 'stopVm', ms: 1500 });
     const stop = await h.call('POST', `/v1/vms/${vm.id}/stop`, { key });
 
     const t0 = Date.now();

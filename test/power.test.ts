@@ -60,7 +60,8 @@ describe('VM power operations', () => {
     expect(refused.status).toBe(423);
     expect(refused.body.error.code).toBe('VM_FROZEN');
     expect((await h.call('POST', `/v1/vms/${vm.id}/freeze`, { key })).body.error.code).toBe('VM_FROZEN');
-    await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/unfreeze`);
+    const unfrozen = await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/unfreeze`);
+    await recordOperationHistory(h, unfrozen.id, 'unfreeze-vm.succeeded');
     expect((await h.call('POST', `/v1/vms/${vm.id}/unfreeze`, { key })).body.error.code).toBe('VM_NOT_FROZEN');
     expect((await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/start`)).status).toBe('succeeded');
   });
@@ -71,6 +72,7 @@ describe('VM power operations', () => {
     await h.sim.setGuestAgent(vm.id, false);
     const shutdown = await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/shutdown`, { timeoutSeconds: 1 });
     expect(shutdown.status).toBe('failed');
+    await recordOperationHistory(h, shutdown.id, 'shutdown-vm.guest-ignored-acpi');
     expect(shutdown.error).toMatchObject({ code: 'GuestDidNotStop', step: 'shutdownVm' });
     expect((await h.hypervisor.getVm(vm.nodeId, vm.id))?.powerState).toBe('running');
     expect((await h.call('GET', `/v1/vms/${vm.id}`, { key })).body.status).toBe('running');
@@ -113,6 +115,9 @@ describe('VM power operations', () => {
     const done = await h.waitForOperation(key, first.body.id);
     expect(done.status).toBe('succeeded');
     await recordOperationHistory(h, done.id, 'reboot-vm.succeeded');
+    const reset = await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/reset`);
+    expect(reset.status).toBe('succeeded');
+    await recordOperationHistory(h, reset.id, 'hard-reset-vm.succeeded');
     expect((await h.auditNode(vm.nodeId)).diff.clean).toBe(true);
   });
 });

@@ -1,4 +1,5 @@
 import { startHarness, type Harness } from './support/harness';
+import { recordHistory } from './support/histories';
 
 /** Operators and tests drive the simulated hypervisor over HTTP: faults, latency, calls; and audit any node. */
 describe('admin: simulator controls and node audit', () => {
@@ -73,6 +74,10 @@ describe('admin: simulator controls and node audit', () => {
     expect(res.body.node).toEqual({ id: nodeId, name: 'node-1' });
     expect(res.body.diff.orphans).toEqual([{ kind: 'disk', id: 'leaked-disk' }]);
     expect(res.body.audit.disks.map((d: { diskId: string }) => d.diskId)).toContain('leaked-disk');
+    for await (const wf of h.temporal.workflow.list({ query: `WorkflowType = 'readNodeWorkflow' AND NodeId = '${nodeId}'` })) {
+      await recordHistory(h.temporal, wf.workflowId, 'read-node.audit');
+      break;
+    }
     await h.hypervisor.deleteDisk(nodeId, 'leaked-disk');
   });
 

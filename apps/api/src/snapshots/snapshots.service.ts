@@ -283,7 +283,11 @@ export class SnapshotsService {
 
           const discarded: SnapshotRow[] =
             targetVmId === vmId
-              ? await tx.query(`SELECT * FROM snapshots WHERE disk_id = $1 AND created_at > $2 ORDER BY created_at`, [sourceDisk.id, snap.created_at])
+              ? await tx.query(
+                  // Compared in SQL: a JS Date would drop the microseconds and count the snapshot as newer than itself.
+                  `SELECT * FROM snapshots WHERE disk_id = $1 AND id <> $2 AND created_at > (SELECT created_at FROM snapshots WHERE id = $2) ORDER BY created_at`,
+                  [sourceDisk.id, snap.id],
+                )
               : await tx.query(`SELECT * FROM snapshots WHERE disk_id = $1 ORDER BY created_at`, [targetDisk.id]);
           if (discarded.length && !dto.force) {
             const names = discarded.map((s) => s.name);
