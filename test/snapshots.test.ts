@@ -78,9 +78,9 @@ describe('snapshots and disk rollback', () => {
       },
       // A snapshot deleted before the failure stays deleted (nothing brings it back); the rest is as it was.
       expectAfterFailure: (before, after, k) => {
-        const gone = before.inventory.snapshots.slice(0, k).map((s) => s.name);
-        expect(after.inventory.snapshots).toEqual(before.inventory.snapshots.filter((s) => !gone.includes(s.name)));
-        expect(after.node?.snapshots).toEqual(before.node?.snapshots.filter((s) => !gone.includes(s.name)));
+        const gone = before!.inventory.snapshots.slice(0, k).map((s) => s.name);
+        expect(after!.inventory.snapshots).toEqual(before!.inventory.snapshots.filter((s) => !gone.includes(s.name)));
+        expect(after!.node?.snapshots).toEqual(before!.node?.snapshots.filter((s) => !gone.includes(s.name)));
       },
     });
     expect(calls).toEqual(['deleteSnapshot', 'deleteSnapshot']);

@@ -1,5 +1,7 @@
 // The workflow bundle's entry point: every workflow type the worker registers.
 export { createVmWorkflow } from './create-vm.workflow';
+export { deleteVmWorkflow } from './delete-vm.workflow';
+export { attachDiskWorkflow, createDiskWorkflow, deleteDiskWorkflow, detachDiskWorkflow, resizeDiskWorkflow } from './disks.workflow';
 export {
   freezeVmWorkflow,
   hardResetVmWorkflow,
@@ -10,6 +12,8 @@ export {
   unfreezeVmWorkflow,
 } from './power.workflow';
 export { readNodeWorkflow } from './read-node.workflow';
+export { rebuildVmWorkflow } from './rebuild-vm.workflow';
 export { resetVmWorkflow } from './reset-vm.workflow';
 export { rollbackDiskWorkflow } from './rollback-disk.workflow';
 export { createSnapshotWorkflow, deleteSnapshotsWorkflow, rollbackSnapshotWorkflow, syncSnapshotsWorkflow } from './snapshots.workflow';
+export { updateVmWorkflow } from './update-vm.workflow';

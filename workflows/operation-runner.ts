@@ -130,6 +130,7 @@ export async function runOperation(
   const done: DoneStep[] = [];
   const results = new Map<string, unknown>();
   let failure: unknown = null;
+  let committed: string | null = null;
 
   try {
     await execute(bookkeeping, {
@@ -139,7 +140,8 @@ export async function runOperation(
     });
     for (const [i, step] of plan.steps.entries()) {
       // A cancel that arrived while the previous step ran: that step's undo is registered, no new step starts.
-      if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('cancelled on request');
+      // Past the point of no return a cancel is too late: the operation finishes.
+      if (CancellationScope.current().consideredCancelled && !committed) throw new CancelledFailure('cancelled on request');
       const record = records[i];
       record.status = 'running';
       record.startedAt = new Date().toISOString();
@@ -160,6 +162,7 @@ export async function runOperation(
         record.finishedAt = new Date().toISOString();
       }
       done.push({ record, undo: step.undo });
+      if (step.commit) committed = step.name;
     }
     status = 'succeeded';
   } catch (err) {
@@ -167,14 +170,20 @@ export async function runOperation(
     const cancelled = isCancellation(err);
     status = cancelled ? 'cancelling' : 'compensating';
     error ??= cancelled ? { code: 'CANCELLED', message: 'cancelled on request', step: null } : { ...describe(err), step: null };
-    const stuck = await CancellationScope.nonCancellable(() => compensate(done, plan));
-    if (stuck) {
+    if (committed) {
+      // Past the point of no return nothing is undone: a human (or an admin reset) settles what is left.
       status = 'stuck';
-      error = { code: 'COMPENSATION_FAILED', message: `undo "${stuck.name}" failed: ${stuck.message}; the first failure was: ${error.message}`, step: stuck.name };
-    } else if (cancelled) {
-      status = 'cancelled';
+      error = { code: 'FAILED_AFTER_COMMIT', message: `${error.message}; nothing was undone: the operation cannot be undone after step "${committed}"`, step: error.step };
     } else {
-      status = done.some((d) => d.undo) ? 'compensated' : 'failed';
+      const stuck = await CancellationScope.nonCancellable(() => compensate(done, plan));
+      if (stuck) {
+        status = 'stuck';
+        error = { code: 'COMPENSATION_FAILED', message: `undo "${stuck.name}" failed: ${stuck.message}; the first failure was: ${error.message}`, step: stuck.name };
+      } else if (cancelled) {
+        status = 'cancelled';
+      } else {
+        status = done.some((d) => d.undo) ? 'compensated' : 'failed';
+      }
     }
   }
 

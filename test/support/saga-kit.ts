@@ -4,7 +4,8 @@ import type { Harness } from './harness';
 
 /** One request under test, made against a world `setup` prepared for it alone. */
 export interface SagaRun {
-  vmId: string;
+  /** The VM the request changes; null when the request makes it (vm.create). */
+  vmId: string | null;
   nodeId: string;
   request: { method: string; path: string; body?: unknown };
 }
@@ -33,6 +34,7 @@ export interface VmObservation {
 
 export async function observeVm(h: Harness, vmId: string, nodeId: string): Promise<VmObservation> {
   const [vm] = await h.dataSource.query(`SELECT status, frozen, cpus, memory_mb, current_operation_id FROM vms WHERE id = $1`, [vmId]);
+  if (!vm) throw new Error(`VM ${vmId} is not in the inventory`);
   const disks = await h.dataSource.query(`SELECT id, position, size_gb AS "sizeGb" FROM disks WHERE vm_id = $1 ORDER BY id`, [vmId]);
   const snapshots = await h.dataSource.query(`SELECT name, disk_id AS "diskId", status FROM snapshots WHERE vm_id = $1 ORDER BY name, disk_id`, [vmId]);
   const live = await h.hypervisor.getVm(nodeId, vmId);
@@ -67,7 +69,12 @@ export interface SagaCheck {
    * After a run that failed at driver call `k` of `calls`: how the VM must look compared to before. Default:
    * exactly as it was. Override only where a step is irreversible by nature (a deleted snapshot stays deleted).
    */
-  expectAfterFailure?(before: VmObservation, after: VmObservation, k: number, calls: DriverMethod[]): void;
+  expectAfterFailure?(before: VmObservation | null, after: VmObservation | null, k: number, calls: DriverMethod[], op: OperationView): void | Promise<void>;
+  /**
+   * Driver calls past the operation's point of no return (a `commit` step): failing there leaves the operation
+   * stuck for a human (FAILED_AFTER_COMMIT) instead of compensated.
+   */
+  pastPointOfNoReturn?(k: number, calls: DriverMethod[]): boolean;
 }
 
 /**
@@ -94,7 +101,7 @@ export async function checkSaga(h: Harness, key: string, check: SagaCheck): Prom
 
   for (const [k, method] of calls.entries()) {
     const run = await check.setup();
-    const before = await observeVm(h, run.vmId, run.nodeId);
+    const before = run.vmId ? await observeVm(h, run.vmId, run.nodeId) : null;
     const skipCalls = calls.slice(0, k).filter((m) => m === method).length;
     await h.sim.injectFault({
       method,
@@ -107,10 +114,14 @@ export async function checkSaga(h: Harness, key: string, check: SagaCheck): Prom
     const op = await launch(run);
     await h.sim.clearFaults();
     const context = `permanent failure at driver call ${k + 1} of ${calls.length} (${method})`;
-    expect({ context, status: op.status }).toEqual({ context, status: expect.stringMatching(/^(compensated|failed)$/) });
     expect({ context, message: op.error?.message }).toEqual({ context, message: expect.stringContaining('injected: driver call') });
-    const after = await observeVm(h, run.vmId, run.nodeId);
-    if (check.expectAfterFailure) check.expectAfterFailure(before, after, k, calls);
+    if (check.pastPointOfNoReturn?.(k, calls)) {
+      expect({ context, status: op.status, code: op.error?.code }).toEqual({ context, status: 'stuck', code: 'FAILED_AFTER_COMMIT' });
+      continue;
+    }
+    expect({ context, status: op.status }).toEqual({ context, status: expect.stringMatching(/^(compensated|failed)$/) });
+    const after = run.vmId ? await observeVm(h, run.vmId, run.nodeId) : null;
+    if (check.expectAfterFailure) await check.expectAfterFailure(before, after, k, calls, op);
     else expect({ context, vm: after }).toEqual({ context, vm: before });
     const { diff } = await h.auditNode(run.nodeId);
     expect({ context, diff }).toEqual({ context, diff: expect.objectContaining({ clean: true }) });

@@ -27,7 +27,7 @@ export function startVmPlan({ nodeId, vmId, hostname, bootIso }: VmPowerInput): 
  * vm.stop: ACPI shutdown, then a forced power-off if the guest has not stopped within the timeout (`force`:
  * the power-off at once) → record it stopped. Undo: start it again.
  */
-export function stopVmPlan({ nodeId, vmId, hostname, timeoutSeconds = 180, force = false }: VmPowerInput): OperationPlan {
+export function stopVmPlan({ nodeId, vmId, hostname, timeoutSeconds = 180, force = false, resize }: VmPowerInput): OperationPlan {
   return {
     steps: [
       {
@@ -39,6 +39,20 @@ export function stopVmPlan({ nodeId, vmId, hostname, timeoutSeconds = 180, force
         },
         undo: { activity: 'startVm', args: { nodeId, vmId }, summary: `Start ${hostname} again` },
       },
+      ...(resize
+        ? [
+            {
+              name: 'applyPendingSize',
+              do: { activity: 'resizeVm', args: { nodeId, vmId, ...resize.to }, summary: `Give ${hostname} the ${resize.to.cpus} vCPU and ${resize.to.memoryMb} MB waiting for this stop` },
+              undo: { activity: 'resizeVm', args: { nodeId, vmId, ...resize.from }, summary: `Give ${hostname} back its size` },
+            } as PlannedStep,
+            {
+              name: 'recordSize',
+              do: { activity: 'recordVmSize', args: { vmId, ...resize.to }, summary: `Record the new size of ${hostname}` },
+              undo: { activity: 'recordVmSize', args: { vmId, ...resize.from }, summary: `Record the old size of ${hostname}` },
+            } as PlannedStep,
+          ]
+        : []),
       record(vmId, hostname, 'stopped'),
     ],
   };

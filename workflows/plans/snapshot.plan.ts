@@ -156,7 +156,7 @@ export function rollbackDiskPlan(input: DiskRollbackInput): OperationPlan {
         },
         undo: { activity: 'restoreDiskRecord', args: { vmId, oldDiskId, newDiskId, position }, summary: `Record ${old} back in its place` },
       },
-      { name: 'deleteOldDisk', do: { activity: 'deleteDisk', args: { nodeId, diskId: oldDiskId }, summary: `Delete ${old} and its snapshots` } },
+      { name: 'deleteOldDisk', commit: true, do: { activity: 'deleteDisk', args: { nodeId, diskId: oldDiskId }, summary: `Delete ${old} and its snapshots` } },
       { name: 'forgetOldDisk', do: { activity: 'forgetDiskRecord', args: { diskId: oldDiskId }, summary: `Drop the record of ${old}` } },
     ],
   };

@@ -9,6 +9,8 @@ import { ApiKeysController } from './api-keys/api-keys.controller';
 import { ApiKeyGuard } from './auth/auth';
 import { CatalogController } from './catalog/catalog.controller';
 import { ApiExceptionFilter } from './common/exception.filter';
+import { DisksController } from './disks/disks.controller';
+import { DisksService } from './disks/disks.service';
 import { EventsController } from './events/events.controller';
 import { OperationEventsService } from './events/operation-events.service';
 import { APP_CONFIG } from './config.token';
@@ -24,6 +26,7 @@ import { OperationsService } from './operations/operations.service';
 import { VmLockService } from './operations/vm-lock.service';
 import { TemporalModule } from './temporal/temporal.module';
 import { VmsController } from './vms/vms.controller';
+import { VmLifecycleService } from './vms/vm-lifecycle.service';
 import { VmsService } from './vms/vms.service';
 
 @Module({
@@ -34,10 +37,17 @@ import { VmsService } from './vms/vms.service';
 })
 export class OperationsModule {}
 
+/** Reads of a node's hypervisor, through its agent. */
 @Module({
-  imports: [TypeOrmModule.forFeature([VmEntity, DiskEntity, TemplateEntity]), OperationsModule],
+  providers: [NodeReader],
+  exports: [NodeReader],
+})
+export class NodesModule {}
+
+@Module({
+  imports: [TypeOrmModule.forFeature([VmEntity, DiskEntity, TemplateEntity]), OperationsModule, NodesModule],
   controllers: [VmsController],
-  providers: [VmsService],
+  providers: [VmsService, VmLifecycleService],
 })
 export class VmsModule {}
 
@@ -49,15 +59,21 @@ export class VmsModule {}
 export class SnapshotsModule {}
 
 @Module({
+  imports: [OperationsModule],
+  controllers: [DisksController],
+  providers: [DisksService],
+})
+export class DisksModule {}
+
+@Module({
   imports: [TypeOrmModule.forFeature([TemplateEntity, NodeEntity])],
   controllers: [CatalogController],
 })
 export class CatalogModule {}
 
 @Module({
-  imports: [OperationsModule],
+  imports: [OperationsModule, NodesModule],
   controllers: [AdminController, NodeAuditController, SimulatorController],
-  providers: [NodeReader],
 })
 export class AdminModule {}
 
@@ -93,6 +109,7 @@ export class AppModule {
         OperationsModule,
         VmsModule,
         SnapshotsModule,
+        DisksModule,
         CatalogModule,
         ApiKeysModule,
         AdminModule,

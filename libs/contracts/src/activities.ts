@@ -57,6 +57,15 @@ export interface InventoryActivities {
   restoreDiskRecord(args: { vmId: string; oldDiskId: string; newDiskId: string; position: number }): Promise<StepReport>;
   /** The disk is gone from the node: its record and its snapshots' records go. */
   forgetDiskRecord(args: { diskId: string }): Promise<StepReport>;
+  /** Where a VM's disk is attached now (null: detached, still the VM's), and its size. */
+  recordDiskSlot(args: { diskId: string; vmId: string; position: number | null; sizeGb: number }): Promise<StepReport>;
+  recordVmSize(args: { vmId: string; cpus: number; memoryMb: number }): Promise<StepReport>;
+  recordVmTemplate(args: { vmId: string; templateId: string | null }): Promise<StepReport>;
+  /**
+   * The VM is gone from its node: its record goes, with the records of the disks and interfaces deleted with
+   * it; `keepDiskIds` stay, detached and no longer any VM's.
+   */
+  forgetVmRecord(args: { vmId: string; keepDiskIds: string[] }): Promise<StepReport>;
   /** Final word of an operation: status, steps and error as the workflow saw them; releases the VM. */
   finishOperation(args: { operationId: string; vmId: string | null; progress: OperationProgress }): Promise<StepReport>;
 }
@@ -180,6 +189,11 @@ export interface PlannedStep {
   do: ActivityCall;
   /** Undoes `do`; registered as soon as `do` succeeds and run, newest first, if a later step fails. */
   undo?: ActivityCall;
+  /**
+   * The point of no return (e.g. deleting the old disks): once this step succeeds, a later failure is not
+   * compensated — what is gone cannot come back — and leaves the operation stuck for a human instead.
+   */
+  commit?: true;
 }
 
 export interface OperationPlan {

@@ -15,6 +15,25 @@ export interface CreateVmInput {
   start: boolean;
   /** Whether the template's guest runs an agent (graceful shutdown, fsfreeze); true when absent. */
   guestAgent?: boolean;
+  /** Blank data disks, attached at positions 1, 2, … */
+  dataDisks?: { diskId: string; sizeGb: number; position: number }[];
+  /** The VM's first network interface. */
+  nic?: NicSpec;
+  /** scrypt hash of the initial root password, for the node to set at first boot; never the password. */
+  rootPasswordHash?: string;
+}
+
+export interface NicSpec {
+  nicId: string;
+  mac: string;
+  network: string;
+}
+
+/** A disk of a VM at its position. */
+export interface DiskSlot {
+  diskId: string;
+  position: number;
+  sizeGb: number;
 }
 
 
@@ -36,6 +55,68 @@ export interface VmPowerInput extends VmOperationInput {
   timeoutSeconds?: number;
   /** stop, reboot: skip the graceful part (power off / hard reset at once). */
   force?: boolean;
+  /** stop: a size waiting for this stop, applied once the VM is off (from, to). */
+  resize?: { from: { cpus: number; memoryMb: number }; to: { cpus: number; memoryMb: number } };
+}
+
+/**
+ * vm.delete (Gandi semantics by default): the system disk and the first interface go with the VM; the other
+ * disks and interfaces are detached and kept, unless `deleteAllDisks`.
+ */
+export interface DeleteVmInput extends VmOperationInput {
+  running: boolean;
+  cpus: number;
+  memoryMb: number;
+  systemDisk: DiskSlot | null;
+  otherDisks: DiskSlot[];
+  firstNic: { nicId: string; position: number } | null;
+  otherNics: { nicId: string; position: number }[];
+  deleteAllDisks: boolean;
+}
+
+/** vm.update: new vCPUs and memory; a running VM is restarted to apply them (`restart`). */
+export interface UpdateVmInput extends VmOperationInput {
+  from: { cpus: number; memoryMb: number };
+  to: { cpus: number; memoryMb: number };
+  restart: boolean;
+  stopTimeoutSeconds: number;
+}
+
+/** disk.create: a blank disk, attached at `position` of a VM. */
+export interface DiskCreateInput extends VmOperationInput {
+  disk: DiskSlot;
+}
+
+/**
+ * disk.attach: a detached disk goes to `position`; at position 0 of a stopped VM it swaps with the system disk,
+ * which moves to `displacedTo`.
+ */
+export interface DiskAttachInput extends VmOperationInput {
+  disk: DiskSlot;
+  displaced: { diskId: string; to: number; sizeGb: number } | null;
+}
+
+/** disk.detach / disk.delete (which detaches first if needed) / disk.resize. */
+export interface DiskChangeInput extends VmOperationInput {
+  disk: DiskSlot;
+  /** Where the disk is attached now; null when detached. */
+  attachedAt: number | null;
+  /** disk.resize: the new size. */
+  sizeGb?: number;
+}
+
+/**
+ * vm.rebuild (Gigas): every disk is made anew — the system disk from the (possibly new) template, the others
+ * blank — and takes the old one's place; the old disks go once the VM is rebuilt.
+ */
+export interface RebuildVmInput extends VmOperationInput {
+  running: boolean;
+  startAfter: boolean;
+  fromTemplateId: string | null;
+  templateId: string;
+  /** The system disk first (position 0), then the data disks. */
+  replacements: { oldDiskId: string; newDiskId: string; position: number; sizeGb: number }[];
+  stopTimeoutSeconds: number;
 }
 
 /** Graceful stop timeouts (Erigones): 180 s, 300 s for Windows guests. */

@@ -76,6 +76,14 @@ describe('diffNodeAudit', () => {
     expect(diff).toMatchObject({ clean: true, skipped: ['new'] });
   });
 
+  it("counts a detached disk of a VM as detached, whoever owns it", () => {
+    const diff = diffNodeAudit(
+      audit({ vms: [vm('a')], disks: [disk('spare', null)] }),
+      inventory({ vms: [invVm('a')], disks: [{ id: 'spare', vmId: 'a', position: null, sizeGb: 10 }] }),
+    );
+    expect(diff.clean).toBe(true);
+  });
+
   it('compares a VM flagged error: a stuck VM shows what a human must fix', () => {
     const diff = diffNodeAudit(audit({ vms: [vm('stuck', 'stopped')] }), inventory({ vms: [invVm('stuck', 'error')] }));
     expect(diff.mismatches).toEqual([{ kind: 'vm', id: 'stuck', field: 'status', inventory: 'error', node: 'stopped' }]);

@@ -4,6 +4,7 @@ import type { VmStatus } from './vm-status';
 /** What the inventory believes one node holds. */
 export interface NodeInventory {
   vms: { id: string; status: VmStatus; cpus: number; memoryMb: number; busy: boolean }[];
+  /** `vmId` is the disk's owner; it is attached only when it has a position. */
   disks: { id: string; vmId: string | null; position: number | null; sizeGb: number }[];
   nics: { id: string; vmId: string | null; position: number | null }[];
   snapshots: { id: string; diskId: string }[];
@@ -109,7 +110,7 @@ export function diffNodeAudit(audit: NodeAudit, inventory: NodeInventory): Audit
     (i) => i.id,
     (n, i) => ({ vmId: n?.vmId ?? i?.vmId }),
     (n, i) => [
-      ['vmId', i.vmId, n.vmId],
+      ['attachedTo', i.position === null ? null : i.vmId, n.vmId],
       ['position', i.position, n.position],
       ['sizeGb', i.sizeGb, n.sizeGb],
     ],

@@ -19,6 +19,8 @@ export interface VmDefinition {
   guestAgent: boolean;
   disks: Attachment[];
   nics: Attachment[];
+  /** Hash of the initial root password, set in the guest at first boot (cloud-init); never the password. */
+  rootPasswordHash?: string | null;
 }
 
 export interface VmInfo extends VmDefinition {

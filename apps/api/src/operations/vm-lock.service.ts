@@ -19,6 +19,11 @@ export interface LockedVm {
   frozen: boolean;
   /** The OS family of the VM's template (graceful stop timeouts differ for windows), if it has one. */
   osFamily: string | null;
+  templateId: string | null;
+  cpus: number;
+  memoryMb: number;
+  /** A size waiting for the next stop. */
+  pendingSize: { cpus: number; memoryMb: number } | null;
 }
 
 /**
@@ -86,27 +91,50 @@ export class VmLockService {
     const [rows] = await tx.query(
       `UPDATE vms SET current_operation_id = $3, updated_at = now()
         WHERE id = $1 AND tenant_id = $2 AND current_operation_id IS NULL
-        RETURNING id, hostname, node_id, status, frozen, (SELECT os_family FROM templates t WHERE t.id = vms.template_id) AS os_family`,
+        RETURNING id, hostname, node_id, status, frozen, template_id, cpus, memory_mb, pending_cpus, pending_memory_mb,
+                  (SELECT os_family FROM templates t WHERE t.id = vms.template_id) AS os_family`,
       [vmId, tenantId, operationId],
     );
     const locked = rows?.[0];
     if (locked) {
-      return { id: locked.id, hostname: locked.hostname, nodeId: locked.node_id, status: locked.status, frozen: locked.frozen, osFamily: locked.os_family };
+      return {
+        id: locked.id,
+        hostname: locked.hostname,
+        nodeId: locked.node_id,
+        status: locked.status,
+        frozen: locked.frozen,
+        osFamily: locked.os_family,
+        templateId: locked.template_id,
+        cpus: locked.cpus,
+        memoryMb: locked.memory_mb,
+        pendingSize: locked.pending_cpus ? { cpus: locked.pending_cpus, memoryMb: locked.pending_memory_mb } : null,
+      };
     }
 
+    throw await this.whyNotIdle(tx, tenantId, vmId);
+  }
+
+  /** Throws why the VM cannot be taken: 404, 423 VM_STUCK or 409 VM_BUSY naming the operation holding it. */
+  async assertIdle(tenantId: string, vmId: string): Promise<void> {
+    const [vm] = await this.dataSource.query(`SELECT current_operation_id FROM vms WHERE id = $1 AND tenant_id = $2`, [vmId, tenantId]);
+    if (vm && !vm.current_operation_id) return;
+    throw await this.whyNotIdle(this.dataSource.manager, tenantId, vmId);
+  }
+
+  private async whyNotIdle(tx: EntityManager, tenantId: string, vmId: string): Promise<ApiError> {
     const [vm] = await tx.query(
       `SELECT v.hostname, v.current_operation_id, o.type, o.status
          FROM vms v LEFT JOIN operations o ON o.id = v.current_operation_id
         WHERE v.id = $1 AND v.tenant_id = $2`,
       [vmId, tenantId],
     );
-    if (!vm) throw notFound('VM', vmId);
+    if (!vm) return notFound('VM', vmId);
     if (vm.status === 'stuck') {
-      throw new ApiError(HttpStatus.LOCKED, 'VM_STUCK', `${vm.hostname} needs attention: operation ${vm.current_operation_id} could not undo its steps`, {
+      return new ApiError(HttpStatus.LOCKED, 'VM_STUCK', `${vm.hostname} needs attention: operation ${vm.current_operation_id} could not undo its steps`, {
         operationId: vm.current_operation_id,
       });
     }
-    throw new ApiError(HttpStatus.CONFLICT, 'VM_BUSY', `${vm.hostname} is busy with operation ${vm.current_operation_id} (${vm.type}); wait for it or cancel it`, {
+    return new ApiError(HttpStatus.CONFLICT, 'VM_BUSY', `${vm.hostname} is busy with operation ${vm.current_operation_id} (${vm.type}); wait for it or cancel it`, {
       operationId: vm.current_operation_id,
       type: vm.type,
     });

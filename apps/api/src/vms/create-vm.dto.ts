@@ -1,8 +1,17 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { HOSTNAME_PATTERN, HOSTNAME_RULE } from '@vmops/domain';
-import { IsBoolean, IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
+import { HOSTNAME_PATTERN, HOSTNAME_RULE, NETWORK_PATTERN, ROOT_PASSWORD_PATTERN, ROOT_PASSWORD_RULE } from '@vmops/domain';
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, IsArray, IsBoolean, IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 
 export const VM_LIMITS = { cpus: { min: 1, max: 64 }, memoryMb: { min: 256, max: 524288 }, diskSizeGb: { max: 4096 } };
+
+export class DataDiskDto {
+  @ApiProperty({ minimum: 1, maximum: VM_LIMITS.diskSizeGb.max, description: 'GB' })
+  @IsInt()
+  @Min(1)
+  @Max(VM_LIMITS.diskSizeGb.max)
+  sizeGb!: number;
+}
 
 export class CreateVmDto {
   @ApiProperty({ example: 'web-1', description: HOSTNAME_RULE + '; unique within your tenant' })
@@ -54,4 +63,24 @@ export class CreateVmDto {
   @IsOptional()
   @IsBoolean()
   start?: boolean;
+
+  @ApiPropertyOptional({ type: [DataDiskDto], maxItems: 7, description: 'Blank data disks, attached at positions 1, 2, …' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(7)
+  @ValidateNested({ each: true })
+  @Type(() => DataDiskDto)
+  dataDisks?: DataDiskDto[];
+
+  @ApiPropertyOptional({ default: 'public', description: 'The network of the VM\'s first interface' })
+  @IsOptional()
+  @IsString()
+  @Matches(NETWORK_PATTERN, { message: 'network must be lower-case letters, digits and dashes, starting with a letter' })
+  network?: string;
+
+  @ApiPropertyOptional({ description: 'Initial root password (Gigas rule: 6-32 letters, digits, - and _); only a hash reaches the node, none is stored' })
+  @IsOptional()
+  @IsString()
+  @Matches(ROOT_PASSWORD_PATTERN, { message: ROOT_PASSWORD_RULE })
+  rootPassword?: string;
 }

@@ -1,11 +1,38 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
 import { VM_STATUSES, type VmStatus } from '@vmops/domain';
-import { IsIn, IsOptional } from 'class-validator';
+import { IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { PageQuery } from '../common/page.query';
 
-export class ListVmsQuery extends PageQuery {
+export const VM_ORDER = ['hostname', '-hostname', 'created', '-created', 'status', '-status', 'memory', '-memory', 'cpus', '-cpus'] as const;
+
+/** Filters of GET /v1/vms and GET /v1/vms/count (Gandi vm.list / vm.count, Gigas filters). */
+export class VmFilter {
   @ApiPropertyOptional({ enum: VM_STATUSES })
   @IsOptional()
   @IsIn(VM_STATUSES)
   status?: VmStatus;
+
+  @ApiPropertyOptional({ format: 'uuid' })
+  @IsOptional()
+  @IsUUID('all', { message: 'nodeId must be a UUID' })
+  nodeId?: string;
+
+  @ApiPropertyOptional({ description: 'Hostname contains this (case-insensitive)' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(63)
+  hostname?: string;
+
+  @ApiPropertyOptional({ description: 'Label equals this' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  label?: string;
+}
+
+export class ListVmsQuery extends IntersectionType(PageQuery, VmFilter) {
+  @ApiPropertyOptional({ enum: VM_ORDER, default: 'hostname' })
+  @IsOptional()
+  @IsIn(VM_ORDER)
+  orderBy: (typeof VM_ORDER)[number] = 'hostname';
 }

@@ -9,6 +9,8 @@ export interface VmView {
   memoryMb: number;
   status: string;
   frozen: boolean;
+  /** A new size applied at the next stop, if one waits. */
+  pendingSize: { cpus: number; memoryMb: number } | null;
   locked: boolean;
   currentOperationId: string | null;
   nodeId: string;
@@ -29,6 +31,7 @@ export function toVmView(vm: VmEntity, disks: DiskEntity[]): VmView {
     memoryMb: vm.memoryMb,
     status: vm.status,
     frozen: vm.frozen,
+    pendingSize: vm.pendingCpus !== null && vm.pendingMemoryMb !== null ? { cpus: vm.pendingCpus, memoryMb: vm.pendingMemoryMb } : null,
     locked: vm.currentOperationId !== null,
     currentOperationId: vm.currentOperationId,
     nodeId: vm.nodeId,

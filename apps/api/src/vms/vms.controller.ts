@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CurrentPrincipal, type Principal } from '../auth/auth';
@@ -8,8 +8,10 @@ import { uuidParam } from '../common/params';
 import { respondToLaunch } from '../operations/launch-response';
 import { OperationsService, type MutationOptions } from '../operations/operations.service';
 import { CreateVmDto } from './create-vm.dto';
-import { ListVmsQuery } from './list-vms.query';
+import { ListVmsQuery, VmFilter } from './list-vms.query';
+import { DeleteVmQuery, RebuildVmDto, UpdateVmDto } from './lifecycle.dto';
 import { StartVmDto, ShutdownVmDto, StopVmDto } from './power.dto';
+import { VmLifecycleService } from './vm-lifecycle.service';
 import { VmsService, type PowerAction, type PowerOptions } from './vms.service';
 
 /** Swagger for every mutating VM endpoint: the options and the two success answers. */
@@ -29,14 +31,39 @@ export function MutatingEndpoint(summary: string, description: string): MethodDe
 export class VmsController {
   constructor(
     private readonly vms: VmsService,
+    private readonly lifecycle: VmLifecycleService,
     private readonly operations: OperationsService,
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'List your VMs' })
+  @ApiOperation({ summary: 'List your VMs', description: 'Filters: status, nodeId, hostname (contains), label; orderBy hostname, created, status, memory, cpus (- for descending); limit/offset; total counts all matches.' })
   @ApiOkResponse({ description: '{ items, total, limit, offset }' })
   list(@CurrentPrincipal() principal: Principal, @Query() query: ListVmsQuery) {
     return this.vms.list(principal, query);
+  }
+
+  @Get('count')
+  @ApiOperation({ summary: 'Count your VMs (same filters as the list)' })
+  count(@CurrentPrincipal() principal: Principal, @Query() filter: VmFilter) {
+    return this.vms.count(principal, filter);
+  }
+
+  @Get(':id/status/current')
+  @ApiOperation({
+    summary: "The VM's live status, read from its node",
+    description: "Erigones status/current: asks the node's agent, and shows it next to the inventory's status (inSync). 503 NODE_AGENT_UNAVAILABLE if the agent does not answer.",
+  })
+  liveStatus(@CurrentPrincipal() principal: Principal, @Param('id', uuidParam('VM id')) id: string) {
+    return this.vms.liveStatus(principal, id, false);
+  }
+
+  @Put(':id/status/current')
+  @ApiOperation({
+    summary: "Read the VM's live status and record it",
+    description: 'As GET, then the inventory takes the running/stopped state the node reports. 409 VM_BUSY while an operation runs on the VM; 409 VM_NOT_ON_NODE if the node has no such VM.',
+  })
+  syncStatus(@CurrentPrincipal() principal: Principal, @Param('id', uuidParam('VM id')) id: string) {
+    return this.vms.liveStatus(principal, id, true);
   }
 
   @Get(':id')
@@ -61,6 +88,38 @@ export class VmsController {
     @Res({ passthrough: true }) res: Response,
   ) {
     return respondToLaunch(res, await this.vms.create(principal, dto, options));
+  }
+
+  @Delete(':id')
+  @MutatingEndpoint(
+    'Delete a VM',
+    'Starts a vm.delete operation. Default (Gandi): the system disk and the first interface are deleted, the other disks and interfaces detached and kept; deleteAllDisks=true deletes every disk. A running VM is powered off first.',
+  )
+  async remove(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Query() q: DeleteVmQuery, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+    return respondToLaunch(res, await this.lifecycle.delete(p, id, q.deleteAllDisks ?? false, o));
+  }
+
+  @Patch(':id')
+  @ApiOperation({
+    summary: 'Change cpus/memory (an operation), label or note (at once)',
+    description:
+      'cpus/memoryMb: a stopped VM is resized by a vm.update operation (202); a running one needs apply "restart" (202, vm.update restarts it) or "next_stop" (200: kept as pendingSize, applied by the next stop). Label and note alone: 200. 417 INSUFFICIENT_CAPACITY when the node lacks the memory.',
+  })
+  @ApiHeader({ name: 'Idempotency-Key', required: false })
+  @ApiQuery({ name: 'dryRun', required: false, type: Boolean })
+  async update(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Body() dto: UpdateVmDto, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+    const result = await this.lifecycle.update(p, id, dto, o);
+    if (result.kind === 'updated') return result.vm;
+    return respondToLaunch(res, result);
+  }
+
+  @Post(':id/rebuild')
+  @MutatingEndpoint(
+    'Rebuild a VM from its template (Gigas)',
+    'Starts a vm.rebuild operation: every disk is made anew — the system disk from the template (templateId: another one), the others zeroed — the network stays, and the VM starts unless startAfter is false. The old disks are deleted only once the new ones are in place; until then any failure puts them back.',
+  )
+  async rebuild(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Body() dto: RebuildVmDto, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+    return respondToLaunch(res, await this.lifecycle.rebuild(p, id, dto, o));
   }
 
   @Post(':id/start')

@@ -1,10 +1,10 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { DEFAULT_STOP_TIMEOUT_SECONDS, type CreateVmInput, type OperationPlan, type OperationType, type VmPowerInput } from '@vmops/contracts';
-import type { VmStatus } from '@vmops/domain';
+import { macFromId, type VmStatus } from '@vmops/domain';
 import { DiskEntity, TemplateEntity, VmEntity } from '@vmops/persistence';
-import { randomUUID } from 'node:crypto';
-import { In, type EntityManager, type Repository } from 'typeorm';
+import { randomBytes, randomUUID, scryptSync } from 'node:crypto';
+import { ILike, In, type EntityManager, type FindOptionsWhere, type Repository } from 'typeorm';
 import type { Principal } from '../auth/auth';
 import { ApiError, invalidParameter, notFound } from '../common/api-error';
 import { OperationsService, type LaunchResult, type MutationOptions } from '../operations/operations.service';
@@ -19,11 +19,22 @@ import {
   stopVmPlan,
 } from '../../../../workflows/plans/power.plan';
 import type { CreateVmDto } from './create-vm.dto';
-import type { ListVmsQuery } from './list-vms.query';
+import type { ListVmsQuery, VmFilter } from './list-vms.query';
+import { NodeReader } from '../nodes/node-reader.service';
 import { placeVm } from './placement';
 import { toVmView, type VmView } from './vm.view';
 
 const UNIQUE_VIOLATION = '23505';
+
+export interface LiveStatusView {
+  vmId: string;
+  hostname: string;
+  node: { id: string; name: string };
+  inventoryStatus: string;
+  /** Null when the node has no such VM. */
+  live: { powerState: string; frozen: boolean; cpus: number; memoryMb: number; bootIso: string | null; startedAt: string | null } | null;
+  inSync: boolean;
+}
 
 export type PowerAction = 'start' | 'stop' | 'shutdown' | 'reboot' | 'reset' | 'freeze' | 'unfreeze';
 
@@ -81,17 +92,66 @@ export class VmsService {
     @InjectRepository(TemplateEntity) private readonly templates: Repository<TemplateEntity>,
     private readonly operations: OperationsService,
     private readonly locks: VmLockService,
+    private readonly nodes: NodeReader,
   ) {}
 
   async list(principal: Principal, query: ListVmsQuery): Promise<{ items: VmView[]; total: number; limit: number; offset: number }> {
+    const [field, direction] = query.orderBy.startsWith('-') ? [query.orderBy.slice(1), 'DESC' as const] : [query.orderBy, 'ASC' as const];
+    const column = { hostname: 'hostname', created: 'createdAt', status: 'status', memory: 'memoryMb', cpus: 'cpus' }[field]!;
     const [vms, total] = await this.vms.findAndCount({
-      where: { tenantId: principal.tenantId, ...(query.status ? { status: query.status } : {}) },
-      order: { hostname: 'ASC' },
+      where: this.where(principal, query),
+      order: { [column]: direction, ...(column === 'hostname' ? {} : { hostname: 'ASC' }) },
       take: query.limit,
       skip: query.offset,
     });
     const disks = vms.length ? await this.disks.findBy({ vmId: In(vms.map((v) => v.id)) }) : [];
     return { items: vms.map((vm) => toVmView(vm, disks)), total, limit: query.limit, offset: query.offset };
+  }
+
+  async count(principal: Principal, filter: VmFilter): Promise<{ count: number }> {
+    return { count: await this.vms.countBy(this.where(principal, filter)) };
+  }
+
+  private where(principal: Principal, f: VmFilter): FindOptionsWhere<VmEntity> {
+    return {
+      tenantId: principal.tenantId,
+      ...(f.status ? { status: f.status } : {}),
+      ...(f.nodeId ? { nodeId: f.nodeId } : {}),
+      ...(f.label ? { label: f.label } : {}),
+      ...(f.hostname ? { hostname: ILike(`%${f.hostname.replace(/[\\%_]/g, (c) => `\\${c}`)}%`) } : {}),
+    };
+  }
+
+  /**
+   * The VM as its node has it now (Erigones GET status/current), next to what the inventory says. With
+   * `writeBack` (PUT), an idle VM's recorded status follows the node; a busy one answers 409.
+   */
+  async liveStatus(principal: Principal, id: string, writeBack: boolean): Promise<LiveStatusView> {
+    const vm = await this.vms.findOneBy({ id, tenantId: principal.tenantId });
+    if (!vm) throw notFound('VM', id);
+    const [node] = await this.vms.manager.query(`SELECT id, name FROM nodes WHERE id = $1`, [vm.nodeId]);
+    const live = await this.nodes.read(node, { activity: 'getVm', args: { nodeId: vm.nodeId, vmId: id }, summary: `Read ${vm.hostname} on ${node.name}` });
+    const observed = live ? (live.powerState === 'stopped' ? 'stopped' : 'running') : null;
+    let recorded: string = vm.status;
+    if (writeBack && observed && observed !== vm.status) {
+      const [rows] = await this.vms.manager.query(
+        `UPDATE vms SET status = $2, updated_at = now() WHERE id = $1 AND current_operation_id IS NULL AND status IN ('running', 'stopped', 'error') RETURNING status`,
+        [id, observed],
+      );
+      if (!rows.length) await this.locks.assertIdle(principal.tenantId, id);
+      recorded = rows[0]?.status ?? recorded;
+    }
+    if (writeBack && !live) {
+      throw new ApiError(HttpStatus.CONFLICT, 'VM_NOT_ON_NODE', `node ${node.name} has no VM ${vm.hostname}; an operator should look at it (admin reset)`, { nodeId: node.id });
+    }
+    return {
+      vmId: id,
+      hostname: vm.hostname,
+      node: { id: node.id, name: node.name },
+      inventoryStatus: recorded,
+      live: live && { powerState: live.powerState, frozen: live.frozen, cpus: live.cpus, memoryMb: live.memoryMb, bootIso: live.bootIso, startedAt: live.startedAt },
+      inSync: observed === recorded,
+    };
   }
 
   async get(principal: Principal, id: string): Promise<VmView> {
@@ -110,6 +170,10 @@ export class VmsService {
       });
     }
     const start = dto.start ?? true;
+    const dataDiskSizes = (dto.dataDisks ?? []).map((d) => d.sizeGb);
+    const network = dto.network ?? 'public';
+    // Only a salted hash goes on: into the workflow input (history) and to the node. The password itself is dropped here.
+    const rootPasswordHash = dto.rootPassword ? hashRootPassword(dto.rootPassword) : undefined;
 
     return this.operations.launch<CreateVmInput>({
       principal,
@@ -126,10 +190,14 @@ export class VmsService {
         note: dto.note ?? null,
         nodeId: dto.nodeId ?? null,
         start,
+        dataDisks: dataDiskSizes,
+        network,
+        rootPassword: dto.rootPassword ? 'set' : null,
       },
       prepare: async (tx, operationId) => {
         await this.assertHostnameFree(tx, principal.tenantId, dto.hostname);
-        const node = await placeVm(tx, { cpus: dto.cpus, memoryMb: dto.memoryMb, storageGb: diskSizeGb }, dto.nodeId);
+        const storageGb = diskSizeGb + dataDiskSizes.reduce((a, b) => a + b, 0);
+        const node = await placeVm(tx, { cpus: dto.cpus, memoryMb: dto.memoryMb, storageGb }, dto.nodeId);
         const vmId = randomUUID();
         const systemDiskId = randomUUID();
         try {
@@ -160,6 +228,20 @@ export class VmsService {
           sizeGb: diskSizeGb,
           templateId: template.id,
         });
+        const dataDisks = dataDiskSizes.map((sizeGb, i) => ({ diskId: randomUUID(), sizeGb, position: i + 1 }));
+        for (const d of dataDisks) {
+          await tx.insert(DiskEntity, { id: d.diskId, tenantId: principal.tenantId, nodeId: node.id, vmId, position: d.position, sizeGb: d.sizeGb, templateId: null });
+        }
+        const nicId = randomUUID();
+        const nic = { nicId, mac: macFromId(nicId), network };
+        await tx.query(`INSERT INTO network_interfaces (id, tenant_id, node_id, vm_id, position, mac, network) VALUES ($1, $2, $3, $4, 0, $5, $6)`, [
+          nicId,
+          principal.tenantId,
+          node.id,
+          vmId,
+          nic.mac,
+          network,
+        ]);
         return {
           vm: { id: vmId, hostname: dto.hostname, nodeId: node.id },
           input: {
@@ -174,10 +256,14 @@ export class VmsService {
             cpus: dto.cpus,
             memoryMb: dto.memoryMb,
             start,
+            dataDisks,
+            nic,
+            ...(rootPasswordHash ? { rootPasswordHash } : {}),
           },
         };
       },
       abandon: async (tx, vmId) => {
+        await tx.query(`DELETE FROM network_interfaces WHERE vm_id = $1`, [vmId]);
         await tx.delete(DiskEntity, { vmId });
         await tx.delete(VmEntity, { id: vmId });
       },
@@ -202,6 +288,7 @@ export class VmsService {
           if (powerOptions.bootIso) input.bootIso = powerOptions.bootIso;
           if (action === 'stop' || action === 'shutdown' || action === 'reboot') input.timeoutSeconds = powerOptions.timeoutSeconds ?? defaultStopTimeout(vm);
           if (action === 'stop' || action === 'reboot') input.force = powerOptions.force ?? false;
+          if (action === 'stop' && vm.pendingSize) input.resize = { from: { cpus: vm.cpus, memoryMb: vm.memoryMb }, to: vm.pendingSize };
           return { vm, input };
         },
         abandon: (tx, id, operationId) => this.locks.release(tx, id, operationId),
@@ -217,4 +304,10 @@ export class VmsService {
 
 function hostnameTaken(hostname: string): ApiError {
   return new ApiError(HttpStatus.CONFLICT, 'HOSTNAME_TAKEN', `you already have a VM named ${hostname}; choose another hostname`, { hostname });
+}
+
+/** `$scrypt$<salt>$<hash>`: what the node gets to set the root password with (cloud-init style). */
+function hashRootPassword(password: string): string {
+  const salt = randomBytes(16);
+  return `$scrypt$${salt.toString('base64')}$${scryptSync(password, salt, 32).toString('base64')}`;
 }

@@ -27,6 +27,7 @@ export function createInventoryActivities(dataSource: DataSource): InventoryActi
 
     discardVmRecord: step(({ vmId }) =>
       dataSource.transaction(async (tx) => {
+        await tx.query(`DELETE FROM network_interfaces WHERE vm_id = $1`, [vmId]);
         await tx.query(`DELETE FROM disks WHERE vm_id = $1`, [vmId]);
         await tx.query(`DELETE FROM vms WHERE id = $1`, [vmId]);
       }),
@@ -36,7 +37,10 @@ export function createInventoryActivities(dataSource: DataSource): InventoryActi
       dataSource.transaction(async (tx) => {
         if (observed === undefined) throw ApplicationFailure.nonRetryable('syncVmFromNode needs the getVm step it observes', 'PlanError');
         if (observed === null) {
+          // The node has no such VM: its record goes, and with it the records of its disks and interfaces.
+          await tx.query(`DELETE FROM snapshots WHERE disk_id IN (SELECT id FROM disks WHERE vm_id = $1)`, [vmId]);
           await tx.query(`DELETE FROM disks WHERE vm_id = $1`, [vmId]);
+          await tx.query(`DELETE FROM network_interfaces WHERE vm_id = $1`, [vmId]);
           await tx.query(`DELETE FROM vms WHERE id = $1`, [vmId]);
           return;
         }
@@ -110,6 +114,33 @@ export function createInventoryActivities(dataSource: DataSource): InventoryActi
       dataSource.transaction(async (tx) => {
         await tx.query(`DELETE FROM snapshots WHERE disk_id = $1`, [diskId]);
         await tx.query(`DELETE FROM disks WHERE id = $1`, [diskId]);
+      }),
+    ),
+
+    recordDiskSlot: step(({ diskId, vmId, position, sizeGb }) =>
+      dataSource.query(`UPDATE disks SET vm_id = $2, position = $3, size_gb = $4 WHERE id = $1`, [diskId, vmId, position, sizeGb]),
+    ),
+
+    recordVmSize: step(({ vmId, cpus, memoryMb }) =>
+      dataSource.query(
+        `UPDATE vms SET cpus = $2, memory_mb = $3, pending_cpus = NULL, pending_memory_mb = NULL, updated_at = now() WHERE id = $1`,
+        [vmId, cpus, memoryMb],
+      ),
+    ),
+
+    recordVmTemplate: step(({ vmId, templateId }) =>
+      dataSource.query(`UPDATE vms SET template_id = $2, updated_at = now() WHERE id = $1`, [vmId, templateId]),
+    ),
+
+    forgetVmRecord: step(({ vmId, keepDiskIds }) =>
+      dataSource.transaction(async (tx) => {
+        await tx.query(`UPDATE disks SET vm_id = NULL, position = NULL WHERE id = ANY($1::uuid[])`, [keepDiskIds]);
+        await tx.query(`UPDATE network_interfaces SET vm_id = NULL, position = NULL WHERE vm_id = $1 AND position > 0`, [vmId]);
+        await tx.query(`DELETE FROM snapshots WHERE disk_id IN (SELECT id FROM disks WHERE vm_id = $1)`, [vmId]);
+        await tx.query(`UPDATE snapshots SET vm_id = NULL WHERE vm_id = $1`, [vmId]);
+        await tx.query(`DELETE FROM disks WHERE vm_id = $1`, [vmId]);
+        await tx.query(`DELETE FROM network_interfaces WHERE vm_id = $1`, [vmId]);
+        await tx.query(`DELETE FROM vms WHERE id = $1`, [vmId]);
       }),
     ),
 

@@ -8,7 +8,7 @@ export interface SimStoreOptions {
 }
 
 /** Bumped whenever the tables below change; an older layout is dropped and created anew (it is a simulation). */
-const LAYOUT_VERSION = 3;
+const LAYOUT_VERSION = 4;
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]*$/;
 export const DEFAULT_SIM_SCHEMA = 'hypervisor_sim';
 
@@ -96,7 +96,8 @@ export class SimStore {
         CREATE TABLE ${t('vms')} (
           id text PRIMARY KEY, node_id text NOT NULL, hostname text NOT NULL, cpus integer NOT NULL,
           memory_mb integer NOT NULL, guest_agent boolean NOT NULL, power_state text NOT NULL,
-          stop_at timestamptz, frozen boolean NOT NULL DEFAULT false, boot_iso text, started_at timestamptz)`);
+          stop_at timestamptz, frozen boolean NOT NULL DEFAULT false, boot_iso text, started_at timestamptz,
+          root_password_hash text)`);
       await client.query(`
         CREATE TABLE ${t('disks')} (
           id text PRIMARY KEY, node_id text NOT NULL, size_gb integer NOT NULL, content text NOT NULL,

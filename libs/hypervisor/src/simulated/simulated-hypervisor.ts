@@ -78,8 +78,9 @@ export class SimulatedHypervisor implements HypervisorDriver {
       const node = await this.node(c, nodeId);
       if (def.cpus > node.cpus) throw new DriverCapacityError(`node ${nodeId} has ${node.cpus} CPUs; VM ${def.vmId} asks for ${def.cpus}`);
       await c.query(
-        `INSERT INTO ${this.t('vms')} (id, node_id, hostname, cpus, memory_mb, guest_agent, power_state) VALUES ($1, $2, $3, $4, $5, $6, 'stopped')`,
-        [def.vmId, nodeId, def.hostname, def.cpus, def.memoryMb, def.guestAgent],
+        `INSERT INTO ${this.t('vms')} (id, node_id, hostname, cpus, memory_mb, guest_agent, power_state, root_password_hash)
+         VALUES ($1, $2, $3, $4, $5, $6, 'stopped', $7)`,
+        [def.vmId, nodeId, def.hostname, def.cpus, def.memoryMb, def.guestAgent, def.rootPasswordHash ?? null],
       );
       for (const { id, position } of def.disks) await this.attach(c, 'disks', nodeId, id, def.vmId, position);
       for (const { id, position } of def.nics) await this.attach(c, 'nics', nodeId, id, def.vmId, position);
@@ -628,6 +629,7 @@ export class SimulatedHypervisor implements HypervisorDriver {
       cpus: vm.cpus,
       memoryMb: vm.memory_mb,
       guestAgent: vm.guest_agent,
+      rootPasswordHash: vm.root_password_hash,
       powerState: vm.power_state,
       frozen: vm.frozen,
       bootIso: vm.boot_iso,

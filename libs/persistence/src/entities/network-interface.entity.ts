@@ -18,6 +18,9 @@ export class NetworkInterfaceEntity {
   @Column({ type: 'integer', nullable: true })
   position!: number | null;
 
+  @Column({ type: 'text', default: 'public' })
+  network!: string;
+
   /** Lowercase, colon-separated. */
   @Column({ type: 'text', unique: true })
   mac!: string;

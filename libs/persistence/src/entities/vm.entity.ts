@@ -35,6 +35,13 @@ export class VmEntity {
   @Column({ type: 'text' })
   status!: VmStatus;
 
+  /** A new size waiting for the VM's next stop (null: none). */
+  @Column({ name: 'pending_cpus', type: 'integer', nullable: true })
+  pendingCpus!: number | null;
+
+  @Column({ name: 'pending_memory_mb', type: 'integer', nullable: true })
+  pendingMemoryMb!: number | null;
+
   /** Held stopped: refuses to start until unfrozen. */
   @Column({ type: 'boolean', default: false })
   frozen!: boolean;

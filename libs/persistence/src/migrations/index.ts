@@ -4,6 +4,8 @@ import { OperationEvents1763910000000 } from './1763910000000-operation-events';
 import { SnapshotsAndInterfaces1763920000000 } from './1763920000000-snapshots-and-interfaces';
 import { DropVmsLocked1763930000000 } from './1763930000000-drop-vms-locked';
 import { VmFrozen1764000000000 } from './1764000000000-vm-frozen';
+import { InterfaceNetwork1764010000000 } from './1764010000000-interface-network';
+import { VmPendingSize1764020000000 } from './1764020000000-vm-pending-size';
 
 /** Every migration, oldest first. A new one is added here and committed with its entity change. */
 export const MIGRATIONS = [
@@ -13,4 +15,6 @@ export const MIGRATIONS = [
   SnapshotsAndInterfaces1763920000000,
   DropVmsLocked1763930000000,
   VmFrozen1764000000000,
+  InterfaceNetwork1764010000000,
+  VmPendingSize1764020000000,
 ];

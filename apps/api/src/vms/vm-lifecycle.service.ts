@@ -1,0 +1,214 @@
+import { HttpStatus, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DeleteVmInput, RebuildVmInput, UpdateVmInput } from '@vmops/contracts';
+import { DiskEntity, VmEntity } from '@vmops/persistence';
+import { randomUUID } from 'node:crypto';
+import type { DataSource, EntityManager } from 'typeorm';
+import type { Principal } from '../auth/auth';
+import { ApiError, invalidParameter, notFound } from '../common/api-error';
+import { OperationsService, type LaunchResult, type MutationOptions } from '../operations/operations.service';
+import { VmLockService, type LockedVm } from '../operations/vm-lock.service';
+import { deleteVmPlan, rebuildVmPlan, updateVmPlan } from '../../../../workflows/plans/vm.plan';
+import type { RebuildVmDto, UpdateVmDto } from './lifecycle.dto';
+import { toVmView, type VmView } from './vm.view';
+import { assertPowerState, defaultStopTimeout } from './vms.service';
+
+const base = (operationId: string, vm: LockedVm) => ({ operationId, vmId: vm.id, hostname: vm.hostname, nodeId: vm.nodeId });
+
+/** Settled states only: a VM being created or flagged error waits for its operation or an admin reset. */
+function assertSettled(vm: LockedVm, action: string): void {
+  if (vm.status !== 'running' && vm.status !== 'stopped') {
+    throw new ApiError(HttpStatus.LOCKED, 'VM_INVALID_STATE', `${vm.hostname} is ${vm.status}; cannot ${action} it now`, { status: vm.status });
+  }
+}
+
+/** Delete, resize and rebuild a VM. */
+@Injectable()
+export class VmLifecycleService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly operations: OperationsService,
+    private readonly locks: VmLockService,
+  ) {}
+
+  delete(principal: Principal, vmId: string, deleteAllDisks: boolean, options: MutationOptions): Promise<LaunchResult> {
+    return this.operations.launch<DeleteVmInput>(
+      {
+        principal,
+        type: 'vm.delete',
+        workflowType: 'deleteVmWorkflow',
+        plan: deleteVmPlan,
+        request: { vmId, deleteAllDisks },
+        prepare: async (tx, operationId) => {
+          const vm = await this.locks.acquire(tx, principal.tenantId, vmId, operationId);
+          assertSettled(vm, 'delete');
+          const disks: { id: string; position: number | null; size_gb: number }[] = await tx.query(
+            `SELECT id, position, size_gb FROM disks WHERE vm_id = $1 ORDER BY position NULLS LAST`,
+            [vmId],
+          );
+          const nics: { id: string; position: number | null }[] = await tx.query(`SELECT id, position FROM network_interfaces WHERE vm_id = $1 ORDER BY position`, [vmId]);
+          const slot = (d: { id: string; position: number | null; size_gb: number }) => ({ diskId: d.id, position: d.position ?? -1, sizeGb: d.size_gb });
+          const system = disks.find((d) => d.position === 0);
+          const attachedNics = nics.filter((n) => n.position !== null).map((n) => ({ nicId: n.id, position: n.position! }));
+          const first = attachedNics.find((n) => n.position === 0) ?? null;
+          return {
+            vm,
+            input: {
+              ...base(operationId, vm),
+              running: vm.status === 'running',
+              cpus: vm.cpus,
+              memoryMb: vm.memoryMb,
+              systemDisk: system ? slot(system) : null,
+              // Detached disks are the VM's too: they are kept (or deleted) with the attached ones.
+              otherDisks: disks.filter((d) => d.position !== 0).map(slot),
+              firstNic: first,
+              otherNics: attachedNics.filter((n) => n !== first),
+              deleteAllDisks,
+            },
+          };
+        },
+        abandon: (tx, id, operationId) => this.locks.release(tx, id, operationId),
+      },
+      options,
+    );
+  }
+
+  /**
+   * New vCPUs/memory (Gandi vm.update, Gigas PUT): a stopped VM is resized at once; a running one is restarted
+   * to apply them (`apply: restart`) or keeps them for its next stop (`apply: next_stop`, 200, nothing runs).
+   * Label and note change at once.
+   */
+  async update(principal: Principal, vmId: string, dto: UpdateVmDto, options: MutationOptions): Promise<LaunchResult | { kind: 'updated'; vm: VmView }> {
+    const resizing = dto.cpus !== undefined || dto.memoryMb !== undefined;
+    if (!resizing) {
+      if (dto.apply) throw invalidParameter('apply', 'apply only goes with cpus or memoryMb');
+      return { kind: 'updated', vm: await this.updateLabels(principal, vmId, dto) };
+    }
+    if (dto.apply === 'next_stop') return { kind: 'updated', vm: await this.keepForNextStop(principal, vmId, dto) };
+
+    return this.operations.launch<UpdateVmInput>(
+      {
+        principal,
+        type: 'vm.update',
+        workflowType: 'updateVmWorkflow',
+        plan: updateVmPlan,
+        request: { vmId, cpus: dto.cpus ?? null, memoryMb: dto.memoryMb ?? null, apply: dto.apply ?? null },
+        prepare: async (tx, operationId) => {
+          const vm = await this.locks.acquire(tx, principal.tenantId, vmId, operationId);
+          assertSettled(vm, 'resize');
+          if (vm.status === 'running' && dto.apply !== 'restart') {
+            throw new ApiError(HttpStatus.LOCKED, 'VM_RUNNING', `${vm.hostname} is running: pass apply "restart" to restart it now, or "next_stop" to apply the size when it next stops`, {
+              status: vm.status,
+            });
+          }
+          const to = { cpus: dto.cpus ?? vm.cpus, memoryMb: dto.memoryMb ?? vm.memoryMb };
+          await this.assertMemoryFits(tx, vm, to.memoryMb);
+          await tx.query(`UPDATE vms SET label = coalesce($2, label), note = coalesce($3, note) WHERE id = $1`, [vmId, dto.label ?? null, dto.note ?? null]);
+          return {
+            vm,
+            input: {
+              ...base(operationId, vm),
+              from: { cpus: vm.cpus, memoryMb: vm.memoryMb },
+              to,
+              restart: vm.status === 'running',
+              stopTimeoutSeconds: defaultStopTimeout(vm),
+            },
+          };
+        },
+        abandon: (tx, id, operationId) => this.locks.release(tx, id, operationId),
+      },
+      options,
+    );
+  }
+
+  rebuild(principal: Principal, vmId: string, dto: RebuildVmDto, options: MutationOptions): Promise<LaunchResult> {
+    return this.operations.launch<RebuildVmInput>(
+      {
+        principal,
+        type: 'vm.rebuild',
+        workflowType: 'rebuildVmWorkflow',
+        plan: rebuildVmPlan,
+        request: { vmId, templateId: dto.templateId ?? null, startAfter: dto.startAfter ?? true },
+        prepare: async (tx, operationId) => {
+          const vm = await this.locks.acquire(tx, principal.tenantId, vmId, operationId);
+          assertSettled(vm, 'rebuild');
+          const templateId = dto.templateId ?? vm.templateId;
+          if (!templateId) throw invalidParameter('templateId', `${vm.hostname} was not built from a template: name one`);
+          const [template] = await tx.query(`SELECT id, name, disk_size_gb FROM templates WHERE id = $1`, [templateId]);
+          if (!template) throw invalidParameter('templateId', `template ${templateId} does not exist`);
+          const disks: { id: string; position: number; size_gb: number }[] = await tx.query(
+            `SELECT id, position, size_gb FROM disks WHERE vm_id = $1 AND position IS NOT NULL ORDER BY position`,
+            [vmId],
+          );
+          const system = disks.find((d) => d.position === 0);
+          if (!system) throw new ApiError(HttpStatus.LOCKED, 'VM_INVALID_STATE', `${vm.hostname} has no system disk to rebuild`, {});
+          if (system.size_gb < template.disk_size_gb) {
+            throw new ApiError(HttpStatus.PRECONDITION_REQUIRED, 'DISK_SIZE_MISMATCH', `template ${template.name} needs a ${template.disk_size_gb} GB system disk; ${vm.hostname}'s is ${system.size_gb} GB`, {
+              templateSizeGb: template.disk_size_gb,
+            });
+          }
+          return {
+            vm,
+            input: {
+              ...base(operationId, vm),
+              running: vm.status === 'running',
+              startAfter: dto.startAfter ?? true,
+              fromTemplateId: vm.templateId,
+              templateId,
+              replacements: disks.map((d) => ({ oldDiskId: d.id, newDiskId: randomUUID(), position: d.position, sizeGb: d.size_gb })),
+              stopTimeoutSeconds: defaultStopTimeout(vm),
+            },
+          };
+        },
+        abandon: (tx, id, operationId) => this.locks.release(tx, id, operationId),
+      },
+      options,
+    );
+  }
+
+  private async updateLabels(principal: Principal, vmId: string, dto: UpdateVmDto): Promise<VmView> {
+    const [rows] = await this.dataSource.query(
+      `UPDATE vms SET label = CASE WHEN $3 THEN $4 ELSE label END, note = CASE WHEN $5 THEN $6 ELSE note END, updated_at = now()
+        WHERE id = $1 AND tenant_id = $2 RETURNING id`,
+      [vmId, principal.tenantId, dto.label !== undefined, dto.label ?? null, dto.note !== undefined, dto.note ?? null],
+    );
+    if (!rows.length) throw notFound('VM', vmId);
+    return this.view(vmId);
+  }
+
+  private async keepForNextStop(principal: Principal, vmId: string, dto: UpdateVmDto): Promise<VmView> {
+    await this.dataSource.transaction(async (tx) => {
+      const [vm] = await tx.query(`SELECT * FROM vms WHERE id = $1 AND tenant_id = $2 FOR UPDATE`, [vmId, principal.tenantId]);
+      if (!vm) throw notFound('VM', vmId);
+      if (vm.current_operation_id) await this.locks.assertIdle(principal.tenantId, vmId);
+      const locked = { id: vm.id, hostname: vm.hostname, status: vm.status, frozen: vm.frozen } as LockedVm;
+      assertPowerState(locked, 'keep a new size for its next stop', 'running');
+      await this.assertMemoryFits(tx, { ...locked, nodeId: vm.node_id, memoryMb: vm.memory_mb }, dto.memoryMb ?? vm.memory_mb);
+      await tx.query(
+        `UPDATE vms SET pending_cpus = $2, pending_memory_mb = $3, label = coalesce($4, label), note = coalesce($5, note), updated_at = now() WHERE id = $1`,
+        [vmId, dto.cpus ?? vm.cpus, dto.memoryMb ?? vm.memory_mb, dto.label ?? null, dto.note ?? null],
+      );
+    });
+    return this.view(vmId);
+  }
+
+  /** 417 when the node cannot hold the VM's new memory (its other VMs' memory counts, the VM's own does not). */
+  private async assertMemoryFits(tx: EntityManager, vm: Pick<LockedVm, 'id' | 'hostname' | 'nodeId' | 'memoryMb'>, memoryMb: number): Promise<void> {
+    if (memoryMb <= vm.memoryMb) return;
+    const [node] = await tx.query(
+      `SELECT n.name, n.memory_mb - coalesce((SELECT sum(memory_mb) FROM vms WHERE node_id = n.id AND id <> $2), 0) AS free
+         FROM nodes n WHERE n.id = $1`,
+      [vm.nodeId, vm.id],
+    );
+    if (Number(node.free) < memoryMb) {
+      throw new ApiError(HttpStatus.EXPECTATION_FAILED, 'INSUFFICIENT_CAPACITY', `node ${node.name} has ${node.free} MB of memory for ${vm.hostname}; ${memoryMb} MB asked`, {
+        freeMemoryMb: Number(node.free),
+      });
+    }
+  }
+
+  private async view(vmId: string): Promise<VmView> {
+    const vm = await this.dataSource.getRepository(VmEntity).findOneByOrFail({ id: vmId });
+    return toVmView(vm, await this.dataSource.getRepository(DiskEntity).findBy({ vmId }));
+  }
+}
