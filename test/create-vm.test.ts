@@ -41,11 +41,12 @@ describe('POST /v1/vms: HTTP → Temporal → worker → driver → PostgreSQL',
     expect(op.status).toBe('succeeded');
     expect(op.steps.map((s) => [s.name, s.status])).toEqual([
       ['createSystemDisk', 'succeeded'],
+      ['createInterface', 'succeeded'],
       ['defineVm', 'succeeded'],
       ['startVm', 'succeeded'],
       ['recordVm', 'succeeded'],
     ]);
-    expect(op.progress).toEqual({ step: null, stepsDone: 4, stepsTotal: 4, percent: 100 });
+    expect(op.progress).toEqual({ step: null, stepsDone: 5, stepsTotal: 5, percent: 100 });
 
     const vm = (await h.call('GET', `/v1/vms/${op.vmId}`, { key })).body;
     expect(vm).toMatchObject({ hostname: body.hostname, label: 'web front', status: 'running', locked: false, currentOperationId: null });
@@ -75,7 +76,7 @@ describe('POST /v1/vms: HTTP → Temporal → worker → driver → PostgreSQL',
     const op = await h.waitForOperation(key, res.body.id);
 
     expect(op.status).toBe('succeeded');
-    expect(op.steps.map((s) => s.name)).toEqual(['createSystemDisk', 'defineVm', 'recordVm']);
+    expect(op.steps.map((s) => s.name)).toEqual(['createSystemDisk', 'createInterface', 'defineVm', 'recordVm']);
     const vm = (await h.call('GET', `/v1/vms/${op.vmId}`, { key })).body;
     expect(vm.status).toBe('stopped');
     expect(vm.disks[0].sizeGb).toBe(20);
@@ -104,6 +105,7 @@ describe('POST /v1/vms: HTTP → Temporal → worker → driver → PostgreSQL',
     expect(op.error).toEqual({ code: 'DriverInvalidStateError', message: 'the node refuses to start guests', step: 'startVm' });
     expect(op.steps.map((s) => [s.name, s.status])).toEqual([
       ['createSystemDisk', 'compensated'],
+      ['createInterface', 'compensated'],
       ['defineVm', 'compensated'],
       ['startVm', 'failed'],
       ['recordVm', 'pending'],
@@ -135,7 +137,7 @@ describe('POST /v1/vms: HTTP → Temporal → worker → driver → PostgreSQL',
     expect(op.status).toBe('stuck');
     expect(op.error).toMatchObject({ code: 'COMPENSATION_FAILED', step: 'deleteDisk' });
     expect(op.error?.message).toContain('the disk is busy');
-    expect(op.steps.map((s) => s.status)).toEqual(['compensation_failed', 'compensated', 'failed', 'pending']);
+    expect(op.steps.map((s) => s.status)).toEqual(['compensation_failed', 'compensated', 'compensated', 'failed', 'pending']);
 
     // The VM stays flagged and locked by the stuck operation until a human has looked at it.
     const vm = (await h.call('GET', `/v1/vms/${op.vmId}`, { key })).body;

@@ -159,7 +159,7 @@ describe('operations core', () => {
     });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ dryRun: true, type: 'vm.create', vmId: expect.any(String) });
-    expect(res.body.steps.map((s: any) => s.name)).toEqual(['createSystemDisk', 'defineVm', 'startVm', 'recordVm']);
+    expect(res.body.steps.map((s: any) => s.name)).toEqual(['createSystemDisk', 'createInterface', 'defineVm', 'startVm', 'recordVm']);
     expect(res.body.steps[0]).toEqual({
       name: 'createSystemDisk',
       activity: 'createDiskFromTemplate',
@@ -167,7 +167,7 @@ describe('operations core', () => {
       undo: expect.stringContaining('Delete'),
       undoActivity: 'deleteDisk',
     });
-    expect(res.body.steps[3].undo).toBeNull();
+    expect(res.body.steps[4].undo).toBeNull();
     expect(await operationCount()).toBe(before);
     expect(await h.dataSource.query(`SELECT count(*)::int AS n FROM vms`)).toEqual(vmsBefore);
 
@@ -202,6 +202,7 @@ describe('operations core', () => {
     // The workflow waited for the call in flight, then undid it too: nothing can land after compensation.
     expect(done.steps.map((s: any) => [s.name, s.status])).toEqual([
       ['createSystemDisk', 'compensated'],
+      ['createInterface', 'compensated'],
       ['defineVm', 'compensated'],
       ['startVm', 'pending'],
       ['recordVm', 'pending'],

@@ -92,6 +92,69 @@ describe('VM lifecycle and disks', () => {
     expect((await get(a.id)).status).toBe('stopped');
   });
 
+  it('answers 409 VM_BUSY naming the running operation to every mutation of a busy VM, and 400 to bad input, starting nothing', async () => {
+    const vm = await h.createVm(key);
+    await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/snapshots`, { name: 's1' });
+    const disk = (await get(vm.id)).disks[0].id;
+    const operations = async () => (await h.dataSource.query(`SELECT count(*)::int AS n FROM operations`))[0].n;
+
+    const bad: [string, string, unknown][] = [
+      ['POST', `/v1/vms/${vm.id}/stop`, { timeoutSeconds: -1 }],
+      ['POST', `/v1/vms/${vm.id}/reboot`, { force: 1 }],
+      ['PATCH', `/v1/vms/${vm.id}`, { cpus: 65 }],
+      ['PATCH', `/v1/vms/${vm.id}`, { apply: 'later' }],
+      ['POST', `/v1/vms/${vm.id}/rebuild`, { templateId: 'debian' }],
+      ['POST', `/v1/vms/${vm.id}/disks`, { sizeGb: 'big' }],
+      ['POST', `/v1/vms/${vm.id}/disks`, { sizeGb: 1, position: 0 }],
+      ['POST', `/v1/vms/${vm.id}/disks/${disk}/attach`, { position: 16 }],
+      ['POST', `/v1/vms/${vm.id}/disks/${disk}/resize`, {}],
+      ['POST', `/v1/vms/${vm.id}/snapshots`, { name: 'x', fsfreeze: 'yes' }],
+      ['POST', `/v1/vms/${vm.id}/snapshots/s1/rollback`, { method: 'sideways' }],
+      ['GET', `/v1/vms?live=perhaps`, undefined],
+    ];
+    const before = await operations();
+    for (const [method, path, body] of bad) {
+      const res = await h.call(method, path, { key, body });
+      expect([method, path, res.status, res.body.error?.code]).toEqual([method, path, 400, 'VALIDATION_FAILED']);
+    }
+    expect(await operations()).toBe(before);
+
+    await h.sim.setLatency({ method: 'stopVm', ms: 3000 });
+    const holder = await h.call('POST', `/v1/vms/${vm.id}/reboot`, { key });
+    expect(holder.status).toBe(202);
+    const mutations: [string, string, unknown?][] = [
+      ['POST', `/v1/vms/${vm.id}/start`],
+      ['POST', `/v1/vms/${vm.id}/stop`],
+      ['POST', `/v1/vms/${vm.id}/shutdown`],
+      ['POST', `/v1/vms/${vm.id}/reboot`],
+      ['POST', `/v1/vms/${vm.id}/reset`],
+      ['POST', `/v1/vms/${vm.id}/freeze`],
+      ['POST', `/v1/vms/${vm.id}/unfreeze`],
+      ['PATCH', `/v1/vms/${vm.id}`, { cpus: 2, apply: 'restart' }],
+      ['POST', `/v1/vms/${vm.id}/rebuild`, {}],
+      ['DELETE', `/v1/vms/${vm.id}`],
+      ['POST', `/v1/vms/${vm.id}/disks`, { sizeGb: 1 }],
+      ['POST', `/v1/vms/${vm.id}/disks/${disk}/detach`],
+      ['POST', `/v1/vms/${vm.id}/disks/${disk}/resize`, { sizeGb: 50 }],
+      ['DELETE', `/v1/vms/${vm.id}/disks/${disk}`],
+      ['POST', `/v1/vms/${vm.id}/snapshots`, { name: 'x' }],
+      ['DELETE', `/v1/vms/${vm.id}/snapshots/s1`],
+      ['POST', `/v1/vms/${vm.id}/snapshots/sync`],
+      ['POST', `/v1/vms/${vm.id}/snapshots/s1/rollback`, { method: 'new_disk' }],
+      ['POST', `/v1/vms/${vm.id}/snapshots/s1/rollback`, { method: 'in_place', stopFirst: true }],
+    ];
+    const during = await operations();
+    for (const [method, path, body] of mutations) {
+      const res = await h.call(method, path, { key, body: body ?? {} });
+      expect([method, path, res.status, res.body.error?.code, res.body.error?.details?.operationId]).toEqual([method, path, 409, 'VM_BUSY', holder.body.id]);
+    }
+    expect(await operations()).toBe(during);
+    expect((await h.waitForOperation(key, holder.body.id)).status).toBe('succeeded');
+
+    const live = await h.call('GET', `/v1/vms?live=true&hostname=${vm.hostname}`, { key });
+    expect(live.body.items).toEqual([expect.objectContaining({ id: vm.id, live: { powerState: 'running', frozen: false }, interfaces: [expect.objectContaining({ position: 0, network: 'public' })] })]);
+  });
+
   describe('update', () => {
     it('resizes a stopped VM; undone at every driver call', async () => {
       const calls = await checkSaga(h, key, {
@@ -189,6 +252,9 @@ describe('VM lifecycle and disks', () => {
       const shrink = await h.call('POST', `/v1/vms/${vm.id}/disks/${data}/resize`, { key, body: { sizeGb: 1 } });
       expect([shrink.status, shrink.body.error.code]).toEqual([412, 'INVALID_PARAMETER']);
       expect(await checkSaga(h, key, { setup: async () => ({ vmId: vm.id, nodeId: vm.nodeId, request: { method: 'POST', path: `/v1/vms/${vm.id}/disks/${data}/resize`, body: { sizeGb: (await get(vm.id)).disks.find((d: { id: string }) => d.id === data).sizeGb + 1 } } }) })).toEqual(['resizeDisk']);
+      const grown = await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/disks/${data}/resize`, { sizeGb: 10 });
+      await recordOperationHistory(h, grown.id, 'disk-resize.succeeded');
+      expect((await h.hypervisor.getDisk(vm.nodeId, data))?.sizeGb).toBe(10);
       const deleteSystem = await h.call('DELETE', `/v1/vms/${vm.id}/disks/${system}`, { key });
       expect([deleteSystem.status, deleteSystem.body.error.code]).toEqual([423, 'SYSTEM_DISK']);
       const deleted = await h.runOperation(key, 'DELETE', `/v1/vms/${vm.id}/disks/${data}`);

@@ -3,7 +3,7 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { AppConfig } from '@vmops/config';
-import { ApiKeyEntity, dataSourceOptions, DiskEntity, NodeEntity, OperationEntity, TemplateEntity, VmEntity } from '@vmops/persistence';
+import { ApiKeyEntity, dataSourceOptions, DiskEntity, NetworkInterfaceEntity, NodeEntity, OperationEntity, TemplateEntity, VmEntity } from '@vmops/persistence';
 import { AdminController } from './admin/admin.controller';
 import { ApiKeysController } from './api-keys/api-keys.controller';
 import { ApiKeyGuard } from './auth/auth';
@@ -45,7 +45,7 @@ export class OperationsModule {}
 export class NodesModule {}
 
 @Module({
-  imports: [TypeOrmModule.forFeature([VmEntity, DiskEntity, TemplateEntity]), OperationsModule, NodesModule],
+  imports: [TypeOrmModule.forFeature([VmEntity, DiskEntity, NetworkInterfaceEntity, TemplateEntity]), OperationsModule, NodesModule],
   controllers: [VmsController],
   providers: [VmsService, VmLifecycleService],
 })

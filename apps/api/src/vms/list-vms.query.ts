@@ -1,6 +1,7 @@
 import { ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
 import { VM_STATUSES, type VmStatus } from '@vmops/domain';
-import { IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { PageQuery } from '../common/page.query';
 
 export const VM_ORDER = ['hostname', '-hostname', 'created', '-created', 'status', '-status', 'memory', '-memory', 'cpus', '-cpus'] as const;
@@ -31,6 +32,12 @@ export class VmFilter {
 }
 
 export class ListVmsQuery extends IntersectionType(PageQuery, VmFilter) {
+  @ApiPropertyOptional({ default: false, description: "true: add each VM's live status, read from its node (one read per node)" })
+  @IsOptional()
+  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsBoolean({ message: 'live must be true or false' })
+  live?: boolean;
+
   @ApiPropertyOptional({ enum: VM_ORDER, default: 'hostname' })
   @IsOptional()
   @IsIn(VM_ORDER)

@@ -1,7 +1,7 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DeleteVmInput, RebuildVmInput, UpdateVmInput } from '@vmops/contracts';
-import { DiskEntity, VmEntity } from '@vmops/persistence';
+import { DiskEntity, NetworkInterfaceEntity, VmEntity } from '@vmops/persistence';
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Principal } from '../auth/auth';
@@ -209,6 +209,6 @@ export class VmLifecycleService {
 
   private async view(vmId: string): Promise<VmView> {
     const vm = await this.dataSource.getRepository(VmEntity).findOneByOrFail({ id: vmId });
-    return toVmView(vm, await this.dataSource.getRepository(DiskEntity).findBy({ vmId }));
+    return toVmView(vm, await this.dataSource.getRepository(DiskEntity).findBy({ vmId }), await this.dataSource.getRepository(NetworkInterfaceEntity).findBy({ vmId }));
   }
 }

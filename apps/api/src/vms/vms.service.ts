@@ -2,7 +2,7 @@ import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { DEFAULT_STOP_TIMEOUT_SECONDS, type CreateVmInput, type OperationPlan, type OperationType, type VmPowerInput } from '@vmops/contracts';
 import { macFromId, type VmStatus } from '@vmops/domain';
-import { DiskEntity, TemplateEntity, VmEntity } from '@vmops/persistence';
+import { DiskEntity, NetworkInterfaceEntity, TemplateEntity, VmEntity } from '@vmops/persistence';
 import { randomBytes, randomUUID, scryptSync } from 'node:crypto';
 import { ILike, In, type EntityManager, type FindOptionsWhere, type Repository } from 'typeorm';
 import type { Principal } from '../auth/auth';
@@ -89,6 +89,7 @@ export class VmsService {
   constructor(
     @InjectRepository(VmEntity) private readonly vms: Repository<VmEntity>,
     @InjectRepository(DiskEntity) private readonly disks: Repository<DiskEntity>,
+    @InjectRepository(NetworkInterfaceEntity) private readonly nics: Repository<NetworkInterfaceEntity>,
     @InjectRepository(TemplateEntity) private readonly templates: Repository<TemplateEntity>,
     private readonly operations: OperationsService,
     private readonly locks: VmLockService,
@@ -104,8 +105,11 @@ export class VmsService {
       take: query.limit,
       skip: query.offset,
     });
-    const disks = vms.length ? await this.disks.findBy({ vmId: In(vms.map((v) => v.id)) }) : [];
-    return { items: vms.map((vm) => toVmView(vm, disks)), total, limit: query.limit, offset: query.offset };
+    const ids = In(vms.map((v) => v.id));
+    const [disks, nics] = vms.length ? await Promise.all([this.disks.findBy({ vmId: ids }), this.nics.findBy({ vmId: ids })]) : [[], []];
+    const items = vms.map((vm) => toVmView(vm, disks, nics));
+    if (query.live) await this.addLiveStatus(items);
+    return { items, total, limit: query.limit, offset: query.offset };
   }
 
   async count(principal: Principal, filter: VmFilter): Promise<{ count: number }> {
@@ -157,7 +161,29 @@ export class VmsService {
   async get(principal: Principal, id: string): Promise<VmView> {
     const vm = await this.vms.findOneBy({ id, tenantId: principal.tenantId });
     if (!vm) throw notFound('VM', id);
-    return toVmView(vm, await this.disks.findBy({ vmId: vm.id }));
+    return toVmView(vm, await this.disks.findBy({ vmId: vm.id }), await this.nics.findBy({ vmId: vm.id }));
+  }
+
+  /** ?live=true: one audit per node the page touches, read through the nodes' agents. */
+  private async addLiveStatus(items: VmView[]): Promise<void> {
+    const nodeIds = [...new Set(items.map((v) => v.nodeId))];
+    const nodes: { id: string; name: string }[] = nodeIds.length ? await this.vms.manager.query(`SELECT id, name FROM nodes WHERE id = ANY($1::uuid[])`, [nodeIds]) : [];
+    const live = new Map<string, VmView['live']>();
+    await Promise.all(
+      nodes.map(async (node) => {
+        try {
+          const audit = await this.nodes.read(node, { activity: 'auditNode', args: { nodeId: node.id }, summary: `Live status of the VMs on ${node.name}` });
+          for (const vm of items.filter((v) => v.nodeId === node.id)) {
+            const found = audit.vms.find((a) => a.vmId === vm.id);
+            live.set(vm.id, found ? { powerState: found.powerState, frozen: found.frozen } : { powerState: 'absent', frozen: false });
+          }
+        } catch (err) {
+          const code = err instanceof ApiError ? err.code : 'NODE_READ_FAILED';
+          for (const vm of items.filter((v) => v.nodeId === node.id)) live.set(vm.id, { error: code });
+        }
+      }),
+    );
+    for (const vm of items) vm.live = live.get(vm.id) ?? null;
   }
 
   async create(principal: Principal, dto: CreateVmDto, options: MutationOptions): Promise<LaunchResult> {
