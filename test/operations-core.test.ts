@@ -166,6 +166,7 @@ describe('operations core', () => {
       summary: expect.stringContaining('dry-run'),
       undo: expect.stringContaining('Delete'),
       undoActivity: 'deleteDisk',
+      commit: false,
     });
     expect(res.body.steps[4].undo).toBeNull();
     expect(await operationCount()).toBe(before);
@@ -176,8 +177,8 @@ describe('operations core', () => {
     expect((await h.call('POST', `/v1/vms/${vm.id}/stop?dryRun=true`, { key })).status).toBe(423);
     const plan = await h.call('POST', `/v1/vms/${vm.id}/start?dryRun=true`, { key });
     expect(plan.body.steps).toEqual([
-      { name: 'startVm', activity: 'startVm', summary: `Start ${vm.hostname}`, undo: `Force-stop ${vm.hostname}`, undoActivity: 'forceStopVm' },
-      { name: 'recordVm', activity: 'recordVmStatus', summary: `Record ${vm.hostname} as running`, undo: null, undoActivity: null },
+      { name: 'startVm', activity: 'startVm', summary: `Start ${vm.hostname}`, undo: `Force-stop ${vm.hostname}`, undoActivity: 'forceStopVm', commit: false },
+      { name: 'recordVm', activity: 'recordVmStatus', summary: `Record ${vm.hostname} as running`, undo: null, undoActivity: null, commit: false },
     ]);
     expect((await h.call('GET', `/v1/vms/${vm.id}`, { key })).body).toMatchObject({ status: 'stopped', locked: false });
     expect((await h.call('POST', '/v1/vms?dryRun=maybe', { key, body: {} })).status).toBe(400);

@@ -76,6 +76,9 @@ describe('snapshots and disk rollback', () => {
         await snapshot(vm.id, 'y');
         return { vmId: vm.id, nodeId: vm.nodeId, request: { method: 'DELETE', path: `/v1/vms/${vm.id}/snapshots?names=x,y` } };
       },
+      // The record of a snapshot just deleted goes next; its write failing for good (a bug, not a node fault)
+      // would leave a record of a deleted snapshot, which no undo can mend: the audit reports it.
+      skipInventoryStep: (name) => name.startsWith('forget:'),
       // A snapshot deleted before the failure stays deleted (nothing brings it back); the rest is as it was.
       expectAfterFailure: (before, after, k) => {
         const gone = before!.inventory.snapshots.slice(0, k).map((s) => s.name);

@@ -251,7 +251,16 @@ describe('VM lifecycle and disks', () => {
       const data = (await get(vm.id)).disks.find((d: { position: number }) => d.position === 3).id;
       const shrink = await h.call('POST', `/v1/vms/${vm.id}/disks/${data}/resize`, { key, body: { sizeGb: 1 } });
       expect([shrink.status, shrink.body.error.code]).toEqual([412, 'INVALID_PARAMETER']);
-      expect(await checkSaga(h, key, { setup: async () => ({ vmId: vm.id, nodeId: vm.nodeId, request: { method: 'POST', path: `/v1/vms/${vm.id}/disks/${data}/resize`, body: { sizeGb: (await get(vm.id)).disks.find((d: { id: string }) => d.id === data).sizeGb + 1 } } }) })).toEqual(['resizeDisk']);
+      expect(
+        await checkSaga(h, key, {
+          setup: async () => {
+            const fresh = await h.createVm(key);
+            await h.runOperation(key, 'POST', `/v1/vms/${fresh.id}/disks`, { sizeGb: 2 });
+            const disk = (await get(fresh.id)).disks.find((d: { position: number }) => d.position === 1).id;
+            return { vmId: fresh.id, nodeId: fresh.nodeId, request: { method: 'POST', path: `/v1/vms/${fresh.id}/disks/${disk}/resize`, body: { sizeGb: 3 } } };
+          },
+        }),
+      ).toEqual(['resizeDisk']);
       const grown = await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/disks/${data}/resize`, { sizeGb: 10 });
       await recordOperationHistory(h, grown.id, 'disk-resize.succeeded');
       expect((await h.hypervisor.getDisk(vm.nodeId, data))?.sizeGb).toBe(10);

@@ -8,6 +8,7 @@ import { createApiApp } from '../../apps/api/src/bootstrap';
 import type { OperationView } from '../../apps/api/src/operations/operation.view';
 import type { AuditDiff } from '../../libs/domain/src';
 import { createHarnessDatabase } from './databases';
+import { InventoryFaults } from './inventory-faults';
 import type { NodeAudit } from '../../libs/hypervisor/src';
 import { createNodeAgent, type NodeAgent } from '../../apps/agent/src/agent';
 import { createVmOpsWorker } from '../../apps/worker/src/worker';
@@ -15,7 +16,7 @@ import { loadConfig, type AppConfig } from '../../libs/config/src';
 import { isTerminalOperationStatus } from '../../libs/contracts/src';
 import { apiKeyDisplayPrefix, generateApiKey, hashApiKey } from '../../libs/domain/src';
 import { SimulatedHypervisor, SimulatorControl } from '../../libs/hypervisor/src';
-import { createDataSource, DEMO_NODES, seedDemo, type SeedResult } from '../../libs/persistence/src';
+import { createDataSource, seedDemo, type SeedResult } from '../../libs/persistence/src';
 
 export interface ApiResponse<T = any> {
   status: number;
@@ -31,6 +32,8 @@ export interface Harness {
   hypervisor: SimulatedHypervisor;
   /** Its faults, latency and call counts. */
   sim: SimulatorControl;
+  /** Permanent failures of the worker's inventory activities. */
+  inventoryFaults: InventoryFaults;
   temporal: Client;
   world: SeedResult;
   call<T = any>(
@@ -84,10 +87,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const simStore = { databaseUrl: config.simulator.databaseUrl, schema: config.simulator.schema };
   const hypervisor = new SimulatedHypervisor({ ...simStore, guestShutdownMs: 100, transferStepMs: 10 });
   const sim = new SimulatorControl(simStore);
-  for (const [i, nodeId] of world.nodeIds.entries()) {
-    const { cpus, memoryMb, storageGb } = DEMO_NODES[i];
-    await sim.registerNode(nodeId, { cpus, memoryMb, storageGb });
-  }
+  const inventoryFaults = new InventoryFaults();
+  // Room for the hundreds of VMs a test file makes (one per saga run), yet finite: 417s stay testable.
+  const capacity = { cpus: 4096, memoryMb: 409_600, storageGb: 4000 };
+  await dataSource.query(`UPDATE nodes SET cpus = $1, memory_mb = $2, storage_gb = $3`, [capacity.cpus, capacity.memoryMb, capacity.storageGb]);
+  for (const nodeId of world.nodeIds) await sim.registerNode(nodeId, capacity);
 
   const temporalConnection = await Connection.connect({ address: env('VMOPS_TEST_TEMPORAL_ADDRESS') });
   const temporal = new Client({ connection: temporalConnection, namespace: config.temporalNamespace });
@@ -105,6 +109,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       taskQueue: config.temporalTaskQueue,
       dataSource,
       workflowBundle: { codePath: env('VMOPS_TEST_WORKFLOW_BUNDLE') },
+      interceptors: { activity: [inventoryFaults.interceptor] },
     });
     workerRun = worker.run();
     const agentNodes = options.agentNodes ? options.agentNodes(world) : world.nodeIds;
@@ -148,6 +153,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     dataSource,
     hypervisor,
     sim,
+    inventoryFaults,
     temporal,
     world,
     call,

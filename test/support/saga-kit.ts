@@ -1,4 +1,5 @@
 import type { OperationView } from '../../apps/api/src/operations/operation.view';
+import { isDriverActivity } from '../../libs/contracts/src';
 import type { DriverMethod } from '../../libs/hypervisor/src';
 import type { Harness } from './harness';
 
@@ -75,6 +76,8 @@ export interface SagaCheck {
    * stuck for a human (FAILED_AFTER_COMMIT) instead of compensated.
    */
   pastPointOfNoReturn?(k: number, calls: DriverMethod[]): boolean;
+  /** An inventory step not to fail (say why where it is used). */
+  skipInventoryStep?(name: string): boolean;
 }
 
 /**
@@ -82,7 +85,8 @@ export interface SagaCheck {
  * 1. a clean run succeeds, and the driver calls it makes are recorded, in order;
  * 2. for each of those calls, a fresh run where exactly that call fails for good ends compensated (or failed,
  *    when nothing was done yet), the VM as it started, the node audit clean and the VM unlocked;
- * 3. a fresh run where every one of those calls first fails transiently (the faults stack on the first calls
+ * 3. the same for each inventory step of the plan (the test worker's interceptor fails it for good);
+ * 4. a fresh run where every one of those calls first fails transiently (the faults stack on the first calls
  *    of a method) succeeds.
  * Returns the driver calls of a clean run, for the test to assert the plan's shape.
  */
@@ -122,6 +126,32 @@ export async function checkSaga(h: Harness, key: string, check: SagaCheck): Prom
     expect({ context, status: op.status }).toEqual({ context, status: expect.stringMatching(/^(compensated|failed)$/) });
     const after = run.vmId ? await observeVm(h, run.vmId, run.nodeId) : null;
     if (check.expectAfterFailure) await check.expectAfterFailure(before, after, k, calls, op);
+    else expect({ context, vm: after }).toEqual({ context, vm: before });
+    const { diff } = await h.auditNode(run.nodeId);
+    expect({ context, diff }).toEqual({ context, diff: expect.objectContaining({ clean: true }) });
+  }
+
+  // Inventory steps too: the test worker's interceptor fails the j-th one for good.
+  const plan = await check.setup();
+  const dry = await h.call(plan.request.method, `${plan.request.path}${plan.request.path.includes('?') ? '&' : '?'}dryRun=true`, { key, body: plan.request.body });
+  if (dry.status !== 200) throw new Error(`dry run answered ${dry.status}: ${JSON.stringify(dry.body)}`);
+  const steps: { name: string; activity: string; commit: boolean }[] = dry.body.steps;
+  for (const [j, step] of steps.entries()) {
+    if (isDriverActivity(step.activity) || check.skipInventoryStep?.(step.name)) continue;
+    const run = await check.setup();
+    const before = run.vmId ? await observeVm(h, run.vmId, run.nodeId) : null;
+    h.inventoryFaults.fail(step.activity, steps.slice(0, j).filter((s) => s.activity === step.activity).length);
+    const op = await launch(run);
+    h.inventoryFaults.reset();
+    const context = `permanent failure at inventory step ${step.name}`;
+    expect({ context, message: op.error?.message }).toEqual({ context, message: expect.stringContaining('injected: inventory step') });
+    if (steps.slice(0, j).some((s) => s.commit)) {
+      expect({ context, status: op.status }).toEqual({ context, status: 'stuck' });
+      continue;
+    }
+    expect({ context, status: op.status }).toEqual({ context, status: expect.stringMatching(/^(compensated|failed)$/) });
+    const after = run.vmId ? await observeVm(h, run.vmId, run.nodeId) : null;
+    if (check.expectAfterFailure) await check.expectAfterFailure(before, after, -1, calls, op);
     else expect({ context, vm: after }).toEqual({ context, vm: before });
     const { diff } = await h.auditNode(run.nodeId);
     expect({ context, diff }).toEqual({ context, diff: expect.objectContaining({ clean: true }) });

@@ -84,7 +84,8 @@ export function resizeDiskPlan({ nodeId, vmId, hostname, disk, attachedAt, sizeG
   const to = sizeGb ?? disk.sizeGb;
   return {
     steps: [
-      { name: 'resizeDisk', do: { activity: 'resizeDisk', args: { nodeId, diskId: disk.diskId, sizeGb: to }, summary: `Grow disk ${short(disk.diskId)} of ${hostname} to ${to} GB` } },
+      // A disk does not shrink back: past the resize, the size is recorded or a human looks.
+      { name: 'resizeDisk', commit: true, do: { activity: 'resizeDisk', args: { nodeId, diskId: disk.diskId, sizeGb: to }, summary: `Grow disk ${short(disk.diskId)} of ${hostname} to ${to} GB` } },
       { name: 'recordDisk', do: { activity: 'recordDiskSlot', args: { diskId: disk.diskId, vmId, position: attachedAt, sizeGb: to }, summary: `Record ${to} GB` } },
     ],
   };
@@ -103,7 +104,7 @@ export function deleteDiskPlan({ nodeId, vmId, hostname, disk, attachedAt }: Dis
             } as PlannedStep,
           ]
         : []),
-      { name: 'deleteDisk', do: { activity: 'deleteDisk', args: { nodeId, diskId: disk.diskId }, summary: `Delete disk ${short(disk.diskId)} and its snapshots` } },
+      { name: 'deleteDisk', commit: true, do: { activity: 'deleteDisk', args: { nodeId, diskId: disk.diskId }, summary: `Delete disk ${short(disk.diskId)} and its snapshots` } },
       { name: 'forgetDisk', do: { activity: 'forgetDiskRecord', args: { diskId: disk.diskId }, summary: 'Drop its record' } },
     ],
   };

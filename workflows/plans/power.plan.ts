@@ -1,4 +1,5 @@
 import type { OperationPlan, PlannedStep, VmPowerInput } from '../../libs/contracts/src';
+import { startVmStep, stopVmStep } from './steps';
 
 const record = (vmId: string, hostname: string, powerState: 'running' | 'stopped'): PlannedStep => ({
   name: 'recordVm',
@@ -7,20 +8,9 @@ const record = (vmId: string, hostname: string, powerState: 'running' | 'stopped
 
 /** vm.start: power the VM on (booting once from an ISO if asked) → record it running. Undo: power it off again. */
 export function startVmPlan({ nodeId, vmId, hostname, bootIso }: VmPowerInput): OperationPlan {
-  return {
-    steps: [
-      {
-        name: 'startVm',
-        do: {
-          activity: 'startVm',
-          args: bootIso ? { nodeId, vmId, bootIso } : { nodeId, vmId },
-          summary: bootIso ? `Start ${hostname}, booting once from ${bootIso}` : `Start ${hostname}`,
-        },
-        undo: { activity: 'forceStopVm', args: { nodeId, vmId }, summary: `Force-stop ${hostname}` },
-      },
-      record(vmId, hostname, 'running'),
-    ],
-  };
+  const start = startVmStep(nodeId, vmId, hostname);
+  if (bootIso) start.do = { activity: 'startVm', args: { nodeId, vmId, bootIso }, summary: `Start ${hostname}, booting once from ${bootIso}` };
+  return { steps: [start, record(vmId, hostname, 'running')] };
 }
 
 /**
@@ -30,15 +20,7 @@ export function startVmPlan({ nodeId, vmId, hostname, bootIso }: VmPowerInput): 
 export function stopVmPlan({ nodeId, vmId, hostname, timeoutSeconds = 180, force = false, resize }: VmPowerInput): OperationPlan {
   return {
     steps: [
-      {
-        name: 'stopVm',
-        do: {
-          activity: 'stopVmWithTimeout',
-          args: { nodeId, vmId, timeoutSeconds: force ? 0 : timeoutSeconds, onTimeout: 'force' },
-          summary: force ? `Power off ${hostname}` : `Shut ${hostname} down (force after ${timeoutSeconds} s)`,
-        },
-        undo: { activity: 'startVm', args: { nodeId, vmId }, summary: `Start ${hostname} again` },
-      },
+      stopVmStep(nodeId, vmId, hostname, force ? 0 : timeoutSeconds),
       ...(resize
         ? [
             {
@@ -98,24 +80,7 @@ export function shutdownVmPlan({ nodeId, vmId, hostname, timeoutSeconds = 180 }:
  * (`force`: at once), then started again. Undo: a VM left off by a failed start is started again.
  */
 export function rebootVmPlan({ nodeId, vmId, hostname, timeoutSeconds = 180, force = false }: VmPowerInput): OperationPlan {
-  return {
-    steps: [
-      {
-        name: 'stopVm',
-        do: {
-          activity: 'stopVmWithTimeout',
-          args: { nodeId, vmId, timeoutSeconds: force ? 0 : timeoutSeconds, onTimeout: 'force' },
-          summary: force ? `Power ${hostname} off` : `Shut ${hostname} down (power off after ${timeoutSeconds} s)`,
-        },
-        undo: { activity: 'startVm', args: { nodeId, vmId }, summary: `Start ${hostname} again` },
-      },
-      {
-        name: 'startVm',
-        do: { activity: 'startVm', args: { nodeId, vmId }, summary: `Start ${hostname}` },
-        undo: { activity: 'forceStopVm', args: { nodeId, vmId }, summary: `Force-stop ${hostname}` },
-      },
-    ],
-  };
+  return { steps: [stopVmStep(nodeId, vmId, hostname, force ? 0 : timeoutSeconds), startVmStep(nodeId, vmId, hostname)] };
 }
 
 /** vm.hard_reset (ElasticHosts reset): the reset button. Nothing to undo. */

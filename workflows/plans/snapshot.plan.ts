@@ -7,6 +7,7 @@ import type {
   SnapshotRollbackInput,
   VmOperationInput,
 } from '../../libs/contracts/src';
+import { startVmStep, stopVmStep } from './steps';
 
 /** snapshot.create: take the snapshot on the node → its record (written pending by the API) becomes ok. */
 export function createSnapshotPlan({ nodeId, hostname, snapshotId, diskId, name, fsfreeze }: SnapshotCreateInput): OperationPlan {
@@ -58,22 +59,6 @@ export function syncSnapshotsPlan({ nodeId, vmId, hostname }: VmOperationInput):
   };
 }
 
-const stopStep = (nodeId: string, vmId: string, hostname: string, timeoutSeconds: number): PlannedStep => ({
-  name: 'stopVm',
-  do: {
-    activity: 'stopVmWithTimeout',
-    args: { nodeId, vmId, timeoutSeconds, onTimeout: 'force' },
-    summary: `Shut ${hostname} down (force after ${timeoutSeconds} s)`,
-  },
-  undo: { activity: 'startVm', args: { nodeId, vmId }, summary: `Start ${hostname} again` },
-});
-
-const startStep = (nodeId: string, vmId: string, hostname: string): PlannedStep => ({
-  name: 'startVm',
-  do: { activity: 'startVm', args: { nodeId, vmId }, summary: `Start ${hostname}` },
-  undo: { activity: 'forceStopVm', args: { nodeId, vmId }, summary: `Force-stop ${hostname}` },
-});
-
 /**
  * snapshot.rollback (in place, Erigones): [stop the VM] → write the snapshot back over the disk (the point of no
  * return: the disk's data after the snapshot is gone, and so are the snapshots it invalidates) → drop their
@@ -83,7 +68,7 @@ export function rollbackSnapshotPlan(input: SnapshotRollbackInput): OperationPla
   const { nodeId, vmId, hostname, snapshotId, snapshotName, targetDiskId, discarded, stopFirst } = input;
   return {
     steps: [
-      ...(stopFirst ? [stopStep(nodeId, vmId, hostname, input.stopTimeoutSeconds)] : []),
+      ...(stopFirst ? [stopVmStep(nodeId, vmId, hostname, input.stopTimeoutSeconds)] : []),
       {
         name: 'rollbackSnapshot',
         do: {
@@ -105,7 +90,7 @@ export function rollbackSnapshotPlan(input: SnapshotRollbackInput): OperationPla
             } as PlannedStep,
           ]
         : []),
-      ...(stopFirst ? [startStep(nodeId, vmId, hostname)] : []),
+      ...(stopFirst ? [startVmStep(nodeId, vmId, hostname)] : []),
     ],
   };
 }
@@ -122,7 +107,7 @@ export function rollbackDiskPlan(input: DiskRollbackInput): OperationPlan {
   const fresh = `disk ${newDiskId.slice(0, 8)}`;
   return {
     steps: [
-      ...(wasRunning ? [stopStep(nodeId, vmId, hostname, input.stopTimeoutSeconds)] : []),
+      ...(wasRunning ? [stopVmStep(nodeId, vmId, hostname, input.stopTimeoutSeconds)] : []),
       {
         name: 'detachOldDisk',
         do: { activity: 'detachDisk', args: { nodeId, diskId: oldDiskId, vmId }, summary: `Detach ${old} from ${hostname}` },
@@ -146,7 +131,7 @@ export function rollbackDiskPlan(input: DiskRollbackInput): OperationPlan {
         do: { activity: 'attachDisk', args: { nodeId, diskId: newDiskId, vmId, position }, summary: `Attach ${fresh} at position ${position}` },
         undo: { activity: 'detachDisk', args: { nodeId, diskId: newDiskId, vmId }, summary: `Detach ${fresh}` },
       },
-      ...(wasRunning ? [startStep(nodeId, vmId, hostname)] : []),
+      ...(wasRunning ? [startVmStep(nodeId, vmId, hostname)] : []),
       {
         name: 'recordNewDisk',
         do: {

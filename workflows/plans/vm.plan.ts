@@ -1,20 +1,5 @@
 import type { DeleteVmInput, OperationPlan, PlannedStep, RebuildVmInput, UpdateVmInput } from '../../libs/contracts/src';
-
-const stopStep = (nodeId: string, vmId: string, hostname: string, timeoutSeconds: number): PlannedStep => ({
-  name: 'stopVm',
-  do: {
-    activity: 'stopVmWithTimeout',
-    args: { nodeId, vmId, timeoutSeconds, onTimeout: 'force' },
-    summary: timeoutSeconds ? `Shut ${hostname} down (power off after ${timeoutSeconds} s)` : `Power ${hostname} off`,
-  },
-  undo: { activity: 'startVm', args: { nodeId, vmId }, summary: `Start ${hostname} again` },
-});
-
-const startStep = (nodeId: string, vmId: string, hostname: string): PlannedStep => ({
-  name: 'startVm',
-  do: { activity: 'startVm', args: { nodeId, vmId }, summary: `Start ${hostname}` },
-  undo: { activity: 'forceStopVm', args: { nodeId, vmId }, summary: `Force-stop ${hostname}` },
-});
+import { startVmStep, stopVmStep } from './steps';
 
 /**
  * vm.delete: [power off] → detach the disks and interfaces that stay → undefine → (no return from here) delete
@@ -25,7 +10,7 @@ export function deleteVmPlan(input: DeleteVmInput): OperationPlan {
   const { nodeId, vmId, hostname, systemDisk, otherDisks, firstNic, otherNics, deleteAllDisks } = input;
   const shortId = (id: string) => id.slice(0, 8);
   const steps: PlannedStep[] = [
-      ...(input.running ? [stopStep(nodeId, vmId, hostname, 0)] : []),
+      ...(input.running ? [stopVmStep(nodeId, vmId, hostname, 0)] : []),
       ...otherDisks.map(
         (d): PlannedStep => ({
           name: `detachDisk${d.position}`,
@@ -88,13 +73,13 @@ export function deleteVmPlan(input: DeleteVmInput): OperationPlan {
 export function updateVmPlan({ nodeId, vmId, hostname, from, to, restart, stopTimeoutSeconds }: UpdateVmInput): OperationPlan {
   return {
     steps: [
-      ...(restart ? [stopStep(nodeId, vmId, hostname, stopTimeoutSeconds)] : []),
+      ...(restart ? [stopVmStep(nodeId, vmId, hostname, stopTimeoutSeconds)] : []),
       {
         name: 'resizeVm',
         do: { activity: 'resizeVm', args: { nodeId, vmId, ...to }, summary: `Give ${hostname} ${to.cpus} vCPU and ${to.memoryMb} MB` },
         undo: { activity: 'resizeVm', args: { nodeId, vmId, ...from }, summary: `Give ${hostname} back ${from.cpus} vCPU and ${from.memoryMb} MB` },
       },
-      ...(restart ? [startStep(nodeId, vmId, hostname)] : []),
+      ...(restart ? [startVmStep(nodeId, vmId, hostname)] : []),
       {
         name: 'recordSize',
         do: { activity: 'recordVmSize', args: { vmId, ...to }, summary: `Record the new size of ${hostname}` },
@@ -112,7 +97,7 @@ export function updateVmPlan({ nodeId, vmId, hostname, from, to, restart, stopTi
 export function rebuildVmPlan(input: RebuildVmInput): OperationPlan {
   const { nodeId, vmId, hostname, replacements, templateId } = input;
   const short = (id: string) => id.slice(0, 8);
-  const steps: PlannedStep[] = [...(input.running ? [stopStep(nodeId, vmId, hostname, input.stopTimeoutSeconds)] : [])];
+  const steps: PlannedStep[] = [...(input.running ? [stopVmStep(nodeId, vmId, hostname, input.stopTimeoutSeconds)] : [])];
   for (const r of replacements) {
     steps.push({
       name: `createDisk${r.position}`,
@@ -137,7 +122,7 @@ export function rebuildVmPlan(input: RebuildVmInput): OperationPlan {
       },
     );
   }
-  if (input.startAfter) steps.push(startStep(nodeId, vmId, hostname));
+  if (input.startAfter) steps.push(startVmStep(nodeId, vmId, hostname));
   for (const r of replacements) {
     steps.push({
       name: `recordDisk${r.position}`,

@@ -1,4 +1,4 @@
-import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, Worker, type NativeConnection, type WorkerInterceptors, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import { createInventoryActivities } from './activities';
@@ -26,6 +26,8 @@ export interface VmOpsWorkerOptions {
   taskQueue: string;
   /** A prebuilt bundle (production and tests); without one the worker bundles the workflows at start. */
   workflowBundle?: WorkflowBundleWithSourceMap | { codePath: string };
+  /** Activity interceptors (tests inject inventory faults this way). */
+  interceptors?: WorkerInterceptors;
 }
 
 /**
@@ -41,6 +43,7 @@ export function createVmOpsWorker(options: VmOpsWorkerOptions): Promise<Worker> 
     activities: createInventoryActivities(options.dataSource),
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve(WORKFLOWS_PATH) }),
     maxCachedWorkflows: 1000,
+    interceptors: options.interceptors,
     shutdownGraceTime: '10 seconds',
   });
 }

@@ -51,7 +51,7 @@ export interface InventoryActivities {
    * snapshots the node lacks go, snapshots of the VM's disks that the node has and the inventory lacks are added.
    */
   syncSnapshotRecords(args: { vmId: string; observed?: SnapshotInfo[] | null }): Promise<StepReport>;
-  /** `newDiskId` takes `oldDiskId`'s place at `position` in the inventory; the old disk is recorded detached. */
+  /** `newDiskId` takes `oldDiskId`'s place at `position` in the inventory; the old disk stays the VM's, detached. */
   replaceDiskRecord(args: { vmId: string; oldDiskId: string; newDiskId: string; position: number; sizeGb: number }): Promise<StepReport>;
   /** Undoes replaceDiskRecord: the new disk's record goes, the old disk is attached again at `position`. */
   restoreDiskRecord(args: { vmId: string; oldDiskId: string; newDiskId: string; position: number }): Promise<StepReport>;

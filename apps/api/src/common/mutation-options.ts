@@ -1,4 +1,5 @@
 import { createParamDecorator, ExecutionContext, HttpStatus } from '@nestjs/common';
+import { IsIn, IsOptional } from 'class-validator';
 import type { Request } from 'express';
 import type { MutationOptions } from '../operations/operations.service';
 import { ApiError } from './api-error';
@@ -22,3 +23,13 @@ export const Mutation = createParamDecorator((_: unknown, ctx: ExecutionContext)
   }
   return { idempotencyKey: key, dryRun: dryRun === 'true' };
 });
+
+/**
+ * Base of the query DTOs of mutating endpoints: `dryRun` is read by @Mutation(), and declared here so that the
+ * whitelisting validation pipe lets it through.
+ */
+export class MutationQuery {
+  @IsOptional()
+  @IsIn(['true', 'false'], { message: 'dryRun must be true or false' })
+  dryRun?: string;
+}

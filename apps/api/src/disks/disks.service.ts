@@ -84,7 +84,7 @@ export class DisksService {
         plan: createDiskPlan,
         request: { vmId, sizeGb: dto.sizeGb, position: dto.position ?? null },
         prepare: async (tx, operationId) => {
-          const vm = await this.lockSettled(tx, principal, vmId, operationId);
+          const vm = await this.locks.acquireSettled(tx, principal.tenantId, vmId, operationId, 'change the disks of');
           const position = await this.freePosition(tx, vm, dto.position);
           await this.assertStorageFits(tx, vm.nodeId, dto.sizeGb);
           // Recorded detached until the operation attaches it, so its storage counts against the node at once.
@@ -115,7 +115,7 @@ export class DisksService {
         plan: attachDiskPlan,
         request: { vmId, diskId, position: dto.position ?? null },
         prepare: async (tx, operationId) => {
-          const vm = await this.lockSettled(tx, principal, vmId, operationId);
+          const vm = await this.locks.acquireSettled(tx, principal.tenantId, vmId, operationId, 'change the disks of');
           const [disk]: DiskRow[] = await tx.query(`SELECT * FROM disks WHERE id = $1 AND tenant_id = $2 FOR UPDATE`, [diskId, principal.tenantId]);
           if (!disk || (disk.vm_id !== null && disk.vm_id !== vmId)) throw notFound('disk', diskId);
           if (disk.position !== null) {
@@ -189,7 +189,7 @@ export class DisksService {
         plan,
         request: { vmId, diskId, ...extra },
         prepare: async (tx, operationId) => {
-          const vm = await this.lockSettled(tx, principal, vmId, operationId);
+          const vm = await this.locks.acquireSettled(tx, principal.tenantId, vmId, operationId, 'change the disks of');
           const [disk]: DiskRow[] = await tx.query(`SELECT * FROM disks WHERE id = $1 AND vm_id = $2`, [diskId, vmId]);
           if (!disk) throw notFound('disk', diskId);
           await check(vm, disk, tx);
@@ -202,14 +202,6 @@ export class DisksService {
       },
       options,
     );
-  }
-
-  private async lockSettled(tx: EntityManager, principal: Principal, vmId: string, operationId: string): Promise<LockedVm> {
-    const vm = await this.locks.acquire(tx, principal.tenantId, vmId, operationId);
-    if (vm.status !== 'running' && vm.status !== 'stopped') {
-      throw new ApiError(HttpStatus.LOCKED, 'VM_INVALID_STATE', `${vm.hostname} is ${vm.status}; its disks cannot change now`, { status: vm.status });
-    }
-    return vm;
   }
 
   /** `wanted` if it is free (409 otherwise), else the lowest free data position. */

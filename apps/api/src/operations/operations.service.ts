@@ -59,7 +59,8 @@ export interface DryRunView {
   dryRun: true;
   type: OperationType;
   vmId: string;
-  steps: { name: string; activity: string; summary: string; undo: string | null; undoActivity: string | null }[];
+  /** `commit`: the point of no return; a failure after it is not undone. */
+  steps: { name: string; activity: string; summary: string; undo: string | null; undoActivity: string | null; commit: boolean }[];
   afterCompensation: string | null;
 }
 
@@ -122,6 +123,7 @@ export class OperationsService {
               summary: s.do.summary,
               undo: s.undo?.summary ?? null,
               undoActivity: s.undo?.activity ?? null,
+              commit: s.commit ?? false,
             })),
             afterCompensation: plan.afterCompensation?.summary ?? null,
           });

@@ -114,6 +114,18 @@ export class VmLockService {
     throw await this.whyNotIdle(tx, tenantId, vmId);
   }
 
+  /**
+   * acquire, for operations that need the VM settled (running or stopped): one being created, or flagged
+   * error, answers 423 until its operation or an admin reset settles it.
+   */
+  async acquireSettled(tx: EntityManager, tenantId: string, vmId: string, operationId: string, action: string): Promise<LockedVm> {
+    const vm = await this.acquire(tx, tenantId, vmId, operationId);
+    if (vm.status !== 'running' && vm.status !== 'stopped') {
+      throw new ApiError(HttpStatus.LOCKED, 'VM_INVALID_STATE', `${vm.hostname} is ${vm.status}; cannot ${action} it now`, { status: vm.status });
+    }
+    return vm;
+  }
+
   /** Throws why the VM cannot be taken: 404, 423 VM_STUCK or 409 VM_BUSY naming the operation holding it. */
   async assertIdle(tenantId: string, vmId: string): Promise<void> {
     const [vm] = await this.dataSource.query(`SELECT current_operation_id FROM vms WHERE id = $1 AND tenant_id = $2`, [vmId, tenantId]);

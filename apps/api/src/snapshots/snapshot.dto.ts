@@ -1,20 +1,24 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsOptional, IsString, IsUUID, Matches, MaxLength } from 'class-validator';
+import { MutationQuery } from '../common/mutation-options';
 import { PageQuery } from '../common/page.query';
 
 /** Erigones' snapshot names: letters, digits, dots, dashes and underscores; unique per disk. */
 export const SNAPSHOT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const NAME_RULE = 'must be 1-64 letters, digits, dots, dashes and underscores, starting with a letter or digit';
 
-export class DiskSelector {
+export class DiskField {
   @ApiPropertyOptional({ format: 'uuid', description: "The VM's disk; default: its system disk" })
   @IsOptional()
   @IsUUID('all', { message: 'diskId must be a UUID' })
   diskId?: string;
 }
 
-export class CreateSnapshotDto extends DiskSelector {
+/** ?diskId= (and ?dryRun= on mutations). */
+export class DiskSelector extends IntersectionType(MutationQuery, DiskField) {}
+
+export class CreateSnapshotDto extends DiskField {
   @ApiProperty({ example: 'before-upgrade', description: `Unique per disk; ${NAME_RULE}` })
   @IsString()
   @Matches(SNAPSHOT_NAME, { message: `name ${NAME_RULE}` })
@@ -75,7 +79,7 @@ export class DeleteSnapshotsQuery extends DiskSelector {
 
 export const ROLLBACK_METHODS = ['in_place', 'new_disk'] as const;
 
-export class RollbackSnapshotDto extends DiskSelector {
+export class RollbackSnapshotDto extends DiskField {
   @ApiProperty({
     enum: ROLLBACK_METHODS,
     description:

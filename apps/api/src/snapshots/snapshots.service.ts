@@ -72,9 +72,6 @@ const ORDER: Record<string, string> = {
   '-created': 's.created_at DESC, s.name DESC',
 };
 
-/** VM states a snapshot operation may start from: the VM exists on its node and is not broken. */
-const SETTLED = ['running', 'stopped'];
-
 /**
  * Snapshots of a VM's disks (Erigones semantics): create, list, read, annotate, delete, sync with the node,
  * and the two rollbacks. Every change is an operation that locks the VM it changes.
@@ -127,7 +124,7 @@ export class SnapshotsService {
         plan: createSnapshotPlan,
         request: { vmId, name: dto.name, diskId: dto.diskId ?? null, note: dto.note ?? null, fsfreeze },
         prepare: async (tx, operationId) => {
-          const vm = await this.lockSettled(tx, principal, vmId, operationId, 'snapshot');
+          const vm = await this.locks.acquireSettled(tx, principal.tenantId, vmId, operationId, 'snapshot');
           const disk = await this.diskOf(tx, vmId, dto.diskId);
           const [{ count }] = await tx.query(`SELECT count(*)::int AS count FROM snapshots WHERE vm_id = $1`, [vmId]);
           if (count >= this.config.snapshotLimitPerVm) {
@@ -166,7 +163,7 @@ export class SnapshotsService {
         plan: deleteSnapshotsPlan,
         request: { vmId, names: unique, diskId: diskId ?? null },
         prepare: async (tx, operationId) => {
-          const vm = await this.lockSettled(tx, principal, vmId, operationId, 'delete snapshots of');
+          const vm = await this.locks.acquireSettled(tx, principal.tenantId, vmId, operationId, 'delete snapshots of');
           const disk = await this.diskOf(tx, vmId, diskId);
           const rows: SnapshotRow[] = await tx.query(`SELECT * FROM snapshots WHERE disk_id = $1 AND name = ANY($2)`, [disk.id, unique]);
           const missing = unique.filter((n) => !rows.some((r) => r.name === n));
@@ -200,7 +197,7 @@ export class SnapshotsService {
         plan: syncSnapshotsPlan,
         request: { vmId },
         prepare: async (tx, operationId) => {
-          const vm = await this.lockSettled(tx, principal, vmId, operationId, 'sync snapshots of');
+          const vm = await this.locks.acquireSettled(tx, principal.tenantId, vmId, operationId, 'sync snapshots of');
           return { vm, input: this.base(operationId, vm) };
         },
         abandon: (tx, id, operationId) => this.locks.release(tx, id, operationId),
@@ -230,7 +227,7 @@ export class SnapshotsService {
         plan: rollbackDiskPlan,
         request: { vmId, snapshot: name, method: dto.method, diskId: dto.diskId ?? null },
         prepare: async (tx, operationId) => {
-          const vm = await this.lockSettled(tx, principal, vmId, operationId, 'roll back');
+          const vm = await this.locks.acquireSettled(tx, principal.tenantId, vmId, operationId, 'roll back');
           const disk = await this.diskOf(tx, vmId, dto.diskId);
           const snap = await this.okSnapshot(tx, vmId, disk.id, name);
           return {
@@ -298,7 +295,7 @@ export class SnapshotsService {
           if (vm.status === 'running' && !dto.stopFirst) {
             throw new ApiError(HttpStatus.LOCKED, 'VM_NOT_STOPPED', `${vm.hostname} is running; stop it first or pass stopFirst`, { status: vm.status });
           }
-          if (!SETTLED.includes(vm.status)) assertPowerState(vm, 'roll back', 'stopped');
+          if (vm.status !== 'running') assertPowerState(vm, 'roll back', 'stopped');
           await tx.query(`UPDATE snapshots SET status = 'deleting' WHERE id = ANY($1::uuid[])`, [discarded.map((s) => s.id)]);
           return {
             vm,
@@ -344,15 +341,6 @@ export class SnapshotsService {
 
   private base(operationId: string, vm: LockedVm): VmOperationInput {
     return { operationId, vmId: vm.id, hostname: vm.hostname, nodeId: vm.nodeId };
-  }
-
-  /** Locks the VM for the operation; 423 unless it is running or stopped. */
-  private async lockSettled(tx: EntityManager, principal: Principal, vmId: string, operationId: string, action: string): Promise<LockedVm> {
-    const vm = await this.locks.acquire(tx, principal.tenantId, vmId, operationId);
-    if (!SETTLED.includes(vm.status)) {
-      throw new ApiError(HttpStatus.LOCKED, 'VM_INVALID_STATE', `${vm.hostname} is ${vm.status}; cannot ${action} it now`, { status: vm.status });
-    }
-    return vm;
   }
 
   private async vmOf(m: EntityManager, principal: Principal, vmId: string): Promise<{ id: string; hostname: string; node_id: string }> {

@@ -1,23 +1,11 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiPropertyOptional, PartialType, PickType } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
-import { VM_LIMITS } from './create-vm.dto';
+import { IsBoolean, IsIn, IsOptional, IsUUID } from 'class-validator';
+import { MutationQuery } from '../common/mutation-options';
+import { CreateVmDto } from './create-vm.dto';
 
-export class UpdateVmDto {
-  @ApiPropertyOptional({ minimum: VM_LIMITS.cpus.min, maximum: VM_LIMITS.cpus.max })
-  @IsOptional()
-  @IsInt()
-  @Min(VM_LIMITS.cpus.min)
-  @Max(VM_LIMITS.cpus.max)
-  cpus?: number;
-
-  @ApiPropertyOptional({ minimum: VM_LIMITS.memoryMb.min, maximum: VM_LIMITS.memoryMb.max, description: 'MB' })
-  @IsOptional()
-  @IsInt()
-  @Min(VM_LIMITS.memoryMb.min)
-  @Max(VM_LIMITS.memoryMb.max)
-  memoryMb?: number;
-
+/** cpus, memoryMb, label and note as on create, all optional; `apply` for a running VM. */
+export class UpdateVmDto extends PartialType(PickType(CreateVmDto, ['cpus', 'memoryMb', 'label', 'note'] as const)) {
   @ApiPropertyOptional({
     enum: ['restart', 'next_stop'],
     description: 'For a running VM: restart it now to apply cpus/memory, or apply them when it next stops. A stopped VM is resized at once.',
@@ -25,18 +13,6 @@ export class UpdateVmDto {
   @IsOptional()
   @IsIn(['restart', 'next_stop'])
   apply?: 'restart' | 'next_stop';
-
-  @ApiPropertyOptional({ maxLength: 100 })
-  @IsOptional()
-  @IsString()
-  @MaxLength(100)
-  label?: string;
-
-  @ApiPropertyOptional({ maxLength: 2000 })
-  @IsOptional()
-  @IsString()
-  @MaxLength(2000)
-  note?: string;
 }
 
 export class RebuildVmDto {
@@ -51,7 +27,7 @@ export class RebuildVmDto {
   startAfter?: boolean;
 }
 
-export class DeleteVmQuery {
+export class DeleteVmQuery extends MutationQuery {
   @ApiPropertyOptional({
     default: false,
     description: 'true: delete every disk of the VM. Default (Gandi): the system disk and the first interface go, the other disks and interfaces are detached and kept.',

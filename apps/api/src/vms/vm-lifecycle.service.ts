@@ -15,13 +15,6 @@ import { assertPowerState, defaultStopTimeout } from './vms.service';
 
 const base = (operationId: string, vm: LockedVm) => ({ operationId, vmId: vm.id, hostname: vm.hostname, nodeId: vm.nodeId });
 
-/** Settled states only: a VM being created or flagged error waits for its operation or an admin reset. */
-function assertSettled(vm: LockedVm, action: string): void {
-  if (vm.status !== 'running' && vm.status !== 'stopped') {
-    throw new ApiError(HttpStatus.LOCKED, 'VM_INVALID_STATE', `${vm.hostname} is ${vm.status}; cannot ${action} it now`, { status: vm.status });
-  }
-}
-
 /** Delete, resize and rebuild a VM. */
 @Injectable()
 export class VmLifecycleService {
@@ -40,8 +33,7 @@ export class VmLifecycleService {
         plan: deleteVmPlan,
         request: { vmId, deleteAllDisks },
         prepare: async (tx, operationId) => {
-          const vm = await this.locks.acquire(tx, principal.tenantId, vmId, operationId);
-          assertSettled(vm, 'delete');
+          const vm = await this.locks.acquireSettled(tx, principal.tenantId, vmId, operationId, 'delete');
           const disks: { id: string; position: number | null; size_gb: number }[] = await tx.query(
             `SELECT id, position, size_gb FROM disks WHERE vm_id = $1 ORDER BY position NULLS LAST`,
             [vmId],
@@ -94,8 +86,7 @@ export class VmLifecycleService {
         plan: updateVmPlan,
         request: { vmId, cpus: dto.cpus ?? null, memoryMb: dto.memoryMb ?? null, apply: dto.apply ?? null },
         prepare: async (tx, operationId) => {
-          const vm = await this.locks.acquire(tx, principal.tenantId, vmId, operationId);
-          assertSettled(vm, 'resize');
+          const vm = await this.locks.acquireSettled(tx, principal.tenantId, vmId, operationId, 'resize');
           if (vm.status === 'running' && dto.apply !== 'restart') {
             throw new ApiError(HttpStatus.LOCKED, 'VM_RUNNING', `${vm.hostname} is running: pass apply "restart" to restart it now, or "next_stop" to apply the size when it next stops`, {
               status: vm.status,
@@ -130,8 +121,7 @@ export class VmLifecycleService {
         plan: rebuildVmPlan,
         request: { vmId, templateId: dto.templateId ?? null, startAfter: dto.startAfter ?? true },
         prepare: async (tx, operationId) => {
-          const vm = await this.locks.acquire(tx, principal.tenantId, vmId, operationId);
-          assertSettled(vm, 'rebuild');
+          const vm = await this.locks.acquireSettled(tx, principal.tenantId, vmId, operationId, 'rebuild');
           const templateId = dto.templateId ?? vm.templateId;
           if (!templateId) throw invalidParameter('templateId', `${vm.hostname} was not built from a template: name one`);
           const [template] = await tx.query(`SELECT id, name, disk_size_gb FROM templates WHERE id = $1`, [templateId]);

@@ -94,7 +94,8 @@ export function createInventoryActivities(dataSource: DataSource): InventoryActi
       dataSource.transaction(async (tx) => {
         const [old] = await tx.query(`SELECT tenant_id, node_id FROM disks WHERE id = $1 FOR UPDATE`, [oldDiskId]);
         if (!old) throw ApplicationFailure.nonRetryable(`disk ${oldDiskId} is not in the inventory`, 'InventoryConflictError');
-        await tx.query(`UPDATE disks SET vm_id = NULL, position = NULL WHERE id = $1`, [oldDiskId]);
+        // The old disk stays the VM's, detached, until its deletion is recorded.
+        await tx.query(`UPDATE disks SET position = NULL WHERE id = $1`, [oldDiskId]);
         await tx.query(
           `INSERT INTO disks (id, tenant_id, node_id, vm_id, position, size_gb) VALUES ($1, $2, $3, $4, $5, $6)
            ON CONFLICT (id) DO UPDATE SET vm_id = EXCLUDED.vm_id, position = EXCLUDED.position`,

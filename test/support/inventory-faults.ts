@@ -1,0 +1,32 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type { ActivityInterceptorsFactory } from '@temporalio/worker';
+
+/**
+ * Fails chosen inventory activities of the harness's worker for good (the driver's faults live in the
+ * simulator; the inventory has no such switch in production, so the test worker gets an interceptor).
+ */
+export class InventoryFaults {
+  private readonly faults = new Map<string, { skip: number; seen: number; fired: boolean }>();
+
+  /** The (skip + 1)-th call of `activity` from now fails, once, non-retryably. */
+  fail(activity: string, skip = 0): void {
+    this.faults.set(activity, { skip, seen: 0, fired: false });
+  }
+
+  reset(): void {
+    this.faults.clear();
+  }
+
+  readonly interceptor: ActivityInterceptorsFactory = (ctx) => ({
+    inbound: {
+      execute: (input, next) => {
+        const fault = this.faults.get(ctx.info.activityType);
+        if (fault && !fault.fired && fault.seen++ === fault.skip) {
+          fault.fired = true;
+          throw ApplicationFailure.nonRetryable(`injected: inventory step ${ctx.info.activityType} fails for good`, 'InjectedInventoryFault');
+        }
+        return next(input);
+      },
+    },
+  });
+}
