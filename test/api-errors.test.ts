@@ -148,4 +148,39 @@ describe('API errors', () => {
       expect(res.body.error.code).toBe('VALIDATION_FAILED');
     }
   });
+
+  it('documents every operation in the OpenAPI document behind the Swagger UI', async () => {
+    const res = await fetch(`${h.baseUrl}/docs-json`);
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as { paths: Record<string, Record<string, unknown>> };
+    const operations = Object.entries(doc.paths).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`));
+    expect(operations).toEqual(
+      expect.arrayContaining([
+        'POST /v1/vms',
+        'GET /v1/vms/count',
+        'GET /v1/vms/{id}/status/current',
+        'PUT /v1/vms/{id}/status/current',
+        'PATCH /v1/vms/{id}',
+        'DELETE /v1/vms/{id}',
+        'POST /v1/vms/{id}/rebuild',
+        ...['start', 'stop', 'shutdown', 'reboot', 'reset', 'freeze', 'unfreeze'].map((a) => `POST /v1/vms/{id}/${a}`),
+        'GET /v1/disks',
+        'POST /v1/vms/{id}/disks',
+        'POST /v1/vms/{id}/disks/{diskId}/attach',
+        'POST /v1/vms/{id}/disks/{diskId}/detach',
+        'POST /v1/vms/{id}/disks/{diskId}/resize',
+        'DELETE /v1/vms/{id}/disks/{diskId}',
+        'GET /v1/vms/{id}/snapshots',
+        'POST /v1/vms/{id}/snapshots',
+        'DELETE /v1/vms/{id}/snapshots',
+        'POST /v1/vms/{id}/snapshots/sync',
+        'GET /v1/vms/{id}/snapshots/{name}',
+        'PATCH /v1/vms/{id}/snapshots/{name}',
+        'DELETE /v1/vms/{id}/snapshots/{name}',
+        'POST /v1/vms/{id}/snapshots/{name}/rollback',
+        'GET /v1/admin/nodes/{id}/audit',
+        'POST /v1/admin/simulator/faults',
+      ]),
+    );
+  });
 });

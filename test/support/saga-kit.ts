@@ -86,8 +86,8 @@ export interface SagaCheck {
  * 2. for each of those calls, a fresh run where exactly that call fails for good ends compensated (or failed,
  *    when nothing was done yet), the VM as it started, the node audit clean and the VM unlocked;
  * 3. the same for each inventory step of the plan (the test worker's interceptor fails it for good);
- * 4. a fresh run where every one of those calls first fails transiently (the faults stack on the first calls
- *    of a method) succeeds.
+ * 4. a fresh run where every one of those calls, and every inventory activity of the plan, first fails
+ *    transiently (the faults stack on the first calls of a method) succeeds.
  * Returns the driver calls of a clean run, for the test to assert the plan's shape.
  */
 export async function checkSaga(h: Harness, key: string, check: SagaCheck): Promise<DriverMethod[]> {
@@ -162,11 +162,17 @@ export async function checkSaga(h: Harness, key: string, check: SagaCheck): Prom
     const skipCalls = calls.slice(0, k).filter((m) => m === method).length;
     await h.sim.injectFault({ method, nodeId: run.nodeId, skipCalls, failCalls: 1, error: 'unavailable' });
   }
+  // One transient fault per inventory activity of the plan (the interceptor keeps one per activity).
+  const inventory = [...new Set(steps.filter((st) => !isDriverActivity(st.activity)).map((st) => st.activity))];
+  for (const activity of inventory) h.inventoryFaults.fail(activity, 0, true);
   const retried = await launch(run);
   const faults = await h.sim.listFaults();
+  const inventoryFired = h.inventoryFaults.fired;
   await h.sim.clearFaults();
+  h.inventoryFaults.reset();
   expect({ status: retried.status, error: retried.error }).toEqual({ status: 'succeeded', error: null });
   expect(faults.reduce((n, f) => n + f.failed, 0)).toBe(calls.length);
+  expect(inventoryFired).toBe(inventory.length);
   expect(retried.steps.some((s) => s.attempts > 1)).toBe(true);
   return calls;
 }
