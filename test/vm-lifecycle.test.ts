@@ -336,8 +336,13 @@ describe('VM lifecycle and disks', () => {
     it('deleteAllDisks deletes every disk; the VM and its records are gone, the audit clean', async () => {
       const vm = await h.createVm(key);
       await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/disks`, { sizeGb: 2 });
+      await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/disks`, { sizeGb: 3 });
+      const spare = (await get(vm.id)).disks.find((d: { position: number }) => d.position === 2).id;
+      await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/disks/${spare}/detach`);
       await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/snapshots`, { name: 'gone-too' });
       const op = await h.runOperation(key, 'DELETE', `/v1/vms/${vm.id}?deleteAllDisks=true`);
+      expect(op.steps.map((s) => s.name)).toEqual(['stopVm', 'detachDisk1', 'undefineVm', 'deleteSystemDisk', 'deleteInterface', expect.stringMatching(/^deleteDisk:/), expect.stringMatching(/^deleteDisk:/), 'forgetVm']);
+      expect(await h.hypervisor.getDisk(vm.nodeId, spare)).toBeNull();
       await recordOperationHistory(h, op.id, 'delete-vm.succeeded');
       expect(op.status).toBe('succeeded');
       expect((await h.call('GET', `/v1/vms/${vm.id}`, { key })).status).toBe(404);

@@ -24,14 +24,17 @@ describe('catalogue plans', () => {
     expect(names(rollbackSnapshotPlan({ ...input, stopFirst: false, discarded: [] }))).toEqual(['rollbackSnapshot']);
   });
 
-  it('vm.delete commits at its first deletion and keeps the other disks unless told', () => {
+  it('vm.delete commits at its first deletion, detaches only attached disks and keeps the others unless told', () => {
     const input = {
       ...vm,
       running: true,
       cpus: 1,
       memoryMb: 512,
       systemDisk: { diskId: 'sys', position: 0, sizeGb: 10 },
-      otherDisks: [{ diskId: 'data', position: 1, sizeGb: 5 }],
+      otherDisks: [
+        { diskId: 'data', position: 1, sizeGb: 5 },
+        { diskId: 'spare', position: -1, sizeGb: 5 },
+      ],
       firstNic: { nicId: 'nic', position: 0 },
       otherNics: [],
       deleteAllDisks: false,
@@ -39,8 +42,8 @@ describe('catalogue plans', () => {
     const plan = deleteVmPlan(input);
     expect(names(plan)).toEqual(['stopVm', 'detachDisk1', 'undefineVm', 'deleteSystemDisk', 'deleteInterface', 'forgetVm']);
     expect(commits(plan)).toEqual(['deleteSystemDisk']);
-    expect(plan.steps.at(-1)?.do.args).toEqual({ vmId: 'vm-1', keepDiskIds: ['data'] });
-    expect(names(deleteVmPlan({ ...input, deleteAllDisks: true }))).toContain('deleteDisk1');
+    expect(plan.steps.at(-1)?.do.args).toEqual({ vmId: 'vm-1', keepDiskIds: ['data', 'spare'] });
+    expect(names(deleteVmPlan({ ...input, deleteAllDisks: true }))).toEqual(expect.arrayContaining(['deleteDisk:data', 'deleteDisk:spare']));
   });
 
   it('vm.rebuild swaps every disk before deleting any old one, and records a power change', () => {

@@ -10,58 +10,61 @@ export function deleteVmPlan(input: DeleteVmInput): OperationPlan {
   const { nodeId, vmId, hostname, systemDisk, otherDisks, firstNic, otherNics, deleteAllDisks } = input;
   const shortId = (id: string) => id.slice(0, 8);
   const steps: PlannedStep[] = [
-      ...(input.running ? [stopVmStep(nodeId, vmId, hostname, 0)] : []),
-      ...otherDisks.map(
+    ...(input.running ? [stopVmStep(nodeId, vmId, hostname, 0)] : []),
+    // Detached disks (no position) stay as they are; attached ones are detached first.
+    ...otherDisks
+      .filter((d) => d.position > 0)
+      .map(
         (d): PlannedStep => ({
           name: `detachDisk${d.position}`,
           do: { activity: 'detachDisk', args: { nodeId, diskId: d.diskId, vmId }, summary: `Detach disk ${shortId(d.diskId)} from ${hostname}` },
           undo: { activity: 'attachDisk', args: { nodeId, diskId: d.diskId, vmId, position: d.position }, summary: `Attach disk ${shortId(d.diskId)} again` },
         }),
       ),
-      ...otherNics.map(
-        (n): PlannedStep => ({
-          name: `detachInterface${n.position}`,
-          do: { activity: 'detachNic', args: { nodeId, nicId: n.nicId, vmId }, summary: `Detach interface ${shortId(n.nicId)} from ${hostname}` },
-          undo: { activity: 'attachNic', args: { nodeId, nicId: n.nicId, vmId, position: n.position }, summary: `Attach interface ${shortId(n.nicId)} again` },
-        }),
-      ),
-      {
-        name: 'undefineVm',
-        do: { activity: 'undefineVm', args: { nodeId, vmId }, summary: `Undefine ${hostname}` },
-        undo: {
-          activity: 'defineVm',
-          args: {
-            nodeId,
-            vmId,
-            hostname,
-            cpus: input.cpus,
-            memoryMb: input.memoryMb,
-            guestAgent: true,
-            disks: systemDisk ? [{ id: systemDisk.diskId, position: 0 }] : [],
-            nics: firstNic ? [{ id: firstNic.nicId, position: firstNic.position }] : [],
-          },
-          summary: `Define ${hostname} again`,
+    ...otherNics.map(
+      (n): PlannedStep => ({
+        name: `detachInterface${n.position}`,
+        do: { activity: 'detachNic', args: { nodeId, nicId: n.nicId, vmId }, summary: `Detach interface ${shortId(n.nicId)} from ${hostname}` },
+        undo: { activity: 'attachNic', args: { nodeId, nicId: n.nicId, vmId, position: n.position }, summary: `Attach interface ${shortId(n.nicId)} again` },
+      }),
+    ),
+    {
+      name: 'undefineVm',
+      do: { activity: 'undefineVm', args: { nodeId, vmId }, summary: `Undefine ${hostname}` },
+      undo: {
+        activity: 'defineVm',
+        args: {
+          nodeId,
+          vmId,
+          hostname,
+          cpus: input.cpus,
+          memoryMb: input.memoryMb,
+          guestAgent: true,
+          disks: systemDisk ? [{ id: systemDisk.diskId, position: 0 }] : [],
+          nics: firstNic ? [{ id: firstNic.nicId, position: firstNic.position }] : [],
         },
+        summary: `Define ${hostname} again`,
       },
-      ...(systemDisk
-        ? [{ name: 'deleteSystemDisk', do: { activity: 'deleteDisk', args: { nodeId, diskId: systemDisk.diskId }, summary: `Delete the system disk of ${hostname}` } } as PlannedStep]
-        : []),
-      ...(firstNic
-        ? [{ name: 'deleteInterface', do: { activity: 'deleteNic', args: { nodeId, nicId: firstNic.nicId }, summary: `Delete the first interface of ${hostname}` } } as PlannedStep]
-        : []),
-      ...(deleteAllDisks
-        ? otherDisks.map(
-            (d): PlannedStep => ({ name: `deleteDisk${d.position}`, do: { activity: 'deleteDisk', args: { nodeId, diskId: d.diskId }, summary: `Delete disk ${shortId(d.diskId)}` } }),
-          )
-        : []),
-      {
-        name: 'forgetVm',
-        do: {
-          activity: 'forgetVmRecord',
-          args: { vmId, keepDiskIds: deleteAllDisks ? [] : otherDisks.map((d) => d.diskId) },
-          summary: `Remove ${hostname} from the inventory${deleteAllDisks || !otherDisks.length ? '' : ', keeping its detached disks'}`,
-        },
+    },
+    ...(systemDisk
+      ? [{ name: 'deleteSystemDisk', do: { activity: 'deleteDisk', args: { nodeId, diskId: systemDisk.diskId }, summary: `Delete the system disk of ${hostname}` } } as PlannedStep]
+      : []),
+    ...(firstNic
+      ? [{ name: 'deleteInterface', do: { activity: 'deleteNic', args: { nodeId, nicId: firstNic.nicId }, summary: `Delete the first interface of ${hostname}` } } as PlannedStep]
+      : []),
+    ...(deleteAllDisks
+      ? otherDisks.map(
+          (d): PlannedStep => ({ name: `deleteDisk:${shortId(d.diskId)}`, do: { activity: 'deleteDisk', args: { nodeId, diskId: d.diskId }, summary: `Delete disk ${shortId(d.diskId)}` } }),
+        )
+      : []),
+    {
+      name: 'forgetVm',
+      do: {
+        activity: 'forgetVmRecord',
+        args: { vmId, keepDiskIds: deleteAllDisks ? [] : otherDisks.map((d) => d.diskId) },
+        summary: `Remove ${hostname} from the inventory${deleteAllDisks || !otherDisks.length ? '' : ', keeping its detached disks'}`,
       },
+    },
   ];
   // The first deletion is the point of no return: the VM cannot be defined again without its disk.
   const firstDeletion = steps.findIndex((s) => s.name.startsWith('delete'));

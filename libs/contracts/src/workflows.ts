@@ -68,6 +68,7 @@ export interface DeleteVmInput extends VmOperationInput {
   cpus: number;
   memoryMb: number;
   systemDisk: DiskSlot | null;
+  /** The VM's other disks; a detached one has position -1. */
   otherDisks: DiskSlot[];
   firstNic: { nicId: string; position: number } | null;
   otherNics: { nicId: string; position: number }[];
