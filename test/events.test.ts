@@ -16,7 +16,10 @@ async function readEvents(res: Response, done: (events: SseEvent[]) => boolean, 
   try {
     while (!done(events)) {
       const left = deadline - Date.now();
-      const next = await Promise.race([reader.read(), new Promise<null>((r) => setTimeout(() => r(null), Math.max(0, left)))]);
+      let timer: NodeJS.Timeout | undefined;
+      const next = await Promise.race([reader.read(), new Promise<null>((r) => (timer = setTimeout(() => r(null), Math.max(0, left))))]);
+      // A timer left pending would keep jest alive for up to timeoutMs after the run.
+      clearTimeout(timer);
       if (next === null) {
         if (strict) throw new Error(`stream gave ${JSON.stringify(events)} before the timeout`);
         break;
