@@ -149,7 +149,8 @@ export class SimulatedHypervisor implements HypervisorDriver {
     await this.call('stopVm', nodeId, (c) => this.pressPowerButton(c, vmId, nodeId));
     const deadline = Date.now() + timeoutSeconds * 1000;
     for (;;) {
-      const [vm] = await this.store.query(`UPDATE ${this.t('vms')} SET ${SETTLE} WHERE id = $1 RETURNING power_state`, [vmId]);
+      await this.store.query(`UPDATE ${this.t('vms')} SET ${POWER_OFF} WHERE id = $1 AND ${SHUT_DOWN}`, [vmId]);
+      const [vm] = await this.store.query(`SELECT power_state FROM ${this.t('vms')} WHERE id = $1`, [vmId]);
       if (!vm || vm.power_state === 'stopped') return 'stopped';
       const left = deadline - Date.now();
       if (left <= 0) return 'timed_out';
@@ -509,7 +510,7 @@ export class SimulatedHypervisor implements HypervisorDriver {
     if (latencyMs > 0) await sleep(latencyMs);
     if (fault) throw fault;
     return this.store.tx(async (c) => {
-      await c.query(`UPDATE ${this.t('vms')} SET ${SETTLE} WHERE node_id = $1 AND power_state = 'stopping'`, [nodeId]);
+      await c.query(`UPDATE ${this.t('vms')} SET ${POWER_OFF} WHERE node_id = $1 AND ${SHUT_DOWN}`, [nodeId]);
       await this.node(c, nodeId);
       return work(c);
     });
@@ -675,11 +676,8 @@ export class SimulatedHypervisor implements HypervisorDriver {
   }
 }
 
-/** A guest whose shutdown time has come is off. */
-const SETTLE = `power_state = CASE WHEN power_state = 'stopping' AND stop_at <= clock_timestamp() THEN 'stopped' ELSE power_state END,
-  started_at = CASE WHEN power_state = 'stopping' AND stop_at <= clock_timestamp() THEN NULL ELSE started_at END,
-  boot_iso = CASE WHEN power_state = 'stopping' AND stop_at <= clock_timestamp() THEN NULL ELSE boot_iso END,
-  stop_at = CASE WHEN power_state = 'stopping' AND stop_at <= clock_timestamp() THEN NULL ELSE stop_at END`;
+/** A guest whose shutdown time has come: it is off (set POWER_OFF where this holds). */
+const SHUT_DOWN = `power_state = 'stopping' AND stop_at <= clock_timestamp()`;
 
 const POWER_OFF = `power_state = 'stopped', stop_at = NULL, started_at = NULL, boot_iso = NULL`;
 
