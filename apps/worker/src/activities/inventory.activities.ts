@@ -14,6 +14,20 @@ async function transitionVm(tx: EntityManager, vmId: string, to: VmStatus): Prom
   await tx.query(`UPDATE vms SET status = $2, updated_at = now() WHERE id = $1`, [vmId, to]);
 }
 
+/**
+ * A VM's record goes, with the records of its disks (and their snapshots) and of its first interface. The disks
+ * in `keepDiskIds` and the other interfaces stay, detached and no longer any VM's (Gandi's vm.delete).
+ */
+async function deleteVmRecords(tx: EntityManager, vmId: string, keepDiskIds: string[] = []): Promise<void> {
+  await tx.query(`UPDATE disks SET vm_id = NULL, position = NULL WHERE id = ANY($1::uuid[])`, [keepDiskIds]);
+  await tx.query(`UPDATE network_interfaces SET vm_id = NULL, position = NULL WHERE vm_id = $1 AND position > 0`, [vmId]);
+  await tx.query(`DELETE FROM snapshots WHERE disk_id IN (SELECT id FROM disks WHERE vm_id = $1)`, [vmId]);
+  await tx.query(`UPDATE snapshots SET vm_id = NULL WHERE vm_id = $1`, [vmId]);
+  await tx.query(`DELETE FROM disks WHERE vm_id = $1`, [vmId]);
+  await tx.query(`DELETE FROM network_interfaces WHERE vm_id = $1`, [vmId]);
+  await tx.query(`DELETE FROM vms WHERE id = $1`, [vmId]);
+}
+
 /** Inventory steps: each is one idempotent write to PostgreSQL. */
 export function createInventoryActivities(dataSource: DataSource): InventoryActivities {
   return {
@@ -25,25 +39,13 @@ export function createInventoryActivities(dataSource: DataSource): InventoryActi
 
     recordVmStatus: step(({ vmId, powerState }) => dataSource.transaction((tx) => transitionVm(tx, vmId, powerState))),
 
-    discardVmRecord: step(({ vmId }) =>
-      dataSource.transaction(async (tx) => {
-        await tx.query(`DELETE FROM network_interfaces WHERE vm_id = $1`, [vmId]);
-        await tx.query(`DELETE FROM disks WHERE vm_id = $1`, [vmId]);
-        await tx.query(`DELETE FROM vms WHERE id = $1`, [vmId]);
-      }),
-    ),
+    discardVmRecord: step(({ vmId }) => dataSource.transaction((tx) => deleteVmRecords(tx, vmId))),
 
     syncVmFromNode: step(({ vmId, observed }) =>
       dataSource.transaction(async (tx) => {
         if (observed === undefined) throw ApplicationFailure.nonRetryable('syncVmFromNode needs the getVm step it observes', 'PlanError');
-        if (observed === null) {
-          // The node has no such VM: its record goes, and with it the records of its disks and interfaces.
-          await tx.query(`DELETE FROM snapshots WHERE disk_id IN (SELECT id FROM disks WHERE vm_id = $1)`, [vmId]);
-          await tx.query(`DELETE FROM disks WHERE vm_id = $1`, [vmId]);
-          await tx.query(`DELETE FROM network_interfaces WHERE vm_id = $1`, [vmId]);
-          await tx.query(`DELETE FROM vms WHERE id = $1`, [vmId]);
-          return;
-        }
+        // The node has no such VM: its record goes, and with it the records of its disks and interface.
+        if (observed === null) return deleteVmRecords(tx, vmId);
         // A VM still shutting down is recorded running: it is, until the guest has powered off.
         const status = observed.powerState === 'stopped' ? 'stopped' : 'running';
         await tx.query(`UPDATE vms SET status = $2, updated_at = now() WHERE id = $1`, [vmId, status]);
@@ -133,17 +135,7 @@ export function createInventoryActivities(dataSource: DataSource): InventoryActi
       dataSource.query(`UPDATE vms SET template_id = $2, updated_at = now() WHERE id = $1`, [vmId, templateId]),
     ),
 
-    forgetVmRecord: step(({ vmId, keepDiskIds }) =>
-      dataSource.transaction(async (tx) => {
-        await tx.query(`UPDATE disks SET vm_id = NULL, position = NULL WHERE id = ANY($1::uuid[])`, [keepDiskIds]);
-        await tx.query(`UPDATE network_interfaces SET vm_id = NULL, position = NULL WHERE vm_id = $1 AND position > 0`, [vmId]);
-        await tx.query(`DELETE FROM snapshots WHERE disk_id IN (SELECT id FROM disks WHERE vm_id = $1)`, [vmId]);
-        await tx.query(`UPDATE snapshots SET vm_id = NULL WHERE vm_id = $1`, [vmId]);
-        await tx.query(`DELETE FROM disks WHERE vm_id = $1`, [vmId]);
-        await tx.query(`DELETE FROM network_interfaces WHERE vm_id = $1`, [vmId]);
-        await tx.query(`DELETE FROM vms WHERE id = $1`, [vmId]);
-      }),
-    ),
+    forgetVmRecord: step(({ vmId, keepDiskIds }) => dataSource.transaction((tx) => deleteVmRecords(tx, vmId, keepDiskIds))),
 
     finishOperation: step(({ operationId, vmId, progress }) =>
       dataSource.transaction(async (tx) => {
