@@ -103,13 +103,13 @@ export class SnapshotsService {
   async get(principal: Principal, vmId: string, name: string, diskId?: string): Promise<SnapshotView> {
     const m = this.dataSource.manager;
     await this.vmOf(m, principal, vmId);
-    return toView(await this.snapshotOf(m, vmId, await this.diskOf(m, vmId, diskId), name));
+    return toView(await this.snapshotOf(m, vmId, (await this.diskOf(m, vmId, diskId)).id, name));
   }
 
   async updateNote(principal: Principal, vmId: string, name: string, diskId: string | undefined, note: string): Promise<SnapshotView> {
     const m = this.dataSource.manager;
     await this.vmOf(m, principal, vmId);
-    const snap = await this.snapshotOf(m, vmId, await this.diskOf(m, vmId, diskId), name);
+    const snap = await this.snapshotOf(m, vmId, (await this.diskOf(m, vmId, diskId)).id, name);
     const [[row]] = await m.query(`UPDATE snapshots SET note = $2 WHERE id = $1 RETURNING *`, [snap.id, note]);
     return toView(row);
   }
@@ -358,14 +358,14 @@ export class SnapshotsService {
     return disk;
   }
 
-  private async snapshotOf(m: EntityManager, vmId: string, disk: DiskRow, name: string): Promise<SnapshotRow> {
-    const [snap] = await m.query(`SELECT * FROM snapshots WHERE disk_id = $1 AND name = $2 AND vm_id = $3`, [disk.id, name, vmId]);
-    if (!snap) throw new ApiError(HttpStatus.NOT_FOUND, 'NOT_FOUND', `disk ${disk.id} of VM ${vmId} has no snapshot named ${name}`, { name, diskId: disk.id });
+  private async snapshotOf(m: EntityManager, vmId: string, diskId: string, name: string): Promise<SnapshotRow> {
+    const [snap] = await m.query(`SELECT * FROM snapshots WHERE disk_id = $1 AND name = $2 AND vm_id = $3`, [diskId, name, vmId]);
+    if (!snap) throw new ApiError(HttpStatus.NOT_FOUND, 'NOT_FOUND', `disk ${diskId} of VM ${vmId} has no snapshot named ${name}`, { name, diskId });
     return snap;
   }
 
   private async okSnapshot(m: EntityManager, vmId: string, diskId: string, name: string): Promise<SnapshotRow> {
-    const snap = await this.snapshotOf(m, vmId, { id: diskId, size_gb: 0, position: null }, name);
+    const snap = await this.snapshotOf(m, vmId, diskId, name);
     if (snap.status !== 'ok') {
       throw new ApiError(HttpStatus.EXPECTATION_FAILED, 'SNAPSHOT_NOT_OK', `snapshot ${name} is ${snap.status}`, { status: snap.status });
     }
