@@ -1,6 +1,6 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { DiskAttachInput, DiskChangeInput, DiskCreateInput, OperationType } from '@vmops/contracts';
+import type { DiskAttachInput, DiskChangeInput, DiskCreateInput, OperationPlan, OperationType } from '@vmops/contracts';
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Principal } from '../auth/auth';
@@ -176,7 +176,7 @@ export class DisksService {
     diskId: string,
     type: OperationType,
     workflowType: string,
-    plan: (input: DiskChangeInput) => ReturnType<typeof detachDiskPlan>,
+    plan: (input: DiskChangeInput) => OperationPlan,
     extra: { sizeGb?: number },
     options: MutationOptions,
     check: (vm: LockedVm, disk: DiskRow, tx: EntityManager) => void | Promise<void>,

@@ -171,9 +171,8 @@ export class VmLifecycleService {
       const [vm] = await tx.query(`SELECT * FROM vms WHERE id = $1 AND tenant_id = $2 FOR UPDATE`, [vmId, principal.tenantId]);
       if (!vm) throw notFound('VM', vmId);
       if (vm.current_operation_id) await this.locks.assertIdle(principal.tenantId, vmId);
-      const locked = { id: vm.id, hostname: vm.hostname, status: vm.status, frozen: vm.frozen } as LockedVm;
-      assertPowerState(locked, 'keep a new size for its next stop', 'running');
-      await this.assertMemoryFits(tx, { ...locked, nodeId: vm.node_id, memoryMb: vm.memory_mb }, dto.memoryMb ?? vm.memory_mb);
+      assertPowerState(vm, 'keep a new size for its next stop', 'running');
+      await this.assertMemoryFits(tx, { id: vm.id, hostname: vm.hostname, nodeId: vm.node_id, memoryMb: vm.memory_mb }, dto.memoryMb ?? vm.memory_mb);
       await tx.query(
         `UPDATE vms SET pending_cpus = $2, pending_memory_mb = $3, label = coalesce($4, label), note = coalesce($5, note), updated_at = now() WHERE id = $1`,
         [vmId, dto.cpus ?? vm.cpus, dto.memoryMb ?? vm.memory_mb, dto.label ?? null, dto.note ?? null],

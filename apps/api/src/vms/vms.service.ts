@@ -70,7 +70,7 @@ export function defaultStopTimeout(vm: Pick<LockedVm, 'osFamily'>): number {
 }
 
 /** 423 unless the VM is in the state the action starts from. */
-export function assertPowerState(vm: LockedVm, action: string, requires: VmStatus, frozen?: boolean): void {
+export function assertPowerState(vm: Pick<LockedVm, 'hostname' | 'status' | 'frozen'>, action: string, requires: VmStatus, frozen?: boolean): void {
   if (vm.status !== requires) {
     throw new ApiError(HttpStatus.LOCKED, 'VM_INVALID_STATE', `${vm.hostname} is ${vm.status}; it must be ${requires} to ${action}`, {
       status: vm.status,
