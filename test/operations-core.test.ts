@@ -15,15 +15,7 @@ describe('operations core', () => {
   afterAll(() => h.close());
   afterEach(() => h.sim.resetControls());
 
-  let counter = 0;
-  async function createVm(start = true): Promise<{ id: string; hostname: string; nodeId: string }> {
-    const hostname = `core-${Date.now().toString(36)}-${counter++}`;
-    const res = await h.call('POST', '/v1/vms', { key, body: { hostname, templateId: h.world.templateId, cpus: 1, memoryMb: 512, start } });
-    expect(res.status).toBe(202);
-    expect((await h.waitForOperation(key, res.body.id)).status).toBe('succeeded');
-    const vm = (await h.call('GET', `/v1/vms/${res.body.vmId}`, { key })).body;
-    return { id: vm.id, hostname, nodeId: vm.nodeId };
-  }
+  const createVm = (start = true) => h.createVm(key, { start });
 
   async function waitForStep(operationId: string, step: string) {
     for (let i = 0; i < 100; i++) {
@@ -134,7 +126,7 @@ describe('operations core', () => {
     expect(misuse.status).toBe(422);
     expect(misuse.body.error).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', details: { operationId: first.body.id } });
 
-    const body = { hostname: `idem-${counter++}`, templateId: h.world.templateId, cpus: 1, memoryMb: 512 };
+    const body = { hostname: 'idem-vm', templateId: h.world.templateId, cpus: 1, memoryMb: 512 };
     const create = await h.call('POST', '/v1/vms', { key, body, headers: { 'idempotency-key': `${idem}-create` } });
     const createAgain = await h.call('POST', '/v1/vms', { key, body, headers: { 'idempotency-key': `${idem}-create` } });
     expect(createAgain.status).toBe(202);
@@ -186,7 +178,7 @@ describe('operations core', () => {
 
   it('cancels a running operation: what it did is undone and it ends cancelled', async () => {
     await h.sim.setLatency({ method: 'defineVm', ms: 1500 });
-    const hostname = `cancel-${counter++}`;
+    const hostname = 'cancel-vm';
     const res = await h.call('POST', '/v1/vms', { key, body: { hostname, templateId: h.world.templateId, cpus: 1, memoryMb: 512 } });
     const [{ node_id: nodeId }] = await h.dataSource.query(`SELECT node_id FROM vms WHERE id = $1`, [res.body.vmId]);
     await waitForStep(res.body.id, 'defineVm');
