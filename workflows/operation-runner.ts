@@ -61,7 +61,7 @@ const steps = proxyActivities<OperationActivities>(STEP_OPTIONS);
 const undos = proxyActivities<OperationActivities>(UNDO_OPTIONS);
 const bookkeeping = proxyActivities<OperationActivities>(BOOKKEEPING_OPTIONS);
 
-type Proxies = typeof steps;
+export type Proxies = typeof steps;
 
 /** Driver steps heartbeat (see step() in @vmops/activities): an agent killed mid-step is retried this soon. */
 const DRIVER_HEARTBEAT_TIMEOUT = '10 seconds';
@@ -70,7 +70,7 @@ const DRIVER_HEARTBEAT_TIMEOUT = '10 seconds';
  * Runs one activity call. A driver call goes to the task queue of the node it names, where that node's agent
  * polls; everything else runs on the workflow's own (shared) queue.
  */
-function execute(proxies: Proxies, call: ActivityCall, observed?: unknown): Promise<StepReport> {
+export function execute(proxies: Proxies, call: ActivityCall, observed?: unknown): Promise<StepReport> {
   const fn = proxies[call.activity] as unknown as {
     executeWithOptions(options: ActivityOptions, args: [unknown]): Promise<StepReport>;
   };

@@ -1,5 +1,6 @@
-import { proxyActivities, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
-import { nodeTaskQueue, type DriverActivities, type NodeRead, type StepReport } from '../libs/contracts/src';
+import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { NodeRead, OperationActivities } from '../libs/contracts/src';
+import { execute } from './operation-runner';
 
 /**
  * Reads are quick and have no undo; when the node's agent is not polling, the read gives up after
@@ -11,17 +12,14 @@ const READ_OPTIONS: ActivityOptions = {
   retry: { initialInterval: '500 milliseconds', maximumAttempts: 3, nonRetryableErrorTypes: ['DriverNotFoundError', 'DriverInvalidStateError'] },
 };
 
-const reads = proxyActivities<DriverActivities>(READ_OPTIONS);
+const reads = proxyActivities<OperationActivities>(READ_OPTIONS);
 
 /**
  * What the API asks a node's hypervisor (audit, a VM's live state, …): run as a short workflow so the call
  * reaches the node's agent through its task queue, as every other driver call does.
  */
 export async function readNodeWorkflow(read: NodeRead): Promise<unknown> {
-  const fn = reads[read.activity] as unknown as { executeWithOptions(o: ActivityOptions, a: [unknown]): Promise<StepReport> };
-  const report = await fn.executeWithOptions(
-    { taskQueue: nodeTaskQueue(workflowInfo().taskQueue, read.args.nodeId), summary: read.summary },
-    [read.args],
-  );
+  // The runner's execute routes the read to the node's queue, as it does every driver step.
+  const report = await execute(reads, read);
   return report.result ?? null;
 }
