@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { waitForPort } from './net';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
 import { startTemporalDevServer, type TemporalDevServer } from './temporal-dev-server';
 
 /**
@@ -19,10 +19,11 @@ const DATA_DIR = path.resolve(ROOT, process.env.VMOPS_DATA_DIR ?? '.data');
 const API_PORT = Number(process.env.PORT ?? 3000);
 const TEMPORAL_PORT = Number(process.env.TEMPORAL_PORT ?? 7233);
 const TEMPORAL_UI_PORT = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
-const PGLITE_PORT = Number(process.env.PGLITE_PORT ?? 54329);
+const POSTGRES_PORT = Number(process.env.POSTGRES_PORT ?? 54329);
 
 const children: { name: string; proc: ChildProcess }[] = [];
 let temporal: TemporalDevServer | null = null;
+let postgres: EmbeddedPostgres | null = null;
 let stopping = false;
 
 function log(name: string, line: string): void {
@@ -64,6 +65,19 @@ function demoKey(variable: string, fileName: string): string {
   return key;
 }
 
+/** A path as printed: relative to the project when it is inside it. */
+function shortPath(p: string): string {
+  const rel = path.relative(ROOT, p);
+  return rel && !rel.startsWith('..') ? rel : p;
+}
+
+/** The URL as printed: its password stays in the data dir (or the caller's environment). */
+function redactPassword(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = '***';
+  return u.toString();
+}
+
 async function waitForHealth(url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
@@ -99,6 +113,7 @@ async function shutdown(code: number): Promise<never> {
       });
     }
     await temporal?.stop();
+    await postgres?.stop();
   }
   process.exit(code);
 }
@@ -110,12 +125,20 @@ async function main(): Promise<void> {
 
   let databaseUrl = process.env.DATABASE_URL;
   if (!databaseUrl) {
-    const db = run('postgres', 'scripts/embedded-postgres.js', {
-      PGLITE_DATA_DIR: path.join(DATA_DIR, 'pglite'),
-      PGLITE_PORT: String(PGLITE_PORT),
+    postgres = await startEmbeddedPostgres({
+      dataDir: path.join(DATA_DIR, 'postgres'),
+      port: POSTGRES_PORT,
+      // The server's routine chatter stays out of the stack's output; what needs a look does not.
+      log: (line) => /\b(WARNING|ERROR|FATAL|PANIC)\b|did not start|left running|stale lock/.test(line) && log('postgres', line),
     });
-    await waitForPort('127.0.0.1', PGLITE_PORT, 60_000, () => db.exitCode === null);
-    databaseUrl = `postgresql://postgres@127.0.0.1:${PGLITE_PORT}/postgres`;
+    postgres.process.once('exit', () => {
+      if (!stopping) {
+        log('postgres', 'exited unexpectedly; stopping the stack');
+        void shutdown(1);
+      }
+    });
+    log('postgres', `PostgreSQL ready on 127.0.0.1:${POSTGRES_PORT} in ${postgres.startMs} ms`);
+    databaseUrl = postgres.url;
   }
 
   let temporalAddress = process.env.TEMPORAL_ADDRESS;
@@ -173,12 +196,12 @@ async function main(): Promise<void> {
     Swagger UI   http://localhost:${API_PORT}/docs
     Health       http://localhost:${API_PORT}/health
     Temporal UI  ${temporalUiUrl}
-    Database     ${databaseUrl}${process.env.DATABASE_URL ? '' : ' (embedded PGlite)'}
+    Database     ${process.env.DATABASE_URL ? redactPassword(databaseUrl) : `${redactPassword(databaseUrl)} (embedded PostgreSQL, data in ${shortPath(path.join(DATA_DIR, 'postgres'))})`}
     Demo API key ${apiKey}
     Admin key    ${adminKey}  (nodes, templates, resets, node audits, simulator faults)
     Node agents  ${nodes.map((n) => n.name).join(', ')}
 
-  Ctrl-C stops everything; state is kept in ${path.relative(ROOT, DATA_DIR) || DATA_DIR}/.
+  Ctrl-C stops everything; state is kept in ${shortPath(DATA_DIR)}/.
 `);
 }
 

@@ -5,6 +5,11 @@ export default async function globalTeardown(): Promise<void> {
   await globalThis.__VMOPS_TEMPORAL__?.stop();
   if (process.env.VMOPS_TEST_WORKFLOW_BUNDLE) await rm(process.env.VMOPS_TEST_WORKFLOW_BUNDLE, { force: true });
   const database = process.env.VMOPS_TEST_DATABASE;
+  if (globalThis.__VMOPS_POSTGRES__) {
+    // The run's own server: its data goes with it.
+    await globalThis.__VMOPS_POSTGRES__.stop();
+    return;
+  }
   if (!database) return;
   await onServer(async (admin) => {
     // The run's database and any harness copy a failed test file left behind.

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 
-/** The PostgreSQL server the tests use (a real one); TEST_DATABASE_URL names it. */
+/** The PostgreSQL server the tests use (a real one): TEST_DATABASE_URL, set by global-setup when it starts its own. */
 export function adminDatabaseUrl(): string {
-  return process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+  const url = process.env.TEST_DATABASE_URL;
+  if (!url) throw new Error('TEST_DATABASE_URL is not set: run the integration tests through jest (test/global-setup.ts starts a server)');
+  return url;
 }
 
 export function withDatabase(url: string, database: string): string {
