@@ -65,7 +65,7 @@ export class SnapshotsController {
   @Delete(':name')
   @MutatingEndpoint('Delete one snapshot', 'Starts a snapshot.delete operation.')
   async deleteOne(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Param('name') name: string, @Query() q: DiskSelector, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
-    return respondToLaunch(res, await this.snapshots.delete(p, id, [snapshotName(name)], q.diskId, o));
+    return respondToLaunch(res, await this.snapshots.delete(p, id, [snapshotName(name)], q.diskId, o, 'path'));
   }
 
   @Post(':name/rollback')

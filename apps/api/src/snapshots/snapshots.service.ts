@@ -152,7 +152,18 @@ export class SnapshotsService {
     );
   }
 
-  delete(principal: Principal, vmId: string, names: string[], diskId: string | undefined, options: MutationOptions): Promise<LaunchResult> {
+  /**
+   * Deletes `names` on one disk. A missing name is 404 when the path named the snapshot (as GET answers for
+   * it), 412 on the `names` parameter when a list did.
+   */
+  delete(
+    principal: Principal,
+    vmId: string,
+    names: string[],
+    diskId: string | undefined,
+    options: MutationOptions,
+    namedBy: 'path' | 'list' = 'list',
+  ): Promise<LaunchResult> {
     const unique = [...new Set(names)];
     let marked: string[] = [];
     return this.operations.launch<SnapshotDeleteInput>(
@@ -167,6 +178,7 @@ export class SnapshotsService {
           const disk = await this.diskOf(tx, vmId, diskId);
           const rows: SnapshotRow[] = await tx.query(`SELECT * FROM snapshots WHERE disk_id = $1 AND name = ANY($2)`, [disk.id, unique]);
           const missing = unique.filter((n) => !rows.some((r) => r.name === n));
+          if (missing.length && namedBy === 'path') await this.snapshotOf(tx, vmId, disk.id, missing[0]);
           if (missing.length) throw invalidParameter('names', `disk ${disk.id} of ${vm.hostname} has no snapshot named ${missing.join(', ')}`);
           const notOk = rows.filter((r) => r.status !== 'ok');
           if (notOk.length) {
