@@ -68,6 +68,15 @@ describe('simulated hypervisor: injected faults and latency', () => {
     expect(failed.filter((r) => r.status === 'rejected')).toHaveLength(3);
   });
 
+  it('a fault that lands does the call\'s work first, then fails: the world changed although the caller saw an error', async () => {
+    await control.injectFault({ method: 'createBlankDisk', failCalls: 1, lands: true, message: 'reply lost' });
+    const diskId = `d-${randomUUID().slice(0, 8)}`;
+    await expect(driver.createBlankDisk(node, { diskId, sizeGb: 1 })).rejects.toMatchObject({ name: 'DriverUnavailableError', message: 'reply lost' });
+    expect(await driver.getDisk(node, diskId)).toMatchObject({ diskId, sizeGb: 1 });
+    // The retry meets the disk it made: the call is idempotent.
+    await expect(driver.createBlankDisk(node, { diskId, sizeGb: 1 })).resolves.toBeUndefined();
+  });
+
   it('slows the method a latency names, more specific latency first', async () => {
     await control.setLatency({ method: '*', ms: 0 });
     await control.setLatency({ method: 'getDisk', nodeId: node, ms: 300 });

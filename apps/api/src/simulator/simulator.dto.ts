@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { DRIVER_METHODS, FAULT_ERRORS, type FaultError } from '@vmops/hypervisor';
-import { IsIn, IsInt, IsNumber, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 
 const METHODS = ['*', ...DRIVER_METHODS];
 const METHOD_RULE = `method must be "*" or a driver method: ${DRIVER_METHODS.join(', ')}`;
@@ -46,6 +46,14 @@ export class InjectFaultDto {
   @Min(0)
   @Max(1)
   probability?: number;
+
+  @ApiPropertyOptional({
+    default: false,
+    description: 'The call does its work, then fails (with unavailable: its reply is lost); a retry meets the changed world',
+  })
+  @IsOptional()
+  @IsBoolean()
+  lands?: boolean;
 }
 
 export class SetLatencyDto {

@@ -8,7 +8,7 @@ export interface SimStoreOptions {
 }
 
 /** Bumped whenever the tables below change; an older layout is dropped and created anew (it is a simulation). */
-const LAYOUT_VERSION = 4;
+const LAYOUT_VERSION = 5;
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]*$/;
 export const DEFAULT_SIM_SCHEMA = 'hypervisor_sim';
 
@@ -119,7 +119,7 @@ export class SimStore {
       await client.query(`
         CREATE TABLE ${t('faults')} (
           id serial PRIMARY KEY, method text NOT NULL, node_id text, error text NOT NULL, message text,
-          skip_calls integer NOT NULL, fail_calls integer, probability double precision NOT NULL,
+          skip_calls integer NOT NULL, fail_calls integer, probability double precision NOT NULL, lands boolean NOT NULL DEFAULT false,
           seen integer NOT NULL DEFAULT 0, failed integer NOT NULL DEFAULT 0,
           created_at timestamptz NOT NULL DEFAULT now())`);
       await client.query(`

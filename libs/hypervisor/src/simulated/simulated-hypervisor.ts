@@ -490,7 +490,8 @@ export class SimulatedHypervisor implements HypervisorDriver {
 
   /**
    * Every driver call: counts it, applies the injected latency and faults, settles guests that finished
-   * shutting down, checks the node is served, then does `work` in one transaction.
+   * shutting down, checks the node is served, then does `work` in one transaction. A fault fails the call
+   * before its work, or — a fault that `lands` — after it.
    */
   private async call<T>(method: DriverMethod, nodeId: string, work: (c: PoolClient) => Promise<T>): Promise<T> {
     const { latencyMs, fault } = await this.store.tx(async (c) => {
@@ -508,16 +509,18 @@ export class SimulatedHypervisor implements HypervisorDriver {
       return { latencyMs: latency.rows[0]?.ms ?? this.latencyMs, fault: await this.drawFault(c, method, nodeId) };
     });
     if (latencyMs > 0) await sleep(latencyMs);
-    if (fault) throw fault;
-    return this.store.tx(async (c) => {
+    if (fault && !fault.lands) throw fault.error;
+    const result = await this.store.tx(async (c) => {
       await c.query(`UPDATE ${this.t('vms')} SET ${POWER_OFF} WHERE node_id = $1 AND ${SHUT_DOWN}`, [nodeId]);
       await this.node(c, nodeId);
       return work(c);
     });
+    if (fault) throw fault.error;
+    return result;
   }
 
   /** The first fault that covers this call and fires, with its counters moved on. */
-  private async drawFault(c: PoolClient, method: DriverMethod, nodeId: string): Promise<DriverError | null> {
+  private async drawFault(c: PoolClient, method: DriverMethod, nodeId: string): Promise<{ error: DriverError; lands: boolean } | null> {
     const { rows } = await c.query(
       `SELECT * FROM ${this.t('faults')} WHERE method IN ($1, '*') AND (node_id IS NULL OR node_id = $2) ORDER BY id FOR UPDATE`,
       [method, nodeId],
@@ -528,7 +531,8 @@ export class SimulatedHypervisor implements HypervisorDriver {
       await c.query(`UPDATE ${this.t('faults')} SET seen = seen + 1, failed = failed + $2 WHERE id = $1`, [f.id, fires ? 1 : 0]);
       if (fires) {
         const ErrorClass = FAULT_ERROR_CLASSES[f.error as FaultError] ?? DriverUnavailableError;
-        return new ErrorClass(f.message ?? `injected fault #${f.id}: ${method} on node ${nodeId} failed (${f.error})`);
+        const message = f.message ?? `injected fault #${f.id}: ${method} on node ${nodeId} ${f.lands ? 'did its work, then failed' : 'failed'} (${f.error})`;
+        return { error: new ErrorClass(message), lands: f.lands };
       }
     }
     return null;

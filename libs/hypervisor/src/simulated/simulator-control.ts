@@ -18,9 +18,15 @@ export interface FaultSpec {
   failCalls?: number | null;
   /** Chance (0–1) that a call the fault covers fails. */
   probability?: number;
+  /**
+   * The call does its work first and then fails (with `unavailable`: its reply is lost, as when an agent dies
+   * right after the hypervisor acted). A retry meets a world the call already changed: idempotency, tested.
+   */
+  lands?: boolean;
 }
 
-export interface Fault extends Required<Omit<FaultSpec, 'nodeId' | 'message' | 'failCalls'>> {
+export interface Fault extends Required<Omit<FaultSpec, 'nodeId' | 'message' | 'failCalls' | 'lands'>> {
+  lands: boolean;
   id: number;
   nodeId: string | null;
   message: string | null;
@@ -62,9 +68,9 @@ export class SimulatorControl {
 
   async injectFault(spec: FaultSpec): Promise<Fault> {
     const [row] = await this.store.query(
-      `INSERT INTO ${this.store.t('faults')} (method, node_id, error, message, skip_calls, fail_calls, probability)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
-      [spec.method, spec.nodeId ?? null, spec.error ?? 'unavailable', spec.message ?? null, spec.skipCalls ?? 0, spec.failCalls ?? null, spec.probability ?? 1],
+      `INSERT INTO ${this.store.t('faults')} (method, node_id, error, message, skip_calls, fail_calls, probability, lands)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+      [spec.method, spec.nodeId ?? null, spec.error ?? 'unavailable', spec.message ?? null, spec.skipCalls ?? 0, spec.failCalls ?? null, spec.probability ?? 1, spec.lands ?? false],
     );
     return toFault(row);
   }
@@ -79,7 +85,8 @@ export class SimulatorControl {
         f.message === (spec.message ?? null) &&
         f.skipCalls === (spec.skipCalls ?? 0) &&
         f.failCalls === (spec.failCalls ?? null) &&
-        f.probability === (spec.probability ?? 1),
+        f.probability === (spec.probability ?? 1) &&
+        f.lands === (spec.lands ?? false),
     );
     return same ?? this.injectFault(spec);
   }
@@ -173,6 +180,7 @@ function toFault(row: any): Fault {
     skipCalls: row.skip_calls,
     failCalls: row.fail_calls,
     probability: row.probability,
+    lands: row.lands,
     seen: row.seen,
     failed: row.failed,
   };
