@@ -17,3 +17,4 @@ export { resetVmWorkflow } from './reset-vm.workflow';
 export { rollbackDiskWorkflow } from './rollback-disk.workflow';
 export { createSnapshotWorkflow, deleteSnapshotsWorkflow, rollbackSnapshotWorkflow, syncSnapshotsWorkflow } from './snapshots.workflow';
 export { updateVmWorkflow } from './update-vm.workflow';
+export { reconcileOperationsWorkflow } from './reconcile-operations.workflow';

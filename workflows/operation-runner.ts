@@ -5,6 +5,7 @@ import {
   CancellationScope,
   CancelledFailure,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -26,6 +27,7 @@ import {
   type OperationStep,
   type StepFailureDetails,
   type StepReport,
+  UNDO_NON_RETRYABLE_ERROR_TYPES,
 } from '../libs/contracts/src';
 
 /**
@@ -45,10 +47,15 @@ const STEP_OPTIONS: ActivityOptions = {
   },
 };
 
-/** Undos are retried longer: giving up on one leaves the operation stuck for a human. */
+/**
+ * Undos are retried longer, and through the errors that stop a forward step: a driver that answers "invalid
+ * state" to an undo (a VM still stopping, say) may well accept it a moment later, and giving up leaves the
+ * operation stuck for a human. Only UNDO_NON_RETRYABLE_ERROR_TYPES end an undo at once. Activities never mark
+ * their failures non-retryable themselves (see step()), so this policy is what applies.
+ */
 const UNDO_OPTIONS: ActivityOptions = {
   ...STEP_OPTIONS,
-  retry: { ...STEP_OPTIONS.retry, maximumAttempts: 20, nonRetryableErrorTypes: [] },
+  retry: { ...STEP_OPTIONS.retry, maximumAttempts: 20, nonRetryableErrorTypes: [...UNDO_NON_RETRYABLE_ERROR_TYPES] },
 };
 
 /** Bookkeeping in PostgreSQL: must land, so it retries without a limit on attempts. */
@@ -103,12 +110,16 @@ function describe(err: unknown): { code: string; message: string } {
 interface DoneStep {
   record: OperationStep;
   undo?: ActivityCall;
+  /** The step failed: its effect may have landed all the same (a reply lost, an agent killed after the call). */
+  failed?: boolean;
 }
 
 /**
- * Runs an operation plan as a saga: each step's undo is registered right after the step succeeds; on a
- * failure or a cancellation the registered undos run newest first, shielded from cancellation. An undo
- * that keeps failing stops the compensation and leaves the operation `stuck`, naming it.
+ * Runs an operation plan as a saga: each step's undo is registered right after the step succeeds (and after it
+ * fails, since its effect may have landed); on a failure or a cancellation the registered undos run newest
+ * first, shielded from cancellation. An undo that keeps failing stops the compensation and leaves the
+ * operation `stuck`, naming it. Past a `commit` step nothing is undone: the steps after it run shielded from
+ * cancellation, and a failure there leaves the operation `stuck`.
  *
  * The workflow exposes its progress through `progressQuery` and writes the final state to PostgreSQL
  * before it returns. A failed operation fails the workflow execution too, so the Temporal UI agrees.
@@ -120,34 +131,42 @@ export async function runOperation(
   const records = pendingSteps(plan);
   let status: OperationStatus = 'running';
   let error: OperationError | null = null;
-  const progress = (): OperationProgress => ({ status, steps: records, error });
+  let committed: string | null = null;
+  const progress = (): OperationProgress => ({ status, steps: records, error, committed });
   setHandler(progressQuery, progress);
-  // The steps in flight finish first (see STEP_OPTIONS); meanwhile the operation reads as cancelling.
+  // The steps in flight finish first (see STEP_OPTIONS); meanwhile the operation reads as cancelling. Past the
+  // point of no return a cancel changes nothing, and the operation keeps reading as running.
   CancellationScope.current().cancelRequested.catch(() => {
-    if (status === 'running') status = 'cancelling';
+    if (status === 'running' && !committed) status = 'cancelling';
   });
 
   const done: DoneStep[] = [];
   const results = new Map<string, unknown>();
   let failure: unknown = null;
-  let committed: string | null = null;
 
   try {
-    await execute(bookkeeping, {
+    const marked = await execute(bookkeeping, {
       activity: 'markOperationRunning',
       args: { operationId: ids.operationId },
       summary: 'Mark the operation running',
     });
+    // Settled before this workflow ran (cancelled, or given up as never started): it is not ours to run any more.
+    if (marked.result === false) {
+      setCurrentDetails('The operation was settled before its workflow started: nothing to do');
+      return;
+    }
     for (const [i, step] of plan.steps.entries()) {
       // A cancel that arrived while the previous step ran: that step's undo is registered, no new step starts.
-      // Past the point of no return a cancel is too late: the operation finishes.
+      // Past the point of no return a cancel is too late: the remaining steps run shielded from it, to the end.
       if (CancellationScope.current().consideredCancelled && !committed) throw new CancelledFailure('cancelled on request');
+      const shielded = committed !== null && patched('shield-steps-after-commit');
       const record = records[i];
       record.status = 'running';
       record.startedAt = new Date().toISOString();
       setCurrentDetails(`Step ${i + 1}/${plan.steps.length}: ${step.do.summary}`);
       try {
-        const report = await execute(steps, step.do, step.do.observes ? results.get(step.do.observes) : undefined);
+        const run = () => execute(steps, step.do, step.do.observes ? results.get(step.do.observes) : undefined);
+        const report = shielded ? await CancellationScope.nonCancellable(run) : await run();
         results.set(step.name, report.result ?? null);
         record.attempts = report.attempt;
         record.status = 'succeeded';
@@ -157,6 +176,9 @@ export async function runOperation(
         const { code, message } = describe(err);
         record.error = isCancellation(err) ? 'cancelled' : message;
         error = isCancellation(err) ? { code: 'CANCELLED', message: 'cancelled on request', step: step.name } : { code, message, step: step.name };
+        // A failed step may still have done its work before it failed: its undo runs too (undos are idempotent,
+        // so undoing what never happened changes nothing).
+        if (step.undo && patched('undo-failed-step')) done.push({ record, undo: step.undo, failed: true });
         throw err;
       } finally {
         record.finishedAt = new Date().toISOString();
@@ -182,7 +204,7 @@ export async function runOperation(
       } else if (cancelled) {
         status = 'cancelled';
       } else {
-        status = done.some((d) => d.undo) ? 'compensated' : 'failed';
+        status = done.some((d) => d.undo && !d.failed) ? 'compensated' : 'failed';
       }
     }
   }
@@ -208,7 +230,7 @@ async function compensate(done: DoneStep[], plan: OperationPlan): Promise<{ name
     setCurrentDetails(`Undo ${step.record.name}: ${step.undo.summary}`);
     try {
       await execute(undos, step.undo);
-      step.record.status = 'compensated';
+      if (!step.failed) step.record.status = 'compensated';
     } catch (err) {
       step.record.status = 'compensation_failed';
       const { message } = describe(err);

@@ -62,7 +62,8 @@ export function syncSnapshotsPlan({ nodeId, vmId, hostname }: VmOperationInput):
 /**
  * snapshot.rollback (in place, Erigones): [stop the VM] → write the snapshot back over the disk (the point of no
  * return: the disk's data after the snapshot is gone, and so are the snapshots it invalidates) → drop their
- * records → [start the VM again]. A failure before the rollback restores the power state.
+ * records → [start the VM again]. A failure before the rollback restores the power state and records the
+ * snapshots it was to discard (marked deleting by the API) as ok again; a failure after it is not undone.
  */
 export function rollbackSnapshotPlan(input: SnapshotRollbackInput): OperationPlan {
   const { nodeId, vmId, hostname, snapshotId, snapshotName, targetDiskId, discarded, stopFirst } = input;
@@ -71,6 +72,7 @@ export function rollbackSnapshotPlan(input: SnapshotRollbackInput): OperationPla
       ...(stopFirst ? [stopVmStep(nodeId, vmId, hostname, input.stopTimeoutSeconds)] : []),
       {
         name: 'rollbackSnapshot',
+        commit: true,
         do: {
           activity: 'rollbackSnapshot',
           args: { nodeId, snapshotId, targetDiskId, discardSnapshots: discarded.length > 0 },
@@ -92,6 +94,15 @@ export function rollbackSnapshotPlan(input: SnapshotRollbackInput): OperationPla
         : []),
       ...(stopFirst ? [startVmStep(nodeId, vmId, hostname)] : []),
     ],
+    ...(discarded.length
+      ? {
+          afterCompensation: {
+            activity: 'markSnapshotsOk',
+            args: { snapshotIds: discarded.map((s) => s.snapshotId) },
+            summary: `Record ${discarded.map((s) => s.name).join(', ')} as ok again: nothing was discarded`,
+          },
+        }
+      : {}),
   };
 }
 

@@ -11,7 +11,7 @@ export function createDriverActivities(driver: HypervisorDriver, servedNodeId: s
   const on = <A extends { nodeId: string }, R>(work: (args: A, progress: ReportProgress) => Promise<R>) =>
     step<A, R>((args, progress) => {
       if (args.nodeId !== servedNodeId) {
-        throw ApplicationFailure.nonRetryable(`a step for node ${args.nodeId} reached the agent of node ${servedNodeId}`, 'MisroutedStep');
+        throw ApplicationFailure.retryable(`a step for node ${args.nodeId} reached the agent of node ${servedNodeId}`, 'MisroutedStep');
       }
       return work(args, progress);
     });
@@ -29,7 +29,7 @@ export function createDriverActivities(driver: HypervisorDriver, servedNodeId: s
       const outcome = timeoutSeconds > 0 ? await driver.stopVm(nodeId, vmId, { timeoutSeconds, onProgress: progress }) : 'timed_out';
       if (outcome === 'stopped') return 'graceful' as const;
       if (onTimeout === 'fail') {
-        throw ApplicationFailure.nonRetryable(`the guest did not power off within ${timeoutSeconds} s of the ACPI shutdown`, 'GuestDidNotStop');
+        throw ApplicationFailure.retryable(`the guest did not power off within ${timeoutSeconds} s of the ACPI shutdown`, 'GuestDidNotStop');
       }
       await driver.forceStopVm(nodeId, vmId);
       return 'forced' as const;

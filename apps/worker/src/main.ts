@@ -1,9 +1,11 @@
 import 'reflect-metadata';
+import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '@vmops/config';
 import { createDataSource } from '@vmops/persistence';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { ensureReconcilerSchedule } from './reconciler-schedule';
 import { createVmOpsWorker } from './worker';
 
 const PREBUILT_BUNDLE = path.resolve(__dirname, '../../../workflow-bundle.js');
@@ -21,7 +23,8 @@ async function main(): Promise<void> {
       dataSource,
       workflowBundle: existsSync(bundlePath) ? { codePath: bundlePath } : undefined,
     });
-    console.log(`worker polling task queue "${config.temporalTaskQueue}" on ${config.temporalAddress}`);
+    await ensureReconcilerSchedule(new Client({ connection, namespace: config.temporalNamespace }), config.temporalTaskQueue, config.reconcileEverySeconds);
+    console.log(`worker polling task queue "${config.temporalTaskQueue}" on ${config.temporalAddress}; reconciler every ${config.reconcileEverySeconds} s`);
     // run() resolves once SIGINT/SIGTERM has drained the worker.
     await worker.run();
   } finally {

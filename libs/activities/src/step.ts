@@ -8,8 +8,9 @@ export type ReportProgress = (progress: number) => void;
 
 /**
  * Wraps an activity so that it reports the attempt it succeeded on and what it read, and so that its failure
- * carries the attempt count and says whether retrying can help: a permanent driver error is non-retryable, a
- * passing fault or an unknown error is retried by the activity's retry policy.
+ * carries the attempt count and the driver error's type. Whether that type is retried is the caller's retry
+ * policy's decision alone (see NON_RETRYABLE_ERROR_TYPES in the runner's step options, none in its undo
+ * options): a failure marked non-retryable here would overrule it.
  *
  * When the activity has a heartbeat timeout (driver steps do), it heartbeats while it runs, so a dead agent is
  * noticed within that timeout instead of at the end of startToClose; the last progress reported rides along.
@@ -39,7 +40,7 @@ function toFailure(err: unknown, attempt: number): ApplicationFailure {
   const details: StepFailureDetails[] = [{ attempt }];
   if (err instanceof ApplicationFailure) return err;
   if (err instanceof DriverError) {
-    return ApplicationFailure.create({ type: err.name, message: err.message, nonRetryable: !err.retryable, details, cause: err });
+    return ApplicationFailure.create({ type: err.name, message: err.message, nonRetryable: false, details, cause: err });
   }
   const error = err instanceof Error ? err : new Error(String(err));
   return ApplicationFailure.create({ type: error.name, message: error.message, nonRetryable: false, details, cause: error });

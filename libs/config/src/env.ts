@@ -26,6 +26,8 @@ export interface AppConfig {
   port: number;
   /** Snapshots one VM may hold (Erigones' per-VM limit): one more is refused with 417. */
   snapshotLimitPerVm: number;
+  /** How often the reconciler's Schedule settles operations that can no longer finish (the worker sets it up). */
+  reconcileEverySeconds: number;
   simulator: SimulatorConfig;
 }
 
@@ -123,6 +125,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     temporalUiUrl: r.str('TEMPORAL_UI_URL', 'http://localhost:8233').replace(/\/+$/, ''),
     port: r.int('PORT', 3000, 0, 65535),
     snapshotLimitPerVm: r.int('SNAPSHOT_LIMIT_PER_VM', 50, 1, 10_000),
+    reconcileEverySeconds: r.int('RECONCILE_EVERY_SECONDS', 60, 1, 86_400),
     simulator: r.simulator(),
   });
 }

@@ -26,14 +26,20 @@ export interface StepFailureDetails {
  * Each is idempotent: running it twice leaves the same rows.
  */
 export interface InventoryActivities {
-  markOperationRunning(args: { operationId: string }): Promise<StepReport>;
+  /**
+   * The workflow has started the operation. Resolves to false when the operation was settled before its
+   * workflow ran (cancelled, or abandoned as never started): the workflow then does nothing.
+   */
+  markOperationRunning(args: { operationId: string }): Promise<StepReport<boolean>>;
   /** The VM is in this power state on its node: the inventory follows. */
   recordVmStatus(args: { vmId: string; powerState: VmPowerState }): Promise<StepReport>;
   /** The create was undone: the VM's row and its disk rows go. */
   discardVmRecord(args: { vmId: string }): Promise<StepReport>;
   /**
    * After a human fixed a stuck VM: the inventory takes the VM as its node reported it (`observed`, the result
-   * of a getVm step): its power state, or, when the node has no such VM, the VM's record and disk rows go.
+   * of a getVm step): power state, frozen, size, and where each of its disks and interfaces is attached; when the
+   * node has no such VM, the VM's record and disk rows go. What it cannot take over (a disk or interface the
+   * node attaches that the inventory has no record of) fails the step, naming each, after the rest is recorded.
    */
   syncVmFromNode(args: { vmId: string; observed?: VmInfo | null }): Promise<StepReport>;
   /**
@@ -205,4 +211,17 @@ export interface OperationPlan {
 /** The plan's steps as an operation reports them before any has run. */
 export function pendingSteps(plan: OperationPlan): OperationStep[] {
   return plan.steps.map((s) => ({ name: s.name, status: 'pending', startedAt: null, finishedAt: null, attempts: 0, error: null }));
+}
+
+/** What one pass of the reconciler found and settled. */
+export interface ReconcileReport {
+  /** Unfinished operations it looked at. */
+  checked: number;
+  /** Those it settled: their workflow ended without finishing them (WORKFLOW_ENDED) or never started (NEVER_STARTED). */
+  settled: { operationId: string; type: string; vmId: string | null; code: string }[];
+}
+
+/** The reconciler's one activity, on the shared queue (see reconcileOperationsWorkflow). */
+export interface ReconcilerActivities {
+  reconcileOperations(): Promise<ReconcileReport>;
 }

@@ -102,6 +102,11 @@ export interface OperationProgress {
   status: OperationStatus;
   steps: OperationStep[];
   error: OperationError | null;
+  /**
+   * The `commit` step the operation has passed, if any: its point of no return. From there on a cancel changes
+   * nothing and a failure is not undone. Absent in progress recorded before it existed.
+   */
+  committed?: string | null;
 }
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };

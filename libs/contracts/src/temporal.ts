@@ -10,12 +10,22 @@ export type SearchAttributeName = (typeof SEARCH_ATTRIBUTE_NAMES)[number];
 
 export const progressQuery = defineQuery<OperationProgress>('progress');
 
-/** ApplicationFailure types that mean "retrying will not help". */
+/**
+ * Failure types after which an undo is not retried. No activity marks its own failure non-retryable: the
+ * runner's retry policies decide, by these lists. A defect of the plan or its routing never heals; and since
+ * every undo is idempotent (what it would undo being absent is no error), a "not found" from one means the node
+ * has lost what the undo acts on, which retrying does not bring back. Anything else an undo meets — a VM still
+ * stopping, a node busy or unreachable — is retried, for as long as the undo policy allows.
+ */
+export const UNDO_NON_RETRYABLE_ERROR_TYPES = ['MisroutedStep', 'PlanError', 'DriverNotFoundError'] as const;
+
+/** Failure types after which a forward step is not retried: retrying cannot change the answer. */
 export const NON_RETRYABLE_ERROR_TYPES = [
-  'DriverNotFoundError',
   'DriverInvalidStateError',
   'DriverCapacityError',
   'InventoryConflictError',
+  'GuestDidNotStop',
+  ...UNDO_NON_RETRYABLE_ERROR_TYPES,
 ] as const;
 
 /** The task queue of one node's agent: driver activities for that node run there, and only there. */

@@ -1,29 +1,21 @@
 /**
- * Typed driver errors. Activities turn the permanent ones into non-retryable failures and let
- * DriverUnavailableError (and anything untyped) retry with backoff.
+ * Typed driver errors. Their names are the failure types the workflows see; which of them a step retries is
+ * decided by the runner's retry policies alone (NON_RETRYABLE_ERROR_TYPES for forward steps,
+ * UNDO_NON_RETRYABLE_ERROR_TYPES for undos). DriverUnavailableError and anything untyped are passing faults.
  */
 export abstract class DriverError extends Error {
-  abstract readonly retryable: boolean;
   constructor(message: string) {
     super(message);
     this.name = new.target.name;
   }
 }
 
-export class DriverNotFoundError extends DriverError {
-  readonly retryable = false;
-}
+export class DriverNotFoundError extends DriverError {}
 
 /** The object exists but is in a state that forbids the call (e.g. deleting an attached disk). */
-export class DriverInvalidStateError extends DriverError {
-  readonly retryable = false;
-}
+export class DriverInvalidStateError extends DriverError {}
 
-export class DriverCapacityError extends DriverError {
-  readonly retryable = false;
-}
+export class DriverCapacityError extends DriverError {}
 
 /** The hypervisor could not be reached or answered with a passing fault: try again. */
-export class DriverUnavailableError extends DriverError {
-  readonly retryable = true;
-}
+export class DriverUnavailableError extends DriverError {}

@@ -2,3 +2,5 @@ export * from './data-source';
 export * from './entities';
 export * from './migrations';
 export * from './seed';
+export * from './operation-ledger';
+export * from './node-capacity';

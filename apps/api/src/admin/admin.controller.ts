@@ -37,10 +37,10 @@ export class AdminController {
   ) {
     const [owner] = await this.dataSource.query(`SELECT tenant_id FROM vms WHERE id = $1`, [vmId]);
     if (!owner) throw notFound('VM', vmId);
-    let stuckOperationId: string | null = null;
     const result = await this.operations.launch<VmPowerInput>(
       {
-        principal: { ...admin, tenantId: owner.tenant_id },
+        principal: admin,
+        onBehalfOf: owner.tenant_id,
         type: 'vm.reset',
         workflowType: 'resetVmWorkflow',
         plan: resetVmPlan,
@@ -58,13 +58,13 @@ export class AdminController {
               operationId: vm.current_operation_id,
             });
           }
-          stuckOperationId = vm.current_operation_id;
-          // The reset takes the lock over from the stuck operation; finishing releases it.
+          // The reset takes the lock over from the stuck operation; finishing releases it, a reset that never runs hands it back.
           await tx.query(`UPDATE vms SET current_operation_id = $2, updated_at = now() WHERE id = $1`, [vmId, operationId]);
-          return { vm: { id: vmId, hostname: vm.hostname, nodeId: vm.node_id }, input: { operationId, vmId, hostname: vm.hostname, nodeId: vm.node_id } };
-        },
-        abandon: async (tx, id, operationId) => {
-          await tx.query(`UPDATE vms SET current_operation_id = $3 WHERE id = $1 AND current_operation_id = $2`, [id, operationId, stuckOperationId]);
+          return {
+            vm: { id: vmId, hostname: vm.hostname, nodeId: vm.node_id },
+            input: { operationId, vmId, hostname: vm.hostname, nodeId: vm.node_id },
+            reservations: { lockTakenFrom: vm.current_operation_id },
+          };
         },
       },
       options,

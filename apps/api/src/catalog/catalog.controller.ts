@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpStatus, Param, Patch, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { NodeEntity, TemplateEntity } from '@vmops/persistence';
+import { NodeEntity, nodeUsage, TemplateEntity } from '@vmops/persistence';
 import type { DataSource, Repository } from 'typeorm';
 import { AdminOnly, CurrentPrincipal, type Principal } from '../auth/auth';
 import { ApiError, notFound } from '../common/api-error';
@@ -76,15 +76,8 @@ export class CatalogController {
   }
 
   private async usage(): Promise<Map<string, { cpus: number; memoryMb: number; storageGb: number; vms: number }>> {
-    const rows = await this.dataSource.query(
-      `SELECT n.id,
-              (SELECT count(*) FROM vms v WHERE v.node_id = n.id)::int AS vms,
-              (SELECT coalesce(sum(v.cpus), 0) FROM vms v WHERE v.node_id = n.id)::int AS cpus,
-              (SELECT coalesce(sum(v.memory_mb), 0) FROM vms v WHERE v.node_id = n.id)::int AS memory_mb,
-              (SELECT coalesce(sum(d.size_gb), 0) FROM disks d WHERE d.node_id = n.id)::int AS storage_gb
-         FROM nodes n`,
-    );
-    return new Map(rows.map((r: any) => [r.id, { vms: r.vms, cpus: r.cpus, memoryMb: r.memory_mb, storageGb: r.storage_gb }]));
+    const nodes = await nodeUsage(this.dataSource.manager);
+    return new Map(nodes.map((n) => [n.id, { vms: n.vms, cpus: n.usedCpus, memoryMb: n.usedMemoryMb, storageGb: n.usedStorageGb }]));
   }
 }
 

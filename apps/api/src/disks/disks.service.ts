@@ -2,6 +2,7 @@ import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DiskAttachInput, DiskChangeInput, DiskCreateInput, OperationPlan, OperationType } from '@vmops/contracts';
 import { randomUUID } from 'node:crypto';
+import { lockNodeUsage } from '@vmops/persistence';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Principal } from '../auth/auth';
 import { ApiError, notFound } from '../common/api-error';
@@ -95,11 +96,7 @@ export class DisksService {
             vmId,
             dto.sizeGb,
           ]);
-          return { vm, input: { ...base(operationId, vm), disk: { diskId, position, sizeGb: dto.sizeGb } } };
-        },
-        abandon: async (tx, id, operationId) => {
-          await tx.query(`DELETE FROM disks WHERE id = $1`, [diskId]);
-          await this.locks.release(tx, id, operationId);
+          return { vm, input: { ...base(operationId, vm), disk: { diskId, position, sizeGb: dto.sizeGb } }, reservations: { diskIds: [diskId] } };
         },
       },
       options,
@@ -136,7 +133,6 @@ export class DisksService {
           }
           return { vm, input: { ...base(operationId, vm), disk: { diskId, position, sizeGb: disk.size_gb }, displaced } };
         },
-        abandon: (tx, id, operationId) => this.locks.release(tx, id, operationId),
       },
       options,
     );
@@ -198,7 +194,6 @@ export class DisksService {
             input: { ...base(operationId, vm), disk: { diskId, position: disk.position ?? -1, sizeGb: disk.size_gb }, attachedAt: disk.position, ...extra },
           };
         },
-        abandon: (tx, id, operationId) => this.locks.release(tx, id, operationId),
       },
       options,
     );
@@ -215,14 +210,13 @@ export class DisksService {
     throw new ApiError(HttpStatus.EXPECTATION_FAILED, 'DISK_LIMIT_REACHED', `${vm.hostname} has a disk at every position (1-${MAX_DISK_POSITION})`, {});
   }
 
+  /** 417 unless the node has `gb` of storage free; it stays locked until the caller records them (lockNodeUsage). */
   private async assertStorageFits(tx: EntityManager, nodeId: string, gb: number): Promise<void> {
-    const [node] = await tx.query(
-      `SELECT name, storage_gb - (SELECT coalesce(sum(size_gb), 0) FROM disks WHERE node_id = n.id) AS free FROM nodes n WHERE id = $1 FOR UPDATE`,
-      [nodeId],
-    );
-    if (Number(node.free) < gb) {
-      throw new ApiError(HttpStatus.EXPECTATION_FAILED, 'INSUFFICIENT_CAPACITY', `node ${node.name} has ${node.free} GB of storage free; ${gb} GB asked`, {
-        freeStorageGb: Number(node.free),
+    const [node] = await lockNodeUsage(tx, [nodeId]);
+    const free = node.storageGb - node.usedStorageGb;
+    if (free < gb) {
+      throw new ApiError(HttpStatus.EXPECTATION_FAILED, 'INSUFFICIENT_CAPACITY', `node ${node.name} has ${free} GB of storage free; ${gb} GB asked`, {
+        freeStorageGb: free,
       });
     }
   }

@@ -62,6 +62,9 @@ describe('operation view', () => {
     expect(toOperationView(entity({ status: 'pending' }), null, ui).mayCancel).toBe(true);
     expect(toOperationView(entity(), { status: 'cancelling', steps: [], error: null }, ui).mayCancel).toBe(false);
     expect(toOperationView(entity({ status: 'stuck' }), null, ui).mayCancel).toBe(false);
+    // Past its point of no return a running operation can no longer be cancelled, and says where that was.
+    const committed = toOperationView(entity(), { status: 'running', steps: [], error: null, committed: 'deleteOldDisk' }, ui);
+    expect([committed.mayCancel, committed.pointOfNoReturn]).toEqual([false, 'deleteOldDisk']);
   });
 
   it('links to the workflow in the Temporal UI, escaping the id', () => {

@@ -22,8 +22,10 @@ export interface OperationView {
   progress: { step: string | null; stepsDone: number; stepsTotal: number; percent: number };
   steps: OperationStep[];
   error: OperationError | null;
-  /** True while a cancel can still take effect. */
+  /** True while a cancel can still take effect: not before the operation ends or passes its point of no return. */
   mayCancel: boolean;
+  /** While it runs: the step past which nothing is undone (a `commit` step), once it has passed it; else null. */
+  pointOfNoReturn: string | null;
   resources: { vms: string[] };
   links: { self: string; vm: string | null; temporalUi: string };
 }
@@ -57,7 +59,8 @@ export function toOperationView(op: OperationEntity, live: OperationProgress | n
     },
     steps,
     error: live ? live.error : op.error,
-    mayCancel: status === 'pending' || status === 'running',
+    mayCancel: (status === 'pending' || status === 'running') && !live?.committed,
+    pointOfNoReturn: live?.committed ?? null,
     resources: { vms: op.vmId ? [`/v1/vms/${op.vmId}`] : [] },
     links: {
       self: `/v1/operations/${op.id}`,

@@ -16,7 +16,7 @@ import {
   type OperationType,
 } from '@vmops/contracts';
 import type { AppConfig } from '@vmops/config';
-import { OperationEntity } from '@vmops/persistence';
+import { abandonOperation, OperationEntity, settleIfStale, type Reservations } from '@vmops/persistence';
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DataSource, EntityManager, FindOptionsWhere, Repository } from 'typeorm';
@@ -30,6 +30,7 @@ const LIVE_PROGRESS_TIMEOUT_MS = 2000;
 /** A consumer waits this long at most for Temporal to accept a new workflow before getting a 503. */
 const START_TIMEOUT_MS = 8000;
 const WAIT_POLL_MS = 250;
+const DESCRIBE_TIMEOUT_MS = 3000;
 
 /** How the caller asked for a mutation: the Idempotency-Key header and ?dryRun. */
 export interface MutationOptions {
@@ -38,7 +39,13 @@ export interface MutationOptions {
 }
 
 export interface Launch<I> {
+  /** Whose key asked for it. */
   principal: Principal;
+  /**
+   * The tenant the operation belongs to when it is not the principal's (an operator acting on another tenant's
+   * VM): it is recorded there, and the principal's tenant may read it too.
+   */
+  onBehalfOf?: string;
   type: OperationType;
   /** The workflow function's name, as exported from workflows/index.ts. */
   workflowType: string;
@@ -46,13 +53,19 @@ export interface Launch<I> {
   request: JsonObject;
   /**
    * Runs in the transaction that records the operation: checks and reserves what the operation needs (the
-   * VM lock, capacity) and returns the VM it acts on and the workflow input. Throws the 4xx that applies.
+   * VM lock, capacity, records written up front) and returns the VM it acts on, the workflow input, and what
+   * it reserved beyond the lock: recorded with the operation, so that whoever finds the workflow never started
+   * gives it back (this launch, a cancel, the reconciler). Throws the 4xx that applies.
    */
-  prepare(tx: EntityManager, operationId: string): Promise<{ vm: { id: string; hostname: string; nodeId: string }; input: I }>;
+  prepare(tx: EntityManager, operationId: string): Promise<Prepared<I>>;
   /** The plan the workflow will run for this input (the same pure function the workflow calls). */
   plan(input: I): OperationPlan;
-  /** Undoes `prepare` when the workflow could not be started. */
-  abandon(tx: EntityManager, vmId: string, operationId: string): Promise<void>;
+}
+
+export interface Prepared<I> {
+  vm: { id: string; hostname: string; nodeId: string };
+  input: I;
+  reservations?: Reservations;
 }
 
 export interface DryRunView {
@@ -62,6 +75,7 @@ export interface DryRunView {
   /** `commit`: the point of no return; a failure after it is not undone. */
   steps: { name: string; activity: string; summary: string; undo: string | null; undoActivity: string | null; commit: boolean }[];
   afterCompensation: string | null;
+  afterCompensationActivity: string | null;
 }
 
 export type LaunchResult = { kind: 'started' | 'replayed'; operation: OperationView } | { kind: 'dryRun'; plan: DryRunView };
@@ -101,60 +115,31 @@ export class OperationsService {
   /** Records an operation and starts its workflow — or replays the one its Idempotency-Key names, or only plans it. */
   async launch<I>(launch: Launch<I>, options: MutationOptions): Promise<LaunchResult> {
     const hash = requestHash(launch.type, launch.request);
+    const tenantId = launch.onBehalfOf ?? launch.principal.tenantId;
     if (options.idempotencyKey && !options.dryRun) {
-      const replay = await this.findByIdempotencyKey(launch.principal, options.idempotencyKey, hash);
+      const replay = await this.findByIdempotencyKey(tenantId, options.idempotencyKey, hash);
       if (replay) return { kind: 'replayed', operation: replay };
     }
 
     const operationId = randomUUID();
-    let started: { vm: { id: string; hostname: string; nodeId: string }; input: I; workflowId: string };
-    try {
-      started = await this.dataSource.transaction(async (tx) => {
-        const prepared = await launch.prepare(tx, operationId);
-        const plan = launch.plan(prepared.input);
-        if (options.dryRun) {
-          throw new DryRunRollback({
-            dryRun: true,
-            type: launch.type,
-            vmId: prepared.vm.id,
-            steps: plan.steps.map((s) => ({
-              name: s.name,
-              activity: s.do.activity,
-              summary: s.do.summary,
-              undo: s.undo?.summary ?? null,
-              undoActivity: s.undo?.activity ?? null,
-              commit: s.commit ?? false,
-            })),
-            afterCompensation: plan.afterCompensation?.summary ?? null,
-          });
+    let started: Prepared<I> & { workflowId: string };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        started = await this.record(launch, operationId, hash, options);
+        break;
+      } catch (err) {
+        if (err instanceof DryRunRollback) return { kind: 'dryRun', plan: err.plan };
+        // Two requests with one key at once: the loser answers with the winner's operation.
+        if (options.idempotencyKey && (err as { driverError?: { constraint?: string } }).driverError?.constraint === 'uq_operations_tenant_idempotency_key') {
+          const replay = await this.findByIdempotencyKey(tenantId, options.idempotencyKey, hash);
+          if (replay) return { kind: 'replayed', operation: replay };
         }
-        const workflowId = `${launch.type.replace('.', '-')}-${prepared.vm.hostname}-${operationId.slice(0, 8)}`;
-        await tx.query(
-          `INSERT INTO operations (id, tenant_id, vm_id, type, status, workflow_id, request, steps, idempotency_key, request_hash, deadline_at)
-           VALUES ($1, $2, $3, $4, 'pending', $5, $6::jsonb, $7::jsonb, $8, $9, now() + make_interval(secs => $10))`,
-          [
-            operationId,
-            launch.principal.tenantId,
-            prepared.vm.id,
-            launch.type,
-            workflowId,
-            JSON.stringify(launch.request),
-            JSON.stringify(pendingSteps(plan)),
-            options.idempotencyKey ?? null,
-            hash,
-            OPERATION_DEADLINE_SECONDS[launch.type],
-          ],
-        );
-        return { ...prepared, workflowId };
-      });
-    } catch (err) {
-      if (err instanceof DryRunRollback) return { kind: 'dryRun', plan: err.plan };
-      // Two requests with one key at once: the loser answers with the winner's operation.
-      if (options.idempotencyKey && (err as { driverError?: { constraint?: string } }).driverError?.constraint === 'uq_operations_tenant_idempotency_key') {
-        const replay = await this.findByIdempotencyKey(launch.principal, options.idempotencyKey, hash);
-        if (replay) return { kind: 'replayed', operation: replay };
+        // The VM is held by an operation that can no longer finish (its workflow ended, or never started): settle
+        // that one, then try once more. Every launch does this, so no stale lock outlives the next request.
+        const holder = err instanceof ApiError && err.code === 'VM_BUSY' ? (err.details.operationId as string | undefined) : undefined;
+        if (attempt > 1 || !holder || !(await settleIfStale(this.dataSource, this.describeWorkflow, holder))) throw err;
+        this.logger.warn(`operation ${holder} could no longer finish: settled it, and its VM is free again`);
       }
-      throw err;
     }
 
     const { vm, input, workflowId } = started;
@@ -166,24 +151,24 @@ export class OperationsService {
           args: [input],
           typedSearchAttributes: [
             { key: VmIdKey, value: vm.id },
-            { key: TenantIdKey, value: launch.principal.tenantId },
+            { key: TenantIdKey, value: tenantId },
             { key: NodeIdKey, value: vm.nodeId },
             { key: OperationTypeKey, value: launch.type },
           ],
           staticSummary: `${launch.type} ${vm.hostname}`,
-          staticDetails: `operation ${operationId}\nVM ${vm.hostname} (${vm.id})\ntenant ${launch.principal.tenantId}\nnode ${vm.nodeId}`,
+          staticDetails:
+            `operation ${operationId}\nVM ${vm.hostname} (${vm.id})\ntenant ${tenantId}\nnode ${vm.nodeId}` +
+            (launch.onBehalfOf ? `\nrequested by tenant ${launch.principal.tenantId}` : ''),
         }),
       );
     } catch (err) {
       this.logger.error(`could not start ${workflowId}: ${err instanceof Error ? err.message : err}`);
-      await this.dataSource.transaction(async (tx) => {
-        await launch.abandon(tx, vm.id, operationId);
-        await tx.update(OperationEntity, { id: operationId }, {
-          status: 'failed',
-          finishedAt: new Date(),
-          error: { code: 'TEMPORAL_UNAVAILABLE', message: 'the workflow could not be started', step: null },
-        });
-      });
+      await abandonOperation(
+        this.dataSource,
+        operationId,
+        { code: 'TEMPORAL_UNAVAILABLE', message: 'the workflow could not be started', step: null },
+        { neverStarted: true },
+      );
       throw new ApiError(
         HttpStatus.SERVICE_UNAVAILABLE,
         'TEMPORAL_UNAVAILABLE',
@@ -193,6 +178,65 @@ export class OperationsService {
     }
     return { kind: 'started', operation: this.view(await this.operations.findOneByOrFail({ id: operationId }), null) };
   }
+
+  /** The transaction that runs `prepare` and records the operation (or, for a dry run, rolls it all back). */
+  private record<I>(launch: Launch<I>, operationId: string, hash: string, options: MutationOptions): Promise<Prepared<I> & { workflowId: string }> {
+    return this.dataSource.transaction(async (tx) => {
+      const prepared = await launch.prepare(tx, operationId);
+      const plan = launch.plan(prepared.input);
+      if (options.dryRun) {
+        throw new DryRunRollback({
+          dryRun: true,
+          type: launch.type,
+          vmId: prepared.vm.id,
+          steps: plan.steps.map((s) => ({
+            name: s.name,
+            activity: s.do.activity,
+            summary: s.do.summary,
+            undo: s.undo?.summary ?? null,
+            undoActivity: s.undo?.activity ?? null,
+            commit: s.commit ?? false,
+          })),
+          afterCompensation: plan.afterCompensation?.summary ?? null,
+          afterCompensationActivity: plan.afterCompensation?.activity ?? null,
+        });
+      }
+      const workflowId = `${launch.type.replace('.', '-')}-${prepared.vm.hostname}-${operationId.slice(0, 8)}`;
+      await tx.query(
+        `INSERT INTO operations (id, tenant_id, vm_id, type, status, workflow_id, request, steps, idempotency_key, request_hash, deadline_at, reservations,
+                                 requested_by_tenant_id)
+         VALUES ($1, $2, $3, $4, 'pending', $5, $6::jsonb, $7::jsonb, $8, $9, now() + make_interval(secs => $10), $11::jsonb, $12)`,
+        [
+          operationId,
+          launch.onBehalfOf ?? launch.principal.tenantId,
+          prepared.vm.id,
+          launch.type,
+          workflowId,
+          JSON.stringify(launch.request),
+          JSON.stringify(pendingSteps(plan)),
+          options.idempotencyKey ?? null,
+          hash,
+          OPERATION_DEADLINE_SECONDS[launch.type],
+          JSON.stringify(prepared.reservations ?? {}),
+          launch.onBehalfOf ? launch.principal.tenantId : null,
+        ],
+      );
+      return { ...prepared, workflowId };
+    });
+  }
+
+  /** The workflow's execution status, null when Temporal has none by that id (see settleIfStale). */
+  private readonly describeWorkflow = async (workflowId: string): Promise<string | null> => {
+    try {
+      const description = await this.temporal.connection.withDeadline(Date.now() + DESCRIBE_TIMEOUT_MS, () =>
+        this.temporal.workflow.getHandle(workflowId).describe(),
+      );
+      return description.status.name;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return null;
+      throw err;
+    }
+  };
 
   async get(principal: Principal, id: string): Promise<OperationView> {
     const op = await this.find(principal, id);
@@ -219,25 +263,44 @@ export class OperationsService {
         status: op.status,
       });
     }
+    const live = await this.liveProgress(op);
+    if (live?.committed) {
+      throw new ApiError(
+        HttpStatus.CONFLICT,
+        'PAST_POINT_OF_NO_RETURN',
+        `operation ${id} has passed its point of no return (step "${live.committed}"): it can no longer be cancelled and runs to its end`,
+        { operationId: id, step: live.committed },
+      );
+    }
     try {
       await this.temporal.workflow.getHandle(op.workflowId).cancel();
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) {
-        throw new ApiError(HttpStatus.CONFLICT, 'OPERATION_FINISHED', `operation ${id} is no longer running`, { operationId: id });
-      }
-      throw err;
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      // Its workflow never started (the launch died after recording it): cancelled at once, and what it reserved
+      // is given back. Should the launch still start it, the workflow finds it settled and does nothing.
+      await abandonOperation(
+        this.dataSource,
+        id,
+        { code: 'CANCELLED', message: 'cancelled on request before its workflow started; nothing was changed', step: null },
+        { neverStarted: true, status: 'cancelled' },
+      );
+      return this.get(principal, id);
     }
     await this.dataSource.query(`UPDATE operations SET status = 'cancelling', updated_at = now() WHERE id = $1 AND finished_at IS NULL`, [id]);
     return this.get(principal, id);
   }
 
+  /** The tenant's operations, and those its keys asked for on another tenant's behalf. */
   async list(principal: Principal, filter: OperationFilter, page: { limit: number; offset: number }) {
-    const where: FindOptionsWhere<OperationEntity> = { tenantId: principal.tenantId };
+    const where: FindOptionsWhere<OperationEntity> = {};
     if (filter.vmId) where.vmId = filter.vmId;
     if (filter.type) where.type = filter.type;
     if (filter.status) where.status = filter.status;
     const [rows, total] = await this.operations.findAndCount({
-      where,
+      where: [
+        { ...where, tenantId: principal.tenantId },
+        { ...where, requestedByTenantId: principal.tenantId },
+      ],
       order: { createdAt: 'DESC', id: 'DESC' },
       take: page.limit,
       skip: page.offset,
@@ -246,13 +309,16 @@ export class OperationsService {
   }
 
   private async find(principal: Principal, id: string): Promise<OperationEntity> {
-    const op = await this.operations.findOneBy({ id, tenantId: principal.tenantId });
+    const op = await this.operations.findOneBy([
+      { id, tenantId: principal.tenantId },
+      { id, requestedByTenantId: principal.tenantId },
+    ]);
     if (!op) throw notFound('Operation', id);
     return op;
   }
 
-  private async findByIdempotencyKey(principal: Principal, key: string, hash: string): Promise<OperationView | null> {
-    const op = await this.operations.findOneBy({ tenantId: principal.tenantId, idempotencyKey: key });
+  private async findByIdempotencyKey(tenantId: string, key: string, hash: string): Promise<OperationView | null> {
+    const op = await this.operations.findOneBy({ tenantId, idempotencyKey: key });
     if (!op) return null;
     if (op.requestHash !== hash) {
       throw new ApiError(

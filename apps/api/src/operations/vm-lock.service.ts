@@ -1,15 +1,8 @@
-import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
+import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Client, WorkflowNotFoundError } from '@temporalio/client';
-import { isTerminalOperationStatus, type OperationStatus } from '@vmops/contracts';
 import type { VmStatus } from '@vmops/domain';
 import type { DataSource, EntityManager } from 'typeorm';
 import { ApiError, notFound } from '../common/api-error';
-import { TEMPORAL_CLIENT } from '../temporal/temporal.module';
-
-/** A workflow not found this long after its operation was recorded was never started (the API died first). */
-const NEVER_STARTED_AFTER_MS = 30_000;
-const DESCRIBE_TIMEOUT_MS = 3000;
 
 export interface LockedVm {
   id: string;
@@ -29,62 +22,12 @@ export interface LockedVm {
 /**
  * One mutating operation per VM at a time. The lock is the VM row's current_operation_id, taken with a
  * conditional UPDATE, so concurrent requests serialize on the row and exactly one wins. A lock whose
- * operation can no longer finish — its workflow was terminated, timed out, or never started — is released
- * on the next request for that VM, so no stale lock outlives the workflow by more than a request.
+ * operation can no longer finish — its workflow was terminated, timed out, or never started — is settled by
+ * the next launch for that VM (OperationsService.launch) or by the reconciler, whichever comes first.
  */
 @Injectable()
 export class VmLockService {
-  private readonly logger = new Logger(VmLockService.name);
-
-  constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
-    @Inject(TEMPORAL_CLIENT) private readonly temporal: Client,
-  ) {}
-
-  async releaseIfStale(tenantId: string, vmId: string): Promise<void> {
-    const [held] = await this.dataSource.query(
-      `SELECT o.id, o.status, o.workflow_id, o.created_at
-         FROM vms v JOIN operations o ON o.id = v.current_operation_id
-        WHERE v.id = $1 AND v.tenant_id = $2`,
-      [vmId, tenantId],
-    );
-    if (!held || isTerminalOperationStatus(held.status as OperationStatus)) return;
-
-    let ended: string;
-    try {
-      const description = await this.temporal.connection.withDeadline(Date.now() + DESCRIBE_TIMEOUT_MS, () =>
-        this.temporal.workflow.getHandle(held.workflow_id).describe(),
-      );
-      if (description.status.name === 'RUNNING') return;
-      ended = description.status.name.toLowerCase().replace(/_/g, ' ');
-    } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) return; // cannot tell: the VM stays busy
-      if (Date.now() - new Date(held.created_at).getTime() < NEVER_STARTED_AFTER_MS) return;
-      ended = 'never started';
-    }
-
-    this.logger.warn(`operation ${held.id} (${held.workflow_id}) ${ended} without finishing: releasing VM ${vmId}`);
-    await this.dataSource.transaction(async (tx) => {
-      await tx.query(
-        `UPDATE operations SET status = 'failed', error = $2::jsonb, finished_at = now(), updated_at = now()
-          WHERE id = $1 AND finished_at IS NULL`,
-        [
-          held.id,
-          JSON.stringify({
-            code: 'WORKFLOW_ENDED',
-            message: `the workflow ended (${ended}) before the operation finished; the VM's recorded state may be stale`,
-            step: null,
-          }),
-        ],
-      );
-      await this.release(tx, vmId, held.id);
-    });
-  }
-
-  /** Frees the VM if `operationId` still holds it. */
-  async release(tx: EntityManager, vmId: string, operationId: string): Promise<void> {
-    await tx.query(`UPDATE vms SET current_operation_id = NULL, updated_at = now() WHERE id = $1 AND current_operation_id = $2`, [vmId, operationId]);
-  }
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /** Takes the VM for `operationId` inside the caller's transaction, or answers 404 / 409 VM_BUSY / 423 VM_STUCK. */
   async acquire(tx: EntityManager, tenantId: string, vmId: string, operationId: string): Promise<LockedVm> {

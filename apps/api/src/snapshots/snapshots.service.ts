@@ -141,11 +141,11 @@ export class SnapshotsService {
             `INSERT INTO snapshots (id, tenant_id, vm_id, disk_id, name, type, note, status, size_mb) VALUES ($1, $2, $3, $4, $5, 'manual', $6, 'pending', $7)`,
             [snapshotId, principal.tenantId, vmId, disk.id, dto.name, dto.note ?? null, disk.size_gb * 1024],
           );
-          return { vm, input: { ...this.base(operationId, vm), snapshotId, diskId: disk.id, name: dto.name, fsfreeze } };
-        },
-        abandon: async (tx, id, operationId) => {
-          await tx.query(`DELETE FROM snapshots WHERE vm_id = $1 AND status = 'pending' AND name = $2`, [id, dto.name]);
-          await this.locks.release(tx, id, operationId);
+          return {
+            vm,
+            input: { ...this.base(operationId, vm), snapshotId, diskId: disk.id, name: dto.name, fsfreeze },
+            reservations: { pendingSnapshotIds: [snapshotId] },
+          };
         },
       },
       options,
@@ -165,7 +165,6 @@ export class SnapshotsService {
     namedBy: 'path' | 'list' = 'list',
   ): Promise<LaunchResult> {
     const unique = [...new Set(names)];
-    let marked: string[] = [];
     return this.operations.launch<SnapshotDeleteInput>(
       {
         principal,
@@ -186,14 +185,14 @@ export class SnapshotsService {
               names: notOk.map((r) => r.name),
             });
           }
-          marked = rows.map((r) => r.id);
+          const marked = rows.map((r) => r.id);
           await tx.query(`UPDATE snapshots SET status = 'deleting' WHERE id = ANY($1::uuid[])`, [marked]);
           const ordered = unique.map((n) => rows.find((r) => r.name === n)!);
-          return { vm, input: { ...this.base(operationId, vm), snapshots: ordered.map((r) => ({ snapshotId: r.id, name: r.name })) } };
-        },
-        abandon: async (tx, id, operationId) => {
-          await tx.query(`UPDATE snapshots SET status = 'ok' WHERE id = ANY($1::uuid[])`, [marked]);
-          await this.locks.release(tx, id, operationId);
+          return {
+            vm,
+            input: { ...this.base(operationId, vm), snapshots: ordered.map((r) => ({ snapshotId: r.id, name: r.name })) },
+            reservations: { deletingSnapshotIds: marked },
+          };
         },
       },
       options,
@@ -212,7 +211,6 @@ export class SnapshotsService {
           const vm = await this.locks.acquireSettled(tx, principal.tenantId, vmId, operationId, 'sync snapshots of');
           return { vm, input: this.base(operationId, vm) };
         },
-        abandon: (tx, id, operationId) => this.locks.release(tx, id, operationId),
       },
       options,
     );
@@ -257,7 +255,6 @@ export class SnapshotsService {
             },
           };
         },
-        abandon: (tx, id, operationId) => this.locks.release(tx, id, operationId),
       },
       options,
     );
@@ -320,11 +317,8 @@ export class SnapshotsService {
               stopFirst: vm.status === 'running',
               stopTimeoutSeconds: defaultStopTimeout(vm),
             },
+            reservations: { deletingSnapshotIds: discarded.map((s) => s.id) },
           };
-        },
-        abandon: async (tx, id, operationId) => {
-          await tx.query(`UPDATE snapshots SET status = 'ok' WHERE status = 'deleting' AND vm_id = $1`, [id]);
-          await this.locks.release(tx, id, operationId);
         },
       },
       options,

@@ -1,33 +1,15 @@
 import { HttpStatus } from '@nestjs/common';
 import { pickNode, type NodeCapacity, type PlacementRequest } from '@vmops/domain';
+import { lockNodeUsage } from '@vmops/persistence';
 import type { EntityManager } from 'typeorm';
 import { ApiError, invalidParameter } from '../common/api-error';
 
 /**
- * Chooses the node for a new VM inside the caller's transaction. Node rows are locked, so two concurrent
- * creates cannot both take the last free capacity of a node.
+ * Chooses the node for a new VM inside the caller's transaction, which must record the VM before it commits.
+ * The nodes stay locked until then (lockNodeUsage), so concurrent creates admit exactly what fits.
  */
 export async function placeVm(tx: EntityManager, req: PlacementRequest, requestedNodeId?: string): Promise<NodeCapacity> {
-  const rows: Array<Record<string, string | number>> = await tx.query(
-    `SELECT n.id, n.name, n.status, n.cpus, n.memory_mb, n.storage_gb,
-            (SELECT coalesce(sum(v.cpus), 0) FROM vms v WHERE v.node_id = n.id) AS used_cpus,
-            (SELECT coalesce(sum(v.memory_mb), 0) FROM vms v WHERE v.node_id = n.id) AS used_memory_mb,
-            (SELECT coalesce(sum(d.size_gb), 0) FROM disks d WHERE d.node_id = n.id) AS used_storage_gb
-       FROM nodes n
-      ORDER BY n.name
-        FOR UPDATE OF n`,
-  );
-  const nodes: NodeCapacity[] = rows.map((r) => ({
-    id: String(r.id),
-    name: String(r.name),
-    status: r.status as NodeCapacity['status'],
-    cpus: Number(r.cpus),
-    memoryMb: Number(r.memory_mb),
-    storageGb: Number(r.storage_gb),
-    usedCpus: Number(r.used_cpus),
-    usedMemoryMb: Number(r.used_memory_mb),
-    usedStorageGb: Number(r.used_storage_gb),
-  }));
+  const nodes = await lockNodeUsage(tx);
 
   const candidates = requestedNodeId ? nodes.filter((n) => n.id === requestedNodeId) : nodes;
   if (requestedNodeId) {

@@ -1,7 +1,7 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DeleteVmInput, RebuildVmInput, UpdateVmInput } from '@vmops/contracts';
-import { DiskEntity, NetworkInterfaceEntity, VmEntity } from '@vmops/persistence';
+import { DiskEntity, lockNodeUsage, NetworkInterfaceEntity, VmEntity } from '@vmops/persistence';
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Principal } from '../auth/auth';
@@ -59,7 +59,6 @@ export class VmLifecycleService {
             },
           };
         },
-        abandon: (tx, id, operationId) => this.locks.release(tx, id, operationId),
       },
       options,
     );
@@ -93,7 +92,7 @@ export class VmLifecycleService {
             });
           }
           const to = { cpus: dto.cpus ?? vm.cpus, memoryMb: dto.memoryMb ?? vm.memoryMb };
-          await this.assertMemoryFits(tx, vm, to.memoryMb);
+          await this.assertResizeFits(tx, vm, to);
           await tx.query(`UPDATE vms SET label = coalesce($2, label), note = coalesce($3, note) WHERE id = $1`, [vmId, dto.label ?? null, dto.note ?? null]);
           return {
             vm,
@@ -106,7 +105,6 @@ export class VmLifecycleService {
             },
           };
         },
-        abandon: (tx, id, operationId) => this.locks.release(tx, id, operationId),
       },
       options,
     );
@@ -150,7 +148,6 @@ export class VmLifecycleService {
             },
           };
         },
-        abandon: (tx, id, operationId) => this.locks.release(tx, id, operationId),
       },
       options,
     );
@@ -172,7 +169,10 @@ export class VmLifecycleService {
       if (!vm) throw notFound('VM', vmId);
       if (vm.current_operation_id) await this.locks.assertIdle(principal.tenantId, vmId);
       assertPowerState(vm, 'keep a new size for its next stop', 'running');
-      await this.assertMemoryFits(tx, { id: vm.id, hostname: vm.hostname, nodeId: vm.node_id, memoryMb: vm.memory_mb }, dto.memoryMb ?? vm.memory_mb);
+      await this.assertResizeFits(tx, { hostname: vm.hostname, nodeId: vm.node_id, cpus: vm.cpus, memoryMb: vm.memory_mb }, {
+        cpus: dto.cpus ?? vm.cpus,
+        memoryMb: dto.memoryMb ?? vm.memory_mb,
+      });
       await tx.query(
         `UPDATE vms SET pending_cpus = $2, pending_memory_mb = $3, label = coalesce($4, label), note = coalesce($5, note), updated_at = now() WHERE id = $1`,
         [vmId, dto.cpus ?? vm.cpus, dto.memoryMb ?? vm.memory_mb, dto.label ?? null, dto.note ?? null],
@@ -181,18 +181,21 @@ export class VmLifecycleService {
     return this.view(vmId);
   }
 
-  /** 417 when the node cannot hold the VM's new memory (its other VMs' memory counts, the VM's own does not). */
-  private async assertMemoryFits(tx: EntityManager, vm: Pick<LockedVm, 'id' | 'hostname' | 'nodeId' | 'memoryMb'>, memoryMb: number): Promise<void> {
-    if (memoryMb <= vm.memoryMb) return;
-    const [node] = await tx.query(
-      `SELECT n.name, n.memory_mb - coalesce((SELECT sum(memory_mb) FROM vms WHERE node_id = n.id AND id <> $2), 0) AS free
-         FROM nodes n WHERE n.id = $1`,
-      [vm.nodeId, vm.id],
-    );
-    if (Number(node.free) < memoryMb) {
-      throw new ApiError(HttpStatus.EXPECTATION_FAILED, 'INSUFFICIENT_CAPACITY', `node ${node.name} has ${node.free} MB of memory for ${vm.hostname}; ${memoryMb} MB asked`, {
-        freeMemoryMb: Number(node.free),
-      });
+  /**
+   * 417 when the node cannot hold the VM at its new size. The node stays locked until the caller records the
+   * resize (lockNodeUsage), and the usage counts the VM at its current size: only the growth is asked for.
+   */
+  private async assertResizeFits(tx: EntityManager, vm: Pick<LockedVm, 'hostname' | 'nodeId' | 'cpus' | 'memoryMb'>, to: { cpus: number; memoryMb: number }): Promise<void> {
+    const [node] = await lockNodeUsage(tx, [vm.nodeId]);
+    const growth = { cpus: Math.max(0, to.cpus - vm.cpus), memoryMb: Math.max(0, to.memoryMb - vm.memoryMb) };
+    const free = { cpus: node.cpus - node.usedCpus, memoryMb: node.memoryMb - node.usedMemoryMb };
+    if (growth.cpus > free.cpus || growth.memoryMb > free.memoryMb) {
+      throw new ApiError(
+        HttpStatus.EXPECTATION_FAILED,
+        'INSUFFICIENT_CAPACITY',
+        `node ${node.name} has ${free.cpus} vCPU and ${free.memoryMb} MB of memory free; growing ${vm.hostname} to ${to.cpus} vCPU and ${to.memoryMb} MB needs ${growth.cpus} and ${growth.memoryMb}`,
+        { freeCpus: free.cpus, freeMemoryMb: free.memoryMb },
+      );
     }
   }
 

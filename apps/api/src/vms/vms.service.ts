@@ -33,7 +33,10 @@ export interface LiveStatusView {
   inventoryStatus: string;
   /** Null when the node has no such VM. */
   live: { powerState: string; frozen: boolean; cpus: number; memoryMb: number; bootIso: string | null; startedAt: string | null } | null;
+  /** The inventory and the node agree on the power state, the frozen flag, the size and where each disk is attached. */
   inSync: boolean;
+  /** Where they disagree, in words (empty when in sync). */
+  differences: string[];
 }
 
 export type PowerAction = 'start' | 'stop' | 'shutdown' | 'reboot' | 'reset' | 'freeze' | 'unfreeze';
@@ -148,13 +151,31 @@ export class VmsService {
     if (writeBack && !live) {
       throw new ApiError(HttpStatus.CONFLICT, 'VM_NOT_ON_NODE', `node ${node.name} has no VM ${vm.hostname}; an operator should look at it (admin reset)`, { nodeId: node.id });
     }
+    const differences: string[] = [];
+    if (!live) differences.push(`node ${node.name} has no such VM`);
+    else {
+      if (observed !== recorded) differences.push(`the inventory says ${recorded}, the node ${live.powerState}`);
+      if (live.frozen !== vm.frozen) differences.push(`the inventory says ${vm.frozen ? '' : 'not '}frozen, the node ${live.frozen ? '' : 'not '}frozen`);
+      if (live.cpus !== vm.cpus || live.memoryMb !== vm.memoryMb) {
+        differences.push(`the inventory says ${vm.cpus} vCPU / ${vm.memoryMb} MB, the node ${live.cpus} vCPU / ${live.memoryMb} MB`);
+      }
+      const recordedDisks = await this.disks.findBy({ vmId: id });
+      for (const d of recordedDisks) {
+        const onNode = live.disks.find((a) => a.id === d.id)?.position ?? null;
+        if (onNode !== d.position) differences.push(`disk ${d.id}: the inventory says ${where(d.position)}, the node ${where(onNode)}`);
+      }
+      for (const a of live.disks.filter((a) => !recordedDisks.some((d) => d.id === a.id))) {
+        differences.push(`disk ${a.id}: attached at position ${a.position} on the node, not the VM's in the inventory`);
+      }
+    }
     return {
       vmId: id,
       hostname: vm.hostname,
       node: { id: node.id, name: node.name },
       inventoryStatus: recorded,
       live: live && { powerState: live.powerState, frozen: live.frozen, cpus: live.cpus, memoryMb: live.memoryMb, bootIso: live.bootIso, startedAt: live.startedAt },
-      inSync: observed === recorded,
+      inSync: differences.length === 0,
+      differences,
     };
   }
 
@@ -286,12 +307,8 @@ export class VmsService {
             nic,
             ...(rootPasswordHash ? { rootPasswordHash } : {}),
           },
+          reservations: { vmRecord: true },
         };
-      },
-      abandon: async (tx, vmId) => {
-        await tx.query(`DELETE FROM network_interfaces WHERE vm_id = $1`, [vmId]);
-        await tx.delete(DiskEntity, { vmId });
-        await tx.delete(VmEntity, { id: vmId });
       },
     }, options);
   }
@@ -299,7 +316,6 @@ export class VmsService {
   /** Power actions: the VM must be idle and in the state the action starts from (423 otherwise). */
   async power(principal: Principal, vmId: string, action: PowerAction, powerOptions: PowerOptions, options: MutationOptions): Promise<LaunchResult> {
     const spec = POWER[action];
-    await this.locks.releaseIfStale(principal.tenantId, vmId);
     return this.operations.launch<VmPowerInput>(
       {
         principal,
@@ -317,7 +333,6 @@ export class VmsService {
           if (action === 'stop' && vm.pendingSize) input.resize = { from: { cpus: vm.cpus, memoryMb: vm.memoryMb }, to: vm.pendingSize };
           return { vm, input };
         },
-        abandon: (tx, id, operationId) => this.locks.release(tx, id, operationId),
       },
       options,
     );
@@ -327,6 +342,8 @@ export class VmsService {
     if (await tx.exists(VmEntity, { where: { tenantId, hostname } })) throw hostnameTaken(hostname);
   }
 }
+
+const where = (position: number | null) => (position === null ? 'detached' : `attached at position ${position}`);
 
 function hostnameTaken(hostname: string): ApiError {
   return new ApiError(HttpStatus.CONFLICT, 'HOSTNAME_TAKEN', `you already have a VM named ${hostname}; choose another hostname`, { hostname });

@@ -1,1 +1,2 @@
 export { createInventoryActivities } from './inventory.activities';
+export { createReconcilerActivities } from './reconciler.activities';

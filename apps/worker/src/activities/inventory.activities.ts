@@ -7,9 +7,9 @@ import { step } from '@vmops/activities';
 /** Moves a VM to `to`, refusing (permanently) a transition its state machine forbids. */
 async function transitionVm(tx: EntityManager, vmId: string, to: VmStatus): Promise<void> {
   const [vm] = await tx.query(`SELECT status FROM vms WHERE id = $1 FOR UPDATE`, [vmId]);
-  if (!vm) throw ApplicationFailure.nonRetryable(`VM ${vmId} is not in the inventory`, 'InventoryConflictError');
+  if (!vm) throw ApplicationFailure.retryable(`VM ${vmId} is not in the inventory`, 'InventoryConflictError');
   if (!canTransition(vm.status, to)) {
-    throw ApplicationFailure.nonRetryable(`VM ${vmId} cannot go from ${vm.status} to ${to}`, 'InventoryConflictError');
+    throw ApplicationFailure.retryable(`VM ${vmId} cannot go from ${vm.status} to ${to}`, 'InventoryConflictError');
   }
   await tx.query(`UPDATE vms SET status = $2, updated_at = now() WHERE id = $1`, [vmId, to]);
 }
@@ -28,32 +28,66 @@ async function deleteVmRecords(tx: EntityManager, vmId: string, keepDiskIds: str
   await tx.query(`DELETE FROM vms WHERE id = $1`, [vmId]);
 }
 
+/**
+ * The VM's disks (or interfaces) are attached where the node has them: its records first all detached (still
+ * the VM's, so positions can swap without colliding), then each one the node attaches put at its position, taken
+ * over from whoever the inventory thought owned it. Returns what the node attaches that no record exists for.
+ */
+async function syncAttachments(tx: EntityManager, table: 'disks' | 'network_interfaces', vmId: string, onNode: { id: string; position: number }[]): Promise<string[]> {
+  await tx.query(`UPDATE ${table} SET position = NULL WHERE vm_id = $1`, [vmId]);
+  const unknown: string[] = [];
+  for (const { id, position } of onNode) {
+    const [rows] = await tx.query(`UPDATE ${table} SET vm_id = $2, position = $3 WHERE id = $1 RETURNING id`, [id, vmId, position]);
+    if (!rows.length) unknown.push(`${table === 'disks' ? 'disk' : 'interface'} ${id} (position ${position})`);
+  }
+  return unknown;
+}
+
 /** Inventory steps: each is one idempotent write to PostgreSQL. */
 export function createInventoryActivities(dataSource: DataSource): InventoryActivities {
   return {
-    markOperationRunning: step(({ operationId }) =>
-      dataSource.query(`UPDATE operations SET status = 'running', updated_at = now() WHERE id = $1 AND status = 'pending'`, [
-        operationId,
-      ]),
-    ),
+    markOperationRunning: step(async ({ operationId }) => {
+      const [rows] = await dataSource.query(
+        `UPDATE operations SET status = CASE WHEN status = 'pending' THEN 'running' ELSE status END, updated_at = now()
+          WHERE id = $1 AND finished_at IS NULL RETURNING id`,
+        [operationId],
+      );
+      return rows.length > 0;
+    }),
 
     recordVmStatus: step(({ vmId, powerState }) => dataSource.transaction((tx) => transitionVm(tx, vmId, powerState))),
 
     discardVmRecord: step(({ vmId }) => dataSource.transaction((tx) => deleteVmRecords(tx, vmId))),
 
-    syncVmFromNode: step(({ vmId, observed }) =>
-      dataSource.transaction(async (tx) => {
-        if (observed === undefined) throw ApplicationFailure.nonRetryable('syncVmFromNode needs the getVm step it observes', 'PlanError');
+    syncVmFromNode: step(async ({ vmId, observed }) => {
+      if (observed === undefined) throw ApplicationFailure.retryable('syncVmFromNode needs the getVm step it observes', 'PlanError');
+      const unknown = await dataSource.transaction(async (tx) => {
         // The node has no such VM: its record goes, and with it the records of its disks and interface.
-        if (observed === null) return deleteVmRecords(tx, vmId);
+        if (observed === null) {
+          await deleteVmRecords(tx, vmId);
+          return [];
+        }
         // A VM still shutting down is recorded running: it is, until the guest has powered off.
         const status = observed.powerState === 'stopped' ? 'stopped' : 'running';
-        await tx.query(`UPDATE vms SET status = $2, updated_at = now() WHERE id = $1`, [vmId, status]);
-      }),
-    ),
+        await tx.query(`UPDATE vms SET status = $2, frozen = $3, cpus = $4, memory_mb = $5, updated_at = now() WHERE id = $1`, [
+          vmId,
+          status,
+          observed.frozen,
+          observed.cpus,
+          observed.memoryMb,
+        ]);
+        return [...(await syncAttachments(tx, 'disks', vmId, observed.disks)), ...(await syncAttachments(tx, 'network_interfaces', vmId, observed.nics))];
+      });
+      if (unknown.length) {
+        throw ApplicationFailure.retryable(
+          `the rest of the VM was recorded as its node has it, but the inventory has no record of ${unknown.join(', ')} attached to it on the node; record or remove them by hand`,
+          'InventoryConflictError',
+        );
+      }
+    }),
 
     resyncVmFromNode: step(async () => {
-      throw ApplicationFailure.nonRetryable(
+      throw ApplicationFailure.retryable(
         'this vm.reset was started by a version without node agents and cannot read the node; start the reset again',
         'OperationOutdated',
       );
@@ -71,9 +105,9 @@ export function createInventoryActivities(dataSource: DataSource): InventoryActi
 
     syncSnapshotRecords: step(({ vmId, observed }) =>
       dataSource.transaction(async (tx) => {
-        if (!observed) throw ApplicationFailure.nonRetryable('syncSnapshotRecords needs the listSnapshots step it observes', 'PlanError');
+        if (!observed) throw ApplicationFailure.retryable('syncSnapshotRecords needs the listSnapshots step it observes', 'PlanError');
         const [vm] = await tx.query(`SELECT tenant_id FROM vms WHERE id = $1`, [vmId]);
-        if (!vm) throw ApplicationFailure.nonRetryable(`VM ${vmId} is not in the inventory`, 'InventoryConflictError');
+        if (!vm) throw ApplicationFailure.retryable(`VM ${vmId} is not in the inventory`, 'InventoryConflictError');
         const disks: { id: string }[] = await tx.query(`SELECT id FROM disks WHERE vm_id = $1`, [vmId]);
         const diskIds = new Set(disks.map((d) => d.id));
         const onNode = observed.filter((s) => diskIds.has(s.diskId));
@@ -95,7 +129,7 @@ export function createInventoryActivities(dataSource: DataSource): InventoryActi
     replaceDiskRecord: step(({ vmId, oldDiskId, newDiskId, position, sizeGb }) =>
       dataSource.transaction(async (tx) => {
         const [old] = await tx.query(`SELECT tenant_id, node_id FROM disks WHERE id = $1 FOR UPDATE`, [oldDiskId]);
-        if (!old) throw ApplicationFailure.nonRetryable(`disk ${oldDiskId} is not in the inventory`, 'InventoryConflictError');
+        if (!old) throw ApplicationFailure.retryable(`disk ${oldDiskId} is not in the inventory`, 'InventoryConflictError');
         // The old disk stays the VM's, detached, until its deletion is recorded.
         await tx.query(`UPDATE disks SET position = NULL WHERE id = $1`, [oldDiskId]);
         await tx.query(

@@ -1,4 +1,5 @@
 import type { JsonObject, OperationError, OperationStatus, OperationStep, OperationType } from '@vmops/contracts';
+import type { Reservations } from '../operation-ledger';
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 
 /** The durable record of one asynchronous operation; its workflow holds the live detail while it runs. */
@@ -9,6 +10,10 @@ export class OperationEntity {
 
   @Column({ name: 'tenant_id', type: 'uuid' })
   tenantId!: string;
+
+  /** Set when another tenant's key asked for it (an operator's reset): that tenant may read it too. */
+  @Column({ name: 'requested_by_tenant_id', type: 'uuid', nullable: true })
+  requestedByTenantId!: string | null;
 
   @Column({ name: 'vm_id', type: 'uuid', nullable: true })
   vmId!: string | null;
@@ -52,4 +57,8 @@ export class OperationEntity {
 
   @Column({ name: 'finished_at', type: 'timestamptz', nullable: true })
   finishedAt!: Date | null;
+
+  /** What the launch reserved before the workflow started (see operation-ledger.ts). */
+  @Column({ type: 'jsonb', default: () => "'{}'::jsonb" })
+  reservations!: Reservations;
 }

@@ -6,6 +6,8 @@ import { DropVmsLocked1763930000000 } from './1763930000000-drop-vms-locked';
 import { VmFrozen1764000000000 } from './1764000000000-vm-frozen';
 import { InterfaceNetwork1764010000000 } from './1764010000000-interface-network';
 import { VmPendingSize1764020000000 } from './1764020000000-vm-pending-size';
+import { OperationReservations1764030000000 } from './1764030000000-operation-reservations';
+import { OperationRequestedBy1764040000000 } from './1764040000000-operation-requested-by';
 
 /** Every migration, oldest first. A new one is added here and committed with its entity change. */
 export const MIGRATIONS = [
@@ -17,4 +19,6 @@ export const MIGRATIONS = [
   VmFrozen1764000000000,
   InterfaceNetwork1764010000000,
   VmPendingSize1764020000000,
+  OperationReservations1764030000000,
+  OperationRequestedBy1764040000000,
 ];

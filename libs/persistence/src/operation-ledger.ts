@@ -1,0 +1,133 @@
+import type { OperationError } from '@vmops/contracts';
+import type { DataSource, EntityManager } from 'typeorm';
+
+/**
+ * What an operation's launch wrote to the inventory before its workflow started, beyond taking the VM's lock.
+ * Recorded with the operation, so that an operation whose workflow never started can give all of it back,
+ * whoever finds it so: the API when the start fails or the operation is cancelled, the reconciler otherwise.
+ */
+export interface Reservations {
+  /** The VM itself was recorded by this operation (vm.create): its record, disks and interfaces go. */
+  vmRecord?: boolean;
+  /** Disk records written up front (disk.create) to hold their storage. */
+  diskIds?: string[];
+  /** Snapshot records written `pending` (snapshot.create). */
+  pendingSnapshotIds?: string[];
+  /** Snapshots marked `deleting` (snapshot.delete, in-place rollback): they are `ok` again. */
+  deletingSnapshotIds?: string[];
+  /** The lock was taken over from this (stuck) operation (vm.reset): it goes back to it. */
+  lockTakenFrom?: string;
+}
+
+/** Frees the VM if `operationId` still holds it, handing the lock back where a reset took it over. */
+export async function releaseVmLock(tx: EntityManager, vmId: string, operationId: string, handBackTo: string | null = null): Promise<void> {
+  await tx.query(`UPDATE vms SET current_operation_id = $3, updated_at = now() WHERE id = $1 AND current_operation_id = $2`, [vmId, operationId, handBackTo]);
+}
+
+/** Gives back everything the launch of an operation that never ran reserved, and the VM's lock. Idempotent. */
+export async function releaseReservations(tx: EntityManager, op: { id: string; vmId: string | null; reservations: Reservations }): Promise<void> {
+  const r = op.reservations;
+  if (r.pendingSnapshotIds?.length) await tx.query(`DELETE FROM snapshots WHERE id = ANY($1::uuid[]) AND status = 'pending'`, [r.pendingSnapshotIds]);
+  if (r.deletingSnapshotIds?.length) {
+    await tx.query(`UPDATE snapshots SET status = 'ok' WHERE id = ANY($1::uuid[]) AND status = 'deleting'`, [r.deletingSnapshotIds]);
+  }
+  if (r.diskIds?.length) await tx.query(`DELETE FROM disks WHERE id = ANY($1::uuid[]) AND position IS NULL`, [r.diskIds]);
+  if (!op.vmId) return;
+  if (r.vmRecord) {
+    // Only a VM this operation still holds, so only the one it recorded.
+    const [held] = await tx.query(`SELECT 1 FROM vms WHERE id = $1 AND current_operation_id = $2`, [op.vmId, op.id]);
+    if (held) {
+      await tx.query(`DELETE FROM network_interfaces WHERE vm_id = $1`, [op.vmId]);
+      await tx.query(`DELETE FROM disks WHERE vm_id = $1`, [op.vmId]);
+      await tx.query(`DELETE FROM vms WHERE id = $1`, [op.vmId]);
+    }
+    return;
+  }
+  await releaseVmLock(tx, op.vmId, op.id, r.lockTakenFrom ?? null);
+}
+
+export interface AbandonedOperation {
+  id: string;
+  vmId: string | null;
+  type: string;
+  /** Why: the error code it was settled with. */
+  code: string;
+}
+
+/**
+ * Fails an unfinished operation whose workflow will never finish it, and frees its VM. With `neverStarted`,
+ * also gives back what its launch reserved (nothing of it was used); a workflow that did start and then ended
+ * (terminated, timed out) may have changed the VM, so its records stay as they are for a human or a reset.
+ * Returns the operation if this call settled it, null if it had finished already.
+ */
+export function abandonOperation(
+  dataSource: DataSource,
+  operationId: string,
+  error: OperationError,
+  options: { neverStarted: boolean; status?: 'failed' | 'cancelled' },
+): Promise<AbandonedOperation | null> {
+  return dataSource.transaction(async (tx) => {
+    const [rows] = await tx.query(
+      `UPDATE operations SET status = $3, error = $2::jsonb, finished_at = now(), updated_at = now()
+        WHERE id = $1 AND finished_at IS NULL
+        RETURNING id, vm_id, type, reservations`,
+      [operationId, JSON.stringify(error), options.status ?? 'failed'],
+    );
+    const op = rows[0];
+    if (!op) return null;
+    if (options.neverStarted) await releaseReservations(tx, { id: op.id, vmId: op.vm_id, reservations: op.reservations });
+    else if (op.vm_id) await releaseVmLock(tx, op.vm_id, op.id);
+    return { id: op.id, vmId: op.vm_id, type: op.type, code: error.code };
+  });
+}
+
+/**
+ * Reads a workflow's execution status name (RUNNING, COMPLETED, TERMINATED, …), null when the server has no such
+ * workflow; throws when it cannot tell. Each process passes its own Temporal client's describe.
+ */
+export type DescribeWorkflow = (workflowId: string) => Promise<string | null>;
+
+/**
+ * An operation whose workflow is not found this long after it was recorded was never started: the launch that
+ * recorded it died (its own start gives up after a few seconds and abandons the operation itself). A workflow
+ * that starts late finds its operation settled and does nothing (markOperationRunning).
+ */
+export const NEVER_STARTED_AFTER_MS = 15_000;
+
+/**
+ * Settles an unfinished operation that can no longer finish on its own: its workflow ended without recording
+ * the end (terminated, timed out) or never started. Returns it if this call settled it; null while its workflow
+ * runs, when it is too young to tell, when Temporal cannot be asked, or when it had finished already.
+ */
+export async function settleIfStale(
+  dataSource: DataSource,
+  describe: DescribeWorkflow,
+  operationId: string,
+  now = Date.now(),
+): Promise<AbandonedOperation | null> {
+  const [op] = await dataSource.query(`SELECT workflow_id, created_at FROM operations WHERE id = $1 AND finished_at IS NULL`, [operationId]);
+  if (!op) return null;
+  let status: string | null;
+  try {
+    status = await describe(op.workflow_id);
+  } catch {
+    return null;
+  }
+  if (status === 'RUNNING') return null;
+  if (status === null) {
+    if (now - new Date(op.created_at).getTime() < NEVER_STARTED_AFTER_MS) return null;
+    return abandonOperation(
+      dataSource,
+      operationId,
+      { code: 'NEVER_STARTED', message: 'the operation was recorded but its workflow never started; nothing was changed', step: null },
+      { neverStarted: true },
+    );
+  }
+  const ended = status.toLowerCase().replace(/_/g, ' ');
+  return abandonOperation(
+    dataSource,
+    operationId,
+    { code: 'WORKFLOW_ENDED', message: `the workflow ended (${ended}) before the operation finished; the VM's recorded state may be stale`, step: null },
+    { neverStarted: false },
+  );
+}
