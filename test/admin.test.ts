@@ -12,7 +12,7 @@ describe('admin role, API keys, and the reset of a stuck VM', () => {
     ({ apiKey: admin } = await h.newTenant('admin'));
   });
   afterAll(() => h.close());
-  afterEach(() => h.sim.resetControls());
+  afterEach(() => h.resetFaults());
 
   it('lets only an admin key manage nodes and templates', async () => {
     const node = { name: `node-${Date.now().toString(36)}`, datacenter: 'dc2', cpus: 8, memoryMb: 16384, storageGb: 200 };
@@ -68,7 +68,8 @@ describe('admin role, API keys, and the reset of a stuck VM', () => {
 
   it('resets a stuck VM after a human fixed its node, recorded as an operation', async () => {
     await h.sim.injectFault({ method: 'startVm', error: 'invalid_state', message: 'the node refuses to start guests' });
-    await h.sim.injectFault({ method: 'deleteDisk', error: 'invalid_state', message: 'the disk is busy' });
+    // An undo that cannot succeed however often it is tried: the node no longer has the disk's storage.
+    await h.sim.injectFault({ method: 'deleteDisk', error: 'not_found', message: 'the storage pool of the disk is gone' });
     const created = await h.call('POST', '/v1/vms', {
       key: member,
       body: { hostname: 'stuck-1', templateId: h.world.templateId, cpus: 1, memoryMb: 512 },

@@ -12,7 +12,7 @@ describe('POST /v1/vms: HTTP → Temporal → worker → driver → PostgreSQL',
     ({ apiKey: key, tenantId } = await h.newTenant());
   });
   afterAll(() => h.close());
-  afterEach(() => h.sim.resetControls());
+  afterEach(() => h.resetFaults());
 
   let counter = 0;
   const createBody = (extra: Record<string, unknown> = {}) => ({
@@ -130,13 +130,14 @@ describe('POST /v1/vms: HTTP → Temporal → worker → driver → PostgreSQL',
 
   it('leaves the operation stuck, naming the undo, when compensation itself fails', async () => {
     await h.sim.injectFault({ method: 'startVm', error: 'invalid_state', message: 'the node refuses to start guests' });
-    await h.sim.injectFault({ method: 'deleteDisk', error: 'invalid_state', message: 'the disk is busy' });
+    // An undo that cannot succeed however often it is tried: the node no longer has the disk's storage.
+    await h.sim.injectFault({ method: 'deleteDisk', error: 'not_found', message: 'the storage pool of the disk is gone' });
     const res = await h.call('POST', '/v1/vms', { key, body: createBody() });
     const op = await h.waitForOperation(key, res.body.id);
 
     expect(op.status).toBe('stuck');
     expect(op.error).toMatchObject({ code: 'COMPENSATION_FAILED', step: 'deleteDisk' });
-    expect(op.error?.message).toContain('the disk is busy');
+    expect(op.error?.message).toContain('the storage pool of the disk is gone');
     expect(op.steps.map((s) => s.status)).toEqual(['compensation_failed', 'compensated', 'compensated', 'failed', 'pending']);
 
     // The VM stays flagged and locked by the stuck operation until a human has looked at it.

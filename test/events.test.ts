@@ -51,7 +51,7 @@ describe('operation events and deadlines', () => {
     ({ apiKey: key } = await h.newTenant());
   });
   afterAll(() => h.close());
-  afterEach(() => h.sim.resetControls());
+  afterEach(() => h.resetFaults());
 
   const stream = (apiKey: string, lastEventId?: string) =>
     fetch(`${h.baseUrl}/v1/events`, {

@@ -13,7 +13,7 @@ describe('operations core', () => {
     ({ apiKey: key } = await h.newTenant());
   });
   afterAll(() => h.close());
-  afterEach(() => h.sim.resetControls());
+  afterEach(() => h.resetFaults());
 
   const createVm = (start = true) => h.createVm(key, { start });
 

@@ -12,7 +12,7 @@ describe('VM power operations', () => {
     ({ apiKey: key } = await h.newTenant());
   });
   afterAll(() => h?.close());
-  afterEach(() => h.sim.resetControls());
+  afterEach(() => h.resetFaults());
 
   const power = (action: string, body?: unknown) => async () => {
     const vm = await h.createVm(key, { start: !['start', 'freeze'].includes(action) });

@@ -13,7 +13,7 @@ describe('admin: simulator controls and node audit', () => {
     member = (await h.newTenant()).apiKey;
   });
   afterAll(() => h?.close());
-  afterEach(() => h.sim.resetControls());
+  afterEach(() => h.resetFaults());
 
   const create = (hostname: string) =>
     h.call('POST', '/v1/vms', { key: member, body: { hostname, templateId: h.world.templateId, cpus: 1, memoryMb: 512 } });

@@ -12,7 +12,7 @@ describe('snapshots and disk rollback', () => {
     ({ apiKey: key } = await h.newTenant());
   });
   afterAll(() => h?.close());
-  afterEach(() => h.sim.resetControls());
+  afterEach(() => h.resetFaults());
 
   const snapshot = (vmId: string, name: string, body: Record<string, unknown> = {}) =>
     h.runOperation(key, 'POST', `/v1/vms/${vmId}/snapshots`, { name, ...body });
@@ -137,7 +137,7 @@ describe('snapshots and disk rollback', () => {
       expect(after.node).toMatchObject({ powerState: 'stopped', snapshots: [] });
       const newDisk = after.inventory.disks[0];
       expect(newDisk.id).not.toBe(vm.diskId);
-      expect(after.node?.disks).toEqual([{ id: newDisk.id, position: 0 }]);
+      expect(after.node?.disks).toEqual([{ id: newDisk.id, position: 0, content: 'v1' }]);
       expect((await h.hypervisor.getDisk(vm.nodeId, newDisk.id))?.content).toBe('v1');
       expect(await h.hypervisor.getDisk(vm.nodeId, vm.diskId)).toBeNull();
       expect((await h.auditNode(vm.nodeId)).diff.clean).toBe(true);
@@ -184,6 +184,8 @@ describe('snapshots and disk rollback', () => {
             request: { method: 'POST', path: `/v1/vms/${vm.id}/snapshots/s1/rollback`, body: { method: 'in_place', stopFirst: true } },
           };
         },
+        // Once the disk holds the snapshot's data again, nothing is undone: a failed start leaves it stuck.
+        pastPointOfNoReturn: (k, calls) => k > calls.indexOf('rollbackSnapshot'),
       });
       expect(calls).toEqual(['stopVm', 'rollbackSnapshot', 'startVm']);
     });

@@ -13,7 +13,7 @@ describe('VM lifecycle and disks', () => {
     ({ apiKey: key } = await h.newTenant());
   });
   afterAll(() => h?.close());
-  afterEach(() => h.sim.resetControls());
+  afterEach(() => h.resetFaults());
 
   const hostname = () => `life-${Date.now().toString(36)}-${n++}`;
   const vmBody = (extra: Record<string, unknown> = {}) => ({ hostname: hostname(), templateId: h.world.templateId, cpus: 1, memoryMb: 512, ...extra });

@@ -12,6 +12,7 @@ import { InventoryFaults } from './inventory-faults';
 import type { NodeAudit } from '../../libs/hypervisor/src';
 import { createNodeAgent, type NodeAgent } from '../../apps/agent/src/agent';
 import { createVmOpsWorker } from '../../apps/worker/src/worker';
+import { ensureReconcilerSchedule, reconcilerScheduleId } from '../../apps/worker/src/reconciler-schedule';
 import { loadConfig, type AppConfig } from '../../libs/config/src';
 import { isTerminalOperationStatus } from '../../libs/contracts/src';
 import { apiKeyDisplayPrefix, generateApiKey, hashApiKey } from '../../libs/domain/src';
@@ -26,6 +27,8 @@ export interface ApiResponse<T = any> {
 
 export interface Harness {
   config: AppConfig;
+  /** The API application itself (a test that plays a dying API reaches into it). */
+  app: INestApplication;
   baseUrl: string;
   dataSource: DataSource;
   /** The simulated hypervisor behind this harness's agents (a schema of its own), to look at the world. */
@@ -34,6 +37,8 @@ export interface Harness {
   sim: SimulatorControl;
   /** Permanent failures of the worker's inventory activities. */
   inventoryFaults: InventoryFaults;
+  /** Clears every injected fault, latency and call count (driver and inventory): each test file's afterEach. */
+  resetFaults(): Promise<void>;
   temporal: Client;
   world: SeedResult;
   call<T = any>(
@@ -61,6 +66,8 @@ export interface HarnessOptions {
   worker?: boolean;
   /** Run, in this process, the agents of these nodes (default: every seeded node); others need an agent process. */
   agentNodes?: (world: SeedResult) => string[];
+  /** Set up the reconciler's Schedule for this harness's queue, this often (as the worker's main does). */
+  reconcileEverySeconds?: number;
 }
 
 function env(name: string): string {
@@ -125,6 +132,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     }
   }
 
+  if (options.reconcileEverySeconds) await ensureReconcilerSchedule(temporal, config.temporalTaskQueue, options.reconcileEverySeconds);
+
   const app: INestApplication = await createApiApp(config, { logger: false });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
@@ -149,11 +158,16 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   let vmCounter = 0;
   const harness: Harness = {
     config,
+    app,
     baseUrl,
     dataSource,
     hypervisor,
     sim,
     inventoryFaults,
+    async resetFaults() {
+      inventoryFaults.reset();
+      await sim.resetControls();
+    },
     temporal,
     world,
     call,
@@ -199,6 +213,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       return res.body;
     },
     async close() {
+      if (options.reconcileEverySeconds) await temporal.schedule.getHandle(reconcilerScheduleId(config.temporalTaskQueue)).delete();
       await app.close();
       agent?.shutdown();
       await agentRun;

@@ -6,11 +6,14 @@ import type { ActivityInterceptorsFactory } from '@temporalio/worker';
  * simulator; the inventory has no such switch in production, so the test worker gets an interceptor).
  */
 export class InventoryFaults {
-  private readonly faults = new Map<string, { skip: number; seen: number; fired: boolean; transient: boolean }>();
+  private readonly faults = new Map<string, { skip: number; seen: number; fired: boolean; transient: boolean; lands: boolean }>();
 
-  /** The (skip + 1)-th call of `activity` from now fails, once: for good, or (`transient`) so that it is retried. */
-  fail(activity: string, skip = 0, transient = false): void {
-    this.faults.set(activity, { skip, seen: 0, fired: false, transient });
+  /**
+   * The (skip + 1)-th call of `activity` from now fails, once: for good, or (`transient`) so that it is retried;
+   * with `lands`, after its write has committed (its reply lost), so the retry meets the changed rows.
+   */
+  fail(activity: string, skip = 0, transient = false, lands = false): void {
+    this.faults.set(activity, { skip, seen: 0, fired: false, transient, lands });
   }
 
   /** How many faults have fired. */
@@ -24,10 +27,11 @@ export class InventoryFaults {
 
   readonly interceptor: ActivityInterceptorsFactory = (ctx) => ({
     inbound: {
-      execute: (input, next) => {
+      execute: async (input, next) => {
         const fault = this.faults.get(ctx.info.activityType);
         if (fault && !fault.fired && fault.seen++ === fault.skip) {
           fault.fired = true;
+          if (fault.lands) await next(input);
           if (fault.transient) throw ApplicationFailure.retryable(`injected: inventory step ${ctx.info.activityType} fails for now`, 'InjectedInventoryFault');
           throw ApplicationFailure.nonRetryable(`injected: inventory step ${ctx.info.activityType} fails for good`, 'InjectedInventoryFault');
         }

@@ -27,7 +27,8 @@ export interface VmObservation {
     frozen: boolean;
     cpus: number;
     memoryMb: number;
-    disks: { id: string; position: number }[];
+    /** Attached disks with their content (a version the simulator moves on at writes, snapshots and rollbacks). */
+    disks: { id: string; position: number; content: string | null }[];
     nics: { id: string; position: number }[];
     snapshots: { name: string; diskId: string }[];
   } | null;
@@ -56,7 +57,9 @@ export async function observeVm(h: Harness, vmId: string, nodeId: string): Promi
       frozen: live.frozen,
       cpus: live.cpus,
       memoryMb: live.memoryMb,
-      disks: [...live.disks].sort((a, b) => a.id.localeCompare(b.id)),
+      disks: await Promise.all(
+        [...live.disks].sort((a, b) => a.id.localeCompare(b.id)).map(async (d) => ({ ...d, content: (await h.hypervisor.getDisk(nodeId, d.id))?.content ?? null })),
+      ),
       nics: live.nics,
       snapshots: onNode.map((s) => ({ name: s.name, diskId: s.diskId })).sort((a, b) => a.name.localeCompare(b.name) || a.diskId.localeCompare(b.diskId)),
     },
@@ -82,12 +85,19 @@ export interface SagaCheck {
 
 /**
  * The saga conformance of one operation, measured on the real stack:
- * 1. a clean run succeeds, and the driver calls it makes are recorded, in order;
+ * 1. a clean run succeeds, makes at least one driver call, and the driver calls it makes are recorded, in order;
  * 2. for each of those calls, a fresh run where exactly that call fails for good ends compensated (or failed,
- *    when nothing was done yet), the VM as it started, the node audit clean and the VM unlocked;
- * 3. the same for each inventory step of the plan (the test worker's interceptor fails it for good);
- * 4. a fresh run where every one of those calls, and every inventory activity of the plan, first fails
- *    transiently (the faults stack on the first calls of a method) succeeds.
+ *    when nothing was done yet), the VM as it started (disk content included), the node audit clean and the VM
+ *    unlocked — or, past the point of no return, stuck;
+ * 3. the same where the call does its work first and then fails for good (an effect that lands before the
+ *    failure): the failed step's undo must take it back. A step with no undo (a deletion, a growth, the point of
+ *    no return) takes a permanent error at its word and is left out here; its lost reply is phase 6's case;
+ * 4. the same for each inventory step of the plan (the test worker's interceptor fails it for good), and, where
+ *    the plan has one, for its after-compensation (stuck, naming it);
+ * 5. a fresh run where every one of those calls, every inventory activity of the plan and the runner's own
+ *    bookkeeping first fails transiently (the faults stack on the first calls of a method) succeeds;
+ * 6. a fresh run where every call does its work and then loses its reply once — so every call runs twice —
+ *    succeeds, with the node audit clean: each step is idempotent.
  * Returns the driver calls of a clean run, for the test to assert the plan's shape.
  */
 export async function checkSaga(h: Harness, key: string, check: SagaCheck): Promise<DriverMethod[]> {
@@ -96,46 +106,61 @@ export async function checkSaga(h: Harness, key: string, check: SagaCheck): Prom
     if (res.status !== 202) throw new Error(`${run.request.method} ${run.request.path} answered ${res.status}: ${JSON.stringify(res.body)}`);
     return h.waitForOperation(key, res.body.id, 90_000);
   };
+  const expectCleanAudit = async (context: string, nodeId: string) => {
+    const { diff } = await h.auditNode(nodeId);
+    expect({ context, diff }).toEqual({ context, diff: expect.objectContaining({ clean: true }) });
+  };
+  const expectAsBefore = async (context: string, run: SagaRun, before: VmObservation | null, k: number, calls: DriverMethod[], op: OperationView) => {
+    expect({ context, status: op.status }).toEqual({ context, status: expect.stringMatching(/^(compensated|failed)$/) });
+    const after = run.vmId ? await observeVm(h, run.vmId, run.nodeId) : null;
+    if (check.expectAfterFailure) await check.expectAfterFailure(before, after, k, calls, op);
+    else expect({ context, vm: after }).toEqual({ context, vm: before });
+    await expectCleanAudit(context, run.nodeId);
+  };
 
   const clean = await check.setup();
   const mark = await h.sim.lastCallSeq();
   const ok = await launch(clean);
   expect({ status: ok.status, error: ok.error }).toEqual({ status: 'succeeded', error: null });
   const calls = (await h.sim.callLog(mark)).filter((c) => c.nodeId === clean.nodeId).map((c) => c.method);
+  // A run that reached no driver would prove nothing below.
+  expect(calls.length).toBeGreaterThan(0);
 
-  for (const [k, method] of calls.entries()) {
-    const run = await check.setup();
-    const before = run.vmId ? await observeVm(h, run.vmId, run.nodeId) : null;
-    const skipCalls = calls.slice(0, k).filter((m) => m === method).length;
-    await h.sim.injectFault({
-      method,
-      nodeId: run.nodeId,
-      skipCalls,
-      failCalls: 1,
-      error: 'invalid_state',
-      message: `injected: driver call ${k + 1} (${method}) fails for good`,
-    });
-    const op = await launch(run);
-    await h.sim.clearFaults();
-    const context = `permanent failure at driver call ${k + 1} of ${calls.length} (${method})`;
-    expect({ context, message: op.error?.message }).toEqual({ context, message: expect.stringContaining('injected: driver call') });
-    if (check.pastPointOfNoReturn?.(k, calls)) {
-      expect({ context, status: op.status, code: op.error?.code }).toEqual({ context, status: 'stuck', code: 'FAILED_AFTER_COMMIT' });
-      continue;
-    }
-    expect({ context, status: op.status }).toEqual({ context, status: expect.stringMatching(/^(compensated|failed)$/) });
-    const after = run.vmId ? await observeVm(h, run.vmId, run.nodeId) : null;
-    if (check.expectAfterFailure) await check.expectAfterFailure(before, after, k, calls, op);
-    else expect({ context, vm: after }).toEqual({ context, vm: before });
-    const { diff } = await h.auditNode(run.nodeId);
-    expect({ context, diff }).toEqual({ context, diff: expect.objectContaining({ clean: true }) });
-  }
-
-  // Inventory steps too: the test worker's interceptor fails the j-th one for good.
   const plan = await check.setup();
   const dry = await h.call(plan.request.method, `${plan.request.path}${plan.request.path.includes('?') ? '&' : '?'}dryRun=true`, { key, body: plan.request.body });
   if (dry.status !== 200) throw new Error(`dry run answered ${dry.status}: ${JSON.stringify(dry.body)}`);
-  const steps: { name: string; activity: string; commit: boolean }[] = dry.body.steps;
+  const steps: DryRunStep[] = dry.body.steps;
+  const stepOf = stepsOfCalls(calls, steps);
+
+  for (const lands of [false, true]) {
+    for (const [k, method] of calls.entries()) {
+      if (lands && !stepOf[k].undoActivity) continue;
+      const run = await check.setup();
+      const before = run.vmId ? await observeVm(h, run.vmId, run.nodeId) : null;
+      const skipCalls = calls.slice(0, k).filter((m) => m === method).length;
+      await h.sim.injectFault({
+        method,
+        nodeId: run.nodeId,
+        skipCalls,
+        failCalls: 1,
+        error: 'invalid_state',
+        lands,
+        message: `injected: driver call ${k + 1} (${method}) fails for good${lands ? ' after doing its work' : ''}`,
+      });
+      const op = await launch(run);
+      await h.sim.clearFaults();
+      const context = `permanent failure${lands ? ' after its effect landed' : ''} at driver call ${k + 1} of ${calls.length} (${method})`;
+      expect({ context, message: op.error?.message }).toEqual({ context, message: expect.stringContaining('injected: driver call') });
+      // Past the point of no return nothing is undone.
+      if (check.pastPointOfNoReturn?.(k, calls)) {
+        expect({ context, status: op.status, code: op.error?.code }).toEqual({ context, status: 'stuck', code: 'FAILED_AFTER_COMMIT' });
+        continue;
+      }
+      await expectAsBefore(context, run, before, k, calls, op);
+    }
+  }
+
+  // Inventory steps too: the test worker's interceptor fails the j-th one for good.
   for (const [j, step] of steps.entries()) {
     if (isDriverActivity(step.activity) || check.skipInventoryStep?.(step.name)) continue;
     const run = await check.setup();
@@ -149,30 +174,77 @@ export async function checkSaga(h: Harness, key: string, check: SagaCheck): Prom
       expect({ context, status: op.status }).toEqual({ context, status: 'stuck' });
       continue;
     }
-    expect({ context, status: op.status }).toEqual({ context, status: expect.stringMatching(/^(compensated|failed)$/) });
-    const after = run.vmId ? await observeVm(h, run.vmId, run.nodeId) : null;
-    if (check.expectAfterFailure) await check.expectAfterFailure(before, after, -1, calls, op);
-    else expect({ context, vm: after }).toEqual({ context, vm: before });
-    const { diff } = await h.auditNode(run.nodeId);
-    expect({ context, diff }).toEqual({ context, diff: expect.objectContaining({ clean: true }) });
+    await expectAsBefore(context, run, before, -1, calls, op);
   }
 
-  const run = await check.setup();
-  for (const [k, method] of calls.entries()) {
-    const skipCalls = calls.slice(0, k).filter((m) => m === method).length;
-    await h.sim.injectFault({ method, nodeId: run.nodeId, skipCalls, failCalls: 1, error: 'unavailable' });
+  // An after-compensation that fails for good leaves the operation stuck, naming it (the first call fails).
+  const afterCompensation: string | null = dry.body.afterCompensationActivity;
+  if (afterCompensation && !check.pastPointOfNoReturn?.(0, calls)) {
+    const run = await check.setup();
+    await h.sim.injectFault({ method: calls[0], nodeId: run.nodeId, failCalls: 1, error: 'invalid_state', message: 'injected: the first driver call fails for good' });
+    const firstDriverStep = steps.findIndex((s) => isDriverActivity(s.activity));
+    h.inventoryFaults.fail(afterCompensation, steps.slice(0, firstDriverStep).filter((s) => s.activity === afterCompensation).length);
+    const op = await launch(run);
+    await h.sim.clearFaults();
+    h.inventoryFaults.reset();
+    const context = `after-compensation ${afterCompensation} fails for good`;
+    expect({ context, status: op.status, error: op.error }).toEqual({
+      context,
+      status: 'stuck',
+      error: expect.objectContaining({ code: 'COMPENSATION_FAILED', step: afterCompensation }),
+    });
   }
-  // One transient fault per inventory activity of the plan (the interceptor keeps one per activity).
-  const inventory = [...new Set(steps.filter((st) => !isDriverActivity(st.activity)).map((st) => st.activity))];
-  for (const activity of inventory) h.inventoryFaults.fail(activity, 0, true);
-  const retried = await launch(run);
-  const faults = await h.sim.listFaults();
-  const inventoryFired = h.inventoryFaults.fired;
-  await h.sim.clearFaults();
-  h.inventoryFaults.reset();
-  expect({ status: retried.status, error: retried.error }).toEqual({ status: 'succeeded', error: null });
-  expect(faults.reduce((n, f) => n + f.failed, 0)).toBe(calls.length);
-  expect(inventoryFired).toBe(inventory.length);
-  expect(retried.steps.some((s) => s.attempts > 1)).toBe(true);
+
+  const transient = async (lands: boolean) => {
+    const run = await check.setup();
+    for (const [k, method] of calls.entries()) {
+      const skipCalls = calls.slice(0, k).filter((m) => m === method).length;
+      await h.sim.injectFault({ method, nodeId: run.nodeId, skipCalls, failCalls: 1, error: 'unavailable', lands });
+    }
+    // One transient fault per inventory activity of the plan and of the runner's own bookkeeping (the
+    // interceptor keeps one per activity); with `lands`, after the activity's write has committed.
+    const inventory = [...new Set([...steps.filter((st) => !isDriverActivity(st.activity)).map((st) => st.activity), ...RUNNER_BOOKKEEPING])];
+    for (const activity of inventory) h.inventoryFaults.fail(activity, 0, true, lands);
+    const retried = await launch(run);
+    const faults = await h.sim.listFaults();
+    const inventoryFired = h.inventoryFaults.fired;
+    await h.sim.clearFaults();
+    h.inventoryFaults.reset();
+    const context = lands ? 'every call does its work, then loses its reply once' : 'every call fails transiently once';
+    expect({ context, status: retried.status, error: retried.error }).toEqual({ context, status: 'succeeded', error: null });
+    expect({ context, faultsFired: faults.reduce((n, f) => n + f.failed, 0) }).toEqual({ context, faultsFired: calls.length });
+    expect({ context, inventoryFired }).toEqual({ context, inventoryFired: inventory.length });
+    expect(retried.steps.some((s) => s.attempts > 1)).toBe(true);
+    await expectCleanAudit(context, run.nodeId);
+  };
+  await transient(false);
+  await transient(true);
   return calls;
 }
+
+interface DryRunStep {
+  name: string;
+  activity: string;
+  undoActivity: string | null;
+  commit: boolean;
+}
+
+/**
+ * The plan step that made each driver call of a clean run: the plan's driver steps in order, each calling the
+ * driver method of its own name — but the graceful stop, whose agent step calls stopVm and, past its timeout,
+ * forceStopVm (or forceStopVm alone, with no timeout).
+ */
+function stepsOfCalls(calls: DriverMethod[], steps: DryRunStep[]): DryRunStep[] {
+  const driverSteps = steps.filter((s) => isDriverActivity(s.activity));
+  let next = 0;
+  return calls.map((method, k) => {
+    const step = driverSteps[next];
+    if (step?.activity === 'stopVmWithTimeout' && (method === 'stopVm' || method === 'forceStopVm')) return driverSteps[next++];
+    if (step && method === step.activity) return driverSteps[next++];
+    if (method === 'forceStopVm' && driverSteps[next - 1]?.activity === 'stopVmWithTimeout') return driverSteps[next - 1];
+    throw new Error(`saga kit: driver call ${k + 1} (${method}) matches no step of the plan (${driverSteps.map((s) => s.activity).join(', ')})`);
+  });
+}
+
+/** The runner's own activities around every plan: failed transiently in every saga check. */
+const RUNNER_BOOKKEEPING = ['markOperationRunning', 'finishOperation'];
