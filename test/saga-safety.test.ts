@@ -126,11 +126,11 @@ describe('saga safety', () => {
       };
     }
     /** Sends a mutation whose start never happens, then drops the connection once the operation is recorded. */
-    const sendAndDrop = async (type: string, method: string, path: string, body?: unknown) => {
+    const sendAndDrop = async (type: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
       const abort = new AbortController();
       const sent = fetch(h.baseUrl + path, {
         method,
-        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
         body: JSON.stringify(body ?? {}),
         signal: abort.signal,
       }).catch(() => undefined);
@@ -160,19 +160,27 @@ describe('saga safety', () => {
 
     it('the reconciler settles never-started operations with no request touching them: a create leaves no VM, a stop frees its VM, reservations are given back', async () => {
       const vm = await h.createVm(key);
+      const other = await h.createVm(key, { nodeId: vm.nodeId });
       const auditBefore = await h.auditNode(vm.nodeId);
       expect(auditBefore.diff.clean).toBe(true);
       const dying = apiDiesBeforeStart();
       const hostname = `ghost-${Date.now().toString(36)}`;
-      const create = await sendAndDrop('vm.create', 'POST', '/v1/vms', { hostname, templateId: h.world.templateId, cpus: 1, memoryMb: 512, dataDisks: [{ sizeGb: 1 }] });
+      const body = { hostname, templateId: h.world.templateId, cpus: 1, memoryMb: 512, dataDisks: [{ sizeGb: 1 }] };
+      const idempotencyKey = `ghost-${hostname}`;
+      const create = await sendAndDrop('vm.create', 'POST', '/v1/vms', body, { 'idempotency-key': idempotencyKey });
       const stop = await sendAndDrop('vm.stop', 'POST', `/v1/vms/${vm.id}/stop`);
+      const snap = await sendAndDrop('snapshot.create', 'POST', `/v1/vms/${other.id}/snapshots`, { name: 'ghost' });
       expect(await vmRow(create.vm_id)).toMatchObject({ status: 'creating', current_operation_id: create.id });
       expect(await vmRow(vm.id)).toMatchObject({ current_operation_id: stop.id });
 
       // Nobody asks: within two minutes (here: the 15 s it takes to call an operation never started, and a 2 s
       // Schedule) the reconciler has failed them, removed the VM the create recorded and freed the other VM.
-      const settled = await waitUntil('the reconciler', async () => ((await operationRow(create.id)).finished_at && (await operationRow(stop.id)).finished_at ? true : null), 60_000);
+      const ghosts = [create, stop, snap];
+      const settled = await waitUntil('the reconciler', async () => ((await Promise.all(ghosts.map((g) => operationRow(g.id)))).every((r) => r.finished_at) ? true : null), 60_000);
       expect(settled).toBe(true);
+      // The snapshot's pending record is gone with it: the name is free, the VM too.
+      expect((await h.call('GET', `/v1/vms/${other.id}/snapshots/ghost`, { key })).status).toBe(404);
+      expect(await vmRow(other.id)).toMatchObject({ current_operation_id: null });
       expect(await operationRow(create.id)).toMatchObject({ status: 'failed', error: expect.objectContaining({ code: 'NEVER_STARTED' }) });
       expect(await operationRow(stop.id)).toMatchObject({ status: 'failed', error: expect.objectContaining({ code: 'NEVER_STARTED' }) });
       expect(await vmRow(create.vm_id)).toBeUndefined();
@@ -193,10 +201,13 @@ describe('saga safety', () => {
       expect(await h.sim.callLog(mark)).toEqual([]);
       expect(await vmRow(create.vm_id)).toBeUndefined();
       expect(await vmRow(vm.id)).toMatchObject({ status: 'running', current_operation_id: null });
-      // The hostname is free again, and the node holds nothing it should not.
-      const retry = await h.call('POST', '/v1/vms', { key, body: { hostname, templateId: h.world.templateId, cpus: 1, memoryMb: 512 } });
+      // The client's retry with its Idempotency-Key (it never got an answer) starts the create anew: the
+      // hostname is free again, and the node holds nothing it should not.
+      const retry = await h.call('POST', '/v1/vms', { key, body, headers: { 'idempotency-key': idempotencyKey } });
       expect(retry.status).toBe(202);
+      expect(retry.body.id).not.toBe(create.id);
       expect((await h.waitForOperation(key, retry.body.id)).status).toBe('succeeded');
+      expect((await h.runOperation(key, 'POST', `/v1/vms/${other.id}/snapshots`, { name: 'ghost' })).status).toBe('succeeded');
       expect((await h.auditNode(vm.nodeId)).diff.clean).toBe(true);
     });
 

@@ -80,10 +80,13 @@ describe('snapshots and disk rollback', () => {
       // would leave a record of a deleted snapshot, which no undo can mend: the audit reports it.
       skipInventoryStep: (name) => name.startsWith('forget:'),
       // A snapshot deleted before the failure stays deleted (nothing brings it back); the rest is as it was.
-      expectAfterFailure: (before, after, k) => {
-        const gone = before!.inventory.snapshots.slice(0, k).map((s) => s.name);
-        expect(after!.inventory.snapshots).toEqual(before!.inventory.snapshots.filter((s) => !gone.includes(s.name)));
-        expect(after!.node?.snapshots).toEqual(before!.node?.snapshots.filter((s) => !gone.includes(s.name)));
+      expectedAfterFailure: (before, k) => {
+        const gone = new Set(before.records.snapshots.slice(0, Math.max(0, k)).map((s) => s.name));
+        return {
+          ...before,
+          records: { ...before.records, snapshots: before.records.snapshots.filter((s) => !gone.has(s.name)) },
+          node: { ...before.node!, snapshots: before.node!.snapshots.filter((s) => !gone.has(s.name)) },
+        };
       },
     });
     expect(calls).toEqual(['deleteSnapshot', 'deleteSnapshot']);
@@ -135,7 +138,7 @@ describe('snapshots and disk rollback', () => {
       expect(op.steps.map((s) => s.name)).toEqual(['detachOldDisk', 'createNewDisk', 'attachNewDisk', 'recordNewDisk', 'deleteOldDisk', 'forgetOldDisk']);
       const after = await observeVm(h, vm.id, vm.nodeId);
       expect(after.node).toMatchObject({ powerState: 'stopped', snapshots: [] });
-      const newDisk = after.inventory.disks[0];
+      const newDisk = after.records.disks[0];
       expect(newDisk.id).not.toBe(vm.diskId);
       expect(after.node?.disks).toEqual([{ id: newDisk.id, position: 0, content: 'v1' }]);
       expect((await h.hypervisor.getDisk(vm.nodeId, newDisk.id))?.content).toBe('v1');

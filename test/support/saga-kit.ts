@@ -11,22 +11,37 @@ export interface SagaRun {
   request: { method: string; path: string; body?: unknown };
 }
 
-/** What a test of an operation's saga compares: the VM as the inventory and as its node see it. */
+/**
+ * What a test of an operation's saga compares: the VM as the inventory and as its node see it, every field of
+ * it, the inventory's records of its disks, interfaces and snapshots (kept apart, so that records left behind
+ * by a VM that is gone still show), and on the node its disks with their content, interfaces and snapshots.
+ * `inventory` and `node` are null where the VM is absent (before a create, after a create undone).
+ */
 export interface VmObservation {
+  records: {
+    disks: { id: string; position: number | null; sizeGb: number }[];
+    interfaces: { id: string; position: number | null; mac: string; network: string }[];
+    snapshots: { name: string; diskId: string; status: string }[];
+  };
   inventory: {
+    hostname: string;
     status: string;
     frozen: boolean;
     cpus: number;
     memoryMb: number;
+    pendingSize: { cpus: number; memoryMb: number } | null;
+    templateId: string | null;
+    label: string | null;
+    note: string | null;
     locked: boolean;
-    disks: { id: string; position: number | null; sizeGb: number }[];
-    snapshots: { name: string; diskId: string; status: string }[];
-  };
+  } | null;
   node: {
+    hostname: string;
     powerState: string;
     frozen: boolean;
     cpus: number;
     memoryMb: number;
+    bootIso: string | null;
     /** Attached disks with their content (a version the simulator moves on at writes, snapshots and rollbacks). */
     disks: { id: string; position: number; content: string | null }[];
     nics: { id: string; position: number }[];
@@ -34,33 +49,47 @@ export interface VmObservation {
   } | null;
 }
 
+/** Nothing of the VM anywhere: the world before a create. */
+export const ABSENT: VmObservation = { records: { disks: [], interfaces: [], snapshots: [] }, inventory: null, node: null };
+
 export async function observeVm(h: Harness, vmId: string, nodeId: string): Promise<VmObservation> {
-  const [vm] = await h.dataSource.query(`SELECT status, frozen, cpus, memory_mb, current_operation_id FROM vms WHERE id = $1`, [vmId]);
-  if (!vm) throw new Error(`VM ${vmId} is not in the inventory`);
+  const [vm] = await h.dataSource.query(
+    `SELECT hostname, status, frozen, cpus, memory_mb, pending_cpus, pending_memory_mb, template_id, label, note, current_operation_id FROM vms WHERE id = $1`,
+    [vmId],
+  );
   const disks = await h.dataSource.query(`SELECT id, position, size_gb AS "sizeGb" FROM disks WHERE vm_id = $1 ORDER BY id`, [vmId]);
+  const interfaces = await h.dataSource.query(`SELECT id, position, mac, network FROM network_interfaces WHERE vm_id = $1 ORDER BY id`, [vmId]);
   const snapshots = await h.dataSource.query(`SELECT name, disk_id AS "diskId", status FROM snapshots WHERE vm_id = $1 ORDER BY name, disk_id`, [vmId]);
   const live = await h.hypervisor.getVm(nodeId, vmId);
   const diskIds = new Set(live?.disks.map((d) => d.id) ?? []);
   const onNode = (await h.hypervisor.listSnapshots(nodeId)).filter((s) => diskIds.has(s.diskId));
   return {
-    inventory: {
-      status: vm.status,
-      frozen: vm.frozen,
-      cpus: vm.cpus,
-      memoryMb: vm.memory_mb,
-      locked: vm.current_operation_id !== null,
-      disks,
-      snapshots,
-    },
+    records: { disks, interfaces, snapshots },
+    inventory: vm
+      ? {
+          hostname: vm.hostname,
+          status: vm.status,
+          frozen: vm.frozen,
+          cpus: vm.cpus,
+          memoryMb: vm.memory_mb,
+          pendingSize: vm.pending_cpus ? { cpus: vm.pending_cpus, memoryMb: vm.pending_memory_mb } : null,
+          templateId: vm.template_id,
+          label: vm.label,
+          note: vm.note,
+          locked: vm.current_operation_id !== null,
+        }
+      : null,
     node: live && {
+      hostname: live.hostname,
       powerState: live.powerState,
       frozen: live.frozen,
       cpus: live.cpus,
       memoryMb: live.memoryMb,
+      bootIso: live.bootIso,
       disks: await Promise.all(
         [...live.disks].sort((a, b) => a.id.localeCompare(b.id)).map(async (d) => ({ ...d, content: (await h.hypervisor.getDisk(nodeId, d.id))?.content ?? null })),
       ),
-      nics: live.nics,
+      nics: [...live.nics].sort((a, b) => a.id.localeCompare(b.id)),
       snapshots: onNode.map((s) => ({ name: s.name, diskId: s.diskId })).sort((a, b) => a.name.localeCompare(b.name) || a.diskId.localeCompare(b.diskId)),
     },
   };
@@ -70,10 +99,11 @@ export interface SagaCheck {
   /** Makes a fresh world for one run and says what to request. */
   setup(): Promise<SagaRun>;
   /**
-   * After a run that failed at driver call `k` of `calls`: how the VM must look compared to before. Default:
-   * exactly as it was. Override only where a step is irreversible by nature (a deleted snapshot stays deleted).
+   * After a run that failed at driver call `k` of `calls` (-1: at an inventory step): the VM as it must be,
+   * stated as the exception to "exactly as before" — a copy of `before` with what may differ changed; the whole
+   * observation is still compared. Only where a step is irreversible by nature (a deleted snapshot stays deleted).
    */
-  expectAfterFailure?(before: VmObservation | null, after: VmObservation | null, k: number, calls: DriverMethod[], op: OperationView): void | Promise<void>;
+  expectedAfterFailure?(before: VmObservation, k: number, calls: DriverMethod[]): VmObservation;
   /**
    * Driver calls past the operation's point of no return (a `commit` step): failing there leaves the operation
    * stuck for a human (FAILED_AFTER_COMMIT) instead of compensated.
@@ -110,11 +140,13 @@ export async function checkSaga(h: Harness, key: string, check: SagaCheck): Prom
     const { diff } = await h.auditNode(nodeId);
     expect({ context, diff }).toEqual({ context, diff: expect.objectContaining({ clean: true }) });
   };
-  const expectAsBefore = async (context: string, run: SagaRun, before: VmObservation | null, k: number, calls: DriverMethod[], op: OperationView) => {
+  const observeBefore = (run: SagaRun) => (run.vmId ? observeVm(h, run.vmId, run.nodeId) : Promise.resolve(ABSENT));
+  const expectAsBefore = async (context: string, run: SagaRun, before: VmObservation, k: number, calls: DriverMethod[], op: OperationView) => {
     expect({ context, status: op.status }).toEqual({ context, status: expect.stringMatching(/^(compensated|failed)$/) });
-    const after = run.vmId ? await observeVm(h, run.vmId, run.nodeId) : null;
-    if (check.expectAfterFailure) await check.expectAfterFailure(before, after, k, calls, op);
-    else expect({ context, vm: after }).toEqual({ context, vm: before });
+    // The VM the run acted on, or the one it was creating.
+    const after = await observeVm(h, run.vmId ?? op.vmId!, run.nodeId);
+    const expected = check.expectedAfterFailure ? check.expectedAfterFailure(before, k, calls) : before;
+    expect({ context, vm: after }).toEqual({ context, vm: expected });
     await expectCleanAudit(context, run.nodeId);
   };
 
@@ -136,7 +168,7 @@ export async function checkSaga(h: Harness, key: string, check: SagaCheck): Prom
     for (const [k, method] of calls.entries()) {
       if (lands && !stepOf[k].undoActivity) continue;
       const run = await check.setup();
-      const before = run.vmId ? await observeVm(h, run.vmId, run.nodeId) : null;
+      const before = await observeBefore(run);
       const skipCalls = calls.slice(0, k).filter((m) => m === method).length;
       await h.sim.injectFault({
         method,
@@ -164,7 +196,7 @@ export async function checkSaga(h: Harness, key: string, check: SagaCheck): Prom
   for (const [j, step] of steps.entries()) {
     if (isDriverActivity(step.activity) || check.skipInventoryStep?.(step.name)) continue;
     const run = await check.setup();
-    const before = run.vmId ? await observeVm(h, run.vmId, run.nodeId) : null;
+    const before = await observeBefore(run);
     h.inventoryFaults.fail(step.activity, steps.slice(0, j).filter((s) => s.activity === step.activity).length);
     const op = await launch(run);
     h.inventoryFaults.reset();

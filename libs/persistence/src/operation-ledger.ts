@@ -56,7 +56,9 @@ export interface AbandonedOperation {
 
 /**
  * Fails an unfinished operation whose workflow will never finish it, and frees its VM. With `neverStarted`,
- * also gives back what its launch reserved (nothing of it was used); a workflow that did start and then ended
+ * also gives back what its launch reserved (nothing of it was used) and its Idempotency-Key, so that the
+ * client's retry with that key — the answer it got was an error, or none — starts the operation anew; a
+ * workflow that did start and then ended
  * (terminated, timed out) may have changed the VM, so its records stay as they are for a human or a reset.
  * Returns the operation if this call settled it, null if it had finished already.
  */
@@ -68,10 +70,11 @@ export function abandonOperation(
 ): Promise<AbandonedOperation | null> {
   return dataSource.transaction(async (tx) => {
     const [rows] = await tx.query(
-      `UPDATE operations SET status = $3, error = $2::jsonb, finished_at = now(), updated_at = now()
+      `UPDATE operations SET status = $3, error = $2::jsonb, finished_at = now(), updated_at = now(),
+              idempotency_key = CASE WHEN $4 THEN NULL ELSE idempotency_key END
         WHERE id = $1 AND finished_at IS NULL
         RETURNING id, vm_id, type, reservations`,
-      [operationId, JSON.stringify(error), options.status ?? 'failed'],
+      [operationId, JSON.stringify(error), options.status ?? 'failed', options.neverStarted],
     );
     const op = rows[0];
     if (!op) return null;
