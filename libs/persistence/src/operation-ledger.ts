@@ -19,6 +19,20 @@ export interface Reservations {
   lockTakenFrom?: string;
 }
 
+/**
+ * A VM's record goes, with the records of its disks (and their snapshots) and of its first interface. The disks
+ * in `keepDiskIds` and the other interfaces stay, detached and no longer any VM's (Gandi's vm.delete).
+ */
+export async function deleteVmRecords(tx: EntityManager, vmId: string, keepDiskIds: string[] = []): Promise<void> {
+  await tx.query(`UPDATE disks SET vm_id = NULL, position = NULL WHERE id = ANY($1::uuid[])`, [keepDiskIds]);
+  await tx.query(`UPDATE network_interfaces SET vm_id = NULL, position = NULL WHERE vm_id = $1 AND position > 0`, [vmId]);
+  await tx.query(`DELETE FROM snapshots WHERE disk_id IN (SELECT id FROM disks WHERE vm_id = $1)`, [vmId]);
+  await tx.query(`UPDATE snapshots SET vm_id = NULL WHERE vm_id = $1`, [vmId]);
+  await tx.query(`DELETE FROM disks WHERE vm_id = $1`, [vmId]);
+  await tx.query(`DELETE FROM network_interfaces WHERE vm_id = $1`, [vmId]);
+  await tx.query(`DELETE FROM vms WHERE id = $1`, [vmId]);
+}
+
 /** Frees the VM if `operationId` still holds it, handing the lock back where a reset took it over. */
 export async function releaseVmLock(tx: EntityManager, vmId: string, operationId: string, handBackTo: string | null = null): Promise<void> {
   await tx.query(`UPDATE vms SET current_operation_id = $3, updated_at = now() WHERE id = $1 AND current_operation_id = $2`, [vmId, operationId, handBackTo]);
@@ -36,11 +50,7 @@ export async function releaseReservations(tx: EntityManager, op: { id: string; v
   if (r.vmRecord) {
     // Only a VM this operation still holds, so only the one it recorded.
     const [held] = await tx.query(`SELECT 1 FROM vms WHERE id = $1 AND current_operation_id = $2`, [op.vmId, op.id]);
-    if (held) {
-      await tx.query(`DELETE FROM network_interfaces WHERE vm_id = $1`, [op.vmId]);
-      await tx.query(`DELETE FROM disks WHERE vm_id = $1`, [op.vmId]);
-      await tx.query(`DELETE FROM vms WHERE id = $1`, [op.vmId]);
-    }
+    if (held) await deleteVmRecords(tx, op.vmId);
     return;
   }
   await releaseVmLock(tx, op.vmId, op.id, r.lockTakenFrom ?? null);

@@ -125,7 +125,7 @@ export class OperationsService {
     let started: Prepared<I> & { workflowId: string };
     for (let attempt = 1; ; attempt++) {
       try {
-        started = await this.record(launch, operationId, hash, options);
+        started = await this.record(launch, tenantId, operationId, hash, options);
         break;
       } catch (err) {
         if (err instanceof DryRunRollback) return { kind: 'dryRun', plan: err.plan };
@@ -179,8 +179,11 @@ export class OperationsService {
     return { kind: 'started', operation: this.view(await this.operations.findOneByOrFail({ id: operationId }), null) };
   }
 
-  /** The transaction that runs `prepare` and records the operation (or, for a dry run, rolls it all back). */
-  private record<I>(launch: Launch<I>, operationId: string, hash: string, options: MutationOptions): Promise<Prepared<I> & { workflowId: string }> {
+  /**
+   * The transaction that runs `prepare` and records the operation in `tenantId` (or, for a dry run, rolls it all
+   * back).
+   */
+  private record<I>(launch: Launch<I>, tenantId: string, operationId: string, hash: string, options: MutationOptions): Promise<Prepared<I> & { workflowId: string }> {
     return this.dataSource.transaction(async (tx) => {
       const prepared = await launch.prepare(tx, operationId);
       const plan = launch.plan(prepared.input);
@@ -208,7 +211,7 @@ export class OperationsService {
          VALUES ($1, $2, $3, $4, 'pending', $5, $6::jsonb, $7::jsonb, $8, $9, now() + make_interval(secs => $10), $11::jsonb, $12)`,
         [
           operationId,
-          launch.onBehalfOf ?? launch.principal.tenantId,
+          tenantId,
           prepared.vm.id,
           launch.type,
           workflowId,

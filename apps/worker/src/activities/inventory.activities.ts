@@ -3,6 +3,7 @@ import { isTerminalOperationStatus, type InventoryActivities } from '@vmops/cont
 import { canTransition, type VmStatus } from '@vmops/domain';
 import type { DataSource, EntityManager } from 'typeorm';
 import { step } from '@vmops/activities';
+import { deleteVmRecords } from '@vmops/persistence';
 
 /** Moves a VM to `to`, refusing (permanently) a transition its state machine forbids. */
 async function transitionVm(tx: EntityManager, vmId: string, to: VmStatus): Promise<void> {
@@ -12,20 +13,6 @@ async function transitionVm(tx: EntityManager, vmId: string, to: VmStatus): Prom
     throw ApplicationFailure.retryable(`VM ${vmId} cannot go from ${vm.status} to ${to}`, 'InventoryConflictError');
   }
   await tx.query(`UPDATE vms SET status = $2, updated_at = now() WHERE id = $1`, [vmId, to]);
-}
-
-/**
- * A VM's record goes, with the records of its disks (and their snapshots) and of its first interface. The disks
- * in `keepDiskIds` and the other interfaces stay, detached and no longer any VM's (Gandi's vm.delete).
- */
-async function deleteVmRecords(tx: EntityManager, vmId: string, keepDiskIds: string[] = []): Promise<void> {
-  await tx.query(`UPDATE disks SET vm_id = NULL, position = NULL WHERE id = ANY($1::uuid[])`, [keepDiskIds]);
-  await tx.query(`UPDATE network_interfaces SET vm_id = NULL, position = NULL WHERE vm_id = $1 AND position > 0`, [vmId]);
-  await tx.query(`DELETE FROM snapshots WHERE disk_id IN (SELECT id FROM disks WHERE vm_id = $1)`, [vmId]);
-  await tx.query(`UPDATE snapshots SET vm_id = NULL WHERE vm_id = $1`, [vmId]);
-  await tx.query(`DELETE FROM disks WHERE vm_id = $1`, [vmId]);
-  await tx.query(`DELETE FROM network_interfaces WHERE vm_id = $1`, [vmId]);
-  await tx.query(`DELETE FROM vms WHERE id = $1`, [vmId]);
 }
 
 /**
