@@ -26,6 +26,26 @@ describe('API errors', () => {
     expect(body.error.message.length).toBeGreaterThan(10);
   }
 
+  it('input the database or the validator cannot take is a 4xx in the error shape, never a 500, and writes nothing', async () => {
+    const before = await counts();
+    const big = await h.call('POST', '/v1/vms', { key, rawBody: JSON.stringify({ ...valid(), note: 'x'.repeat(20 * 1024 * 1024) }) });
+    expect([big.status, big.body.error.code]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
+    const latin1 = await h.call('POST', '/v1/vms', { key, rawBody: JSON.stringify(valid()), headers: { 'content-type': 'application/json; charset=latin1' } });
+    expect([latin1.status, latin1.body.error.code]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
+    const deep = await h.call('POST', '/v1/vms', { key, rawBody: '['.repeat(100_000) + ']'.repeat(100_000) });
+    expect([deep.status, deep.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
+    const nested = await h.call('POST', '/v1/vms', { key, body: { ...valid(), label: JSON.parse('{"a":'.repeat(40) + '1' + '}'.repeat(40)) } });
+    expect([nested.status, nested.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
+    for (const path of ['/v1/vms?offset=99999999999999999999', '/v1/operations?offset=99999999999999999999', '/v1/vms?label=a%00b', '/v1/vms?hostname=%00']) {
+      const res = await h.call('GET', path, { key });
+      expect({ path, status: res.status, code: res.body.error?.code }).toEqual({ path, status: 400, code: 'VALIDATION_FAILED' });
+    }
+    const nul = await h.call('POST', '/v1/vms', { key, body: { ...valid(), note: 'a\u0000b' } });
+    expect([nul.status, nul.body.error.details.fields]).toEqual([400, [{ field: 'body.note', problems: ['must not contain the NUL character'] }]]);
+    for (const res of [big, latin1, deep, nested, nul]) expectErrorShape(res.body, res.body.error.code);
+    expect(await counts()).toEqual(before);
+  });
+
   it.each([
     ['no Authorization header', null],
     ['an unknown key', 'vmo_not-a-real-key'],

@@ -140,9 +140,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const baseUrl = `http://127.0.0.1:${port}`;
 
   const call: Harness['call'] = async (method, path, { key, body, rawBody, headers: extra } = {}) => {
-    const headers: Record<string, string> = { ...extra };
+    const headers: Record<string, string> = {};
     if (key) headers.authorization = `Bearer ${key}`;
     if (body !== undefined || rawBody !== undefined) headers['content-type'] = 'application/json';
+    Object.assign(headers, extra);
     const res = await fetch(baseUrl + path, { method, headers, body: rawBody ?? (body === undefined ? undefined : JSON.stringify(body)) });
     const text = await res.text();
     let parsed: unknown = text;

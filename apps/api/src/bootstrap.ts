@@ -4,7 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { AppConfig } from '@vmops/config';
 import { AppModule } from './app.module';
-import { createValidationPipe } from './common/validation';
+import { createValidationPipe, REQUEST_BODY_LIMIT } from './common/validation';
 
 /** Builds the API exactly as production runs it; main.ts and the integration tests both use this. */
 export async function createApiApp(config: AppConfig, options: { logger?: false } = {}): Promise<INestApplication> {
@@ -12,7 +12,7 @@ export async function createApiApp(config: AppConfig, options: { logger?: false 
     logger: options.logger ?? ['log', 'warn', 'error'],
   });
   app.useGlobalPipes(createValidationPipe());
-  app.useBodyParser('json', { limit: '256kb' });
+  app.useBodyParser('json', { limit: REQUEST_BODY_LIMIT });
   app.enableShutdownHooks();
 
   const document = SwaggerModule.createDocument(

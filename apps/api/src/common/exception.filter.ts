@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import { isGrpcServiceError, ServiceError, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Response } from 'express';
 import { ApiError } from './api-error';
+import { REQUEST_BODY_LIMIT } from './validation';
 
 const CODES: Record<number, string> = {
   400: 'BAD_REQUEST',
@@ -37,6 +38,20 @@ export class ApiExceptionFilter implements ExceptionFilter {
     if (exception instanceof ServiceError || isGrpcServiceError(exception)) {
       this.logger.warn(`Temporal call failed: ${(exception as Error).message}`);
       return new ApiError(HttpStatus.SERVICE_UNAVAILABLE, 'TEMPORAL_UNAVAILABLE', 'the workflow service did not answer; try again');
+    }
+    // The body parser's refusals (http-errors that may be shown): too large, an unsupported charset or encoding.
+    const { status, expose } = exception as { status?: unknown; expose?: unknown };
+    if (typeof status === 'number' && status >= 400 && status < 500 && expose === true) {
+      const message = (exception as Error).message;
+      return new ApiError(
+        status,
+        CODES[status] ?? `HTTP_${status}`,
+        status === HttpStatus.PAYLOAD_TOO_LARGE
+          ? `${message}: the API takes request bodies of at most ${REQUEST_BODY_LIMIT}`
+          : status === HttpStatus.UNSUPPORTED_MEDIA_TYPE
+            ? `${message}: send JSON in UTF-8 (Content-Type: application/json)`
+            : message,
+      );
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();

@@ -1,4 +1,4 @@
-import { HttpStatus, ValidationPipe, type ValidationError } from '@nestjs/common';
+import { HttpStatus, ValidationPipe, type ArgumentMetadata, type ValidationError } from '@nestjs/common';
 import { ApiError } from './api-error';
 
 interface FieldError {
@@ -14,9 +14,46 @@ function flatten(errors: ValidationError[], parent = ''): FieldError[] {
   });
 }
 
+/** The largest JSON body the API parses (body-parser's limit). */
+export const REQUEST_BODY_LIMIT = '256kb';
+
+/** Deeper input than any request of this API has; the validator walks input recursively. */
+const MAX_INPUT_DEPTH = 32;
+
+const invalid = (field: string, problem: string) =>
+  new ApiError(HttpStatus.BAD_REQUEST, 'VALIDATION_FAILED', `${field} ${problem}`, { fields: [{ field, problems: [problem] }] });
+
+/**
+ * Rejects input no handler can take, before the validator sees it (walked without recursion): nesting deeper
+ * than MAX_INPUT_DEPTH, and text with a NUL character, which PostgreSQL refuses in any text value.
+ */
+export function assertAcceptableInput(value: unknown, where: string): void {
+  const pending: { value: unknown; depth: number; field: string }[] = [{ value, depth: 0, field: where }];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    if (typeof next.value === 'string') {
+      if (next.value.includes('\u0000')) throw invalid(next.field, 'must not contain the NUL character');
+      continue;
+    }
+    if (next.value === null || typeof next.value !== 'object') continue;
+    if (next.depth >= MAX_INPUT_DEPTH) throw invalid(where, `nests deeper than ${MAX_INPUT_DEPTH} levels`);
+    for (const [key, child] of Object.entries(next.value)) {
+      if (key.includes('\u0000')) throw invalid(next.field, 'has a field name with the NUL character');
+      pending.push({ value: child, depth: next.depth + 1, field: `${next.field}.${key}` });
+    }
+  }
+}
+
+/** The global pipe: acceptable input first (assertAcceptableInput), then class-validator's rules. */
+class RequestValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type !== 'custom') assertAcceptableInput(value, metadata.type);
+    return super.transform(value, metadata);
+  }
+}
+
 /** Unknown fields and wrong types are rejected, never coerced: `"2"` is not a number of CPUs. */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new RequestValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     forbidUnknownValues: true,
