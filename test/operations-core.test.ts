@@ -142,6 +142,19 @@ describe('operations core', () => {
     expect(theirs.body.id).not.toBe(create.body.id);
   });
 
+  it('20 concurrent requests with one Idempotency-Key: one operation, and every answer is that operation (a stop and a create)', async () => {
+    const vm = await createVm();
+    const stops = await Promise.all(Array.from({ length: 20 }, () => h.call('POST', `/v1/vms/${vm.id}/stop`, { key, headers: { 'idempotency-key': `race-stop-${vm.id}` } })));
+    expect(new Set(stops.map((r) => `${r.status} ${r.body.id}`)).size).toBe(1);
+    expect(stops[0].status).toBe(202);
+    const body = { hostname: `race-${Date.now().toString(36)}`, templateId: h.world.templateId, cpus: 1, memoryMb: 512 };
+    const creates = await Promise.all(Array.from({ length: 20 }, () => h.call('POST', '/v1/vms', { key, body, headers: { 'idempotency-key': `race-create-${vm.id}` } })));
+    expect(new Set(creates.map((r) => `${r.status} ${r.body.id}`)).size).toBe(1);
+    expect(creates[0].status).toBe(202);
+    expect((await h.dataSource.query(`SELECT count(*)::int AS n FROM operations WHERE idempotency_key LIKE $1`, [`race-%-${vm.id}`]))[0].n).toBe(2);
+    for (const op of [stops[0], creates[0]]) expect((await h.waitForOperation(key, op.body.id)).status).toBe('succeeded');
+  });
+
   it('plans without acting on ?dryRun=true: 200 with every step and its undo, nothing written or started', async () => {
     const before = await operationCount();
     const vmsBefore = await h.dataSource.query(`SELECT count(*)::int AS n FROM vms`);

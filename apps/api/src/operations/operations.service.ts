@@ -129,8 +129,9 @@ export class OperationsService {
         break;
       } catch (err) {
         if (err instanceof DryRunRollback) return { kind: 'dryRun', plan: err.plan };
-        // Two requests with one key at once: the loser answers with the winner's operation.
-        if (options.idempotencyKey && (err as { driverError?: { constraint?: string } }).driverError?.constraint === 'uq_operations_tenant_idempotency_key') {
+        // Requests with one key at once: a loser fails on what the winner took (its key, the VM's lock, the
+        // hostname), once the winner has committed; it answers with the winner's operation.
+        if (options.idempotencyKey) {
           const replay = await this.findByIdempotencyKey(tenantId, options.idempotencyKey, hash);
           if (replay) return { kind: 'replayed', operation: replay };
         }
