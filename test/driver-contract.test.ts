@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import { DriverUnavailableError, SimulatedHypervisor, SimulatorControl } from '../libs/hypervisor/src';
 import { describeDriverContract } from './contract/driver-contract';
 
@@ -75,6 +76,22 @@ describe('simulated hypervisor: injected faults and latency', () => {
     expect(await driver.getDisk(node, diskId)).toMatchObject({ diskId, sizeGb: 1 });
     // The retry meets the disk it made: the call is idempotent.
     await expect(driver.createBlankDisk(node, { diskId, sizeGb: 1 })).resolves.toBeUndefined();
+  });
+
+  it('outlives the database dropping its connections: the lost ones are replaced, the next call works', async () => {
+    await create(0);
+    await control.listFaults();
+    const terminator = new Client({ connectionString: databaseUrl });
+    await terminator.connect();
+    try {
+      const { rows } = await terminator.query(`SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
+      expect(rows.length).toBeGreaterThan(0);
+    } finally {
+      await terminator.end();
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    await expect(create(1)).resolves.toBeUndefined();
+    expect(await control.listFaults()).toEqual([]);
   });
 
   it('slows the method a latency names, more specific latency first', async () => {

@@ -25,6 +25,9 @@ export class SimStore {
     this.schema = options.schema ?? DEFAULT_SIM_SCHEMA;
     if (!SCHEMA_PATTERN.test(this.schema)) throw new Error(`invalid simulator schema name "${this.schema}"`);
     this.pool = new Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 4 });
+    // An idle connection the server drops (a restart, a terminated backend) is an 'error' event of the pool:
+    // unheard, it would end the process. The pool replaces the connection; the next query goes on.
+    this.pool.on('error', (err) => console.warn(`simulated hypervisor: a database connection was lost (${err.message}); it is replaced`));
   }
 
   /** `t('vms')` → the schema-qualified table name. */
