@@ -58,6 +58,31 @@ describe('operation events and deadlines', () => {
       headers: { authorization: `Bearer ${apiKey}`, ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
     });
 
+  it('ends an open stream as soon as the key that opened it is revoked; the key then gets 401', async () => {
+    const created = await h.call('POST', '/v1/api-keys', { key, body: { name: 'stream reader' } });
+    expect(created.status).toBe(201);
+    const res = await stream(created.body.key);
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    expect((await h.call('DELETE', `/v1/api-keys/${created.body.id}`, { key })).status).toBe(204);
+    const revokedAt = Date.now();
+    let ended = false;
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined;
+      const next = await Promise.race([reader.read(), new Promise<null>((r) => (timer = setTimeout(() => r(null), 5000)))]);
+      clearTimeout(timer);
+      if (next === null) break;
+      if (next.done) {
+        ended = true;
+        break;
+      }
+    }
+    await reader.cancel();
+    expect(ended).toBe(true);
+    expect(Date.now() - revokedAt).toBeLessThan(2000);
+    expect((await stream(created.body.key)).status).toBe(401);
+  });
+
   it("streams every state change of the tenant's operations in order, and resumes after Last-Event-ID", async () => {
     const mine = await stream(key);
     expect(mine.status).toBe(200);

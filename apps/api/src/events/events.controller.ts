@@ -14,14 +14,16 @@ export class EventsController {
   @Sse()
   @ApiOperation({
     summary: "Server-sent events: every state change of your tenant's operations, in order",
-    description: 'Each event is `operation` with { operationId, type, vmId, status, at }; its id resumes the stream through Last-Event-ID.',
+    description:
+      'Each event is `operation` with { operationId, type, vmId, status, at }; its id resumes the stream through Last-Event-ID. ' +
+      'The stream ends within a second of the revocation of the key that opened it.',
   })
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this event id' })
   stream(@CurrentPrincipal() principal: Principal, @Headers('last-event-id') lastEventId?: string): Observable<MessageEvent> {
     if (lastEventId !== undefined && !/^\d{1,15}$/.test(lastEventId)) {
       throw new ApiError(HttpStatus.BAD_REQUEST, 'VALIDATION_FAILED', 'Last-Event-ID must be an event id from this stream');
     }
-    return this.events.stream(principal.tenantId, lastEventId === undefined ? null : Number(lastEventId)).pipe(
+    return this.events.stream(principal.tenantId, lastEventId === undefined ? null : Number(lastEventId), principal.apiKeyId).pipe(
       map(({ id, tenantId: _tenant, ...data }) => ({ id: String(id), type: 'operation', data })),
     );
   }

@@ -47,6 +47,9 @@ function toEvent(row: Record<string, unknown>): OperationEvent {
 export class OperationEventsService implements OnModuleDestroy {
   private readonly logger = new Logger(OperationEventsService.name);
   private readonly live = new Subject<OperationEvent>();
+  /** The API keys of the open streams (how many streams each); a revoked one's streams end at the next poll. */
+  private readonly keys = new Map<string, number>();
+  private readonly revoked = new Subject<string>();
   private listeners = 0;
   private cursor: number | null = null;
   private gapSince: number | null = null;
@@ -54,8 +57,11 @@ export class OperationEventsService implements OnModuleDestroy {
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** Every change of the tenant's operations after `afterId` (or from now on), in order, without duplicates. */
-  stream(tenantId: string, afterId: number | null): Observable<OperationEvent> {
+  /**
+   * Every change of the tenant's operations after `afterId` (or from now on), in order, without duplicates. The
+   * stream ends as soon as `apiKeyId`, the key that opened it, is revoked.
+   */
+  stream(tenantId: string, afterId: number | null, apiKeyId: string): Observable<OperationEvent> {
     return new Observable<OperationEvent>((subscriber) => {
       // Live events that arrive during the catch-up wait in `buffered`; `last` drops any seen twice.
       let last = afterId ?? 0;
@@ -71,6 +77,8 @@ export class OperationEventsService implements OnModuleDestroy {
         if (caughtUp) emit(event);
         else buffered.push(event);
       });
+      subscription.add(this.revoked.subscribe((keyId) => keyId === apiKeyId && subscriber.complete()));
+      this.keys.set(apiKeyId, (this.keys.get(apiKeyId) ?? 0) + 1);
       this.addListener()
         .then(async (start) => {
           if (afterId === null) {
@@ -89,6 +97,9 @@ export class OperationEventsService implements OnModuleDestroy {
         .catch((err) => subscriber.error(err));
       return () => {
         subscription.unsubscribe();
+        const streams = (this.keys.get(apiKeyId) ?? 1) - 1;
+        if (streams > 0) this.keys.set(apiKeyId, streams);
+        else this.keys.delete(apiKeyId);
         this.removeListener();
       };
     });
@@ -97,6 +108,7 @@ export class OperationEventsService implements OnModuleDestroy {
   onModuleDestroy(): void {
     this.stop();
     this.live.complete();
+    this.revoked.complete();
   }
 
   /** Starts the poller if needed; resolves to the id up to which events have been (or will be) published live. */
@@ -135,6 +147,12 @@ export class OperationEventsService implements OnModuleDestroy {
 
   private async poll(): Promise<void> {
     if (this.cursor === null) return;
+    if (this.keys.size) {
+      const revoked: { id: string }[] = await this.dataSource.query(`SELECT id FROM api_keys WHERE id = ANY($1::uuid[]) AND revoked_at IS NOT NULL`, [
+        [...this.keys.keys()],
+      ]);
+      for (const { id } of revoked) this.revoked.next(id);
+    }
     const rows: Record<string, unknown>[] = await this.dataSource.query(`${SELECT_EVENTS} WHERE e.id > $1 ORDER BY e.id LIMIT ${BATCH}`, [
       this.cursor,
     ]);
