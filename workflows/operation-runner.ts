@@ -4,16 +4,21 @@ import {
   ApplicationFailure,
   CancellationScope,
   CancelledFailure,
+  condition,
   isCancellation,
   patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  upsertSearchAttributes,
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
 import {
+  finalizeUpdate,
   isDriverActivity,
+  isWaitStep,
+  NodeIdKey,
   NON_RETRYABLE_ERROR_TYPES,
   nodeTaskQueue,
   pendingSteps,
@@ -25,6 +30,9 @@ import {
   type OperationProgress,
   type OperationStatus,
   type OperationStep,
+  type OperationWait,
+  type PlanStep,
+  type WaitStep,
   type StepFailureDetails,
   type StepReport,
   UNDO_NON_RETRYABLE_ERROR_TYPES,
@@ -110,6 +118,8 @@ function describe(err: unknown): { code: string; message: string } {
 interface DoneStep {
   record: OperationStep;
   undo?: ActivityCall;
+  /** Where the step moved the VM: its undo moves it back (see PlannedStep.movesVm). */
+  movesVm?: { from: string; to: string };
   /** The step failed: its effect may have landed all the same (a reply lost, an agent killed after the call). */
   failed?: boolean;
 }
@@ -119,21 +129,50 @@ interface DoneStep {
  * fails, since its effect may have landed); on a failure or a cancellation the registered undos run newest
  * first, shielded from cancellation. An undo that keeps failing stops the compensation and leaves the
  * operation `stuck`, naming it. Past a `commit` step nothing is undone: the steps after it run shielded from
- * cancellation, and a failure there leaves the operation `stuck`.
+ * cancellation, and a failure there leaves the operation `stuck`. A wait step parks the operation until its
+ * Update (finalizeUpdate) tells it to go on or its timeout passes; the Update is refused whenever the operation is
+ * not parked at such a step.
  *
  * The workflow exposes its progress through `progressQuery` and writes the final state to PostgreSQL
  * before it returns. A failed operation fails the workflow execution too, so the Temporal UI agrees.
  */
 export async function runOperation(
   ids: { operationId: string; vmId: string | null },
-  plan: OperationPlan,
+  plan: OperationPlan<PlanStep>,
 ): Promise<void> {
   const records = pendingSteps(plan);
   let status: OperationStatus = 'running';
   let error: OperationError | null = null;
   let committed: string | null = null;
-  const progress = (): OperationProgress => ({ status, steps: records, error, committed });
+  let waiting: OperationWait | null = null;
+  let released: string | null = null;
+  const progress = (): OperationProgress => ({ status, steps: records, error, committed, ...(waiting ? { waiting } : {}) });
   setHandler(progressQuery, progress);
+  setHandler(
+    finalizeUpdate,
+    () => {
+      released = new Date().toISOString();
+      return { finalizedAt: released };
+    },
+    {
+      validator: () => {
+        if (waiting?.for !== 'finalize' || status !== 'running') throw new Error('the operation is not waiting to be finalized');
+      },
+    },
+  );
+
+  /** A wait step: parked until its Update arrives or its timeout passes; a cancel meanwhile ends it (CancelledFailure). */
+  const park = async (step: WaitStep): Promise<StepReport> => {
+    released = null;
+    waiting = { for: step.wait.for, step: step.name, until: new Date(Date.now() + step.wait.timeoutSeconds * 1000).toISOString() };
+    setCurrentDetails(`Waiting: ${step.wait.summary} (until ${waiting.until})`);
+    try {
+      const told = await condition(() => released !== null, step.wait.timeoutSeconds * 1000);
+      return { attempt: 1, result: told ? { by: 'request', at: released } : { by: 'timeout', at: new Date().toISOString() } };
+    } finally {
+      waiting = null;
+    }
+  };
   // The steps in flight finish first (see STEP_OPTIONS); meanwhile the operation reads as cancelling. Past the
   // point of no return a cancel changes nothing, and the operation keeps reading as running.
   CancellationScope.current().cancelRequested.catch(() => {
@@ -163,9 +202,11 @@ export async function runOperation(
       const record = records[i];
       record.status = 'running';
       record.startedAt = new Date().toISOString();
-      setCurrentDetails(`Step ${i + 1}/${plan.steps.length}: ${step.do.summary}`);
+      setCurrentDetails(`Step ${i + 1}/${plan.steps.length}: ${isWaitStep(step) ? step.wait.summary : step.do.summary}`);
       try {
-        const run = () => execute(steps, step.do, step.do.observes ? results.get(step.do.observes) : undefined);
+        const run = isWaitStep(step)
+          ? () => park(step)
+          : () => execute(steps, step.do, step.do.observes ? results.get(step.do.observes) : undefined);
         const report = shielded ? await CancellationScope.nonCancellable(run) : await run();
         results.set(step.name, report.result ?? null);
         record.attempts = report.attempt;
@@ -178,12 +219,13 @@ export async function runOperation(
         error = isCancellation(err) ? { code: 'CANCELLED', message: 'cancelled on request', step: step.name } : { code, message, step: step.name };
         // A failed step may still have done its work before it failed: its undo runs too (undos are idempotent,
         // so undoing what never happened changes nothing).
-        if (step.undo && patched('undo-failed-step')) done.push({ record, undo: step.undo, failed: true });
+        if (step.undo && patched('undo-failed-step')) done.push({ record, undo: step.undo, movesVm: step.movesVm, failed: true });
         throw err;
       } finally {
         record.finishedAt = new Date().toISOString();
       }
-      done.push({ record, undo: step.undo });
+      done.push({ record, undo: step.undo, movesVm: step.movesVm });
+      if (step.movesVm) upsertSearchAttributes([{ key: NodeIdKey, value: step.movesVm.to }]);
       if (step.commit) committed = step.name;
     }
     status = 'succeeded';
@@ -224,13 +266,14 @@ export async function runOperation(
   }
 }
 
-async function compensate(done: DoneStep[], plan: OperationPlan): Promise<{ name: string; message: string } | null> {
+async function compensate(done: DoneStep[], plan: OperationPlan<PlanStep>): Promise<{ name: string; message: string } | null> {
   for (const step of [...done].reverse()) {
     if (!step.undo) continue;
     setCurrentDetails(`Undo ${step.record.name}: ${step.undo.summary}`);
     try {
       await execute(undos, step.undo);
       if (!step.failed) step.record.status = 'compensated';
+      if (step.movesVm && !step.failed) upsertSearchAttributes([{ key: NodeIdKey, value: step.movesVm.from }]);
     } catch (err) {
       step.record.status = 'compensation_failed';
       const { message } = describe(err);

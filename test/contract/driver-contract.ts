@@ -384,6 +384,40 @@ export function describeDriverContract(name: string, setup: () => Promise<Driver
         await expect(d.switchOverVm(node, migrationId)).rejects.toBeInstanceOf(DriverNotFoundError);
       });
 
+      it('switches back before the source is cleaned up: the VM runs on the source again, with what it wrote on the target', async () => {
+        const def = await newVm();
+        await d.startVm(node, def.vmId);
+        const migrationId = id('mig');
+        const target = t.otherNodeId;
+        const targetBefore = (await d.audit(target)).used;
+        // Nothing to switch back before the switch-over.
+        await d.switchBackVm(node, migrationId);
+        await d.prepareMigrationTarget(target, { migrationId, vmId: def.vmId, sourceNodeId: node });
+        await d.transferVm(node, migrationId);
+        await d.switchBackVm(node, migrationId);
+        await d.switchOverVm(node, migrationId);
+        await d.switchBackVm(node, migrationId);
+        await d.switchBackVm(node, migrationId);
+        expect(await d.getVm(target, def.vmId)).toBeNull();
+        expect(await d.getVm(node, def.vmId)).toMatchObject({ powerState: 'running', disks: def.disks });
+        expect((await d.audit(target)).disks.map((x) => x.diskId)).not.toContain(def.disks[0].id);
+        // The target still holds its reservation until the migration is aborted; then nothing of it is left.
+        await d.abortMigration(target, migrationId);
+        expect((await d.audit(target)).used).toEqual(targetBefore);
+        expect((await d.audit(node)).migrations).toEqual([]);
+      });
+
+      it('cannot switch back once the source is cleaned up', async () => {
+        const def = await newVm();
+        const migrationId = id('mig');
+        await d.prepareMigrationTarget(t.otherNodeId, { migrationId, vmId: def.vmId, sourceNodeId: node });
+        await d.transferVm(node, migrationId);
+        await d.switchOverVm(node, migrationId);
+        await d.cleanUpMigrationSource(node, migrationId);
+        await expect(d.switchBackVm(node, migrationId)).rejects.toBeInstanceOf(DriverInvalidStateError);
+        expect(await d.getVm(t.otherNodeId, def.vmId)).not.toBeNull();
+      });
+
       it('refuses a target without the memory for the VM', async () => {
         const def = await newVm({ memoryMb: t.capacity.memoryMb + 1 });
         await expect(

@@ -58,6 +58,7 @@ export function createDriverActivities(driver: HypervisorDriver, servedNodeId: s
     prepareMigrationTarget: on(({ nodeId, ...migration }) => driver.prepareMigrationTarget(nodeId, migration)),
     transferVm: on(({ nodeId, migrationId }, progress) => driver.transferVm(nodeId, migrationId, progress)),
     switchOverVm: on(({ nodeId, migrationId }) => driver.switchOverVm(nodeId, migrationId)),
+    switchBackVm: on(({ nodeId, migrationId }) => driver.switchBackVm(nodeId, migrationId)),
     abortMigration: on(({ nodeId, migrationId }) => driver.abortMigration(nodeId, migrationId)),
     cleanUpMigrationSource: on(({ nodeId, migrationId }) => driver.cleanUpMigrationSource(nodeId, migrationId)),
     getMigration: on(({ nodeId, migrationId }) => driver.getMigration(nodeId, migrationId)),

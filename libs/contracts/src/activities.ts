@@ -1,4 +1,4 @@
-import type { OperationProgress, OperationStep } from './operations';
+import type { OperationProgress, OperationStep, WaitReason } from './operations';
 import type {
   DiskInfo,
   MigrationInfo,
@@ -66,6 +66,8 @@ export interface InventoryActivities {
   /** Where a VM's disk is attached now (null: detached, still the VM's), and its size. */
   recordDiskSlot(args: { diskId: string; vmId: string; position: number | null; sizeGb: number }): Promise<StepReport>;
   recordVmSize(args: { vmId: string; cpus: number; memoryMb: number }): Promise<StepReport>;
+  /** The VM runs on `nodeId` now (a migration's switch-over, or its undo): the VM and its disks and interfaces move there. */
+  recordVmNode(args: { vmId: string; nodeId: string }): Promise<StepReport>;
   recordVmTemplate(args: { vmId: string; templateId: string | null }): Promise<StepReport>;
   /**
    * The VM is gone from its node: its record goes, with the records of the disks and interfaces deleted with
@@ -121,6 +123,7 @@ export interface DriverActivities {
   prepareMigrationTarget(args: OnNode<{ migrationId: string; vmId: string; sourceNodeId: string }>): Promise<StepReport>;
   transferVm(args: OnNode<{ migrationId: string }>): Promise<StepReport>;
   switchOverVm(args: OnNode<{ migrationId: string }>): Promise<StepReport>;
+  switchBackVm(args: OnNode<{ migrationId: string }>): Promise<StepReport>;
   abortMigration(args: OnNode<{ migrationId: string }>): Promise<StepReport>;
   cleanUpMigrationSource(args: OnNode<{ migrationId: string }>): Promise<StepReport>;
   getMigration(args: OnNode<{ migrationId: string }>): Promise<StepReport<MigrationInfo | null>>;
@@ -161,6 +164,7 @@ const DRIVER_ACTIVITY_SET: Record<keyof DriverActivities, true> = {
   prepareMigrationTarget: true,
   transferVm: true,
   switchOverVm: true,
+  switchBackVm: true,
   abortMigration: true,
   cleanUpMigrationSource: true,
   getMigration: true,
@@ -200,16 +204,43 @@ export interface PlannedStep {
    * compensated — what is gone cannot come back — and leaves the operation stuck for a human instead.
    */
   commit?: true;
+  /**
+   * The VM runs on node `to` once this step has succeeded (a migration's switch-over), and on `from` again once its
+   * undo has run: the workflow's NodeId search attribute follows it, so ops find the operation under either node.
+   */
+  movesVm?: { from: string; to: string };
 }
 
-export interface OperationPlan {
-  steps: PlannedStep[];
+/**
+ * A step that runs nothing: the operation parks until it is told to go on (an Update named after `for`) or
+ * until `timeoutSeconds` have passed, whichever comes first; then the next step runs. A cancel while it waits
+ * undoes the steps done so far, as anywhere before the point of no return.
+ */
+export interface WaitStep {
+  name: string;
+  wait: { for: WaitReason; timeoutSeconds: number; summary: string };
+  /** Once the operation has been told to go on, nothing before is undone (a finalized migration). */
+  commit?: true;
+  do?: never;
+  undo?: never;
+  movesVm?: never;
+}
+
+export type PlanStep = PlannedStep | WaitStep;
+
+export function isWaitStep(step: PlanStep): step is WaitStep {
+  return 'wait' in step && step.wait !== undefined;
+}
+
+/** The steps of an operation, run as a saga (see runOperation). Plans with wait steps say so: OperationPlan<PlanStep>. */
+export interface OperationPlan<S extends PlanStep = PlannedStep> {
+  steps: S[];
   /** Run after every undo succeeded (e.g. drop the record of what never came to exist). */
   afterCompensation?: ActivityCall;
 }
 
 /** The plan's steps as an operation reports them before any has run. */
-export function pendingSteps(plan: OperationPlan): OperationStep[] {
+export function pendingSteps(plan: OperationPlan<PlanStep>): OperationStep[] {
   return plan.steps.map((s) => ({ name: s.name, status: 'pending', startedAt: null, finishedAt: null, attempts: 0, error: null }));
 }
 

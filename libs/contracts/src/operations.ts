@@ -23,6 +23,7 @@ export const OPERATION_TYPES = [
   'snapshot.sync',
   'snapshot.rollback',
   'disk.rollback',
+  'vm.migrate',
 ] as const;
 export type OperationType = (typeof OPERATION_TYPES)[number];
 
@@ -53,6 +54,8 @@ export const OPERATION_DEADLINE_SECONDS: Record<OperationType, number> = {
   'snapshot.sync': 10 * 60,
   'snapshot.rollback': 60 * 60,
   'disk.rollback': 60 * 60,
+  // A two-phase migration waits for its finalize: up to a day (MAX_FINALIZE_TIMEOUT_SECONDS) on top of the copy.
+  'vm.migrate': 26 * 60 * 60,
 };
 
 export const OPERATION_STATUSES = [
@@ -107,6 +110,22 @@ export interface OperationProgress {
    * nothing and a failure is not undone. Absent in progress recorded before it existed.
    */
   committed?: string | null;
+  /**
+   * A `wait` step the operation is parked at: what it waits for and until when (then it goes on by itself).
+   * Absent in progress recorded before wait steps existed.
+   */
+  waiting?: OperationWait | null;
+}
+
+/** What a wait step waits for; each has an Update of that name (see finalizeUpdate). */
+export type WaitReason = 'finalize';
+
+/** An operation parked at a wait step (a two-phase migration waiting for its finalize). */
+export interface OperationWait {
+  for: WaitReason;
+  step: string;
+  /** When the operation goes on without being told to. */
+  until: string;
 }
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };

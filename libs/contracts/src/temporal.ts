@@ -1,4 +1,4 @@
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { OperationProgress } from './operations';
 
 /** The shared queue: workflows and orchestration (inventory) activities. */
@@ -9,6 +9,12 @@ export const SEARCH_ATTRIBUTE_NAMES = ['VmId', 'TenantId', 'NodeId', 'OperationT
 export type SearchAttributeName = (typeof SEARCH_ATTRIBUTE_NAMES)[number];
 
 export const progressQuery = defineQuery<OperationProgress>('progress');
+
+/**
+ * Tells an operation parked at a `finalize` wait step to go on (a two-phase migration: clean up the source). Refused
+ * by the workflow's validator unless it is waiting for exactly that.
+ */
+export const finalizeUpdate = defineUpdate<{ finalizedAt: string }>('finalize');
 
 /**
  * Failure types after which an undo is not retried. No activity marks its own failure non-retryable: the

@@ -164,6 +164,26 @@ export interface DiskRollbackInput extends VmOperationInput {
   stopTimeoutSeconds: number;
 }
 
+export type MigrationMode = 'live' | 'cold';
+
+/**
+ * vm.migrate (Gandi migrate / finalize_migration): the VM moves from `nodeId` to `targetNodeId`, live (copied while
+ * it runs) or cold (stopped first, started on the target). With `finalizeTimeoutSeconds` the operation waits after
+ * the switch-over, the source kept, until it is finalized or that many seconds pass; a cancel meanwhile moves the
+ * VM back.
+ */
+export interface MigrateVmInput extends VmOperationInput {
+  nodeName: string;
+  targetNodeId: string;
+  targetNodeName: string;
+  /** The driver's migration id: the operation's id, so a retried step finds the migration it started. */
+  migrationId: string;
+  mode: MigrationMode;
+  running: boolean;
+  finalizeTimeoutSeconds: number | null;
+  stopTimeoutSeconds: number;
+}
+
 /** The driver reads the API may ask of a node (readNodeWorkflow). */
 export const NODE_READS = ['auditNode', 'getVm', 'getDisk', 'listSnapshots', 'consoleUrl', 'usage'] as const;
 export type NodeReadActivity = (typeof NODE_READS)[number];

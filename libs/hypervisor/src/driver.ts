@@ -181,6 +181,12 @@ export interface HypervisorDriver {
   transferVm(sourceNodeId: string, migrationId: string, onProgress?: ProgressListener): Promise<void>;
   /** The VM runs on the target from now on; the source keeps a stopped copy until cleaned up. */
   switchOverVm(sourceNodeId: string, migrationId: string): Promise<void>;
+  /**
+   * Undoes the switch-over while the source still holds its copy (before cleanUpMigrationSource): the VM runs on
+   * the source again, in the power state it had on the target, with what it wrote there; the target is given back.
+   * Nothing to do before the switch-over.
+   */
+  switchBackVm(sourceNodeId: string, migrationId: string): Promise<void>;
   /** Before the switch-over only: drops the target's reservation and copies; the VM stays on the source. */
   abortMigration(nodeId: string, migrationId: string): Promise<void>;
   /** After the switch-over: frees what the source still held for the VM. */
@@ -225,6 +231,7 @@ const DRIVER_METHOD_SET: Record<DriverMethod, true> = {
   prepareMigrationTarget: true,
   transferVm: true,
   switchOverVm: true,
+  switchBackVm: true,
   abortMigration: true,
   cleanUpMigrationSource: true,
   getMigration: true,

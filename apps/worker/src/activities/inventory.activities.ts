@@ -152,6 +152,15 @@ export function createInventoryActivities(dataSource: DataSource): InventoryActi
       ),
     ),
 
+    recordVmNode: step(({ vmId, nodeId }) =>
+      dataSource.transaction(async (tx) => {
+        await tx.query(`UPDATE disks SET node_id = $2 WHERE vm_id = $1`, [vmId, nodeId]);
+        await tx.query(`UPDATE network_interfaces SET node_id = $2 WHERE vm_id = $1`, [vmId, nodeId]);
+        const [rows] = await tx.query(`UPDATE vms SET node_id = $2, updated_at = now() WHERE id = $1 RETURNING id`, [vmId, nodeId]);
+        if (!rows.length) throw ApplicationFailure.retryable(`VM ${vmId} is not in the inventory`, 'InventoryConflictError');
+      }),
+    ),
+
     recordVmTemplate: step(({ vmId, templateId }) =>
       dataSource.query(`UPDATE vms SET template_id = $2, updated_at = now() WHERE id = $1`, [vmId, templateId]),
     ),

@@ -417,15 +417,20 @@ export class SimulatedHypervisor implements HypervisorDriver {
       const m = await this.requireMigrationFrom(c, migrationId, sourceNodeId);
       if (m.state === 'switched' || m.state === 'completed') return;
       if (m.state !== 'transferred') throw new DriverInvalidStateError(`migration ${migrationId} is ${m.state}; transfer the VM first`);
-      for (const table of ['disks', 'nics']) {
-        await c.query(`UPDATE ${this.t(table)} SET node_id = $2 WHERE vm_id = $1`, [m.vm_id, m.target_node_id]);
-      }
-      await c.query(
-        `UPDATE ${this.t('snapshots')} SET node_id = $2 WHERE disk_id IN (SELECT id FROM ${this.t('disks')} WHERE vm_id = $1)`,
-        [m.vm_id, m.target_node_id],
-      );
-      await c.query(`UPDATE ${this.t('vms')} SET node_id = $2 WHERE id = $1`, [m.vm_id, m.target_node_id]);
+      await this.moveVm(c, m.vm_id, m.target_node_id);
       await c.query(`UPDATE ${this.t('migrations')} SET state = 'switched' WHERE id = $1`, [migrationId]);
+    });
+  }
+
+  async switchBackVm(sourceNodeId: string, migrationId: string): Promise<void> {
+    await this.call('switchBackVm', sourceNodeId, async (c) => {
+      const m = await this.lockRow(c, 'migrations', migrationId);
+      if (!m) return;
+      if (m.source_node_id !== sourceNodeId) throw new DriverNotFoundError(`migration ${migrationId} has no source on node ${sourceNodeId}`);
+      if (m.state === 'completed') throw new DriverInvalidStateError(`migration ${migrationId} has cleaned up its source; the VM can only migrate back`);
+      if (m.state !== 'switched') return;
+      await this.moveVm(c, m.vm_id, m.source_node_id);
+      await c.query(`UPDATE ${this.t('migrations')} SET state = 'transferred' WHERE id = $1`, [migrationId]);
     });
   }
 
@@ -448,6 +453,15 @@ export class SimulatedHypervisor implements HypervisorDriver {
       if (m.state !== 'switched') throw new DriverInvalidStateError(`migration ${migrationId} is ${m.state}; the source is still in use`);
       await c.query(`UPDATE ${this.t('migrations')} SET state = 'completed' WHERE id = $1`, [migrationId]);
     });
+  }
+
+  /** The VM, its attached disks (with their snapshots) and its interfaces are on `nodeId` from now on. */
+  private async moveVm(c: PoolClient, vmId: string, nodeId: string): Promise<void> {
+    for (const table of ['disks', 'nics']) {
+      await c.query(`UPDATE ${this.t(table)} SET node_id = $2 WHERE vm_id = $1`, [vmId, nodeId]);
+    }
+    await c.query(`UPDATE ${this.t('snapshots')} SET node_id = $2 WHERE disk_id IN (SELECT id FROM ${this.t('disks')} WHERE vm_id = $1)`, [vmId, nodeId]);
+    await c.query(`UPDATE ${this.t('vms')} SET node_id = $2 WHERE id = $1`, [vmId, nodeId]);
   }
 
   getMigration(nodeId: string, migrationId: string): Promise<MigrationInfo | null> {
