@@ -66,6 +66,8 @@ export interface HarnessOptions {
   worker?: boolean;
   /** Run, in this process, the agents of these nodes (default: every seeded node); others need an agent process. */
   agentNodes?: (world: SeedResult) => string[];
+  /** How long each tenth of a migration's copy takes on the simulated nodes (default 10 ms). */
+  transferStepMs?: number;
   /** Set up the reconciler's Schedule for this harness's queue, this often (as the worker's main does). */
   reconcileEverySeconds?: number;
 }
@@ -92,7 +94,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const dataSource = await createDataSource({ databaseUrl: config.databaseUrl, poolSize: 5 }).initialize();
   const world = await seedDemo(dataSource, generateApiKey());
   const simStore = { databaseUrl: config.simulator.databaseUrl, schema: config.simulator.schema };
-  const hypervisor = new SimulatedHypervisor({ ...simStore, guestShutdownMs: 100, transferStepMs: 10 });
+  const hypervisor = new SimulatedHypervisor({ ...simStore, guestShutdownMs: 100, transferStepMs: options.transferStepMs ?? 10 });
   const sim = new SimulatorControl(simStore);
   const inventoryFaults = new InventoryFaults();
   // Room for the hundreds of VMs a test file makes (one per saga run), yet finite: 417s stay testable.

@@ -8,6 +8,8 @@ export interface SagaRun {
   /** The VM the request changes; null when the request makes it (vm.create). */
   vmId: string | null;
   nodeId: string;
+  /** Other nodes the request acts on (a migration's target): faults are injected and the VM looked for there too. */
+  otherNodeIds?: string[];
   request: { method: string; path: string; body?: unknown };
 }
 
@@ -15,9 +17,12 @@ export interface SagaRun {
  * What a test of an operation's saga compares: the VM as the inventory and as its node see it, every field of
  * it, the inventory's records of its disks, interfaces and snapshots (kept apart, so that records left behind
  * by a VM that is gone still show), and on the node its disks with their content, interfaces and snapshots.
- * `inventory` and `node` are null where the VM is absent (before a create, after a create undone).
+ * `inventory` and `node` are null where the VM is absent (before a create, after a create undone). `placement`
+ * says which node the inventory records it on and on which of the observed nodes it is defined: a VM must never
+ * be defined on two nodes, nor recorded where it is not.
  */
 export interface VmObservation {
+  placement: { inventoryNodeId: string | null; definedOn: string[] };
   records: {
     disks: { id: string; position: number | null; sizeGb: number }[];
     interfaces: { id: string; position: number | null; mac: string; network: string }[];
@@ -50,13 +55,23 @@ export interface VmObservation {
 }
 
 /** Nothing of the VM anywhere: the world before a create. */
-export const ABSENT: VmObservation = { records: { disks: [], interfaces: [], snapshots: [] }, inventory: null, node: null };
+export const ABSENT: VmObservation = {
+  placement: { inventoryNodeId: null, definedOn: [] },
+  records: { disks: [], interfaces: [], snapshots: [] },
+  inventory: null,
+  node: null,
+};
 
-export async function observeVm(h: Harness, vmId: string, nodeId: string): Promise<VmObservation> {
+/** The VM as the inventory and the nodes see it; with several nodes, as the node it is defined on sees it. */
+export async function observeVm(h: Harness, vmId: string, nodes: string | string[]): Promise<VmObservation> {
+  const nodeIds = typeof nodes === 'string' ? [nodes] : nodes;
   const [vm] = await h.dataSource.query(
-    `SELECT hostname, status, frozen, cpus, memory_mb, pending_cpus, pending_memory_mb, template_id, label, note, current_operation_id FROM vms WHERE id = $1`,
+    `SELECT hostname, status, frozen, cpus, memory_mb, pending_cpus, pending_memory_mb, template_id, label, note, current_operation_id, node_id FROM vms WHERE id = $1`,
     [vmId],
   );
+  const definedOn: string[] = [];
+  for (const id of nodeIds) if (await h.hypervisor.getVm(id, vmId)) definedOn.push(id);
+  const nodeId = definedOn[0] ?? nodeIds[0];
   const disks = await h.dataSource.query(`SELECT id, position, size_gb AS "sizeGb" FROM disks WHERE vm_id = $1 ORDER BY id`, [vmId]);
   const interfaces = await h.dataSource.query(`SELECT id, position, mac, network FROM network_interfaces WHERE vm_id = $1 ORDER BY id`, [vmId]);
   const snapshots = await h.dataSource.query(`SELECT name, disk_id AS "diskId", status FROM snapshots WHERE vm_id = $1 ORDER BY name, disk_id`, [vmId]);
@@ -64,6 +79,7 @@ export async function observeVm(h: Harness, vmId: string, nodeId: string): Promi
   const diskIds = new Set(live?.disks.map((d) => d.id) ?? []);
   const onNode = (await h.hypervisor.listSnapshots(nodeId)).filter((s) => diskIds.has(s.diskId));
   return {
+    placement: { inventoryNodeId: vm?.node_id ?? null, definedOn },
     records: { disks, interfaces, snapshots },
     inventory: vm
       ? {
@@ -140,21 +156,27 @@ export async function checkSaga(h: Harness, key: string, check: SagaCheck): Prom
     const { diff } = await h.auditNode(nodeId);
     expect({ context, diff }).toEqual({ context, diff: expect.objectContaining({ clean: true }) });
   };
-  const observeBefore = (run: SagaRun) => (run.vmId ? observeVm(h, run.vmId, run.nodeId) : Promise.resolve(ABSENT));
+  const nodesOf = (run: SagaRun) => [run.nodeId, ...(run.otherNodeIds ?? [])];
+  const observeBefore = (run: SagaRun) => (run.vmId ? observeVm(h, run.vmId, nodesOf(run)) : Promise.resolve(ABSENT));
   const expectAsBefore = async (context: string, run: SagaRun, before: VmObservation, k: number, calls: DriverMethod[], op: OperationView) => {
     expect({ context, status: op.status }).toEqual({ context, status: expect.stringMatching(/^(compensated|failed)$/) });
     // The VM the run acted on, or the one it was creating.
-    const after = await observeVm(h, run.vmId ?? op.vmId!, run.nodeId);
+    const after = await observeVm(h, run.vmId ?? op.vmId!, nodesOf(run));
     const expected = check.expectedAfterFailure ? check.expectedAfterFailure(before, k, calls) : before;
     expect({ context, vm: after }).toEqual({ context, vm: expected });
-    await expectCleanAudit(context, run.nodeId);
+    for (const nodeId of nodesOf(run)) await expectCleanAudit(context, nodeId);
   };
 
   const clean = await check.setup();
   const mark = await h.sim.lastCallSeq();
   const ok = await launch(clean);
   expect({ status: ok.status, error: ok.error }).toEqual({ status: 'succeeded', error: null });
-  const calls = (await h.sim.callLog(mark)).filter((c) => c.nodeId === clean.nodeId).map((c) => c.method);
+  const log = (await h.sim.callLog(mark)).filter((c) => nodesOf(clean).includes(c.nodeId));
+  const calls = log.map((c) => c.method);
+  // Runs are set up alike, so the k-th call of any run goes to the node of the same role as in the clean run.
+  const roleOf = log.map((c) => nodesOf(clean).indexOf(c.nodeId));
+  const nodeOfCall = (run: SagaRun, k: number) => nodesOf(run)[roleOf[k]];
+  const skipped = (k: number) => calls.slice(0, k).filter((m, i) => m === calls[k] && roleOf[i] === roleOf[k]).length;
   // A run that reached no driver would prove nothing below.
   expect(calls.length).toBeGreaterThan(0);
 
@@ -169,11 +191,10 @@ export async function checkSaga(h: Harness, key: string, check: SagaCheck): Prom
       if (lands && !stepOf[k].undoActivity) continue;
       const run = await check.setup();
       const before = await observeBefore(run);
-      const skipCalls = calls.slice(0, k).filter((m) => m === method).length;
       await h.sim.injectFault({
         method,
-        nodeId: run.nodeId,
-        skipCalls,
+        nodeId: nodeOfCall(run, k),
+        skipCalls: skipped(k),
         failCalls: 1,
         error: 'invalid_state',
         lands,
@@ -194,7 +215,7 @@ export async function checkSaga(h: Harness, key: string, check: SagaCheck): Prom
 
   // Inventory steps too: the test worker's interceptor fails the j-th one for good.
   for (const [j, step] of steps.entries()) {
-    if (isDriverActivity(step.activity) || check.skipInventoryStep?.(step.name)) continue;
+    if (step.activity === null || isDriverActivity(step.activity) || check.skipInventoryStep?.(step.name)) continue;
     const run = await check.setup();
     const before = await observeBefore(run);
     h.inventoryFaults.fail(step.activity, steps.slice(0, j).filter((s) => s.activity === step.activity).length);
@@ -213,8 +234,8 @@ export async function checkSaga(h: Harness, key: string, check: SagaCheck): Prom
   const afterCompensation: string | null = dry.body.afterCompensationActivity;
   if (afterCompensation && !check.pastPointOfNoReturn?.(0, calls)) {
     const run = await check.setup();
-    await h.sim.injectFault({ method: calls[0], nodeId: run.nodeId, failCalls: 1, error: 'invalid_state', message: 'injected: the first driver call fails for good' });
-    const firstDriverStep = steps.findIndex((s) => isDriverActivity(s.activity));
+    await h.sim.injectFault({ method: calls[0], nodeId: nodeOfCall(run, 0), failCalls: 1, error: 'invalid_state', message: 'injected: the first driver call fails for good' });
+    const firstDriverStep = steps.findIndex((s) => s.activity !== null && isDriverActivity(s.activity));
     h.inventoryFaults.fail(afterCompensation, steps.slice(0, firstDriverStep).filter((s) => s.activity === afterCompensation).length);
     const op = await launch(run);
     await h.sim.clearFaults();
@@ -230,12 +251,11 @@ export async function checkSaga(h: Harness, key: string, check: SagaCheck): Prom
   const transient = async (lands: boolean) => {
     const run = await check.setup();
     for (const [k, method] of calls.entries()) {
-      const skipCalls = calls.slice(0, k).filter((m) => m === method).length;
-      await h.sim.injectFault({ method, nodeId: run.nodeId, skipCalls, failCalls: 1, error: 'unavailable', lands });
+      await h.sim.injectFault({ method, nodeId: nodeOfCall(run, k), skipCalls: skipped(k), failCalls: 1, error: 'unavailable', lands });
     }
     // One transient fault per inventory activity of the plan and of the runner's own bookkeeping (the
     // interceptor keeps one per activity); with `lands`, after the activity's write has committed.
-    const inventory = [...new Set([...steps.filter((st) => !isDriverActivity(st.activity)).map((st) => st.activity), ...RUNNER_BOOKKEEPING])];
+    const inventory = [...new Set([...steps.flatMap((st) => (st.activity === null || isDriverActivity(st.activity) ? [] : [st.activity])), ...RUNNER_BOOKKEEPING])];
     for (const activity of inventory) h.inventoryFaults.fail(activity, 0, true, lands);
     const retried = await launch(run);
     const faults = await h.sim.listFaults();
@@ -247,7 +267,7 @@ export async function checkSaga(h: Harness, key: string, check: SagaCheck): Prom
     expect({ context, faultsFired: faults.reduce((n, f) => n + f.failed, 0) }).toEqual({ context, faultsFired: calls.length });
     expect({ context, inventoryFired }).toEqual({ context, inventoryFired: inventory.length });
     expect(retried.steps.some((s) => s.attempts > 1)).toBe(true);
-    await expectCleanAudit(context, run.nodeId);
+    for (const nodeId of nodesOf(run)) await expectCleanAudit(context, nodeId);
   };
   await transient(false);
   await transient(true);
@@ -256,7 +276,8 @@ export async function checkSaga(h: Harness, key: string, check: SagaCheck): Prom
 
 interface DryRunStep {
   name: string;
-  activity: string;
+  /** null for a wait step. */
+  activity: string | null;
   undoActivity: string | null;
   commit: boolean;
 }
@@ -267,7 +288,7 @@ interface DryRunStep {
  * forceStopVm (or forceStopVm alone, with no timeout).
  */
 function stepsOfCalls(calls: DriverMethod[], steps: DryRunStep[]): DryRunStep[] {
-  const driverSteps = steps.filter((s) => isDriverActivity(s.activity));
+  const driverSteps = steps.filter((s) => s.activity !== null && isDriverActivity(s.activity));
   let next = 0;
   return calls.map((method, k) => {
     const step = driverSteps[next];

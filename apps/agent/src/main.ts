@@ -12,6 +12,7 @@ async function main(): Promise<void> {
     schema: simulator.schema,
     latencyMs: simulator.latencyMs,
     guestShutdownMs: simulator.guestShutdownMs,
+    transferStepMs: simulator.transferStepMs,
   });
   const control = new SimulatorControl({ databaseUrl: simulator.databaseUrl, schema: simulator.schema, poolSize: 1 });
   for (const nodeId of config.nodeIds) await control.registerNode(nodeId, config.nodeCapacity);

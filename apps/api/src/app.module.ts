@@ -28,6 +28,7 @@ import { TemporalModule } from './temporal/temporal.module';
 import { VmsController } from './vms/vms.controller';
 import { VmLifecycleService } from './vms/vm-lifecycle.service';
 import { VmsService } from './vms/vms.service';
+import { MigrationService } from './vms/migration.service';
 
 @Module({
   imports: [TypeOrmModule.forFeature([OperationEntity])],
@@ -47,7 +48,7 @@ export class NodesModule {}
 @Module({
   imports: [TypeOrmModule.forFeature([VmEntity, DiskEntity, NetworkInterfaceEntity, TemplateEntity]), OperationsModule, NodesModule],
   controllers: [VmsController],
-  providers: [VmsService, VmLifecycleService],
+  providers: [VmsService, VmLifecycleService, MigrationService],
 })
 export class VmsModule {}
 

@@ -12,7 +12,7 @@ describe('loadConfig', () => {
       port: 3000,
       snapshotLimitPerVm: 50,
       reconcileEverySeconds: 60,
-      simulator: { databaseUrl: 'postgresql://u@h:5432/db', schema: 'hypervisor_sim', latencyMs: 0, guestShutdownMs: 2000, faults: null },
+      simulator: { databaseUrl: 'postgresql://u@h:5432/db', schema: 'hypervisor_sim', latencyMs: 0, guestShutdownMs: 2000, transferStepMs: 300, faults: null },
     });
   });
 

@@ -8,6 +8,8 @@ export interface SimulatorConfig {
   latencyMs: number;
   /** How long a guest with an agent takes to power off after ACPI shutdown. */
   guestShutdownMs: number;
+  /** A migration's copy advances in ten steps of this long each. */
+  transferStepMs: number;
   /** Faults to inject at start: a JSON array of fault specs (see SimulatorControl.injectFault). */
   faults: string | null;
 }
@@ -106,6 +108,7 @@ class EnvReader {
       schema,
       latencyMs: this.int('SIM_LATENCY_MS', 0, 0, 600_000),
       guestShutdownMs: this.int('SIM_GUEST_SHUTDOWN_MS', 2000, 0, 600_000),
+      transferStepMs: this.int('SIM_TRANSFER_STEP_MS', 300, 0, 600_000),
       faults,
     };
   }

@@ -3,3 +3,4 @@ export * from './hostname';
 export * from './placement';
 export * from './vm-status';
 export * from './audit-diff';
+export * from './migration';

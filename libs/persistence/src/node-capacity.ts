@@ -2,10 +2,18 @@ import type { NodeCapacity } from '@vmops/domain';
 import type { EntityManager } from 'typeorm';
 
 /**
+ * The node of a migration that the VM's record does not name: the target until the move is recorded, the source
+ * after (it keeps its copy until cleaned up). The VM counts there as well, for as long as the migration holds it.
+ */
+const MIGRATION_OTHER_NODE = `CASE WHEN v.node_id = (o.reservations->'migration'->>'targetNodeId')::uuid
+  THEN (o.reservations->'migration'->>'sourceNodeId')::uuid ELSE (o.reservations->'migration'->>'targetNodeId')::uuid END`;
+
+/**
  * What each node has handed out: the one definition of node usage, for placement, every admission check and the
  * node view. A VM counts with the largest size it may take — its own, a size waiting for its next stop, or the
  * size an in-flight vm.update is taking it to — and a disk with its size or the one an in-flight disk.resize
  * grows it to. A VM or disk recorded by an operation that has not run yet counts at once (its launch records it).
+ * A migrating VM counts on both of its nodes, with its disks, until its migration lets it go.
  */
 const NODE_USAGE = `
   SELECT n.id, n.name, n.status, n.cpus, n.memory_mb, n.storage_gb,
@@ -13,19 +21,31 @@ const NODE_USAGE = `
          coalesce(d.storage_gb, 0)::int AS used_storage_gb
     FROM nodes n
     LEFT JOIN (
-      SELECT v.node_id, count(*) AS vms,
-             sum(greatest(v.cpus, coalesce(v.pending_cpus, 0), coalesce((o.request->>'cpus')::int, 0))) AS cpus,
-             sum(greatest(v.memory_mb, coalesce(v.pending_memory_mb, 0), coalesce((o.request->>'memoryMb')::int, 0))) AS memory_mb
-        FROM vms v
-        LEFT JOIN operations o ON o.id = v.current_operation_id AND o.type = 'vm.update'
-       GROUP BY v.node_id
+      SELECT node_id, count(*) FILTER (WHERE own) AS vms, sum(cpus) AS cpus, sum(memory_mb) AS memory_mb
+        FROM (
+          SELECT v.node_id, true AS own,
+                 greatest(v.cpus, coalesce(v.pending_cpus, 0), coalesce((o.request->>'cpus')::int, 0)) AS cpus,
+                 greatest(v.memory_mb, coalesce(v.pending_memory_mb, 0), coalesce((o.request->>'memoryMb')::int, 0)) AS memory_mb
+            FROM vms v
+            LEFT JOIN operations o ON o.id = v.current_operation_id AND o.type = 'vm.update'
+          UNION ALL
+          SELECT ${MIGRATION_OTHER_NODE}, false, v.cpus, v.memory_mb
+            FROM vms v JOIN operations o ON o.id = v.current_operation_id AND o.type = 'vm.migrate'
+        ) u
+       GROUP BY node_id
     ) v ON v.node_id = n.id
     LEFT JOIN (
-      SELECT d.node_id, sum(greatest(d.size_gb, coalesce((o.request->>'sizeGb')::int, 0))) AS storage_gb
-        FROM disks d
-        LEFT JOIN vms v ON v.id = d.vm_id
-        LEFT JOIN operations o ON o.id = v.current_operation_id AND o.type = 'disk.resize' AND o.request->>'diskId' = d.id::text
-       GROUP BY d.node_id
+      SELECT node_id, sum(size_gb) AS storage_gb
+        FROM (
+          SELECT d.node_id, greatest(d.size_gb, coalesce((o.request->>'sizeGb')::int, 0)) AS size_gb
+            FROM disks d
+            LEFT JOIN vms v ON v.id = d.vm_id
+            LEFT JOIN operations o ON o.id = v.current_operation_id AND o.type = 'disk.resize' AND o.request->>'diskId' = d.id::text
+          UNION ALL
+          SELECT ${MIGRATION_OTHER_NODE}, d.size_gb
+            FROM disks d JOIN vms v ON v.id = d.vm_id JOIN operations o ON o.id = v.current_operation_id AND o.type = 'vm.migrate'
+        ) u
+       GROUP BY node_id
     ) d ON d.node_id = n.id`;
 
 export interface NodeUsage extends NodeCapacity {

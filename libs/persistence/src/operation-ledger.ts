@@ -17,6 +17,11 @@ export interface Reservations {
   deletingSnapshotIds?: string[];
   /** The lock was taken over from this (stuck) operation (vm.reset): it goes back to it. */
   lockTakenFrom?: string;
+  /**
+   * vm.migrate: the VM counts on both nodes while the operation holds it (see nodeUsage); releasing the lock
+   * gives the room back, so there is nothing else to undo.
+   */
+  migration?: { sourceNodeId: string; targetNodeId: string };
 }
 
 /**

@@ -5,6 +5,7 @@ import {
   type OperationStatus,
   type OperationStep,
   type OperationType,
+  type OperationWait,
 } from '@vmops/contracts';
 import type { OperationEntity } from '@vmops/persistence';
 
@@ -19,13 +20,19 @@ export interface OperationView {
   deadline: string | null;
   /** Still running past its deadline: someone should look at it. */
   overdue: boolean;
-  progress: { step: string | null; stepsDone: number; stepsTotal: number; percent: number };
+  /**
+   * `stepPercent`: how far the running step has got, as its driver call reports it (a migration's copy, a graceful
+   * stop's wait); null when the step reports nothing.
+   */
+  progress: { step: string | null; stepsDone: number; stepsTotal: number; percent: number; stepPercent: number | null };
   steps: OperationStep[];
   error: OperationError | null;
   /** True while a cancel can still take effect: not before the operation ends or passes its point of no return. */
   mayCancel: boolean;
   /** While it runs: the step past which nothing is undone (a `commit` step), once it has passed it; else null. */
   pointOfNoReturn: string | null;
+  /** Parked at a wait step (a two-phase migration after its switch-over): what it waits for, and until when. */
+  waiting: OperationWait | null;
   resources: { vms: string[] };
   links: { self: string; vm: string | null; temporalUi: string };
 }
@@ -36,7 +43,13 @@ export interface TemporalUiLocation {
 }
 
 /** The operation as the consumer sees it: the database record, overlaid with the workflow's live progress. */
-export function toOperationView(op: OperationEntity, live: OperationProgress | null, ui: TemporalUiLocation, now = new Date()): OperationView {
+export function toOperationView(
+  op: OperationEntity,
+  live: OperationProgress | null,
+  ui: TemporalUiLocation,
+  now = new Date(),
+  stepPercent: number | null = null,
+): OperationView {
   const status = live?.status ?? op.status;
   const steps = live?.steps ?? op.steps;
   const stepsDone = steps.filter((s) => s.status === 'succeeded' || s.status === 'compensated').length;
@@ -56,11 +69,13 @@ export function toOperationView(op: OperationEntity, live: OperationProgress | n
       stepsDone,
       stepsTotal: steps.length,
       percent: status === 'succeeded' ? 100 : steps.length ? Math.floor((100 * stepsDone) / steps.length) : 0,
+      stepPercent: current ? stepPercent : null,
     },
     steps,
     error: live ? live.error : op.error,
     mayCancel: (status === 'pending' || status === 'running') && !live?.committed,
     pointOfNoReturn: live?.committed ?? null,
+    waiting: live?.waiting ?? null,
     resources: { vms: op.vmId ? [`/v1/vms/${op.vmId}`] : [] },
     links: {
       self: `/v1/operations/${op.id}`,

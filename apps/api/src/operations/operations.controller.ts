@@ -67,5 +67,16 @@ export class OperationsController {
   cancel(@CurrentPrincipal() principal: Principal, @Param('id', uuidParam('operation id')) id: string) {
     return this.operations.cancel(principal, id);
   }
+
+  @Post(':id/finalize')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary:
+      'Finalize a two-phase migration (Gandi finalize_migration): the VM stays on the target and the source\'s copy is freed. 409 NOT_WAITING_FOR_FINALIZE unless the operation is waiting for it (progress.waiting).',
+  })
+  @ApiOkResponse({ description: 'The operation, going on from its finalize step' })
+  finalize(@CurrentPrincipal() principal: Principal, @Param('id', uuidParam('operation id')) id: string) {
+    return this.operations.finalize(principal, id);
+  }
 }
 

@@ -1,8 +1,11 @@
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { Client, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import {
+  finalizeUpdate,
   isTerminalOperationStatus,
+  isWaitStep,
   NodeIdKey,
   OPERATION_DEADLINE_SECONDS,
   pendingSteps,
@@ -13,6 +16,7 @@ import {
   type JsonObject,
   type OperationPlan,
   type OperationProgress,
+  type PlanStep,
   type OperationType,
 } from '@vmops/contracts';
 import type { AppConfig } from '@vmops/config';
@@ -59,7 +63,9 @@ export interface Launch<I> {
    */
   prepare(tx: EntityManager, operationId: string): Promise<Prepared<I>>;
   /** The plan the workflow will run for this input (the same pure function the workflow calls). */
-  plan(input: I): OperationPlan;
+  plan(input: I): OperationPlan<PlanStep>;
+  /** The workflow's summary in the Temporal UI, when more than "<type> <hostname>" helps (a migration names both nodes). */
+  summary?(input: I): string;
 }
 
 export interface Prepared<I> {
@@ -72,8 +78,20 @@ export interface DryRunView {
   dryRun: true;
   type: OperationType;
   vmId: string;
-  /** `commit`: the point of no return; a failure after it is not undone. */
-  steps: { name: string; activity: string; summary: string; undo: string | null; undoActivity: string | null; commit: boolean }[];
+  /**
+   * `commit`: the point of no return; a failure after it is not undone. A wait step has no activity: `waitsFor`
+   * says what it waits for (a finalize), `timeoutSeconds` how long at most.
+   */
+  steps: {
+    name: string;
+    activity: string | null;
+    summary: string;
+    undo: string | null;
+    undoActivity: string | null;
+    commit: boolean;
+    waitsFor?: string;
+    timeoutSeconds?: number;
+  }[];
   afterCompensation: string | null;
   afterCompensationActivity: string | null;
 }
@@ -156,7 +174,7 @@ export class OperationsService {
             { key: NodeIdKey, value: vm.nodeId },
             { key: OperationTypeKey, value: launch.type },
           ],
-          staticSummary: `${launch.type} ${vm.hostname}`,
+          staticSummary: launch.summary?.(input) ?? `${launch.type} ${vm.hostname}`,
           staticDetails:
             `operation ${operationId}\nVM ${vm.hostname} (${vm.id})\ntenant ${tenantId}\nnode ${vm.nodeId}` +
             (launch.onBehalfOf ? `\nrequested by tenant ${launch.principal.tenantId}` : ''),
@@ -193,14 +211,11 @@ export class OperationsService {
           dryRun: true,
           type: launch.type,
           vmId: prepared.vm.id,
-          steps: plan.steps.map((s) => ({
-            name: s.name,
-            activity: s.do.activity,
-            summary: s.do.summary,
-            undo: s.undo?.summary ?? null,
-            undoActivity: s.undo?.activity ?? null,
-            commit: s.commit ?? false,
-          })),
+          steps: plan.steps.map((s) =>
+            isWaitStep(s)
+              ? { name: s.name, activity: null, summary: s.wait.summary, undo: null, undoActivity: null, commit: s.commit ?? false, waitsFor: s.wait.for, timeoutSeconds: s.wait.timeoutSeconds }
+              : { name: s.name, activity: s.do.activity, summary: s.do.summary, undo: s.undo?.summary ?? null, undoActivity: s.undo?.activity ?? null, commit: s.commit ?? false },
+          ),
           afterCompensation: plan.afterCompensation?.summary ?? null,
           afterCompensationActivity: plan.afterCompensation?.activity ?? null,
         });
@@ -244,7 +259,24 @@ export class OperationsService {
 
   async get(principal: Principal, id: string): Promise<OperationView> {
     const op = await this.find(principal, id);
-    return this.view(op, await this.liveProgress(op));
+    const live = await this.liveProgress(op);
+    const stepPercent = live?.steps.some((s) => s.status === 'running') ? await this.runningStepProgress(op) : null;
+    return this.view(op, live, stepPercent);
+  }
+
+  /** The progress (0–100) the running driver step last heartbeated, from the workflow's pending activities. */
+  private async runningStepProgress(op: OperationEntity): Promise<number | null> {
+    try {
+      const { raw } = await this.temporal.connection.withDeadline(Date.now() + DESCRIBE_TIMEOUT_MS, () => this.temporal.workflow.getHandle(op.workflowId).describe());
+      for (const activity of raw.pendingActivities ?? []) {
+        const [payload] = activity.heartbeatDetails?.payloads ?? [];
+        const value: unknown = payload ? defaultPayloadConverter.fromPayload(payload) : null;
+        if (typeof value === 'number') return value;
+      }
+    } catch (err) {
+      this.logger.warn(`step progress of ${op.workflowId} unavailable: ${err instanceof Error ? err.message : err}`);
+    }
+    return null;
   }
 
   /** Long-poll: answers as soon as the operation is final in the database, or after timeoutSeconds with its state then. */
@@ -291,6 +323,29 @@ export class OperationsService {
       return this.get(principal, id);
     }
     await this.dataSource.query(`UPDATE operations SET status = 'cancelling', updated_at = now() WHERE id = $1 AND finished_at IS NULL`, [id]);
+    return this.get(principal, id);
+  }
+
+  /**
+   * Lets an operation parked at its finalize step go on (a two-phase migration: the source's copy is freed and the
+   * VM stays on the target). 409 unless it is waiting for exactly that; the workflow's validator has the last word.
+   */
+  async finalize(principal: Principal, id: string): Promise<OperationView> {
+    const op = await this.find(principal, id);
+    const notWaiting = (why: string) =>
+      new ApiError(HttpStatus.CONFLICT, 'NOT_WAITING_FOR_FINALIZE', `operation ${id} is not waiting to be finalized: ${why}; only a two-phase migration (finalize: false) waits, after its switch-over`, {
+        operationId: id,
+        status: op.status,
+      });
+    if (isTerminalOperationStatus(op.status)) throw notWaiting(`it has ${op.status}`);
+    const live = await this.liveProgress(op);
+    if (live?.waiting?.for !== 'finalize') throw notWaiting(live ? `it is ${live.status}${live.steps.find((s) => s.status === 'running') ? ` at step "${live.steps.find((s) => s.status === 'running')!.name}"` : ''}` : `it is ${op.status}`);
+    try {
+      await this.temporal.workflow.getHandle(op.workflowId).executeUpdate(finalizeUpdate);
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError) throw notWaiting('it moved on meanwhile');
+      throw err;
+    }
     return this.get(principal, id);
   }
 
@@ -351,7 +406,7 @@ export class OperationsService {
     }
   }
 
-  private view(op: OperationEntity, live: OperationProgress | null): OperationView {
-    return toOperationView(op, live, { uiUrl: this.config.temporalUiUrl, namespace: this.config.temporalNamespace });
+  private view(op: OperationEntity, live: OperationProgress | null, stepPercent: number | null = null): OperationView {
+    return toOperationView(op, live, { uiUrl: this.config.temporalUiUrl, namespace: this.config.temporalNamespace }, new Date(), stepPercent);
   }
 }

@@ -1,8 +1,12 @@
 import { ApiPropertyOptional, PartialType, PickType } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsOptional, IsUUID } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
 import { MutationQuery } from '../common/mutation-options';
 import { CreateVmDto } from './create-vm.dto';
+
+/** A two-phase migration finalizes by itself after an hour unless told otherwise; a day at most. */
+export const DEFAULT_FINALIZE_TIMEOUT_SECONDS = 3600;
+export const MAX_FINALIZE_TIMEOUT_SECONDS = 24 * 3600;
 
 /** cpus, memoryMb, label and note as on create, all optional; `apply` for a running VM. */
 export class UpdateVmDto extends PartialType(PickType(CreateVmDto, ['cpus', 'memoryMb', 'label', 'note'] as const)) {
@@ -36,4 +40,47 @@ export class DeleteVmQuery extends MutationQuery {
   @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
   @IsBoolean({ message: 'deleteAllDisks must be true or false' })
   deleteAllDisks?: boolean;
+}
+
+export class MigrateVmDto {
+  @ApiPropertyOptional({ format: 'uuid', description: 'The node to move to; default: the eligible node that keeps the most memory free' })
+  @IsOptional()
+  @IsUUID('all', { message: 'targetNodeId must be a UUID' })
+  targetNodeId?: string;
+
+  @ApiPropertyOptional({
+    enum: ['live', 'cold'],
+    description: 'live: copied while it runs, a pause only at the switch-over (running VMs only). cold: stopped, copied, started on the target. Default: live for a running VM, cold for a stopped one.',
+  })
+  @IsOptional()
+  @IsIn(['live', 'cold'])
+  mode?: 'live' | 'cold';
+
+  @ApiPropertyOptional({
+    default: true,
+    description:
+      'false (Gandi finalize_migration): after the switch-over the operation waits, the source keeping its copy, until POST /v1/operations/{id}/finalize or finalizeTimeoutSeconds; a cancel meanwhile moves the VM back.',
+  })
+  @IsOptional()
+  @IsBoolean()
+  finalize?: boolean;
+
+  @ApiPropertyOptional({ minimum: 10, maximum: MAX_FINALIZE_TIMEOUT_SECONDS, default: DEFAULT_FINALIZE_TIMEOUT_SECONDS, description: 'With finalize false: seconds after which the migration finalizes by itself' })
+  @IsOptional()
+  @IsInt()
+  @Min(10)
+  @Max(MAX_FINALIZE_TIMEOUT_SECONDS)
+  finalizeTimeoutSeconds?: number;
+}
+
+export class MigrationCheckQuery {
+  @ApiPropertyOptional({ format: 'uuid', description: 'Judge this node only; default: every node' })
+  @IsOptional()
+  @IsUUID('all', { message: 'targetNodeId must be a UUID' })
+  targetNodeId?: string;
+
+  @ApiPropertyOptional({ enum: ['live', 'cold'], description: 'Default: live for a running VM, cold for a stopped one' })
+  @IsOptional()
+  @IsIn(['live', 'cold'])
+  mode?: 'live' | 'cold';
 }

@@ -9,7 +9,8 @@ import { respondToLaunch } from '../operations/launch-response';
 import { OperationsService, type MutationOptions } from '../operations/operations.service';
 import { CreateVmDto } from './create-vm.dto';
 import { ListVmsQuery, VmFilter } from './list-vms.query';
-import { DeleteVmQuery, RebuildVmDto, UpdateVmDto } from './lifecycle.dto';
+import { DeleteVmQuery, MigrateVmDto, MigrationCheckQuery, RebuildVmDto, UpdateVmDto } from './lifecycle.dto';
+import { MigrationService } from './migration.service';
 import { StartVmDto, ShutdownVmDto, StopVmDto } from './power.dto';
 import { VmLifecycleService } from './vm-lifecycle.service';
 import { VmsService, type PowerAction, type PowerOptions } from './vms.service';
@@ -33,6 +34,7 @@ export class VmsController {
     private readonly vms: VmsService,
     private readonly lifecycle: VmLifecycleService,
     private readonly operations: OperationsService,
+    private readonly migrations: MigrationService,
   ) {}
 
   @Get()
@@ -120,6 +122,25 @@ export class VmsController {
   )
   async rebuild(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Body() dto: RebuildVmDto, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
     return respondToLaunch(res, await this.lifecycle.rebuild(p, id, dto, o));
+  }
+
+  @Get(':id/migration-check')
+  @ApiOperation({
+    summary: 'Whether the VM can migrate, and where to (Gandi can_migrate)',
+    description:
+      'Judges every node (or targetNodeId) as a target: status, free vCPU, memory and storage, each reason a node is refused, not just the first; the VM\'s own reasons (not settled, frozen, detached disks, not running for a live migration); busyWith, the operation holding it; and placementChoice, where a migration without targetNodeId would go. Changes nothing.',
+  })
+  migrationCheck(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Query() query: MigrationCheckQuery) {
+    return this.migrations.check(p, id, query);
+  }
+
+  @Post(':id/migrate')
+  @MutatingEndpoint(
+    'Move a VM to another node (Gandi migrate)',
+    'Starts a vm.migrate operation. live (default for a running VM): reserve the target → copy disks and memory while it runs (progress.stepPercent) → switch over → record → free the source. cold (default for a stopped VM): stop first, start on the target. A failure before the move is recorded leaves the VM on the source and nothing on the target. finalize false (two-phase): the operation waits after the switch-over (waiting.until) for POST /v1/operations/{id}/finalize or finalizeTimeoutSeconds; a cancel meanwhile moves the VM back. 409 MIGRATION_REFUSED with every reason (see migration-check); 409 VM_BUSY while another operation runs on it.',
+  )
+  async migrate(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Body() dto: MigrateVmDto, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+    return respondToLaunch(res, await this.migrations.migrate(p, id, dto, o));
   }
 
   @Post(':id/start')
