@@ -11,6 +11,7 @@ export {
   stopVmWorkflow,
   unfreezeVmWorkflow,
 } from './power.workflow';
+export { drainNodeWorkflow } from './drain-node.workflow';
 export { migrateVmWorkflow } from './migrate-vm.workflow';
 export { readNodeWorkflow } from './read-node.workflow';
 export { rebuildVmWorkflow } from './rebuild-vm.workflow';

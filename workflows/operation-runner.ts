@@ -74,7 +74,8 @@ const BOOKKEEPING_OPTIONS: ActivityOptions = {
 
 const steps = proxyActivities<OperationActivities>(STEP_OPTIONS);
 const undos = proxyActivities<OperationActivities>(UNDO_OPTIONS);
-const bookkeeping = proxyActivities<OperationActivities>(BOOKKEEPING_OPTIONS);
+/** The runner's own writes (mark running, finish): shared with workflows that run no plan (a drain). */
+export const bookkeeping = proxyActivities<OperationActivities>(BOOKKEEPING_OPTIONS);
 
 export type Proxies = typeof steps;
 
@@ -108,7 +109,7 @@ function attemptsOf(err: unknown): number {
   return 1;
 }
 
-function describe(err: unknown): { code: string; message: string } {
+export function describe(err: unknown): { code: string; message: string } {
   const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
   if (cause instanceof ApplicationFailure) return { code: cause.type ?? 'STEP_FAILED', message: cause.message };
   if (cause instanceof Error) return { code: cause.name, message: cause.message };

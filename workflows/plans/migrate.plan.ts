@@ -1,6 +1,11 @@
 import type { MigrateVmInput, OperationPlan, PlannedStep, PlanStep } from '../../libs/contracts/src';
 import { startVmStep, stopVmStep } from './steps';
 
+/** The migration's summary in the Temporal UI: both nodes, the mode, and whether it waits for a finalize. */
+export function migrationSummary(input: MigrateVmInput): string {
+  return `vm.migrate ${input.hostname}: ${input.nodeName} → ${input.targetNodeName} (${input.mode}${input.finalizeTimeoutSeconds !== null ? ', two-phase' : ''})`;
+}
+
 /**
  * vm.migrate, live: prepare the target → copy the VM while it runs → switch over → record the move → [wait for the
  * finalize] → clean up the source. Cold: stop the VM first and start it on the target before recording the move.

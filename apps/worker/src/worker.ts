@@ -1,7 +1,7 @@
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkerInterceptors, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import path from 'node:path';
 import type { DataSource } from 'typeorm';
-import { createInventoryActivities, createReconcilerActivities } from './activities';
+import { createDrainActivities, createInventoryActivities, createReconcilerActivities } from './activities';
 
 /** The workflows' entry point; resolves to the TypeScript sources under ts-jest and to dist/ when compiled. */
 export const WORKFLOWS_PATH = path.resolve(__dirname, '../../../workflows');
@@ -40,7 +40,7 @@ export function createVmOpsWorker(options: VmOpsWorkerOptions): Promise<Worker> 
     connection,
     namespace,
     taskQueue,
-    activities: { ...createInventoryActivities(options.dataSource), ...createReconcilerActivities(options.dataSource) },
+    activities: { ...createInventoryActivities(options.dataSource), ...createReconcilerActivities(options.dataSource), ...createDrainActivities(options.dataSource) },
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve(WORKFLOWS_PATH) }),
     maxCachedWorkflows: 1000,
     interceptors: options.interceptors,

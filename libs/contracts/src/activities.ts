@@ -8,7 +8,7 @@ import type {
   VmInfo,
   VmUsage,
 } from '../../hypervisor/src/driver';
-import type { VmPowerState } from './workflows';
+import type { DrainMigrationLaunch, VmPowerState } from './workflows';
 
 /** What every step activity resolves to: the attempt that succeeded (1 = first try) and what it read, if anything. */
 export interface StepReport<R = unknown> {
@@ -239,9 +239,24 @@ export interface OperationPlan<S extends PlanStep = PlannedStep> {
   afterCompensation?: ActivityCall;
 }
 
+/** A step as an operation reports it before it has run. */
+export function pendingStep(name: string): OperationStep {
+  return { name, status: 'pending', startedAt: null, finishedAt: null, attempts: 0, error: null };
+}
+
 /** The plan's steps as an operation reports them before any has run. */
 export function pendingSteps(plan: OperationPlan<PlanStep>): OperationStep[] {
-  return plan.steps.map((s) => ({ name: s.name, status: 'pending', startedAt: null, finishedAt: null, attempts: 0, error: null }));
+  return plan.steps.map((s) => pendingStep(s.name));
+}
+
+/** The drain's own activity, on the shared queue (see drainNodeWorkflow). */
+export interface DrainActivities {
+  /**
+   * Admits and records the migration of one VM off the draining node, as the API would a migrate request with no
+   * target (placement picks one), locking the VM for `operationId`; the workflow then starts it as a child.
+   * Idempotent: a retried call finds its own pending record and makes it anew.
+   */
+  launchDrainMigration(args: { drainOperationId: string; requestedByTenantId: string; operationId: string; vmId: string; nodeId: string }): Promise<DrainMigrationLaunch>;
 }
 
 /** What one pass of the reconciler found and settled. */

@@ -24,6 +24,7 @@ export const OPERATION_TYPES = [
   'snapshot.rollback',
   'disk.rollback',
   'vm.migrate',
+  'node.drain',
 ] as const;
 export type OperationType = (typeof OPERATION_TYPES)[number];
 
@@ -56,6 +57,7 @@ export const OPERATION_DEADLINE_SECONDS: Record<OperationType, number> = {
   'disk.rollback': 60 * 60,
   // A two-phase migration waits for its finalize: up to a day (MAX_FINALIZE_TIMEOUT_SECONDS) on top of the copy.
   'vm.migrate': 26 * 60 * 60,
+  'node.drain': 24 * 60 * 60,
 };
 
 export const OPERATION_STATUSES = [
@@ -115,6 +117,15 @@ export interface OperationProgress {
    * Absent in progress recorded before wait steps existed.
    */
   waiting?: OperationWait | null;
+  /** Operations this one started, each with a step of its own (a drain's migrations). */
+  children?: ChildOperation[];
+}
+
+export interface ChildOperation {
+  /** The parent's step that stands for it. */
+  step: string;
+  operationId: string;
+  vmId: string;
 }
 
 /** What a wait step waits for; each has an Update of that name (see finalizeUpdate). */

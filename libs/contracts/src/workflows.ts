@@ -123,6 +123,11 @@ export interface RebuildVmInput extends VmOperationInput {
 /** Graceful stop timeouts (Erigones): 180 s, 300 s for Windows guests. */
 export const DEFAULT_STOP_TIMEOUT_SECONDS = { default: 180, windows: 300 } as const;
 
+/** The graceful stop timeout for a guest of this OS family (its template's). */
+export function defaultStopTimeoutFor(osFamily: string | null): number {
+  return osFamily === 'windows' ? DEFAULT_STOP_TIMEOUT_SECONDS.windows : DEFAULT_STOP_TIMEOUT_SECONDS.default;
+}
+
 export interface SnapshotCreateInput extends VmOperationInput {
   snapshotId: string;
   diskId: string;
@@ -183,6 +188,28 @@ export interface MigrateVmInput extends VmOperationInput {
   finalizeTimeoutSeconds: number | null;
   stopTimeoutSeconds: number;
 }
+
+/**
+ * node.drain: every VM of the node migrates off it, each as a vm.migrate operation of its own (a child
+ * workflow), at most `concurrency` at once. The node was put in maintenance by the launch.
+ */
+export interface DrainNodeInput {
+  operationId: string;
+  /** The operator's tenant: each migration is recorded in its VM's tenant, as asked for by this one. */
+  tenantId: string;
+  nodeId: string;
+  nodeName: string;
+  concurrency: number;
+  vms: { vmId: string; hostname: string }[];
+}
+
+/** What launching one VM's migration off a draining node came to. */
+export type DrainMigrationLaunch =
+  | { started: { workflowId: string; tenantId: string; input: MigrateVmInput } }
+  /** The VM is no longer on the node (deleted, or moved meanwhile): nothing to do. */
+  | { gone: string }
+  /** It cannot move: busy, or no node qualifies; the drain reports it and goes on. */
+  | { refused: { code: string; message: string } };
 
 /** The driver reads the API may ask of a node (readNodeWorkflow). */
 export const NODE_READS = ['auditNode', 'getVm', 'getDisk', 'listSnapshots', 'consoleUrl', 'usage'] as const;

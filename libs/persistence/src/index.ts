@@ -4,3 +4,4 @@ export * from './migrations';
 export * from './seed';
 export * from './operation-ledger';
 export * from './node-capacity';
+export * from './migration-admission';

@@ -1,4 +1,5 @@
 import type { OperationError } from '@vmops/contracts';
+import { createHash } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 
 /**
@@ -22,6 +23,8 @@ export interface Reservations {
    * gives the room back, so there is nothing else to undo.
    */
   migration?: { sourceNodeId: string; targetNodeId: string };
+  /** node.drain: the node was put in maintenance by the launch; it goes back to this status. */
+  drainedNode?: { nodeId: string; previousStatus: string };
 }
 
 /**
@@ -39,13 +42,14 @@ export async function deleteVmRecords(tx: EntityManager, vmId: string, keepDiskI
 }
 
 /** Frees the VM if `operationId` still holds it, handing the lock back where a reset took it over. */
-export async function releaseVmLock(tx: EntityManager, vmId: string, operationId: string, handBackTo: string | null = null): Promise<void> {
+async function releaseVmLock(tx: EntityManager, vmId: string, operationId: string, handBackTo: string | null = null): Promise<void> {
   await tx.query(`UPDATE vms SET current_operation_id = $3, updated_at = now() WHERE id = $1 AND current_operation_id = $2`, [vmId, operationId, handBackTo]);
 }
 
 /** Gives back everything the launch of an operation that never ran reserved, and the VM's lock. Idempotent. */
-export async function releaseReservations(tx: EntityManager, op: { id: string; vmId: string | null; reservations: Reservations }): Promise<void> {
+async function releaseReservations(tx: EntityManager, op: { id: string; vmId: string | null; reservations: Reservations }): Promise<void> {
   const r = op.reservations;
+  if (r.drainedNode) await tx.query(`UPDATE nodes SET status = $2 WHERE id = $1 AND status = 'maintenance'`, [r.drainedNode.nodeId, r.drainedNode.previousStatus]);
   if (r.pendingSnapshotIds?.length) await tx.query(`DELETE FROM snapshots WHERE id = ANY($1::uuid[]) AND status = 'pending'`, [r.pendingSnapshotIds]);
   if (r.deletingSnapshotIds?.length) {
     await tx.query(`UPDATE snapshots SET status = 'ok' WHERE id = ANY($1::uuid[]) AND status = 'deleting'`, [r.deletingSnapshotIds]);
@@ -148,4 +152,55 @@ export async function settleIfStale(
     { code: 'WORKFLOW_ENDED', message: `the workflow ended (${ended}) before the operation finished; the VM's recorded state may be stale`, step: null },
     { neverStarted: false },
   );
+}
+
+/** An operation as its launch records it, pending until its workflow marks it running. */
+export interface NewOperation {
+  id: string;
+  tenantId: string;
+  vmId: string | null;
+  type: string;
+  workflowId: string;
+  request: unknown;
+  steps: unknown;
+  idempotencyKey: string | null;
+  requestHash: string;
+  deadlineSeconds: number;
+  reservations: Reservations;
+  /** The tenant whose key asked for it, when it is not `tenantId` (an operator acting on a tenant's VM). */
+  requestedByTenantId: string | null;
+}
+
+/** Records an operation; the one INSERT of every launch (the API's, and a drain's for each of its migrations). */
+export async function insertOperation(tx: EntityManager, op: NewOperation): Promise<void> {
+  await tx.query(
+    `INSERT INTO operations (id, tenant_id, vm_id, type, status, workflow_id, request, steps, idempotency_key, request_hash, deadline_at, reservations,
+                             requested_by_tenant_id)
+     VALUES ($1, $2, $3, $4, 'pending', $5, $6::jsonb, $7::jsonb, $8, $9, now() + make_interval(secs => $10), $11::jsonb, $12)`,
+    [
+      op.id,
+      op.tenantId,
+      op.vmId,
+      op.type,
+      op.workflowId,
+      JSON.stringify(op.request),
+      JSON.stringify(op.steps),
+      op.idempotencyKey,
+      op.requestHash,
+      op.deadlineSeconds,
+      JSON.stringify(op.reservations),
+      op.requestedByTenantId,
+    ],
+  );
+}
+
+/** The hash an Idempotency-Key is checked against: of the type and the request, its keys in a canonical order. */
+export function requestHash(type: string, request: unknown): string {
+  const canonical = (value: unknown): unknown =>
+    Array.isArray(value)
+      ? value.map(canonical)
+      : value && typeof value === 'object'
+        ? Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]))
+        : value;
+  return createHash('sha256').update(JSON.stringify({ type, request: canonical(request) })).digest('hex');
 }

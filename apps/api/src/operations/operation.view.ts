@@ -33,6 +33,8 @@ export interface OperationView {
   pointOfNoReturn: string | null;
   /** Parked at a wait step (a two-phase migration after its switch-over): what it waits for, and until when. */
   waiting: OperationWait | null;
+  /** Operations this one started (a drain's migrations), each with the status of the step that stands for it. */
+  children: { step: string; operationId: string; vmId: string; status: string; link: string }[];
   resources: { vms: string[] };
   links: { self: string; vm: string | null; temporalUi: string };
 }
@@ -76,6 +78,11 @@ export function toOperationView(
     mayCancel: (status === 'pending' || status === 'running') && !live?.committed,
     pointOfNoReturn: live?.committed ?? null,
     waiting: live?.waiting ?? null,
+    children: (live?.children ?? op.children ?? []).map((c) => ({
+      ...c,
+      status: steps.find((s) => s.name === c.step)?.status ?? 'pending',
+      link: `/v1/operations/${c.operationId}`,
+    })),
     resources: { vms: op.vmId ? [`/v1/vms/${op.vmId}`] : [] },
     links: {
       self: `/v1/operations/${op.id}`,

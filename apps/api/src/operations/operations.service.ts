@@ -6,13 +6,11 @@ import {
   finalizeUpdate,
   isTerminalOperationStatus,
   isWaitStep,
-  NodeIdKey,
   OPERATION_DEADLINE_SECONDS,
-  pendingSteps,
-  OperationTypeKey,
+  operationSearchAttributes,
+  operationWorkflowId,
+  pendingStep,
   progressQuery,
-  TenantIdKey,
-  VmIdKey,
   type JsonObject,
   type OperationPlan,
   type OperationProgress,
@@ -20,8 +18,8 @@ import {
   type OperationType,
 } from '@vmops/contracts';
 import type { AppConfig } from '@vmops/config';
-import { abandonOperation, OperationEntity, settleIfStale, type Reservations } from '@vmops/persistence';
-import { createHash, randomUUID } from 'node:crypto';
+import { abandonOperation, insertOperation, OperationEntity, requestHash, settleIfStale, type Reservations } from '@vmops/persistence';
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DataSource, EntityManager, FindOptionsWhere, Repository } from 'typeorm';
 import type { Principal } from '../auth/auth';
@@ -63,35 +61,42 @@ export interface Launch<I> {
    */
   prepare(tx: EntityManager, operationId: string): Promise<Prepared<I>>;
   /** The plan the workflow will run for this input (the same pure function the workflow calls). */
-  plan(input: I): OperationPlan<PlanStep>;
+  plan?(input: I): OperationPlan<PlanStep>;
+  /** For a workflow that runs no plan (a drain starts one child operation per VM): the steps it will report. */
+  outline?(input: I): DryRunStep[];
   /** The workflow's summary in the Temporal UI, when more than "<type> <hostname>" helps (a migration names both nodes). */
   summary?(input: I): string;
 }
 
-export interface Prepared<I> {
-  vm: { id: string; hostname: string; nodeId: string };
+/** What `prepare` found and reserved: the VM the operation acts on — or, for an operation on a node, the node. */
+export type Prepared<I> = ({ vm: { id: string; hostname: string; nodeId: string } } | { node: { id: string; name: string } }) & {
   input: I;
   reservations?: Reservations;
+};
+
+/**
+ * One step as a dry run shows it. `commit`: the point of no return; a failure after it is not undone. A wait step
+ * has no activity: `waitsFor` says what it waits for (a finalize), `timeoutSeconds` how long at most. A step that
+ * is an operation of its own (a drain's migrations) names its `childWorkflow`.
+ */
+export interface DryRunStep {
+  name: string;
+  activity: string | null;
+  summary: string;
+  undo: string | null;
+  undoActivity: string | null;
+  commit: boolean;
+  waitsFor?: string;
+  timeoutSeconds?: number;
+  childWorkflow?: string;
 }
 
 export interface DryRunView {
   dryRun: true;
   type: OperationType;
-  vmId: string;
-  /**
-   * `commit`: the point of no return; a failure after it is not undone. A wait step has no activity: `waitsFor`
-   * says what it waits for (a finalize), `timeoutSeconds` how long at most.
-   */
-  steps: {
-    name: string;
-    activity: string | null;
-    summary: string;
-    undo: string | null;
-    undoActivity: string | null;
-    commit: boolean;
-    waitsFor?: string;
-    timeoutSeconds?: number;
-  }[];
+  vmId: string | null;
+  nodeId: string;
+  steps: DryRunStep[];
   afterCompensation: string | null;
   afterCompensationActivity: string | null;
 }
@@ -109,14 +114,17 @@ class DryRunRollback {
   constructor(readonly plan: DryRunView) {}
 }
 
-function requestHash(type: OperationType, request: JsonObject): string {
-  const canonical = (value: unknown): unknown =>
-    Array.isArray(value)
-      ? value.map(canonical)
-      : value && typeof value === 'object'
-        ? Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]))
-        : value;
-  return createHash('sha256').update(JSON.stringify({ type, request: canonical(request) })).digest('hex');
+function dryRunStep(s: PlanStep): DryRunStep {
+  return isWaitStep(s)
+    ? { name: s.name, activity: null, summary: s.wait.summary, undo: null, undoActivity: null, commit: s.commit ?? false, waitsFor: s.wait.for, timeoutSeconds: s.wait.timeoutSeconds }
+    : { name: s.name, activity: s.do.activity, summary: s.do.summary, undo: s.undo?.summary ?? null, undoActivity: s.undo?.activity ?? null, commit: s.commit ?? false };
+}
+
+/** What an operation acts on, for its workflow id, search attributes and summary. */
+function subjectOf(prepared: Prepared<unknown>): { vmId: string | null; name: string; nodeId: string } {
+  return 'vm' in prepared
+    ? { vmId: prepared.vm.id, name: prepared.vm.hostname, nodeId: prepared.vm.nodeId }
+    : { vmId: null, name: prepared.node.name, nodeId: prepared.node.id };
 }
 
 @Injectable()
@@ -161,22 +169,18 @@ export class OperationsService {
       }
     }
 
-    const { vm, input, workflowId } = started;
+    const { input, workflowId } = started;
+    const subject = subjectOf(started);
     try {
       await this.temporal.connection.withDeadline(Date.now() + START_TIMEOUT_MS, () =>
         this.temporal.workflow.start(launch.workflowType, {
           taskQueue: this.config.temporalTaskQueue,
           workflowId,
           args: [input],
-          typedSearchAttributes: [
-            { key: VmIdKey, value: vm.id },
-            { key: TenantIdKey, value: tenantId },
-            { key: NodeIdKey, value: vm.nodeId },
-            { key: OperationTypeKey, value: launch.type },
-          ],
-          staticSummary: launch.summary?.(input) ?? `${launch.type} ${vm.hostname}`,
+          typedSearchAttributes: operationSearchAttributes({ type: launch.type, tenantId, vmId: subject.vmId, nodeId: subject.nodeId }),
+          staticSummary: launch.summary?.(input) ?? `${launch.type} ${subject.name}`,
           staticDetails:
-            `operation ${operationId}\nVM ${vm.hostname} (${vm.id})\ntenant ${tenantId}\nnode ${vm.nodeId}` +
+            `operation ${operationId}\n${subject.vmId ? `VM ${subject.name} (${subject.vmId})` : `node ${subject.name}`}\ntenant ${tenantId}\nnode ${subject.nodeId}` +
             (launch.onBehalfOf ? `\nrequested by tenant ${launch.principal.tenantId}` : ''),
         }),
       );
@@ -205,41 +209,35 @@ export class OperationsService {
   private record<I>(launch: Launch<I>, tenantId: string, operationId: string, hash: string, options: MutationOptions): Promise<Prepared<I> & { workflowId: string }> {
     return this.dataSource.transaction(async (tx) => {
       const prepared = await launch.prepare(tx, operationId);
-      const plan = launch.plan(prepared.input);
+      const subject = subjectOf(prepared);
+      const plan = launch.plan?.(prepared.input);
+      const steps: DryRunStep[] = plan ? plan.steps.map(dryRunStep) : launch.outline!(prepared.input);
       if (options.dryRun) {
         throw new DryRunRollback({
           dryRun: true,
           type: launch.type,
-          vmId: prepared.vm.id,
-          steps: plan.steps.map((s) =>
-            isWaitStep(s)
-              ? { name: s.name, activity: null, summary: s.wait.summary, undo: null, undoActivity: null, commit: s.commit ?? false, waitsFor: s.wait.for, timeoutSeconds: s.wait.timeoutSeconds }
-              : { name: s.name, activity: s.do.activity, summary: s.do.summary, undo: s.undo?.summary ?? null, undoActivity: s.undo?.activity ?? null, commit: s.commit ?? false },
-          ),
-          afterCompensation: plan.afterCompensation?.summary ?? null,
-          afterCompensationActivity: plan.afterCompensation?.activity ?? null,
+          vmId: subject.vmId,
+          nodeId: subject.nodeId,
+          steps,
+          afterCompensation: plan?.afterCompensation?.summary ?? null,
+          afterCompensationActivity: plan?.afterCompensation?.activity ?? null,
         });
       }
-      const workflowId = `${launch.type.replace('.', '-')}-${prepared.vm.hostname}-${operationId.slice(0, 8)}`;
-      await tx.query(
-        `INSERT INTO operations (id, tenant_id, vm_id, type, status, workflow_id, request, steps, idempotency_key, request_hash, deadline_at, reservations,
-                                 requested_by_tenant_id)
-         VALUES ($1, $2, $3, $4, 'pending', $5, $6::jsonb, $7::jsonb, $8, $9, now() + make_interval(secs => $10), $11::jsonb, $12)`,
-        [
-          operationId,
-          tenantId,
-          prepared.vm.id,
-          launch.type,
-          workflowId,
-          JSON.stringify(launch.request),
-          JSON.stringify(pendingSteps(plan)),
-          options.idempotencyKey ?? null,
-          hash,
-          OPERATION_DEADLINE_SECONDS[launch.type],
-          JSON.stringify(prepared.reservations ?? {}),
-          launch.onBehalfOf ? launch.principal.tenantId : null,
-        ],
-      );
+      const workflowId = operationWorkflowId(launch.type, subject.name, operationId);
+      await insertOperation(tx, {
+        id: operationId,
+        tenantId,
+        vmId: subject.vmId,
+        type: launch.type,
+        workflowId,
+        request: launch.request,
+        steps: steps.map((s) => pendingStep(s.name)),
+        idempotencyKey: options.idempotencyKey ?? null,
+        requestHash: hash,
+        deadlineSeconds: OPERATION_DEADLINE_SECONDS[launch.type],
+        reservations: prepared.reservations ?? {},
+        requestedByTenantId: launch.onBehalfOf ? launch.principal.tenantId : null,
+      });
       return { ...prepared, workflowId };
     });
   }

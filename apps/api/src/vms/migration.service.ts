@@ -1,16 +1,15 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { MigrateVmInput } from '@vmops/contracts';
-import { migrationTargets, targetRefusals, vmMigrationRefusals, type MigratingVm, type MigrationMode, type MigrationRefusal, type MigrationTarget } from '@vmops/domain';
-import { lockNodeUsage, nodeUsage } from '@vmops/persistence';
-import type { DataSource, EntityManager } from 'typeorm';
+import { migrationTargets, vmMigrationRefusals, type MigrationMode, type MigrationRefusal, type MigrationTarget } from '@vmops/domain';
+import { admitMigration, migratingVm, nodeUsage } from '@vmops/persistence';
+import type { DataSource } from 'typeorm';
 import type { Principal } from '../auth/auth';
 import { ApiError, invalidParameter, notFound } from '../common/api-error';
 import { OperationsService, type LaunchResult, type MutationOptions } from '../operations/operations.service';
 import { VmLockService } from '../operations/vm-lock.service';
-import { migrateVmPlan } from '../../../../workflows/plans/migrate.plan';
+import { migrateVmPlan, migrationSummary } from '../../../../workflows/plans/migrate.plan';
 import { DEFAULT_FINALIZE_TIMEOUT_SECONDS, type MigrateVmDto } from './lifecycle.dto';
-import { defaultStopTimeout } from './vms.service';
 
 export interface MigrationCheckView {
   vmId: string;
@@ -55,7 +54,7 @@ export class MigrationService {
       [vmId, principal.tenantId],
     );
     if (!vm) throw notFound('VM', vmId);
-    const subject = await this.subject(this.dataSource.manager, { id: vm.id, hostname: vm.hostname, nodeId: vm.node_id, status: vm.status, frozen: vm.frozen, cpus: vm.cpus, memoryMb: vm.memory_mb });
+    const subject = await migratingVm(this.dataSource.manager, { id: vm.id, hostname: vm.hostname, nodeId: vm.node_id, status: vm.status, frozen: vm.frozen, cpus: vm.cpus, memoryMb: vm.memory_mb });
     const mode = query.mode ?? (vm.status === 'running' ? 'live' : 'cold');
     const nodes = await nodeUsage(this.dataSource.manager);
     if (query.targetNodeId && !nodes.some((n) => n.id === query.targetNodeId)) throw invalidParameter('targetNodeId', `node ${query.targetNodeId} does not exist`);
@@ -87,65 +86,24 @@ export class MigrationService {
         type: 'vm.migrate',
         workflowType: 'migrateVmWorkflow',
         plan: migrateVmPlan,
-        summary: (input) =>
-          `vm.migrate ${input.hostname}: ${input.nodeName} → ${input.targetNodeName} (${input.mode}${input.finalizeTimeoutSeconds !== null ? ', two-phase' : ''})`,
+        summary: migrationSummary,
         request: { vmId, targetNodeId: dto.targetNodeId ?? null, mode: dto.mode ?? null, finalize, finalizeTimeoutSeconds: dto.finalizeTimeoutSeconds ?? null },
         prepare: async (tx, operationId) => {
           const vm = await this.locks.acquire(tx, principal.tenantId, vmId, operationId);
-          const mode = dto.mode ?? (vm.status === 'running' ? 'live' : 'cold');
-          const subject = await this.subject(tx, vm);
-          const reasons = vmMigrationRefusals(subject, mode);
-          if (reasons.length) throw refused(vm.hostname, reasons);
-          // Every node locked, so that what this admits on the target is counted before anyone else's admission.
-          const nodes = await lockNodeUsage(tx);
-          const source = nodes.find((n) => n.id === vm.nodeId)!;
-          let target;
-          if (dto.targetNodeId) {
-            target = nodes.find((n) => n.id === dto.targetNodeId);
-            if (!target) throw invalidParameter('targetNodeId', `node ${dto.targetNodeId} does not exist`);
-            const refusals = targetRefusals(subject, target);
-            if (refusals.length) throw refused(vm.hostname, refusals);
-          } else {
-            const { targets, chosen } = migrationTargets(subject, nodes);
-            if (!chosen) throw refused(vm.hostname, [], targets);
-            target = chosen;
+          const admission = await admitMigration(tx, vm, {
+            operationId,
+            targetNodeId: dto.targetNodeId,
+            mode: dto.mode,
+            finalizeTimeoutSeconds: finalize ? null : (dto.finalizeTimeoutSeconds ?? DEFAULT_FINALIZE_TIMEOUT_SECONDS),
+          });
+          if (!admission.admitted) {
+            if (admission.unknownTarget) throw invalidParameter('targetNodeId', `node ${admission.unknownTarget} does not exist`);
+            throw refused(vm.hostname, admission.reasons, admission.targets);
           }
-          return {
-            vm,
-            input: {
-              operationId,
-              vmId,
-              hostname: vm.hostname,
-              nodeId: source.id,
-              nodeName: source.name,
-              targetNodeId: target.id,
-              targetNodeName: target.name,
-              migrationId: operationId,
-              mode,
-              running: vm.status === 'running',
-              finalizeTimeoutSeconds: finalize ? null : (dto.finalizeTimeoutSeconds ?? DEFAULT_FINALIZE_TIMEOUT_SECONDS),
-              stopTimeoutSeconds: defaultStopTimeout(vm),
-            },
-            reservations: { migration: { sourceNodeId: source.id, targetNodeId: target.id } },
-          };
+          return { vm, input: admission.input, reservations: admission.reservations };
         },
       },
       options,
     );
-  }
-
-  /** The VM as migration rules judge it: with the storage of all its disks and the ones left detached. */
-  private async subject(m: EntityManager, vm: { id: string; hostname: string; nodeId: string; status: string; frozen: boolean; cpus: number; memoryMb: number }): Promise<MigratingVm> {
-    const disks: { id: string; position: number | null; size_gb: number }[] = await m.query(`SELECT id, position, size_gb FROM disks WHERE vm_id = $1 ORDER BY id`, [vm.id]);
-    return {
-      hostname: vm.hostname,
-      nodeId: vm.nodeId,
-      status: vm.status,
-      frozen: vm.frozen,
-      cpus: vm.cpus,
-      memoryMb: vm.memoryMb,
-      storageGb: disks.reduce((sum, d) => sum + d.size_gb, 0),
-      detachedDiskIds: disks.filter((d) => d.position === null).map((d) => d.id),
-    };
   }
 }

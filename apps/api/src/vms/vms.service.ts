@@ -1,6 +1,6 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { DEFAULT_STOP_TIMEOUT_SECONDS, type CreateVmInput, type OperationPlan, type OperationType, type VmPowerInput } from '@vmops/contracts';
+import { defaultStopTimeoutFor, type CreateVmInput, type OperationPlan, type OperationType, type VmPowerInput } from '@vmops/contracts';
 import { macFromId, type VmStatus } from '@vmops/domain';
 import { DiskEntity, NetworkInterfaceEntity, TemplateEntity, VmEntity } from '@vmops/persistence';
 import { randomBytes, randomUUID, scryptSync } from 'node:crypto';
@@ -69,7 +69,7 @@ const POWER: Record<PowerAction, PowerSpec> = {
 
 /** The graceful stop timeout when the caller gives none (Erigones: 180 s, 300 s for Windows). */
 export function defaultStopTimeout(vm: Pick<LockedVm, 'osFamily'>): number {
-  return vm.osFamily === 'windows' ? DEFAULT_STOP_TIMEOUT_SECONDS.windows : DEFAULT_STOP_TIMEOUT_SECONDS.default;
+  return defaultStopTimeoutFor(vm.osFamily);
 }
 
 /** 423 unless the VM is in the state the action starts from. */

@@ -1,2 +1,3 @@
 export { createInventoryActivities } from './inventory.activities';
 export { createReconcilerActivities } from './reconciler.activities';
+export { createDrainActivities } from './drain.activities';

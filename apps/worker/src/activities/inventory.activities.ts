@@ -172,9 +172,9 @@ export function createInventoryActivities(dataSource: DataSource): InventoryActi
         const terminal = isTerminalOperationStatus(progress.status);
         await tx.query(
           `UPDATE operations SET status = $2, steps = $3::jsonb, error = $4::jsonb, updated_at = now(),
-             finished_at = CASE WHEN $5 THEN coalesce(finished_at, now()) ELSE NULL END
+             finished_at = CASE WHEN $5 THEN coalesce(finished_at, now()) ELSE NULL END, children = $6::jsonb
            WHERE id = $1`,
-          [operationId, progress.status, JSON.stringify(progress.steps), progress.error ? JSON.stringify(progress.error) : null, terminal],
+          [operationId, progress.status, JSON.stringify(progress.steps), progress.error ? JSON.stringify(progress.error) : null, terminal, JSON.stringify(progress.children ?? [])],
         );
         if (!vmId) return;
         // A stuck operation keeps its VM locked and flagged until a human has looked at it.

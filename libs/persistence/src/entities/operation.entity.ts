@@ -1,4 +1,4 @@
-import type { JsonObject, OperationError, OperationStatus, OperationStep, OperationType } from '@vmops/contracts';
+import type { ChildOperation, JsonObject, OperationError, OperationStatus, OperationStep, OperationType } from '@vmops/contracts';
 import type { Reservations } from '../operation-ledger';
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 
@@ -44,6 +44,10 @@ export class OperationEntity {
 
   @Column({ type: 'jsonb', nullable: true })
   error!: OperationError | null;
+
+  /** Operations this one started (a drain's migrations), as its workflow last reported them. */
+  @Column({ type: 'jsonb', default: () => "'[]'::jsonb" })
+  children!: ChildOperation[];
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

@@ -8,6 +8,7 @@ import { InterfaceNetwork1764010000000 } from './1764010000000-interface-network
 import { VmPendingSize1764020000000 } from './1764020000000-vm-pending-size';
 import { OperationReservations1764030000000 } from './1764030000000-operation-reservations';
 import { OperationRequestedBy1764040000000 } from './1764040000000-operation-requested-by';
+import { OperationChildren1764050000000 } from './1764050000000-operation-children';
 
 /** Every migration, oldest first. A new one is added here and committed with its entity change. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   VmPendingSize1764020000000,
   OperationReservations1764030000000,
   OperationRequestedBy1764040000000,
+  OperationChildren1764050000000,
 ];
