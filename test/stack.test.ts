@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { freePort } from '../scripts/net';
 import { killStack, STACK_SCRIPT, startStack, stopStack, type StackProcess } from './support/stack-process';
 
@@ -192,6 +193,61 @@ describe('the stack as the README starts it (embedded PostgreSQL)', () => {
       }
     }
     console.log(`stack concurrency: statuses seen ${JSON.stringify(tally)}`);
+  });
+
+  it('migrates VMs between the two nodes\' agents (live, cold, two-phase) and drains a node', async () => {
+    const temporal = new Client({ connection: await Connection.connect({ address: `127.0.0.1:${env.TEMPORAL_PORT}` }) });
+    const measure = async (label: string, key: string, operationId: string) => {
+      const op = (await call(key, 'GET', `/v1/operations/${operationId}`)).body;
+      const workflowId = decodeURIComponent(new URL(op.links.temporalUi).pathname.split('/').pop()!);
+      const history = await temporal.workflow.getHandle(workflowId).fetchHistory();
+      const seconds = (Date.parse(op.finishedAt) - Date.parse(op.createdAt)) / 1000;
+      console.log(`stack ${label}: ${op.status} in ${seconds.toFixed(1)} s, ${history.events?.length} history events`);
+      return op;
+    };
+    try {
+      const [demo] = tenants;
+      const vm = (await call(demo.key, 'GET', `/v1/vms/${demo.busyVm}`)).body;
+      const check = await call(demo.key, 'GET', `/v1/vms/${vm.id}/migration-check`);
+      expect(check.body).toMatchObject({ canMigrate: true, mode: 'live' });
+      const target = check.body.placementChoice;
+      expect(target).not.toBe(vm.nodeId);
+
+      const live = await call(demo.key, 'POST', `/v1/vms/${vm.id}/migrate`, {});
+      expect(live.status).toBe(202);
+      expect((await waitFor(demo.key, live.body.id)).status).toBe('succeeded');
+      await measure('live migration', demo.key, live.body.id);
+      expect((await call(demo.key, 'GET', `/v1/vms/${vm.id}`)).body.nodeId).toBe(target);
+
+      const cold = await call(demo.key, 'POST', `/v1/vms/${vm.id}/migrate`, { mode: 'cold', targetNodeId: vm.nodeId });
+      expect(cold.status).toBe(202);
+      expect((await waitFor(demo.key, cold.body.id)).status).toBe('succeeded');
+      await measure('cold migration', demo.key, cold.body.id);
+      expect((await call(demo.key, 'GET', `/v1/vms/${vm.id}`)).body).toMatchObject({ nodeId: vm.nodeId, status: 'running' });
+
+      const twoPhase = await call(demo.key, 'POST', `/v1/vms/${vm.id}/migrate`, { finalize: false });
+      for (let i = 0; i < 200 && !(await call(demo.key, 'GET', `/v1/operations/${twoPhase.body.id}`)).body.waiting; i++) await new Promise((r) => setTimeout(r, 100));
+      expect((await call(demo.key, 'POST', `/v1/operations/${twoPhase.body.id}/finalize`)).status).toBe(200);
+      expect((await waitFor(demo.key, twoPhase.body.id)).status).toBe('succeeded');
+
+      // The operator empties the node the demo VM is on now; every VM of both tenants leaves it.
+      const admin = stack!.adminKey();
+      const drained = target;
+      const drain = await call(admin, 'POST', `/v1/admin/nodes/${drained}/drain`, { concurrency: 2 });
+      expect(drain.status).toBe(202);
+      const done = await waitFor(admin, drain.body.id);
+      expect({ status: done.status, error: done.error }).toEqual({ status: 'succeeded', error: null });
+      await measure(`drain of ${done.steps.length} VM(s)`, admin, drain.body.id);
+      for (const t of tenants) {
+        for (const id of [t.quietVm, t.busyVm]) expect((await call(t.key, 'GET', `/v1/vms/${id}`)).body.nodeId).not.toBe(drained);
+      }
+      for (const node of (await call(admin, 'GET', '/v1/nodes')).body.items) {
+        expect((await call(admin, 'GET', `/v1/admin/nodes/${node.id}/audit`)).body.diff).toMatchObject({ clean: true });
+      }
+      expect((await call(admin, 'PATCH', `/v1/nodes/${drained}`, { status: 'online' })).status).toBe(200);
+    } finally {
+      await temporal.connection.close();
+    }
   });
 
   it('tenancy sweep: every path of the API document refuses another tenant\'s ids (404) and a missing or made-up key (401)', async () => {

@@ -38,10 +38,17 @@ function audit(partial: Partial<NodeAudit>): NodeAudit {
   };
 }
 
-const inventory = (partial: Partial<NodeInventory>): NodeInventory => ({ vms: [], disks: [], nics: [], snapshots: [], ...partial });
+const inventory = (partial: Partial<NodeInventory>): NodeInventory => ({ vms: [], disks: [], nics: [], snapshots: [], migrations: [], ...partial });
 const invVm = (id: string, status: 'running' | 'stopped' | 'creating' | 'error' = 'running', busy = false) => ({ id, status, cpus: 1, memoryMb: 512, busy });
 
 describe('diffNodeAudit', () => {
+  it('reports a migration no operation holds any more: a reservation or a kept copy left behind', () => {
+    const migration = (migrationId: string) => ({ migrationId, vmId: 'a', sourceNodeId: 'n1', targetNodeId: 'n2', state: 'switched' as const, progress: 100 });
+    const diff = diffNodeAudit(audit({ migrations: [migration('held'), migration('left')] }), inventory({ migrations: [{ id: 'held' }] }));
+    expect(diff.orphans).toEqual([{ kind: 'migration', id: 'left' }]);
+    expect(diff.clean).toBe(false);
+  });
+
   it('is clean when the node and the inventory agree (a guest shutting down still counts as running)', () => {
     const diff = diffNodeAudit(
       audit({ vms: [vm('a'), vm('b', 'stopping')], disks: [disk('d1', 'a')] }),

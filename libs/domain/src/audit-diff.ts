@@ -8,9 +8,14 @@ export interface NodeInventory {
   disks: { id: string; vmId: string | null; position: number | null; sizeGb: number }[];
   nics: { id: string; vmId: string | null; position: number | null }[];
   snapshots: { id: string; diskId: string }[];
+  /**
+   * Migrations an operation still holds its VM for (running, or stuck for a human), by id: the driver's migration
+   * ids are their operations' ids. Any other migration the node is part of was left behind.
+   */
+  migrations: { id: string }[];
 }
 
-export type AuditedKind = 'vm' | 'disk' | 'nic' | 'snapshot';
+export type AuditedKind = 'vm' | 'disk' | 'nic' | 'snapshot' | 'migration';
 
 export interface AuditMismatch {
   kind: AuditedKind;
@@ -136,6 +141,9 @@ export function diffNodeAudit(audit: NodeAudit, inventory: NodeInventory): Audit
     (n, i) => ({ diskId: n?.diskId ?? i?.diskId }),
     (n, i) => [['diskId', i.diskId, n.diskId]],
   );
+  // A reservation on a target, or a copy kept on a source, that no operation holds any more: a leak.
+  const held = new Set(inventory.migrations.map((m) => m.id));
+  for (const m of audit.migrations) if (!held.has(m.migrationId)) orphans.push({ kind: 'migration', id: m.migrationId });
 
   return {
     clean: !orphans.length && !missing.length && !mismatches.length,

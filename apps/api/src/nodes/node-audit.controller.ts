@@ -35,12 +35,14 @@ export class NodeAuditController {
 
   private async inventoryOf(nodeId: string): Promise<NodeInventory> {
     const q = (sql: string) => this.dataSource.query(sql, [nodeId]);
-    const [vms, disks, nics, snapshots] = await Promise.all([
+    const [vms, disks, nics, snapshots, migrations] = await Promise.all([
       q(`SELECT id, status, cpus, memory_mb AS "memoryMb", current_operation_id IS NOT NULL AS busy FROM vms WHERE node_id = $1`),
       q(`SELECT id, vm_id AS "vmId", position, size_gb AS "sizeGb" FROM disks WHERE node_id = $1`),
       q(`SELECT id, vm_id AS "vmId", position FROM network_interfaces WHERE node_id = $1`),
       q(`SELECT s.id, s.disk_id AS "diskId" FROM snapshots s JOIN disks d ON d.id = s.disk_id WHERE d.node_id = $1`),
+      q(`SELECT o.id FROM operations o JOIN vms v ON v.current_operation_id = o.id
+          WHERE o.type = 'vm.migrate' AND $1 IN ((o.reservations->'migration'->>'sourceNodeId')::uuid, (o.reservations->'migration'->>'targetNodeId')::uuid)`),
     ]);
-    return { vms, disks, nics, snapshots };
+    return { vms, disks, nics, snapshots, migrations };
   }
 }
