@@ -72,6 +72,7 @@ describe('node drain', () => {
     expect(op.error).toMatchObject({ code: 'VMS_NOT_MOVED', step: `migrate:${frozen.hostname}` });
     expect(op.error!.message).toContain('is frozen; unfreeze it first');
     expect(op.steps.filter((s) => s.status === 'succeeded')).toHaveLength(3);
+    expect(op.progress.children).toEqual({ succeeded: 3, failed: 1, remaining: 0 });
 
     for (const vm of [running1, running2, stopped]) await expectOn(vm.id, node2);
     await expectOn(frozen.id, node1);

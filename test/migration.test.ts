@@ -60,14 +60,16 @@ describe('migration between nodes', () => {
       const vm = await h.createVm(key, { nodeId: source() });
       const res = await h.call('POST', `/v1/vms/${vm.id}/migrate`, { key, body: {} });
       expect(res.status).toBe(202);
-      // The copy's progress shows on the operation while it runs, as its driver call heartbeats it.
-      const seen: number[] = [];
+      // The copy's progress shows on the operation while it runs, as its driver call heartbeats it: percent and bytes
+      // (the 10 GB system disk and the 512 MB of memory of a running VM).
+      const seen: OperationView['progress'][] = [];
       await waitUntil('the copy is done', async () => {
         const op = await getOp(res.body.id);
-        if (op.progress.step === 'transfer' && op.progress.stepPercent !== null) seen.push(op.progress.stepPercent);
+        if (op.progress.step === 'transfer' && op.progress.stepPercent !== null) seen.push(op.progress);
         return op.steps.find((s) => s.name === 'transfer')?.status === 'succeeded';
       });
-      expect(seen.some((p) => p > 0 && p < 100)).toBe(true);
+      const midway = seen.find((p) => p.stepPercent! > 0 && p.stepPercent! < 100);
+      expect(midway?.stepBytes).toEqual({ total: 10 * 2 ** 30 + 512 * 2 ** 20, transferred: Math.round(((10 * 2 ** 30 + 512 * 2 ** 20) * midway!.stepPercent!) / 100) });
       const op = await h.waitForOperation(key, res.body.id);
       expect(op).toMatchObject({ status: 'succeeded', error: null });
       await recordOperationHistory(h, op.id, 'migrate-vm.live.succeeded');

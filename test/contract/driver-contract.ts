@@ -356,8 +356,13 @@ export function describeDriverContract(name: string, setup: () => Promise<Driver
         const target = t.otherNodeId;
         await d.prepareMigrationTarget(target, { migrationId, vmId: def.vmId, sourceNodeId: node });
         await d.prepareMigrationTarget(target, { migrationId, vmId: def.vmId, sourceNodeId: node });
+        // A running VM's disks and memory are copied.
+        expect((await d.getMigration(node, migrationId))?.bytesTotal).toBe(10 * 2 ** 30 + def.memoryMb * 2 ** 20);
         const progress: number[] = [];
-        await d.transferVm(node, migrationId, (p) => progress.push(p));
+        await d.transferVm(node, migrationId, (p) => {
+          progress.push(p.percent);
+          expect(p).toEqual({ percent: p.percent, bytesTotal: 10 * 2 ** 30 + def.memoryMb * 2 ** 20, bytesTransferred: Math.round(((10 * 2 ** 30 + def.memoryMb * 2 ** 20) * p.percent) / 100) });
+        });
         expect(progress.at(-1)).toBe(100);
         expect([...progress].sort((x, y) => x - y)).toEqual(progress);
         await d.switchOverVm(node, migrationId);

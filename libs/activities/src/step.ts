@@ -1,10 +1,13 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { StepFailureDetails, StepReport } from '@vmops/contracts';
+import type { StepFailureDetails, StepProgress, StepReport } from '@vmops/contracts';
 import { DriverError } from '@vmops/hypervisor';
 
-/** Reports progress (0–100) of a long call as the activity's heartbeat details. */
-export type ReportProgress = (progress: number) => void;
+/**
+ * Reports progress of a long call as the activity's heartbeat details: a percentage (0–100), or that with the bytes
+ * moved so far (a migration's copy). The API shows it on the operation's running step.
+ */
+export type ReportProgress = (progress: number | StepProgress) => void;
 
 /**
  * Wraps an activity so that it reports the attempt it succeeded on and what it read, and so that its failure
@@ -19,7 +22,7 @@ export function step<A, R = void>(work: (args: A, progress: ReportProgress) => P
   return async (args: A) => {
     const ctx = Context.current();
     const { attempt, heartbeatTimeoutMs } = ctx.info;
-    let last: number | undefined;
+    let last: number | StepProgress | undefined;
     const progress: ReportProgress = (p) => {
       last = p;
       ctx.heartbeat(p);

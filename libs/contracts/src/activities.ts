@@ -16,6 +16,13 @@ export interface StepReport<R = unknown> {
   result?: R;
 }
 
+/** A long step's progress, as it heartbeats it (a bare number is a percentage). */
+export interface StepProgress {
+  percent: number;
+  bytesTransferred?: number;
+  bytesTotal?: number;
+}
+
 /** Details an activity attaches to its failure, so the workflow can report the attempts made. */
 export interface StepFailureDetails {
   attempt: number;

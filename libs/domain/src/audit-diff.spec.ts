@@ -43,7 +43,7 @@ const invVm = (id: string, status: 'running' | 'stopped' | 'creating' | 'error' 
 
 describe('diffNodeAudit', () => {
   it('reports a migration no operation holds any more: a reservation or a kept copy left behind', () => {
-    const migration = (migrationId: string) => ({ migrationId, vmId: 'a', sourceNodeId: 'n1', targetNodeId: 'n2', state: 'switched' as const, progress: 100 });
+    const migration = (migrationId: string) => ({ migrationId, vmId: 'a', sourceNodeId: 'n1', targetNodeId: 'n2', state: 'switched' as const, progress: 100, bytesTotal: 0 });
     const diff = diffNodeAudit(audit({ migrations: [migration('held'), migration('left')] }), inventory({ migrations: [{ id: 'held' }] }));
     expect(diff.orphans).toEqual([{ kind: 'migration', id: 'left' }]);
     expect(diff.clean).toBe(false);

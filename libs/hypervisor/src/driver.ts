@@ -76,6 +76,8 @@ export interface MigrationInfo {
   state: MigrationState;
   /** 0 to 100: how much of the VM's disks and memory reached the target. */
   progress: number;
+  /** What the transfer copies: every disk, and the memory of a VM that runs (a live migration). */
+  bytesTotal: number;
 }
 
 export interface NodeCapacity {
@@ -110,6 +112,9 @@ export interface VmUsage {
 
 /** Reports how far a long call got; the activity turns it into a heartbeat. */
 export type ProgressListener = (progress: number) => void;
+
+/** How far a migration's copy got: a percentage, and the bytes copied of all it copies (see MigrationInfo.bytesTotal). */
+export type TransferListener = (progress: { percent: number; bytesTransferred: number; bytesTotal: number }) => void;
 
 /**
  * What the control plane asks of a hypervisor host. Every call names the node it runs on and is idempotent:
@@ -178,7 +183,7 @@ export interface HypervisorDriver {
   /** Reserves the VM's memory and storage on the target. */
   prepareMigrationTarget(targetNodeId: string, migration: { migrationId: string; vmId: string; sourceNodeId: string }): Promise<void>;
   /** Copies disks and memory to the target; resumes from where a previous attempt got. */
-  transferVm(sourceNodeId: string, migrationId: string, onProgress?: ProgressListener): Promise<void>;
+  transferVm(sourceNodeId: string, migrationId: string, onProgress?: TransferListener): Promise<void>;
   /** The VM runs on the target from now on; the source keeps a stopped copy until cleaned up. */
   switchOverVm(sourceNodeId: string, migrationId: string): Promise<void>;
   /**

@@ -4,15 +4,9 @@ import type { EntityManager } from 'typeorm';
 import { lockNodeUsage } from './node-capacity';
 import type { Reservations } from './operation-ledger';
 
-/** A VM its migration has locked, as admission reads it. */
-export interface VmToMigrate {
+/** A VM its migration has locked, as admission reads it (its disks are read here). */
+export interface VmToMigrate extends Omit<MigratingVm, 'storageGb' | 'detachedDiskIds'> {
   id: string;
-  hostname: string;
-  nodeId: string;
-  status: string;
-  frozen: boolean;
-  cpus: number;
-  memoryMb: number;
   osFamily: string | null;
 }
 

@@ -39,14 +39,14 @@ describe('operation view', () => {
       status: 'running',
       steps: [step('a', 'succeeded'), step('b', 'running'), step('c', 'pending'), step('d', 'pending')],
       error: null,
-    }, ui, new Date(), 40);
-    expect(view.progress).toEqual({ step: 'b', stepsDone: 1, stepsTotal: 4, percent: 25, stepPercent: 40 });
+    }, ui, new Date(), { percent: 40, bytesTransferred: 4, bytesTotal: 10 });
+    expect(view.progress).toEqual({ step: 'b', stepsDone: 1, stepsTotal: 4, percent: 25, stepPercent: 40, stepBytes: { transferred: 4, total: 10 }, children: null });
     expect(view.status).toBe('running');
   });
 
   it('uses the database record when there is no live view', () => {
     const view = toOperationView(entity({ status: 'succeeded', steps: [step('a', 'succeeded'), step('b', 'succeeded')] }), null, ui);
-    expect(view.progress).toEqual({ step: null, stepsDone: 2, stepsTotal: 2, percent: 100, stepPercent: null });
+    expect(view.progress).toEqual({ step: null, stepsDone: 2, stepsTotal: 2, percent: 100, stepPercent: null, stepBytes: null, children: null });
   });
 
   it('is overdue only while unfinished past its deadline', () => {

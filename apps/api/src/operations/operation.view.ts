@@ -6,6 +6,7 @@ import {
   type OperationStep,
   type OperationType,
   type OperationWait,
+  type StepProgress,
 } from '@vmops/contracts';
 import type { OperationEntity } from '@vmops/persistence';
 
@@ -22,9 +23,18 @@ export interface OperationView {
   overdue: boolean;
   /**
    * `stepPercent`: how far the running step has got, as its driver call reports it (a migration's copy, a graceful
-   * stop's wait); null when the step reports nothing.
+   * stop's wait); `stepBytes`, the bytes it moved so far out of all it moves (a migration's copy); null when the
+   * step reports nothing. `children`: for an operation made of others (a drain), how many moved, failed, remain.
    */
-  progress: { step: string | null; stepsDone: number; stepsTotal: number; percent: number; stepPercent: number | null };
+  progress: {
+    step: string | null;
+    stepsDone: number;
+    stepsTotal: number;
+    percent: number;
+    stepPercent: number | null;
+    stepBytes: { transferred: number; total: number } | null;
+    children: { succeeded: number; failed: number; remaining: number } | null;
+  };
   steps: OperationStep[];
   error: OperationError | null;
   /** True while a cancel can still take effect: not before the operation ends or passes its point of no return. */
@@ -50,7 +60,7 @@ export function toOperationView(
   live: OperationProgress | null,
   ui: TemporalUiLocation,
   now = new Date(),
-  stepPercent: number | null = null,
+  stepProgress: StepProgress | null = null,
 ): OperationView {
   const status = live?.status ?? op.status;
   const steps = live?.steps ?? op.steps;
@@ -71,7 +81,12 @@ export function toOperationView(
       stepsDone,
       stepsTotal: steps.length,
       percent: status === 'succeeded' ? 100 : steps.length ? Math.floor((100 * stepsDone) / steps.length) : 0,
-      stepPercent: current ? stepPercent : null,
+      stepPercent: current ? (stepProgress?.percent ?? null) : null,
+      stepBytes:
+        current && stepProgress?.bytesTotal !== undefined && stepProgress.bytesTransferred !== undefined
+          ? { transferred: stepProgress.bytesTransferred, total: stepProgress.bytesTotal }
+          : null,
+      children: op.type === 'node.drain' ? countChildren(steps) : null,
     },
     steps,
     error: live ? live.error : op.error,
@@ -90,4 +105,11 @@ export function toOperationView(
       temporalUi: `${ui.uiUrl}/namespaces/${encodeURIComponent(ui.namespace)}/workflows/${encodeURIComponent(op.workflowId)}`,
     },
   };
+}
+
+/** A drain's VMs: moved (or gone meanwhile), failed to move, not done yet. */
+function countChildren(steps: OperationStep[]): { succeeded: number; failed: number; remaining: number } {
+  const succeeded = steps.filter((s) => s.status === 'succeeded').length;
+  const failed = steps.filter((s) => s.status === 'failed').length;
+  return { succeeded, failed, remaining: steps.length - succeeded - failed };
 }

@@ -15,6 +15,7 @@ import {
   type OperationPlan,
   type OperationProgress,
   type PlanStep,
+  type StepProgress,
   type OperationType,
 } from '@vmops/contracts';
 import type { AppConfig } from '@vmops/config';
@@ -258,18 +259,19 @@ export class OperationsService {
   async get(principal: Principal, id: string): Promise<OperationView> {
     const op = await this.find(principal, id);
     const live = await this.liveProgress(op);
-    const stepPercent = live?.steps.some((s) => s.status === 'running') ? await this.runningStepProgress(op) : null;
-    return this.view(op, live, stepPercent);
+    const stepProgress = live?.steps.some((s) => s.status === 'running') ? await this.runningStepProgress(op) : null;
+    return this.view(op, live, stepProgress);
   }
 
-  /** The progress (0–100) the running driver step last heartbeated, from the workflow's pending activities. */
-  private async runningStepProgress(op: OperationEntity): Promise<number | null> {
+  /** The progress the running driver step last heartbeated (see ReportProgress), from the workflow's pending activities. */
+  private async runningStepProgress(op: OperationEntity): Promise<StepProgress | null> {
     try {
       const { raw } = await this.temporal.connection.withDeadline(Date.now() + DESCRIBE_TIMEOUT_MS, () => this.temporal.workflow.getHandle(op.workflowId).describe());
       for (const activity of raw.pendingActivities ?? []) {
         const [payload] = activity.heartbeatDetails?.payloads ?? [];
         const value: unknown = payload ? defaultPayloadConverter.fromPayload(payload) : null;
-        if (typeof value === 'number') return value;
+        if (typeof value === 'number') return { percent: value };
+        if (value && typeof value === 'object' && typeof (value as StepProgress).percent === 'number') return value as StepProgress;
       }
     } catch (err) {
       this.logger.warn(`step progress of ${op.workflowId} unavailable: ${err instanceof Error ? err.message : err}`);
@@ -404,7 +406,7 @@ export class OperationsService {
     }
   }
 
-  private view(op: OperationEntity, live: OperationProgress | null, stepPercent: number | null = null): OperationView {
-    return toOperationView(op, live, { uiUrl: this.config.temporalUiUrl, namespace: this.config.temporalNamespace }, new Date(), stepPercent);
+  private view(op: OperationEntity, live: OperationProgress | null, stepProgress: StepProgress | null = null): OperationView {
+    return toOperationView(op, live, { uiUrl: this.config.temporalUiUrl, namespace: this.config.temporalNamespace }, new Date(), stepProgress);
   }
 }

@@ -8,7 +8,7 @@ export interface SimStoreOptions {
 }
 
 /** Bumped whenever the tables below change; an older layout is dropped and created anew (it is a simulation). */
-const LAYOUT_VERSION = 5;
+const LAYOUT_VERSION = 6;
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]*$/;
 export const DEFAULT_SIM_SCHEMA = 'hypervisor_sim';
 
@@ -118,7 +118,8 @@ export class SimStore {
       await client.query(`
         CREATE TABLE ${t('migrations')} (
           id text PRIMARY KEY, vm_id text NOT NULL, source_node_id text NOT NULL, target_node_id text NOT NULL,
-          state text NOT NULL, progress integer NOT NULL DEFAULT 0, memory_mb integer NOT NULL, storage_gb integer NOT NULL)`);
+          state text NOT NULL, progress integer NOT NULL DEFAULT 0, memory_mb integer NOT NULL, storage_gb integer NOT NULL,
+          bytes_total bigint NOT NULL)`);
       await client.query(`
         CREATE TABLE ${t('faults')} (
           id serial PRIMARY KEY, method text NOT NULL, node_id text, error text NOT NULL, message text,

@@ -9,6 +9,7 @@ import type {
   NicInfo,
   NodeAudit,
   ProgressListener,
+  TransferListener,
   SnapshotInfo,
   VmDefinition,
   VmInfo,
@@ -384,14 +385,15 @@ export class SimulatedHypervisor implements HypervisorDriver {
       }
       await this.reserveStorage(c, targetNodeId, rows[0].gb, `receive VM ${vm.id}`);
       await c.query(
-        `INSERT INTO ${this.t('migrations')} (id, vm_id, source_node_id, target_node_id, state, memory_mb, storage_gb)
-         VALUES ($1, $2, $3, $4, 'prepared', $5, $6)`,
-        [m.migrationId, vm.id, m.sourceNodeId, targetNodeId, vm.memory_mb, rows[0].gb],
+        `INSERT INTO ${this.t('migrations')} (id, vm_id, source_node_id, target_node_id, state, memory_mb, storage_gb, bytes_total)
+         VALUES ($1, $2, $3, $4, 'prepared', $5, $6, $7)`,
+        // The disks are copied; the memory too when the VM runs (a live migration).
+        [m.migrationId, vm.id, m.sourceNodeId, targetNodeId, vm.memory_mb, rows[0].gb, rows[0].gb * 2 ** 30 + (vm.power_state === 'stopped' ? 0 : vm.memory_mb * 2 ** 20)],
       );
     });
   }
 
-  async transferVm(sourceNodeId: string, migrationId: string, onProgress?: ProgressListener): Promise<void> {
+  async transferVm(sourceNodeId: string, migrationId: string, onProgress?: TransferListener): Promise<void> {
     const start = await this.call('transferVm', sourceNodeId, async (c) => {
       const m = await this.requireMigrationFrom(c, migrationId, sourceNodeId);
       if (m.state === 'prepared') await c.query(`UPDATE ${this.t('migrations')} SET state = 'transferring' WHERE id = $1`, [migrationId]);
@@ -408,7 +410,8 @@ export class SimulatedHypervisor implements HypervisorDriver {
         [migrationId, progress],
       );
       if (!row) throw new DriverInvalidStateError(`migration ${migrationId} was aborted during the transfer`);
-      onProgress?.(progress);
+      const bytesTotal = Number(start.bytes_total);
+      onProgress?.({ percent: progress, bytesTransferred: Math.round((bytesTotal * progress) / 100), bytesTotal });
     }
   }
 
@@ -727,5 +730,6 @@ function toMigrationInfo(row: Row): MigrationInfo {
     targetNodeId: row.target_node_id,
     state: row.state,
     progress: row.progress,
+    bytesTotal: Number(row.bytes_total),
   };
 }
