@@ -11,7 +11,7 @@ import { startTemporalDevServer, type TemporalDevServer } from './temporal-dev-s
 /**
  * The whole stack on one machine: Temporal dev server + Web UI, PostgreSQL (embedded unless DATABASE_URL
  * is set), migrations and seed, the worker, one agent per node (over the simulated hypervisor) and the API.
- * Ctrl-C stops it all.
+ * The worker, the agents and the API are started again when they die. Ctrl-C stops it all.
  */
 const ROOT = path.resolve(__dirname, '..', '..');
 const DIST = path.join(ROOT, 'dist');
@@ -30,29 +30,38 @@ function log(name: string, line: string): void {
   console.log(`${`[${name}]`.padEnd(14)} ${line}`);
 }
 
-/** Starts a process of the stack; one that dies stops the stack, unless `restart` (agents, as systemd would). */
-function run(name: string, script: string, env: NodeJS.ProcessEnv, restart = false): ChildProcess {
-  const proc = spawn(process.execPath, ['-r', path.join(ROOT, 'scripts', 'register-paths.js'), path.join(DIST, script)], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** A process that dies this soon after it started has not come up: five times in a row is a crash loop. */
+const CRASH_LOOP = { withinMs: 10_000, times: 5 };
+
+/**
+ * Starts a process of the stack and, as a host supervisor (systemd) would, starts it again when it dies: after
+ * 1 s, doubling up to 30 s while it keeps dying young. A crash loop (CRASH_LOOP) stops the stack, saying so.
+ * Each process stops with the stack, even a SIGKILLed one (scripts/exit-with-parent.js).
+ */
+function run(name: string, script: string, env: NodeJS.ProcessEnv, youngDeaths = 0): void {
+  const startedAt = Date.now();
+  const proc = spawn(
+    process.execPath,
+    ['-r', path.join(ROOT, 'scripts', 'register-paths.js'), '-r', path.join(ROOT, 'scripts', 'exit-with-parent.js'), path.join(DIST, script)],
+    { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] },
+  );
   for (const stream of [proc.stdout, proc.stderr]) {
     stream?.on('data', (chunk: Buffer) => chunk.toString().split('\n').filter(Boolean).forEach((l) => log(name, l)));
   }
   proc.once('exit', (code, signal) => {
     if (stopping) return;
-    if (restart) {
-      log(name, `exited unexpectedly (${signal ?? `code ${code}`}); restarting it`);
-      children.splice(children.findIndex((c) => c.proc === proc), 1);
-      setTimeout(() => stopping || run(name, script, env, restart), 1000);
+    children.splice(children.findIndex((c) => c.proc === proc), 1);
+    const young = Date.now() - startedAt < CRASH_LOOP.withinMs ? youngDeaths + 1 : 0;
+    if (young >= CRASH_LOOP.times) {
+      log(name, `exited ${young} times in a row within ${CRASH_LOOP.withinMs / 1000} s of starting (last: ${signal ?? `code ${code}`}); stopping the stack`);
+      void shutdown(1);
       return;
     }
-    log(name, `exited unexpectedly (${signal ?? `code ${code}`}); stopping the stack`);
-    void shutdown(1);
+    const delayMs = Math.min(30_000, 1000 * 2 ** Math.max(0, young - 1));
+    log(name, `exited unexpectedly (${signal ?? `code ${code}`}); restarting it in ${delayMs / 1000} s`);
+    setTimeout(() => stopping || run(name, script, env, young), delayMs);
   });
   children.push({ name, proc });
-  return proc;
 }
 
 /** From the environment variable, else the one kept in the data dir, else a new one kept there. */
@@ -185,7 +194,7 @@ async function main(): Promise<void> {
       SIM_NODE_CPUS: String(node.cpus),
       SIM_NODE_MEMORY_MB: String(node.memory_mb),
       SIM_NODE_STORAGE_GB: String(node.storage_gb),
-    }, true);
+    });
   }
   run('api', 'apps/api/src/main.js', env);
   await waitForHealth(`http://127.0.0.1:${API_PORT}/health`, 60_000);

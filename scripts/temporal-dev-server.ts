@@ -5,6 +5,7 @@ import { SEARCH_ATTRIBUTE_NAMES } from '../libs/contracts/src/temporal';
 import { waitForPort } from './net';
 
 const REPO_ROOT = path.resolve(__dirname, '..').replace(/[\\/]dist$/, '');
+const WITH_PARENT = path.join(REPO_ROOT, 'scripts', 'with-parent.mjs');
 
 /**
  * The Temporal CLI: $TEMPORAL_CLI, `temporal` on PATH, or the one scripts/install-temporal-cli.sh put in
@@ -45,7 +46,8 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
   if (options.dbFile) args.push('--db-filename', options.dbFile);
   for (const name of SEARCH_ATTRIBUTE_NAMES) args.push('--search-attribute', `${name}=Keyword`);
 
-  const child = spawn(options.cli ?? resolveTemporalCli(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Through a wrapper that ends it with this process, even a SIGKILLed one (it holds the wrapper's stdin).
+  const child = spawn(process.execPath, [WITH_PARENT, options.cli ?? resolveTemporalCli(), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   const log = options.log ?? (() => undefined);
   child.stdout?.on('data', (chunk: Buffer) => chunk.toString().split('\n').filter(Boolean).forEach(log));
   child.stderr?.on('data', (chunk: Buffer) => chunk.toString().split('\n').filter(Boolean).forEach(log));

@@ -2,6 +2,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { createConnection } from 'node:net';
 import { freePort } from '../scripts/net';
 import { killStack, STACK_SCRIPT, startStack, stopStack, type StackProcess } from './support/stack-process';
 
@@ -13,6 +14,17 @@ import { killStack, STACK_SCRIPT, startStack, stopStack, type StackProcess } fro
  */
 const DEMO_API_KEY = 'vmo_stack-test-key-0000000000000000';
 const FINAL = ['succeeded', 'failed', 'compensated', 'cancelled', 'stuck'];
+
+/** Whether something accepts connections on 127.0.0.1:port. */
+function isListening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
 
 interface Reply {
   status: number;
@@ -36,6 +48,7 @@ describe('the stack as the README starts it (embedded PostgreSQL)', () => {
       TEMPORAL_UI_PORT: String(await freePort()),
       POSTGRES_PORT: String(await freePort()),
       SIM_LATENCY_MS: '0',
+      DB_TIMEOUT_MS: '3000',
       DATABASE_URL: '',
       TEMPORAL_ADDRESS: '',
     };
@@ -333,11 +346,107 @@ describe('the stack as the README starts it (embedded PostgreSQL)', () => {
     expect((await call(other.key, 'GET', '/v1/api-keys')).body.items.map((k: { id: string; revokedAt: string | null }) => [k.id, k.revokedAt])).toContainEqual([other.apiKeyId, null]);
   });
 
+  it('starts the worker, an agent and the API again when they are SIGKILLed; the operation in flight finishes', async () => {
+    const admin = stack!.adminKey();
+    /** The pid of the stack's child running `script` (its command line names it). */
+    const childPid = (script: string): number => {
+      const pids = readFileSync(`/proc/${stack!.proc.pid}/task/${stack!.proc.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+      const pid = pids.find((p) => {
+        try {
+          return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(script);
+        } catch {
+          return false;
+        }
+      });
+      if (!pid) throw new Error(`the stack runs no ${script}`);
+      return pid;
+    };
+    expect((await call(admin, 'PUT', '/v1/admin/simulator/latency', { method: 'defineVm', ms: 4000 })).status).toBe(200);
+    const created = await call(DEMO_API_KEY, 'POST', '/v1/vms', { hostname: 'through-crashes', templateId: await templateId(DEMO_API_KEY), cpus: 1, memoryMb: 512 });
+    expect(created.status).toBe(202);
+    await new Promise((r) => setTimeout(r, 1500));
+    const killed = ['apps/worker/src/main.js', 'apps/agent/src/main.js', 'apps/api/src/main.js'].map((script) => {
+      const pid = childPid(script);
+      process.kill(pid, 'SIGKILL');
+      return pid;
+    });
+    // The stack itself keeps running, and brings each back: the API answers again, with new processes.
+    let healthy = false;
+    for (let i = 0; i < 120 && !healthy; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      healthy = await fetch(`http://127.0.0.1:${env.PORT}/health`).then((r) => r.ok, () => false);
+    }
+    expect(healthy).toBe(true);
+    expect(stack!.proc.exitCode).toBeNull();
+    for (const [i, script] of ['apps/worker/src/main.js', 'apps/agent/src/main.js', 'apps/api/src/main.js'].entries()) expect(childPid(script)).not.toBe(killed[i]);
+    expect(stack!.output()).toMatch(/\[worker\]\s+exited unexpectedly \(SIGKILL\); restarting it in 1 s/);
+    expect(stack!.output()).toMatch(/\[api\]\s+exited unexpectedly \(SIGKILL\); restarting it in 1 s/);
+    await call(admin, 'DELETE', '/v1/admin/simulator/latency');
+    expect((await waitFor(DEMO_API_KEY, created.body.id)).status).toBe('succeeded');
+    const deleted = await call(DEMO_API_KEY, 'DELETE', `/v1/vms/${created.body.vmId}`);
+    expect((await waitFor(DEMO_API_KEY, deleted.body.id)).status).toBe('succeeded');
+  });
+
+  it('with its database stalled, answers 503 DATABASE_UNAVAILABLE within seconds, and serves again once it is back', async () => {
+    // The embedded server and its backends (each in a process group of its own) stop answering, as a hung host would.
+    const postmaster = Number(readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const backends = readFileSync(`/proc/${postmaster}/task/${postmaster}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    const signal = (sig: NodeJS.Signals) => {
+      for (const pid of [postmaster, ...backends]) {
+        try {
+          process.kill(pid, sig);
+        } catch {
+          // a backend that ended meanwhile
+        }
+      }
+    };
+    signal('SIGSTOP');
+    try {
+      const started = Date.now();
+      const templates = await call(DEMO_API_KEY, 'GET', '/v1/vms');
+      const seconds = (Date.now() - started) / 1000;
+      expect({ status: templates.status, code: templates.body.error?.code }).toEqual({ status: 503, code: 'DATABASE_UNAVAILABLE' });
+      expect(seconds).toBeLessThan(10);
+      const health = await fetch(`http://127.0.0.1:${env.PORT}/health`);
+      expect(health.status).toBe(503);
+      expect(JSON.stringify(await health.json())).toContain('database');
+      console.log(`stack with its database stalled: 503 DATABASE_UNAVAILABLE in ${seconds.toFixed(1)} s`);
+    } finally {
+      signal('SIGCONT');
+    }
+    let back = 0;
+    for (let i = 0; i < 60 && back !== 200; i++) {
+      back = (await call(DEMO_API_KEY, 'GET', '/v1/vms')).status;
+      if (back !== 200) await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(back).toBe(200);
+    expect(stack!.proc.exitCode).toBeNull();
+  });
+
   it('keeps its state across Ctrl-C, and across a SIGKILL of every process with a stale lock file left behind', async () => {
     const before = (await call(DEMO_API_KEY, 'GET', '/v1/vms')).body.items.map((v: { hostname: string }) => v.hostname).sort();
     expect(before).toEqual(['demo-busy', 'demo-quiet']);
 
     expect(await stopStack(stack!)).toBe(0);
+    stack = await startStack(env);
+    expect((await call(DEMO_API_KEY, 'GET', '/v1/vms')).body.items.map((v: { hostname: string }) => v.hostname).sort()).toEqual(before);
+
+    // SIGKILL of the stack's own process alone: what it started (API, worker, agents, Temporal, PostgreSQL) stops
+    // with it rather than run on orphaned, holding ports and files; the next start finds the ports free.
+    const ports = [env.PORT, env.TEMPORAL_PORT, env.TEMPORAL_UI_PORT, env.POSTGRES_PORT].map(Number);
+    const listening = async () => (await Promise.all(ports.map((port) => isListening(port)))).filter(Boolean).length;
+    expect(await listening()).toBe(ports.length);
+    const top = stack!.proc;
+    await new Promise<void>((resolve) => {
+      top.once('exit', () => resolve());
+      top.kill('SIGKILL');
+    });
+    let left = ports.length;
+    for (let i = 0; i < 100 && left; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      left = await listening();
+    }
+    expect(left).toBe(0);
     stack = await startStack(env);
     expect((await call(DEMO_API_KEY, 'GET', '/v1/vms')).body.items.map((v: { hostname: string }) => v.hostname).sort()).toEqual(before);
 

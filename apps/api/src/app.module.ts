@@ -105,7 +105,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         configModule,
-        TypeOrmModule.forRoot({ ...dataSourceOptions({ databaseUrl: config.databaseUrl, poolSize: config.dbPoolSize }), retryAttempts: 3 }),
+        TypeOrmModule.forRoot({ ...dataSourceOptions({ databaseUrl: config.databaseUrl, poolSize: config.dbPoolSize, timeoutMs: config.dbTimeoutMs }), retryAttempts: 3 }),
         TemporalModule,
         OperationsModule,
         VmsModule,

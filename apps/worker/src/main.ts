@@ -12,7 +12,7 @@ const PREBUILT_BUNDLE = path.resolve(__dirname, '../../../workflow-bundle.js');
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const dataSource = await createDataSource({ databaseUrl: config.databaseUrl, poolSize: config.dbPoolSize }).initialize();
+  const dataSource = await createDataSource({ databaseUrl: config.databaseUrl, poolSize: config.dbPoolSize, timeoutMs: config.dbTimeoutMs }).initialize();
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   try {
     const bundlePath = process.env.WORKFLOW_BUNDLE_PATH ?? PREBUILT_BUNDLE;

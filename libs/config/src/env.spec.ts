@@ -5,6 +5,7 @@ describe('loadConfig', () => {
     expect(loadConfig({ DATABASE_URL: 'postgresql://u@h:5432/db' })).toEqual({
       databaseUrl: 'postgresql://u@h:5432/db',
       dbPoolSize: 10,
+      dbTimeoutMs: 8000,
       temporalAddress: 'localhost:7233',
       temporalNamespace: 'default',
       temporalTaskQueue: 'vmops',

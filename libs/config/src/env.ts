@@ -21,6 +21,8 @@ export interface SimulatorConfig {
 export interface AppConfig {
   databaseUrl: string;
   dbPoolSize: number;
+  /** A query (or a connection) the database has not answered within this long fails: the API answers 503. 0: none. */
+  dbTimeoutMs: number;
   temporalAddress: string;
   temporalNamespace: string;
   temporalTaskQueue: string;
@@ -124,6 +126,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   return r.done({
     databaseUrl: r.postgresUrl('DATABASE_URL'),
     dbPoolSize: r.int('DB_POOL_SIZE', 10, 1, 200),
+    dbTimeoutMs: r.int('DB_TIMEOUT_MS', 8000, 0, 600_000),
     ...r.temporal(),
     temporalUiUrl: r.str('TEMPORAL_UI_URL', 'http://localhost:8233').replace(/\/+$/, ''),
     port: r.int('PORT', 3000, 0, 65535),

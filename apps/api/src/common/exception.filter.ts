@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { isGrpcServiceError, ServiceError, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Response } from 'express';
+import { isDatabaseUnavailable } from '@vmops/persistence';
 import { ApiError } from './api-error';
 import { REQUEST_BODY_LIMIT } from './validation';
 
@@ -38,6 +39,14 @@ export class ApiExceptionFilter implements ExceptionFilter {
     if (exception instanceof ServiceError || isGrpcServiceError(exception)) {
       this.logger.warn(`Temporal call failed: ${(exception as Error).message}`);
       return new ApiError(HttpStatus.SERVICE_UNAVAILABLE, 'TEMPORAL_UNAVAILABLE', 'the workflow service did not answer; try again');
+    }
+    if (isDatabaseUnavailable(exception)) {
+      this.logger.warn(`database unavailable: ${(exception as Error).message}`);
+      return new ApiError(
+        HttpStatus.SERVICE_UNAVAILABLE,
+        'DATABASE_UNAVAILABLE',
+        'the database did not answer in time; try again (a mutation retried with the same Idempotency-Key is not done twice)',
+      );
     }
     // The body parser's refusals (http-errors that may be shown): too large, an unsupported charset or encoding.
     const { status, expose } = exception as { status?: unknown; expose?: unknown };
