@@ -98,3 +98,10 @@ async function stop() {
 process.stdin.on('end', stop);
 process.stdin.on('error', stop);
 process.stdin.resume();
+// A server that dies (killed, out of memory) ends this process too, so that whoever supervises it sees it and
+// can start it again.
+pg.process?.once('exit', (code, signal) => {
+  if (stopping) return;
+  log(`PostgreSQL exited (${signal ?? `code ${code}`})`);
+  process.exit(1);
+});

@@ -11,7 +11,7 @@ import { startTemporalDevServer, type TemporalDevServer } from './temporal-dev-s
 /**
  * The whole stack on one machine: Temporal dev server + Web UI, PostgreSQL (embedded unless DATABASE_URL
  * is set), migrations and seed, the worker, one agent per node (over the simulated hypervisor) and the API.
- * The worker, the agents and the API are started again when they die. Ctrl-C stops it all.
+ * Every one of them is started again when it dies (see onDeath). Ctrl-C stops it all.
  */
 const ROOT = path.resolve(__dirname, '..', '..');
 const DIST = path.join(ROOT, 'dist');
@@ -34,6 +34,23 @@ function log(name: string, line: string): void {
 const CRASH_LOOP = { withinMs: 10_000, times: 5 };
 
 /**
+ * What to do when a process of the stack died: after 1 s, doubling up to 30 s while it keeps dying young, start
+ * it again (`restart`, given the young deaths so far); a crash loop (CRASH_LOOP) stops the stack, saying so.
+ */
+function onDeath(name: string, startedAt: number, youngDeaths: number, how: string, restart: (youngDeaths: number) => unknown): void {
+  if (stopping) return;
+  const young = Date.now() - startedAt < CRASH_LOOP.withinMs ? youngDeaths + 1 : 0;
+  if (young >= CRASH_LOOP.times) {
+    log(name, `exited ${young} times in a row within ${CRASH_LOOP.withinMs / 1000} s of starting (last: ${how}); stopping the stack`);
+    void shutdown(1);
+    return;
+  }
+  const delayMs = Math.min(30_000, 1000 * 2 ** Math.max(0, young - 1));
+  log(name, `exited unexpectedly (${how}); restarting it in ${delayMs / 1000} s`);
+  setTimeout(() => stopping || restart(young), delayMs);
+}
+
+/**
  * Starts a process of the stack and, as a host supervisor (systemd) would, starts it again when it dies: after
  * 1 s, doubling up to 30 s while it keeps dying young. A crash loop (CRASH_LOOP) stops the stack, saying so.
  * Each process stops with the stack, even a SIGKILLed one (scripts/exit-with-parent.js).
@@ -51,15 +68,7 @@ function run(name: string, script: string, env: NodeJS.ProcessEnv, youngDeaths =
   proc.once('exit', (code, signal) => {
     if (stopping) return;
     children.splice(children.findIndex((c) => c.proc === proc), 1);
-    const young = Date.now() - startedAt < CRASH_LOOP.withinMs ? youngDeaths + 1 : 0;
-    if (young >= CRASH_LOOP.times) {
-      log(name, `exited ${young} times in a row within ${CRASH_LOOP.withinMs / 1000} s of starting (last: ${signal ?? `code ${code}`}); stopping the stack`);
-      void shutdown(1);
-      return;
-    }
-    const delayMs = Math.min(30_000, 1000 * 2 ** Math.max(0, young - 1));
-    log(name, `exited unexpectedly (${signal ?? `code ${code}`}); restarting it in ${delayMs / 1000} s`);
-    setTimeout(() => stopping || run(name, script, env, young), delayMs);
+    onDeath(name, startedAt, youngDeaths, signal ?? `code ${code}`, (young) => run(name, script, env, young));
   });
   children.push({ name, proc });
 }
@@ -103,6 +112,12 @@ async function waitForHealth(url: string, timeoutMs: number): Promise<void> {
   throw new Error(`${url} did not report healthy: ${last}`);
 }
 
+/** A restart that could not even start: the stack cannot go on without it. */
+function fail(name: string, err: unknown): void {
+  log(name, `could not be started again: ${err instanceof Error ? err.message : err}; stopping the stack`);
+  void shutdown(1);
+}
+
 async function shutdown(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
@@ -132,36 +147,45 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void shutdown(0));
   mkdirSync(DATA_DIR, { recursive: true });
 
+  // The database and Temporal are supervised like the rest: started again, on the same port and data, when they
+  // die; meanwhile the API answers 503 and the workflows and activities wait and retry.
   let databaseUrl = process.env.DATABASE_URL;
   if (!databaseUrl) {
-    postgres = await startEmbeddedPostgres({
-      dataDir: path.join(DATA_DIR, 'postgres'),
-      port: POSTGRES_PORT,
-      // The server's routine chatter stays out of the stack's output; what needs a look does not.
-      log: (line) => /\b(WARNING|ERROR|FATAL|PANIC)\b|did not start|left running|stale lock/.test(line) && log('postgres', line),
-    });
-    postgres.process.once('exit', () => {
-      if (!stopping) {
-        log('postgres', 'exited unexpectedly; stopping the stack');
-        void shutdown(1);
-      }
-    });
-    log('postgres', `PostgreSQL ready on 127.0.0.1:${POSTGRES_PORT} in ${postgres.startMs} ms`);
-    databaseUrl = postgres.url;
+    const startPostgres = async (youngDeaths: number): Promise<void> => {
+      const startedAt = Date.now();
+      const server = await startEmbeddedPostgres({
+        dataDir: path.join(DATA_DIR, 'postgres'),
+        port: POSTGRES_PORT,
+        // The server's routine chatter stays out of the stack's output; what needs a look does not.
+        log: (line) => /\b(WARNING|ERROR|FATAL|PANIC)\b|did not start|left running|stale lock/.test(line) && log('postgres', line),
+      });
+      postgres = server;
+      server.process.once('exit', (code, signal) =>
+        onDeath('postgres', startedAt, youngDeaths, signal ?? `code ${code}`, (young) => startPostgres(young).catch((err) => fail('postgres', err))),
+      );
+      log('postgres', `PostgreSQL ready on 127.0.0.1:${POSTGRES_PORT} in ${server.startMs} ms`);
+    };
+    await startPostgres(0);
+    databaseUrl = postgres!.url;
   }
 
   let temporalAddress = process.env.TEMPORAL_ADDRESS;
   if (!temporalAddress) {
-    temporal = await startTemporalDevServer({
-      port: TEMPORAL_PORT,
-      uiPort: TEMPORAL_UI_PORT,
-      dbFile: path.join(DATA_DIR, 'temporal.sqlite'),
-      log: (line) => log('temporal', line),
-    });
-    temporal.process.once('exit', () => {
-      if (!stopping) void shutdown(1);
-    });
-    temporalAddress = temporal.address;
+    const startTemporal = async (youngDeaths: number): Promise<void> => {
+      const startedAt = Date.now();
+      const server = await startTemporalDevServer({
+        port: TEMPORAL_PORT,
+        uiPort: TEMPORAL_UI_PORT,
+        dbFile: path.join(DATA_DIR, 'temporal.sqlite'),
+        log: (line) => log('temporal', line),
+      });
+      temporal = server;
+      server.process.once('exit', (code, signal) =>
+        onDeath('temporal', startedAt, youngDeaths, signal ?? `code ${code}`, (young) => startTemporal(young).catch((err) => fail('temporal', err))),
+      );
+    };
+    await startTemporal(0);
+    temporalAddress = temporal!.address;
   }
   const temporalUiUrl = process.env.TEMPORAL_UI_URL ?? `http://localhost:${TEMPORAL_UI_PORT}`;
 

@@ -387,6 +387,57 @@ describe('the stack as the README starts it (embedded PostgreSQL)', () => {
     expect((await waitFor(DEMO_API_KEY, deleted.body.id)).status).toBe('succeeded');
   });
 
+  it('starts Temporal and PostgreSQL again when they are SIGKILLed; the operation in flight finishes, once', async () => {
+    const admin = stack!.adminKey();
+    const childrenOf = (pid: number) => readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    const cmdline = (pid: number) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    const healthy = async (timeoutMs: number) => {
+      for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await new Promise((r) => setTimeout(r, 250))) {
+        if (await fetch(`http://127.0.0.1:${env.PORT}/health`).then((r) => r.ok, () => false)) return true;
+      }
+      return false;
+    };
+    expect((await call(admin, 'PUT', '/v1/admin/simulator/latency', { method: 'defineVm', ms: 3000 })).status).toBe(200);
+    const created = await call(DEMO_API_KEY, 'POST', '/v1/vms', { hostname: 'through-outages', templateId: await templateId(DEMO_API_KEY), cpus: 1, memoryMb: 512 });
+    expect(created.status).toBe(202);
+    await new Promise((r) => setTimeout(r, 1000));
+
+    // Temporal: the CLI itself (under the wrapper that ties it to the stack), as a crash would end it.
+    const wrapper = childrenOf(stack!.proc.pid!).find((pid) => cmdline(pid).includes('with-parent.mjs'))!;
+    const cli = childrenOf(wrapper).find((pid) => cmdline(pid).includes('start-dev'))!;
+    process.kill(cli, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await healthy(60_000)).toBe(true);
+
+    // PostgreSQL: the postmaster; its backends end with it. Meanwhile the API answers 503, never 500.
+    const postmaster = Number(readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    process.kill(postmaster, 'SIGKILL');
+    const during = await Promise.all(Array.from({ length: 5 }, () => call(DEMO_API_KEY, 'GET', '/v1/vms').then((r) => r.status)));
+    expect(during.filter((s) => s !== 200 && s !== 503)).toEqual([]);
+    expect(await healthy(60_000)).toBe(true);
+
+    expect(stack!.output()).toMatch(/\[temporal\]\s+exited unexpectedly \(code \d+\); restarting it in 1 s/);
+    expect(stack!.output()).toMatch(/\[postgres\]\s+exited unexpectedly \(code \d+\); restarting it in 1 s/);
+    await call(admin, 'DELETE', '/v1/admin/simulator/latency');
+    const op = await waitFor(DEMO_API_KEY, created.body.id);
+    expect({ status: op.status, error: op.error }).toEqual({ status: 'succeeded', error: null });
+    // Nothing was done twice: one VM of that name, one operation for it, and the nodes hold what the inventory says.
+    const vms = (await call(DEMO_API_KEY, 'GET', '/v1/vms?hostname=through-outages')).body.items;
+    expect(vms).toHaveLength(1);
+    expect((await call(DEMO_API_KEY, 'GET', `/v1/vms/${vms[0].id}/operations`)).body.items).toHaveLength(1);
+    for (const node of (await call(admin, 'GET', '/v1/nodes')).body.items) {
+      expect((await call(admin, 'GET', `/v1/admin/nodes/${node.id}/audit`)).body.diff).toMatchObject({ clean: true });
+    }
+    const deleted = await call(DEMO_API_KEY, 'DELETE', `/v1/vms/${vms[0].id}`);
+    expect((await waitFor(DEMO_API_KEY, deleted.body.id)).status).toBe('succeeded');
+  });
+
   it('with its database stalled, answers 503 DATABASE_UNAVAILABLE within seconds, and serves again once it is back', async () => {
     // The embedded server and its backends (each in a process group of its own) stop answering, as a hung host would.
     const postmaster = Number(readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
