@@ -6,6 +6,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 bash scripts/install.sh
+bash scripts/install-fuzzer.sh
 
 echo "type-checking"
 npm run --silent typecheck

@@ -1,4 +1,4 @@
-import { HttpStatus, ParseUUIDPipe } from '@nestjs/common';
+import { HttpStatus, ParseUUIDPipe, type PipeTransform } from '@nestjs/common';
 import { ApiError } from './api-error';
 
 /** A path id that must be a UUID: anything else is a 400 naming the parameter. */
@@ -6,3 +6,12 @@ export const uuidParam = (what: string) =>
   new ParseUUIDPipe({
     exceptionFactory: () => new ApiError(HttpStatus.BAD_REQUEST, 'VALIDATION_FAILED', `${what} must be a UUID`),
   });
+
+/** A path id that must be a positive integer a PostgreSQL `integer` holds (a serial id): anything else is a 400. */
+export const serialParam = (what: string): PipeTransform<string, number> => ({
+  transform(value: string): number {
+    const id = /^[1-9][0-9]{0,9}$/.test(value) ? Number(value) : NaN;
+    if (!(id <= 2_147_483_647)) throw new ApiError(HttpStatus.BAD_REQUEST, 'VALIDATION_FAILED', `${what} must be a positive integer (at most 2147483647)`);
+    return id;
+  },
+});

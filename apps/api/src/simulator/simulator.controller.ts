@@ -1,6 +1,7 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, OnApplicationShutdown, Param, ParseIntPipe, Post, Put, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, OnApplicationShutdown, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { AppConfig } from '@vmops/config';
+import { serialParam } from '../common/params';
 import { SimulatorControl, type DriverMethod, type FaultSpec, type LatencySpec } from '@vmops/hypervisor';
 import { AdminOnly } from '../auth/auth';
 import { notFound } from '../common/api-error';
@@ -52,7 +53,7 @@ export class SimulatorController implements OnApplicationShutdown {
   @Delete('faults/:id')
   @HttpCode(204)
   @ApiOperation({ summary: 'Remove one injected fault' })
-  async clearFault(@Param('id', ParseIntPipe) id: number): Promise<void> {
+  async clearFault(@Param('id', serialParam('fault id')) id: number): Promise<void> {
     if (!(await this.control.clearFaults(id))) throw notFound('fault', String(id));
   }
 
