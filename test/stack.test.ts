@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { createConnection } from 'node:net';
 import { freePort } from '../scripts/net';
-import { killStack, STACK_SCRIPT, startStack, stopStack, type StackProcess } from './support/stack-process';
+import { apiClient, killStack, STACK_SCRIPT, startStack, stopStack, type Reply, type StackProcess } from './support/stack-process';
 
 /**
  * The README's stack, as a user runs it (after scripts/install.sh built dist/) with nothing set: the embedded
@@ -13,7 +13,6 @@ import { killStack, STACK_SCRIPT, startStack, stopStack, type StackProcess } fro
  * other tenant's ids, and a restart after Ctrl-C and after a SIGKILL of everything.
  */
 const DEMO_API_KEY = 'vmo_stack-test-key-0000000000000000';
-const FINAL = ['succeeded', 'failed', 'compensated', 'cancelled', 'stuck'];
 
 /** Whether something accepts connections on 127.0.0.1:port. */
 function isListening(port: number): Promise<boolean> {
@@ -24,11 +23,6 @@ function isListening(port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
-}
-
-interface Reply {
-  status: number;
-  body: any;
 }
 
 describe('the stack as the README starts it (embedded PostgreSQL)', () => {
@@ -59,30 +53,7 @@ describe('the stack as the README starts it (embedded PostgreSQL)', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const call = async (key: string | null, method: string, p: string, body?: unknown): Promise<Reply> => {
-    const res = await fetch(`http://127.0.0.1:${env.PORT}${p}`, {
-      method,
-      headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-    });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      // not JSON: the assertion shows the text
-    }
-    return { status: res.status, body: parsed };
-  };
-
-  const waitFor = async (key: string, operationId: string) => {
-    for (let i = 0; i < 300; i++) {
-      const op = await call(key, 'GET', `/v1/operations/${operationId}/wait?timeout=5`);
-      if (op.status !== 200) throw new Error(`waiting on ${operationId} answered ${op.status}: ${JSON.stringify(op.body)}`);
-      if (FINAL.includes(op.body.status)) return op.body;
-    }
-    throw new Error(`operation ${operationId} did not finish`);
-  };
+  const { call, waitFor } = apiClient(() => env.PORT);
 
   const templateId = async (key: string) => (await call(key, 'GET', '/v1/templates')).body.items[0].id as string;
 

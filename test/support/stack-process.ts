@@ -63,3 +63,38 @@ export async function killStack(stack: StackProcess): Promise<void> {
   process.kill(-stack.proc.pid!, 'SIGKILL');
   await exited;
 }
+
+export interface Reply {
+  status: number;
+  body: any;
+}
+
+const FINAL = ['succeeded', 'failed', 'compensated', 'cancelled', 'stuck'];
+
+/** A client of the stack's API on `port()`: JSON in and out, and a wait for an operation to end. */
+export function apiClient(port: () => string | number | undefined) {
+  const call = async (key: string | null, method: string, p: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> => {
+    const res = await fetch(`http://127.0.0.1:${port()}${p}`, {
+      method,
+      headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      // not JSON: the assertion shows the text
+    }
+    return { status: res.status, body: parsed };
+  };
+  const waitFor = async (key: string, operationId: string) => {
+    for (let i = 0; i < 300; i++) {
+      const op = await call(key, 'GET', `/v1/operations/${operationId}/wait?timeout=5`);
+      if (op.status !== 200) throw new Error(`waiting on ${operationId} answered ${op.status}: ${JSON.stringify(op.body)}`);
+      if (FINAL.includes(op.body.status)) return op.body;
+    }
+    throw new Error(`operation ${operationId} did not finish`);
+  };
+  return { call, waitFor };
+}
