@@ -83,6 +83,12 @@ export type Proxies = typeof steps;
 const DRIVER_HEARTBEAT_TIMEOUT = '10 seconds';
 
 /**
+ * An inventory step is one short transaction (bounded by DB_TIMEOUT_MS): one that has not answered by then ran on a
+ * worker that died, and is retried elsewhere rather than after the 15 minutes a driver step may take.
+ */
+const INVENTORY_STEP_TIMEOUT = '1 minute';
+
+/**
  * Runs one activity call. A driver call goes to the task queue of the node it names, where that node's agent
  * polls; everything else runs on the workflow's own (shared) queue.
  */
@@ -96,7 +102,7 @@ export function execute(proxies: Proxies, call: ActivityCall, observed?: unknown
         taskQueue: nodeTaskQueue(workflowInfo().taskQueue, (call.args as { nodeId: string }).nodeId),
         heartbeatTimeout: DRIVER_HEARTBEAT_TIMEOUT,
       }
-    : { summary: call.summary };
+    : { summary: call.summary, startToCloseTimeout: INVENTORY_STEP_TIMEOUT };
   return fn.executeWithOptions(options, [call.observes ? { ...call.args, observed } : call.args]);
 }
 
