@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { startAgentProcess, stopAgentProcess } from './support/agent-process';
+import { startAgentProcess, stopAppProcess } from './support/app-process';
 import { startHarness, type Harness } from './support/harness';
 
 /**
@@ -15,7 +15,7 @@ describe('node agent killed mid-operation', () => {
     h = await startHarness({ agentNodes: () => [] });
   });
   afterAll(async () => {
-    await stopAgentProcess(agent, 'SIGTERM');
+    await stopAppProcess(agent, 'SIGTERM');
     await h?.close();
   });
 
@@ -32,7 +32,7 @@ describe('node agent killed mid-operation', () => {
     expect(res.status).toBe(202);
     while (!(await h.sim.callCount('defineVm'))) await new Promise((r) => setTimeout(r, 50));
 
-    await stopAgentProcess(agent);
+    await stopAppProcess(agent);
     await h.sim.clearLatency();
     // With no agent, nothing moves: the operation waits, neither failed nor compensated.
     await new Promise((r) => setTimeout(r, 1500));

@@ -162,11 +162,21 @@ describe('API errors', () => {
   });
 
   it('400 for bad list parameters', async () => {
-    for (const query of ['limit=0', 'limit=abc', 'status=sleeping', 'offset=-1']) {
+    for (const query of ['limit=0', 'limit=abc', 'status=sleeping', 'offset=-1', 'limit=1000000000', 'offset=-99999999999']) {
       const res = await h.call('GET', `/v1/vms?${query}`, { key });
-      expect(res.status).toBe(400);
-      expect(res.body.error.code).toBe('VALIDATION_FAILED');
+      expect({ query, status: res.status, code: res.body.error?.code }).toEqual({ query, status: 400, code: 'VALIDATION_FAILED' });
     }
+  });
+
+  it('very long strings are refused quickly, in the error shape, and write nothing', async () => {
+    const before = await counts();
+    for (const body of [{ ...valid(), hostname: 'a'.repeat(200_000) }, { ...valid(), label: 'l'.repeat(200_000) }, { ...valid(), note: 'n'.repeat(200_000) }]) {
+      const started = Date.now();
+      const res = await h.call('POST', '/v1/vms', { key, body });
+      expect([res.status, res.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
+      expect(Date.now() - started).toBeLessThan(2000);
+    }
+    expect(await counts()).toEqual(before);
   });
 
   it('documents every operation in the OpenAPI document behind the Swagger UI', async () => {

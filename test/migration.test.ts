@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import type { OperationView } from '../apps/api/src/operations/operation.view';
-import { startAgentProcess, stopAgentProcess } from './support/agent-process';
+import { startAgentProcess, stopAppProcess } from './support/app-process';
 import { startHarness, type Harness } from './support/harness';
 import { recordOperationHistory } from './support/histories';
 import { checkSaga, observeVm } from './support/saga-kit';
@@ -285,7 +285,7 @@ describe('migration with the node agents killed at each step', () => {
     agent = await startAgentProcess(h);
   });
   afterAll(async () => {
-    await stopAgentProcess(agent, 'SIGTERM');
+    await stopAppProcess(agent, 'SIGTERM');
     await h?.close();
   });
   afterEach(() => h.resetFaults());
@@ -300,7 +300,7 @@ describe('migration with the node agents killed at each step', () => {
       const res = await h.call('POST', `/v1/vms/${vm.id}/migrate`, { key, body: { targetNodeId: target } });
       expect(res.status).toBe(202);
       while ((await h.sim.callCount(method)) === calls) await new Promise((r) => setTimeout(r, 50));
-      await stopAgentProcess(agent);
+      await stopAppProcess(agent);
       await h.sim.clearLatency();
       agent = await startAgentProcess(h);
       const op = await h.waitForOperation(key, res.body.id, 90_000);

@@ -1,47 +1,31 @@
-import type { INestApplication } from '@nestjs/common';
-import { NativeConnection, type Worker } from '@temporalio/worker';
-import type { AddressInfo } from 'node:net';
-import { createApiApp } from '../apps/api/src/bootstrap';
-import { createVmOpsWorker } from '../apps/worker/src/worker';
+import type { ChildProcess } from 'node:child_process';
+import { freePort } from '../scripts/net';
+import { startAppProcess, stopAppProcess } from './support/app-process';
 import { startHarness, type Harness } from './support/harness';
 import { readEvents } from './support/sse';
 
 /**
- * Two API processes' worth of API (two Nest applications, each with its own pools) and two workers on one
- * database and one Temporal server, under concurrent load from two tenants: exclusivity, idempotency, capacity
- * and the event stream hold across them, since the lock, the keys and the events live in PostgreSQL.
+ * Two API processes and two worker processes (the test's own, and one more of each from the built dist/, as the
+ * stack runs them) on one database and one Temporal server, under concurrent load from two tenants: exclusivity,
+ * idempotency, capacity and the event stream hold across them, since the lock, the keys and the events live in
+ * PostgreSQL.
  * LOAD_VMS sets how many VMs take concurrent operations at once (CI: 20; the long run: 200).
  */
 const LOAD_VMS = Number(process.env.LOAD_VMS ?? 20);
 
 describe('two APIs and two workers under load', () => {
   let h: Harness;
-  let second: INestApplication;
   let secondUrl: string;
-  let worker: Worker;
-  let workerRun: Promise<void>;
-  let connection: NativeConnection;
+  const processes: ChildProcess[] = [];
 
   beforeAll(async () => {
     h = await startHarness();
-    second = await createApiApp(h.config, { logger: false });
-    await second.listen(0, '127.0.0.1');
-    secondUrl = `http://127.0.0.1:${(second.getHttpServer().address() as AddressInfo).port}`;
-    connection = await NativeConnection.connect({ address: h.config.temporalAddress });
-    worker = await createVmOpsWorker({
-      connection,
-      namespace: h.config.temporalNamespace,
-      taskQueue: h.config.temporalTaskQueue,
-      dataSource: h.dataSource,
-      workflowBundle: { codePath: process.env.VMOPS_TEST_WORKFLOW_BUNDLE! },
-    });
-    workerRun = worker.run();
+    const port = await freePort();
+    secondUrl = `http://127.0.0.1:${port}`;
+    processes.push(await startAppProcess(h, 'api', { PORT: String(port) }), await startAppProcess(h, 'worker'));
   });
   afterAll(async () => {
-    worker?.shutdown();
-    await workerRun;
-    await connection?.close();
-    await second?.close();
+    for (const proc of processes) await stopAppProcess(proc, 'SIGTERM');
     await h?.close();
   });
   afterEach(() => h.resetFaults());

@@ -1,7 +1,7 @@
 """Schemathesis checks of our own, loaded through SCHEMATHESIS_HOOKS by test/fuzz.test.ts.
 
 Every refusal must come in the API's one error shape, { "error": { "code", "message", "details" } }; and every
-response is logged (its endpoint, as `GET /v1/vms/{id}`, and its status) to $FUZZ_LOG, so that the test can compare what was accepted
+response is logged (its endpoint, as `GET /v1/vms/{id}`, its status, and the operation it accepted) to $FUZZ_LOG, so that the test can compare what was accepted
 with what the database holds afterwards.
 """
 import json
@@ -26,6 +26,10 @@ def error_shape(ctx, response, case):
 
 @schemathesis.check
 def logged(ctx, response, case):
+    entry = {"endpoint": case.operation.label, "status": response.status_code}
+    if response.status_code == 202:
+        # The operation accepted: a request replayed with its Idempotency-Key answers with the same one.
+        entry["operationId"] = json.loads(response.text).get("id")
     with open(os.environ["FUZZ_LOG"], "a", encoding="utf-8") as log:
-        log.write(json.dumps({"endpoint": case.operation.label, "status": response.status_code}) + "\n")
+        log.write(json.dumps(entry) + "\n")
     return None
