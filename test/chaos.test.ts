@@ -1,9 +1,6 @@
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { freePort } from '../scripts/net';
-import { apiClient, STACK_SCRIPT, startStack, stopStack, type Reply, type StackProcess } from './support/stack-process';
+import { readFileSync, rmSync } from 'node:fs';
+import { apiClient, stackDataDir, stackEnv, startStack, stopStack, type Reply, type StackProcess } from './support/stack-process';
 
 /**
  * Random kills on the stack as the README starts it: lanes of mixed operations (create, snapshot, migrate,
@@ -18,30 +15,21 @@ const DEMO_API_KEY = 'vmo_chaos-test-key-0000000000000000';
 const TARGETS = ['apps/worker/src/main.js', 'apps/agent/src/main.js', 'apps/api/src/main.js'];
 
 describe('chaos: processes SIGKILLed at random under mixed operations', () => {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vmops-chaos-'));
-  chmodSync(dataDir, 0o755);
+  const dataDir = stackDataDir('vmops-chaos-');
   let env: NodeJS.ProcessEnv;
   let stack: StackProcess | null = null;
   const { call, waitFor } = apiClient(() => env.PORT);
 
   beforeAll(async () => {
-    if (!existsSync(STACK_SCRIPT)) throw new Error('dist/ is missing: run scripts/install.sh (scripts/test.sh does) first');
-    env = {
-      VMOPS_DATA_DIR: dataDir,
+    env = await stackEnv(dataDir, {
       DEMO_API_KEY,
-      PORT: String(await freePort()),
-      TEMPORAL_PORT: String(await freePort()),
-      TEMPORAL_UI_PORT: String(await freePort()),
-      POSTGRES_PORT: String(await freePort()),
       // Each driver call takes a moment, so that kills land in the middle of steps.
       SIM_LATENCY_MS: '150',
       SIM_TRANSFER_STEP_MS: '100',
       SIM_GUEST_SHUTDOWN_MS: '200',
       // An API killed between recording an operation and starting its workflow leaves it pending: settled soon.
       RECONCILE_EVERY_SECONDS: '5',
-      DATABASE_URL: '',
-      TEMPORAL_ADDRESS: '',
-    };
+    });
     stack = await startStack(env);
   });
   afterAll(async () => {

@@ -1,10 +1,8 @@
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { freePort } from '../scripts/net';
-import { apiClient, killStack, STACK_SCRIPT, startStack, stopStack, type Reply, type StackProcess } from './support/stack-process';
+import path from 'node:path';
+import { apiClient, killStack, stackDataDir, stackEnv, startStack, stopStack, type Reply, type StackProcess } from './support/stack-process';
 
 /**
  * The README's stack, as a user runs it (after scripts/install.sh built dist/) with nothing set: the embedded
@@ -26,26 +24,12 @@ function isListening(port: number): Promise<boolean> {
 }
 
 describe('the stack as the README starts it (embedded PostgreSQL)', () => {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vmops-stack-'));
-  // As root the database runs as the `postgres` user, which must be able to reach its data directory.
-  chmodSync(dataDir, 0o755);
+  const dataDir = stackDataDir('vmops-stack-');
   let env: NodeJS.ProcessEnv;
   let stack: StackProcess | null = null;
 
   beforeAll(async () => {
-    if (!existsSync(STACK_SCRIPT)) throw new Error('dist/ is missing: run scripts/install.sh (scripts/test.sh does) first');
-    env = {
-      VMOPS_DATA_DIR: dataDir,
-      DEMO_API_KEY,
-      PORT: String(await freePort()),
-      TEMPORAL_PORT: String(await freePort()),
-      TEMPORAL_UI_PORT: String(await freePort()),
-      POSTGRES_PORT: String(await freePort()),
-      SIM_LATENCY_MS: '0',
-      DB_TIMEOUT_MS: '3000',
-      DATABASE_URL: '',
-      TEMPORAL_ADDRESS: '',
-    };
+    env = await stackEnv(dataDir, { DEMO_API_KEY, SIM_LATENCY_MS: '0', DB_TIMEOUT_MS: '3000' });
     stack = await startStack(env);
   });
   afterAll(async () => {

@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '../../scripts/net';
 
 /** The README's stack (`scripts/stack.sh` after the install step), run from the built dist/ as a user runs it. */
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -10,6 +13,31 @@ export interface StackProcess {
   output(): string;
   /** The admin key the stack printed. */
   adminKey(): string;
+}
+
+/** A data directory for a stack of its own, which the database (run as `postgres` when root) can reach. */
+export function stackDataDir(prefix: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  return dir;
+}
+
+/**
+ * The environment of a stack of its own, as a user starts it with nothing set: `dataDir`, free ports, the
+ * embedded database and Temporal server; `extra` on top.
+ */
+export async function stackEnv(dataDir: string, extra: NodeJS.ProcessEnv): Promise<NodeJS.ProcessEnv> {
+  if (!existsSync(STACK_SCRIPT)) throw new Error('dist/ is missing: run scripts/install.sh (scripts/test.sh does) first');
+  return {
+    VMOPS_DATA_DIR: dataDir,
+    PORT: String(await freePort()),
+    TEMPORAL_PORT: String(await freePort()),
+    TEMPORAL_UI_PORT: String(await freePort()),
+    POSTGRES_PORT: String(await freePort()),
+    DATABASE_URL: '',
+    TEMPORAL_ADDRESS: '',
+    ...extra,
+  };
 }
 
 /** Starts the stack in a process group of its own (so a test can SIGKILL the whole group, as a crash would). */
