@@ -74,7 +74,7 @@ describe('VM lifecycle and disks', () => {
     const byLabel = await h.call('GET', '/v1/vms?label=batch', { key });
     expect(byLabel.body.items.map((v: { id: string }) => v.id)).toEqual([b.id]);
     expect((await h.call('GET', `/v1/vms?hostname=${a.hostname.slice(5)}`, { key })).body.items.map((v: { id: string }) => v.id)).toEqual([a.id]);
-    const stopped = await h.call('GET', '/v1/vms?status=stopped&orderBy=-created&limit=1', { key });
+    const stopped = await h.call('GET', '/v1/vms?status=stopped&orderBy=-created&limit=1&total=true', { key });
     expect(stopped.body).toMatchObject({ limit: 1, items: [{ id: b.id }] });
     const count = await h.call('GET', '/v1/vms/count?status=stopped', { key });
     expect(count.body.count).toBe(stopped.body.total);

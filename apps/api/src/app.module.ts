@@ -12,6 +12,7 @@ import { ApiExceptionFilter } from './common/exception.filter';
 import { DisksController } from './disks/disks.controller';
 import { DisksService } from './disks/disks.service';
 import { EventsController } from './events/events.controller';
+import { DatabaseNotificationsService } from './events/database-notifications.service';
 import { OperationEventsService } from './events/operation-events.service';
 import { APP_CONFIG } from './config.token';
 import { HealthController, TemporalHealthIndicator } from './health/health.controller';
@@ -33,7 +34,7 @@ import { MigrationService } from './vms/migration.service';
 @Module({
   imports: [TypeOrmModule.forFeature([OperationEntity])],
   controllers: [OperationsController, EventsController],
-  providers: [OperationsService, VmLockService, OperationEventsService],
+  providers: [OperationsService, VmLockService, OperationEventsService, DatabaseNotificationsService],
   exports: [OperationsService, VmLockService],
 })
 export class OperationsModule {}

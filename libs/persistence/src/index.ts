@@ -5,3 +5,4 @@ export * from './seed';
 export * from './operation-ledger';
 export * from './node-capacity';
 export * from './migration-admission';
+export * from './notifications';

@@ -16,7 +16,7 @@ export class EventsController {
     summary: "Server-sent events: every state change of your tenant's operations, in order",
     description:
       'Each event is `operation` with { operationId, type, vmId, status, at }; its id resumes the stream through Last-Event-ID. ' +
-      'The stream ends within a second of the revocation of the key that opened it.',
+      'The stream ends as soon as the key that opened it is revoked.',
   })
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this event id' })
   stream(@CurrentPrincipal() principal: Principal, @Headers('last-event-id') lastEventId?: string): Observable<MessageEvent> {

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { OperationStatus, OperationType } from '@vmops/contracts';
 import { Observable, Subject } from 'rxjs';
 import type { DataSource } from 'typeorm';
+import { DatabaseNotificationsService } from './database-notifications.service';
 
 export interface OperationEvent {
   /** The SSE event id: resume after it with Last-Event-ID. */
@@ -15,7 +16,11 @@ export interface OperationEvent {
   at: string;
 }
 
-const POLL_MS = 250;
+/**
+ * Events are read when the database announces them (NOTIFY); this read runs anyway, in case an announcement was
+ * lost with the listening connection, and to find keys revoked meanwhile.
+ */
+const FALLBACK_POLL_MS = 1000;
 /**
  * Event ids come from a sequence, so a transaction that commits late leaves a gap that fills a moment
  * later. Events after a gap wait this long for it before the gap is taken as a rolled-back id.
@@ -40,8 +45,9 @@ function toEvent(row: Record<string, unknown>): OperationEvent {
 }
 
 /**
- * The tenant's stream of operation state changes, from the trigger-fed operation_events log. One poller
- * per API process serves every connection; it runs only while someone listens.
+ * The tenant's stream of operation state changes, from the trigger-fed operation_events log. One reader per API
+ * process serves every connection: it reads the log when the database announces an event, and once a second
+ * besides; it runs only while someone listens.
  */
 @Injectable()
 export class OperationEventsService implements OnModuleDestroy {
@@ -54,8 +60,14 @@ export class OperationEventsService implements OnModuleDestroy {
   private cursor: number | null = null;
   private gapSince: number | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private reading = false;
+  private readAgain = false;
+  private unsubscribe: (() => void) | null = null;
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly notifications: DatabaseNotificationsService,
+  ) {}
 
   /**
    * Every change of the tenant's operations after `afterId` (or from now on), in order, without duplicates. The
@@ -111,15 +123,23 @@ export class OperationEventsService implements OnModuleDestroy {
     this.revoked.complete();
   }
 
-  /** Starts the poller if needed; resolves to the id up to which events have been (or will be) published live. */
+  /** Starts the reader if needed; resolves to the id up to which events have been (or will be) published live. */
   private async addListener(): Promise<number> {
     this.listeners += 1;
     if (this.cursor === null) {
+      this.notifications.start();
       const [{ max }] = await this.dataSource.query(`SELECT coalesce(max(id), 0) AS max FROM operation_events`);
-      this.cursor ??= Number(max);
-      this.schedule();
+      if (this.cursor === null && this.listeners > 0) {
+        this.cursor = Number(max);
+        this.unsubscribe = this.notifications.subscribe({
+          operationEvent: () => this.read(false),
+          apiKeyRevoked: (keyId) => this.keys.has(keyId) && this.revoked.next(keyId),
+          connected: () => this.read(true),
+        });
+        this.timer = setInterval(() => this.read(true), FALLBACK_POLL_MS);
+      }
     }
-    return this.cursor;
+    return this.cursor ?? 0;
   }
 
   private removeListener(): void {
@@ -128,26 +148,36 @@ export class OperationEventsService implements OnModuleDestroy {
   }
 
   private stop(): void {
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.unsubscribe?.();
+    this.unsubscribe = null;
     this.cursor = null;
     this.gapSince = null;
   }
 
-  private schedule(): void {
-    this.timer ??= setTimeout(() => {
-      this.timer = null;
-      this.poll()
-        .catch((err) => this.logger.warn(`event poll failed: ${err instanceof Error ? err.message : err}`))
-        .finally(() => {
-          if (this.listeners > 0 && this.cursor !== null) this.schedule();
-        });
-    }, POLL_MS);
+  /** Reads the log now, or right after the read under way; `checkKeys` also looks for revoked keys. */
+  private read(checkKeys: boolean): void {
+    if (this.cursor === null) return;
+    if (this.reading) {
+      this.readAgain = true;
+      return;
+    }
+    this.reading = true;
+    this.poll(checkKeys)
+      .catch((err) => this.logger.warn(`event read failed: ${err instanceof Error ? err.message : err}`))
+      .finally(() => {
+        this.reading = false;
+        if (this.readAgain) {
+          this.readAgain = false;
+          this.read(false);
+        }
+      });
   }
 
-  private async poll(): Promise<void> {
+  private async poll(checkKeys: boolean): Promise<void> {
     if (this.cursor === null) return;
-    if (this.keys.size) {
+    if (checkKeys && this.keys.size) {
       const revoked: { id: string }[] = await this.dataSource.query(`SELECT id FROM api_keys WHERE id = ANY($1::uuid[]) AND revoked_at IS NOT NULL`, [
         [...this.keys.keys()],
       ]);
@@ -156,6 +186,7 @@ export class OperationEventsService implements OnModuleDestroy {
     const rows: Record<string, unknown>[] = await this.dataSource.query(`${SELECT_EVENTS} WHERE e.id > $1 ORDER BY e.id LIMIT ${BATCH}`, [
       this.cursor,
     ]);
+    if (rows.length === BATCH) this.readAgain = true;
     for (const event of rows.map(toEvent)) {
       if (this.cursor === null) return;
       if (event.id !== this.cursor + 1) {

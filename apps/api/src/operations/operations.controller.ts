@@ -5,10 +5,10 @@ import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
 import { CurrentPrincipal, type Principal } from '../auth/auth';
 import { uuidParam } from '../common/params';
-import { PageQuery } from '../common/page.query';
+import { KeysetPageQuery } from '../common/keyset';
 import { OperationsService } from './operations.service';
 
-class ListOperationsQuery extends PageQuery {
+class ListOperationsQuery extends KeysetPageQuery {
   @ApiPropertyOptional({ format: 'uuid' })
   @IsOptional()
   @IsUUID('all', { message: 'vmId must be a UUID' })
@@ -44,8 +44,8 @@ export class OperationsController {
   @Get()
   @ApiOkResponse({ description: 'The tenant\'s operations, newest first' })
   list(@CurrentPrincipal() principal: Principal, @Query() query: ListOperationsQuery) {
-    const { limit, offset, ...filter } = query;
-    return this.operations.list(principal, filter, { limit, offset });
+    const { vmId, type, status } = query;
+    return this.operations.list(principal, { vmId, type, status }, query);
   }
 
   @Get(':id')

@@ -5,6 +5,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import {
   finalizeUpdate,
   isTerminalOperationStatus,
+  type OperationStatus,
   isWaitStep,
   OPERATION_DEADLINE_SECONDS,
   operationSearchAttributes,
@@ -21,18 +22,20 @@ import {
 import type { AppConfig } from '@vmops/config';
 import { abandonOperation, insertOperation, OperationEntity, requestHash, settleIfStale, type Reservations } from '@vmops/persistence';
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { DataSource, EntityManager, FindOptionsWhere, Repository } from 'typeorm';
+import { In, type DataSource, type EntityManager, type Repository } from 'typeorm';
 import type { Principal } from '../auth/auth';
 import { ApiError, notFound } from '../common/api-error';
+import { CURSOR_PATTERNS, decodeCursor, encodeCursor, withCursorChecked, type KeysetPage, type KeysetPageQuery } from '../common/keyset';
 import { APP_CONFIG } from '../config.token';
+import { DatabaseNotificationsService } from '../events/database-notifications.service';
 import { TEMPORAL_CLIENT } from '../temporal/temporal.module';
 import { toOperationView, type OperationView } from './operation.view';
 
 const LIVE_PROGRESS_TIMEOUT_MS = 2000;
 /** A consumer waits this long at most for Temporal to accept a new workflow before getting a 503. */
 const START_TIMEOUT_MS = 8000;
-const WAIT_POLL_MS = 250;
+/** /wait answers when the database announces the end; it also reads the record this often, in case an announcement was lost. */
+const WAIT_FALLBACK_MS = 2000;
 const DESCRIBE_TIMEOUT_MS = 3000;
 
 /** How the caller asked for a mutation: the Idempotency-Key header and ?dryRun. */
@@ -137,6 +140,7 @@ export class OperationsService {
     @InjectRepository(OperationEntity) private readonly operations: Repository<OperationEntity>,
     @Inject(TEMPORAL_CLIENT) private readonly temporal: Client,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly notifications: DatabaseNotificationsService,
   ) {}
 
   /** Records an operation and starts its workflow — or replays the one its Idempotency-Key names, or only plans it. */
@@ -279,15 +283,73 @@ export class OperationsService {
     return null;
   }
 
-  /** Long-poll: answers as soon as the operation is final in the database, or after timeoutSeconds with its state then. */
+  /**
+   * Long-poll: answers as soon as the operation is final in the database (announced by NOTIFY when its final
+   * record commits), or after timeoutSeconds with its state then.
+   */
   async wait(principal: Principal, id: string, timeoutSeconds: number): Promise<OperationView> {
     const deadline = Date.now() + timeoutSeconds * 1000;
     let op = await this.find(principal, id);
-    while (!isTerminalOperationStatus(op.status) && Date.now() < deadline) {
-      await sleep(Math.min(WAIT_POLL_MS, Math.max(0, deadline - Date.now())));
-      op = await this.find(principal, id);
-    }
+    if (!isTerminalOperationStatus(op.status) && deadline > Date.now()) op = await this.untilFinished(principal, op, deadline);
     return this.view(op, await this.liveProgress(op));
+  }
+
+  /** The operation's record once it is final, or as it is at the deadline. */
+  private untilFinished(principal: Principal, op: OperationEntity, deadline: number): Promise<OperationEntity> {
+    this.notifications.start();
+    return new Promise<OperationEntity>((resolve, reject) => {
+      let latest = op;
+      let settled = false;
+      let reading = false;
+      let readAgain = false;
+      const finish = (error?: unknown) => {
+        if (settled) return;
+        settled = true;
+        unsubscribe();
+        clearInterval(fallback);
+        clearTimeout(timeout);
+        if (error) reject(error);
+        else resolve(latest);
+      };
+      const read = () => {
+        if (settled) return;
+        if (reading) {
+          readAgain = true;
+          return;
+        }
+        reading = true;
+        this.find(principal, op.id)
+          .then((row) => {
+            latest = row;
+            if (isTerminalOperationStatus(row.status)) finish();
+          })
+          .catch(finish)
+          .finally(() => {
+            reading = false;
+            if (readAgain) {
+              readAgain = false;
+              read();
+            }
+          });
+      };
+      // Subscribed after the first read: `connected` (called at once when the listener is up) reads again, so an
+      // end announced in between is not missed.
+      const unsubscribe = this.notifications.subscribe({
+        operationEvent: (notice) => notice.operationId === op.id && isTerminalOperationStatus(notice.status as OperationStatus) && read(),
+        connected: read,
+      });
+      const fallback = setInterval(read, WAIT_FALLBACK_MS);
+      const timeout = setTimeout(
+        () =>
+          this.find(principal, op.id)
+            .then((row) => {
+              latest = row;
+              finish();
+            })
+            .catch(finish),
+        Math.max(0, deadline - Date.now()),
+      );
+    });
   }
 
   /** Asks the workflow to stop; it undoes what it did and ends `cancelled`. */
@@ -349,22 +411,56 @@ export class OperationsService {
     return this.get(principal, id);
   }
 
-  /** The tenant's operations, and those its keys asked for on another tenant's behalf. */
-  async list(principal: Principal, filter: OperationFilter, page: { limit: number; offset: number }) {
-    const where: FindOptionsWhere<OperationEntity> = {};
-    if (filter.vmId) where.vmId = filter.vmId;
-    if (filter.type) where.type = filter.type;
-    if (filter.status) where.status = filter.status;
-    const [rows, total] = await this.operations.findAndCount({
-      where: [
-        { ...where, tenantId: principal.tenantId },
-        { ...where, requestedByTenantId: principal.tenantId },
-      ],
-      order: { createdAt: 'DESC', id: 'DESC' },
-      take: page.limit,
-      skip: page.offset,
-    });
-    return { items: rows.map((op) => this.view(op, null)), total, ...page };
+  /**
+   * The tenant's operations, and those its keys asked for on another tenant's behalf, newest first (the id breaks
+   * ties). Each side is read from its own index and the two are merged, so a page costs one index read each.
+   */
+  async list(principal: Principal, filter: OperationFilter, query: KeysetPageQuery): Promise<KeysetPage<OperationView>> {
+    const cursor = decodeCursor(query, 'newest', { key: CURSOR_PATTERNS.timestamp, tie: CURSOR_PATTERNS.uuid });
+    const params: unknown[] = [principal.tenantId];
+    const clauses: string[] = [];
+    const add = (column: string, value: unknown) => {
+      params.push(value);
+      clauses.push(`${column} = $${params.length}`);
+    };
+    if (filter.vmId) add('vm_id', filter.vmId);
+    if (filter.type) add('type', filter.type);
+    if (filter.status) add('status', filter.status);
+    const filters = clauses.map((c) => ` AND ${c}`).join('');
+    const pageParams = [...params];
+    let after = '';
+    if (cursor) {
+      pageParams.push(cursor.key, cursor.tie);
+      after = ` AND (created_at, id) < ($${pageParams.length - 1}::timestamptz, $${pageParams.length}::uuid)`;
+    }
+    const take = query.offset + query.limit + 1;
+    const side = (owner: string) =>
+      `(SELECT id, created_at FROM operations WHERE ${owner}${filters}${after} ORDER BY created_at DESC, id DESC LIMIT ${take})`;
+    const [keys, total] = await withCursorChecked(cursor, () =>
+      Promise.all([
+        this.dataSource.query(
+          `SELECT id, created_at::text AS key FROM (${side('tenant_id = $1')} UNION ALL ${side('requested_by_tenant_id = $1 AND tenant_id <> $1')}) page
+            ORDER BY created_at DESC, id DESC LIMIT ${query.limit + 1} OFFSET ${query.offset}`,
+          pageParams,
+        ) as Promise<{ id: string; key: string }[]>,
+        query.total
+          ? this.dataSource
+              .query(`SELECT count(*)::int AS total FROM operations WHERE (tenant_id = $1 OR requested_by_tenant_id = $1)${filters}`, params)
+              .then((rows: { total: number }[]) => rows[0].total)
+          : Promise.resolve(undefined),
+      ]),
+    );
+    const pageKeys = keys.slice(0, query.limit);
+    const rows = pageKeys.length ? await this.operations.findBy({ id: In(pageKeys.map((k) => k.id)) }) : [];
+    const byId = new Map(rows.map((op) => [op.id, op]));
+    const last = pageKeys[pageKeys.length - 1];
+    return {
+      items: pageKeys.flatMap((k) => (byId.has(k.id) ? [this.view(byId.get(k.id)!, null)] : [])),
+      limit: query.limit,
+      offset: query.offset,
+      nextCursor: keys.length > query.limit && last ? encodeCursor('newest', last.key, last.id) : null,
+      ...(total === undefined ? {} : { total }),
+    };
   }
 
   private async find(principal: Principal, id: string): Promise<OperationEntity> {

@@ -2,7 +2,7 @@ import { ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
 import { VM_STATUSES, type VmStatus } from '@vmops/domain';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
-import { PageQuery } from '../common/page.query';
+import { KeysetPageQuery } from '../common/keyset';
 
 export const VM_ORDER = ['hostname', '-hostname', 'created', '-created', 'status', '-status', 'memory', '-memory', 'cpus', '-cpus'] as const;
 
@@ -31,7 +31,7 @@ export class VmFilter {
   label?: string;
 }
 
-export class ListVmsQuery extends IntersectionType(PageQuery, VmFilter) {
+export class ListVmsQuery extends IntersectionType(KeysetPageQuery, VmFilter) {
   @ApiPropertyOptional({ default: false, description: "true: add each VM's live status, read from its node (one read per node)" })
   @IsOptional()
   @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))

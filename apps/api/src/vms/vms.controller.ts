@@ -3,7 +3,7 @@ import { ApiAcceptedResponse, ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperat
 import type { Response } from 'express';
 import { CurrentPrincipal, type Principal } from '../auth/auth';
 import { Mutation } from '../common/mutation-options';
-import { PageQuery } from '../common/page.query';
+import { KeysetPageQuery } from '../common/keyset';
 import { uuidParam } from '../common/params';
 import { respondToLaunch } from '../operations/launch-response';
 import { OperationsService, type MutationOptions } from '../operations/operations.service';
@@ -38,8 +38,8 @@ export class VmsController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'List your VMs', description: 'Filters: status, nodeId, hostname (contains), label; orderBy hostname, created, status, memory, cpus (- for descending); limit/offset; total counts all matches.' })
-  @ApiOkResponse({ description: '{ items, total, limit, offset }' })
+  @ApiOperation({ summary: 'List your VMs', description: 'Filters: status, nodeId, hostname (contains), label; orderBy hostname, created, status, memory, cpus (- for descending); limit with cursor (nextCursor of the previous page) or offset; total=true also counts all matches.' })
+  @ApiOkResponse({ description: '{ items, limit, offset, nextCursor, total? }' })
   list(@CurrentPrincipal() principal: Principal, @Query() query: ListVmsQuery) {
     return this.vms.list(principal, query);
   }
@@ -76,9 +76,9 @@ export class VmsController {
 
   @Get(':id/operations')
   @ApiOperation({ summary: "The VM's action history, newest first" })
-  async history(@CurrentPrincipal() principal: Principal, @Param('id', uuidParam('VM id')) id: string, @Query() page: PageQuery) {
+  async history(@CurrentPrincipal() principal: Principal, @Param('id', uuidParam('VM id')) id: string, @Query() page: KeysetPageQuery) {
     await this.vms.get(principal, id);
-    return this.operations.list(principal, { vmId: id }, { limit: page.limit, offset: page.offset });
+    return this.operations.list(principal, { vmId: id }, page);
   }
 
   @Post()

@@ -4,9 +4,10 @@ import { defaultStopTimeoutFor, type CreateVmInput, type OperationPlan, type Ope
 import { macFromId, type VmStatus } from '@vmops/domain';
 import { DiskEntity, NetworkInterfaceEntity, TemplateEntity, VmEntity } from '@vmops/persistence';
 import { randomBytes, randomUUID, scryptSync } from 'node:crypto';
-import { ILike, In, type EntityManager, type FindOptionsWhere, type Repository } from 'typeorm';
+import { In, type EntityManager, type Repository } from 'typeorm';
 import type { Principal } from '../auth/auth';
 import { ApiError, invalidParameter, notFound } from '../common/api-error';
+import { CURSOR_PATTERNS, decodeCursor, encodeCursor, withCursorChecked, type KeysetPage } from '../common/keyset';
 import { OperationsService, type LaunchResult, type MutationOptions } from '../operations/operations.service';
 import { VmLockService, type LockedVm } from '../operations/vm-lock.service';
 import { createVmPlan } from '../../../../workflows/plans/create-vm.plan';
@@ -25,6 +26,15 @@ import { placeVm } from './placement';
 import { toVmView, type VmView } from './vm.view';
 
 const UNIQUE_VIOLATION = '23505';
+
+/** The orders of the VM list: their column, its SQL type (the cursor's key is cast back to it) and the key's shape. */
+const VM_ORDER_KEYS = {
+  hostname: { column: 'hostname', type: 'text', shape: CURSOR_PATTERNS.text },
+  created: { column: 'created_at', type: 'timestamptz', shape: CURSOR_PATTERNS.timestamp },
+  status: { column: 'status', type: 'text', shape: CURSOR_PATTERNS.text },
+  memory: { column: 'memory_mb', type: 'integer', shape: CURSOR_PATTERNS.integer },
+  cpus: { column: 'cpus', type: 'integer', shape: CURSOR_PATTERNS.integer },
+} as const;
 
 export interface LiveStatusView {
   vmId: string;
@@ -99,34 +109,75 @@ export class VmsService {
     private readonly nodes: NodeReader,
   ) {}
 
-  async list(principal: Principal, query: ListVmsQuery): Promise<{ items: VmView[]; total: number; limit: number; offset: number }> {
-    const [field, direction] = query.orderBy.startsWith('-') ? [query.orderBy.slice(1), 'DESC' as const] : [query.orderBy, 'ASC' as const];
-    const column = { hostname: 'hostname', created: 'createdAt', status: 'status', memory: 'memoryMb', cpus: 'cpus' }[field]!;
-    const [vms, total] = await this.vms.findAndCount({
-      where: this.where(principal, query),
-      order: { [column]: direction, ...(column === 'hostname' ? {} : { hostname: 'ASC' }) },
-      take: query.limit,
-      skip: query.offset,
-    });
-    const ids = In(vms.map((v) => v.id));
-    const [disks, nics] = vms.length ? await Promise.all([this.disks.findBy({ vmId: ids }), this.nics.findBy({ vmId: ids })]) : [[], []];
-    const items = vms.map((vm) => toVmView(vm, disks, nics));
+  /**
+   * A page of the tenant's VMs: ids and order keys first, from an index per order and filter (see the read-index
+   * migration), then those VMs with their disks and interfaces. The hostname (unique in a tenant) breaks ties.
+   */
+  async list(principal: Principal, query: ListVmsQuery): Promise<KeysetPage<VmView>> {
+    const descending = query.orderBy.startsWith('-');
+    const field = descending ? query.orderBy.slice(1) : query.orderBy;
+    const { column, type, shape } = VM_ORDER_KEYS[field as keyof typeof VM_ORDER_KEYS];
+    const cursor = decodeCursor(query, query.orderBy, { key: shape, tie: CURSOR_PATTERNS.text });
+    const { sql: where, params } = this.filterSql(principal, query);
+    const page = [...params];
+    let after = '';
+    if (cursor) {
+      page.push(cursor.key, cursor.tie);
+      after = ` AND (${column}, hostname) ${descending ? '<' : '>'} ($${page.length - 1}::${type}, $${page.length})`;
+    }
+    const direction = descending ? 'DESC' : 'ASC';
+    const [keys, total] = await withCursorChecked(cursor, () =>
+      Promise.all([
+        this.vms.manager.query(
+          `SELECT id, ${column}::text AS key, hostname FROM vms WHERE ${where}${after}
+            ORDER BY ${column} ${direction}, hostname ${direction} LIMIT ${query.limit + 1} OFFSET ${query.offset}`,
+          page,
+        ) as Promise<{ id: string; key: string; hostname: string }[]>,
+        query.total ? this.countWhere(where, params) : Promise.resolve(undefined),
+      ]),
+    );
+    const more = keys.length > query.limit;
+    const pageKeys = keys.slice(0, query.limit);
+    const ids = pageKeys.map((k) => k.id);
+    const [vms, disks, nics] = ids.length
+      ? await Promise.all([this.vms.findBy({ id: In(ids) }), this.disks.findBy({ vmId: In(ids) }), this.nics.findBy({ vmId: In(ids) })])
+      : [[], [], []];
+    const byId = new Map(vms.map((vm) => [vm.id, vm]));
+    const items = ids.flatMap((id) => (byId.has(id) ? [toVmView(byId.get(id)!, disks, nics)] : []));
     if (query.live) await this.addLiveStatus(items);
-    return { items, total, limit: query.limit, offset: query.offset };
+    const last = pageKeys[pageKeys.length - 1];
+    return {
+      items,
+      limit: query.limit,
+      offset: query.offset,
+      nextCursor: more && last ? encodeCursor(query.orderBy, last.key, last.hostname) : null,
+      ...(total === undefined ? {} : { total }),
+    };
   }
 
   async count(principal: Principal, filter: VmFilter): Promise<{ count: number }> {
-    return { count: await this.vms.countBy(this.where(principal, filter)) };
+    const { sql, params } = this.filterSql(principal, filter);
+    return { count: await this.countWhere(sql, params) };
   }
 
-  private where(principal: Principal, f: VmFilter): FindOptionsWhere<VmEntity> {
-    return {
-      tenantId: principal.tenantId,
-      ...(f.status ? { status: f.status } : {}),
-      ...(f.nodeId ? { nodeId: f.nodeId } : {}),
-      ...(f.label ? { label: f.label } : {}),
-      ...(f.hostname ? { hostname: ILike(`%${f.hostname.replace(/[\\%_]/g, (c) => `\\${c}`)}%`) } : {}),
+  private async countWhere(where: string, params: unknown[]): Promise<number> {
+    const [{ count }] = await this.vms.manager.query(`SELECT count(*)::int AS count FROM vms WHERE ${where}`, params);
+    return count;
+  }
+
+  /** The filters of the VM lists, as SQL on `vms` and its parameters. */
+  private filterSql(principal: Principal, f: VmFilter): { sql: string; params: unknown[] } {
+    const params: unknown[] = [principal.tenantId];
+    const clauses = ['tenant_id = $1'];
+    const add = (clause: (n: number) => string, value: unknown) => {
+      params.push(value);
+      clauses.push(clause(params.length));
     };
+    if (f.status) add((n) => `status = $${n}`, f.status);
+    if (f.nodeId) add((n) => `node_id = $${n}`, f.nodeId);
+    if (f.label) add((n) => `label = $${n}`, f.label);
+    if (f.hostname) add((n) => `hostname ILIKE $${n}`, `%${f.hostname.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    return { sql: clauses.join(' AND '), params };
   }
 
   /**

@@ -9,6 +9,7 @@ import { VmPendingSize1764020000000 } from './1764020000000-vm-pending-size';
 import { OperationReservations1764030000000 } from './1764030000000-operation-reservations';
 import { OperationRequestedBy1764040000000 } from './1764040000000-operation-requested-by';
 import { OperationChildren1764050000000 } from './1764050000000-operation-children';
+import { EventNotifyAndReadIndexes1764060000000 } from './1764060000000-event-notify-and-read-indexes';
 
 /** Every migration, oldest first. A new one is added here and committed with its entity change. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   OperationReservations1764030000000,
   OperationRequestedBy1764040000000,
   OperationChildren1764050000000,
+  EventNotifyAndReadIndexes1764060000000,
 ];

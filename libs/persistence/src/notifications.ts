@@ -1,0 +1,118 @@
+import { Client } from 'pg';
+import { API_KEY_REVOKED_CHANNEL, OPERATION_EVENTS_CHANNEL } from './migrations/1764060000000-event-notify-and-read-indexes';
+
+export { API_KEY_REVOKED_CHANNEL, OPERATION_EVENTS_CHANNEL };
+
+/** One operation event as NOTIFY announced it (the trigger of operation_events). */
+export interface OperationEventNotice {
+  eventId: number;
+  operationId: string;
+  tenantId: string;
+  status: string;
+}
+
+export interface NotificationHandlers {
+  operationEvent?(notice: OperationEventNotice): void;
+  apiKeyRevoked?(apiKeyId: string): void;
+  /**
+   * The listening connection is (again) up. What was announced while it was down is lost, so a listener
+   * catches up from the tables here.
+   */
+  connected?(): void;
+}
+
+const RECONNECT_MIN_MS = 250;
+const RECONNECT_MAX_MS = 5000;
+
+export function parseOperationEventNotice(payload: string): OperationEventNotice | null {
+  const [eventId, operationId, tenantId, status] = payload.split(' ');
+  if (!status || !/^\d+$/.test(eventId)) return null;
+  return { eventId: Number(eventId), operationId, tenantId, status };
+}
+
+/**
+ * One dedicated connection that LISTENs to the database's announcements (outside the pool: a LISTEN holds its
+ * connection for good). It connects again, with a growing pause, whenever the connection fails or the server
+ * goes away, and says so through `connected()`.
+ */
+export class DatabaseNotifications {
+  private client: Client | null = null;
+  private closed = false;
+  private retryMs = RECONNECT_MIN_MS;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private readonly handlers = new Set<NotificationHandlers>();
+
+  constructor(
+    private readonly databaseUrl: string,
+    private readonly log: (message: string) => void = () => undefined,
+    private readonly connectTimeoutMs = 5000,
+  ) {}
+
+  /** Whether announcements arrive now. */
+  get listening(): boolean {
+    return this.client !== null;
+  }
+
+  /** Connects (in the background, retried until it works) and delivers to `handlers` until the returned function is called. */
+  subscribe(handlers: NotificationHandlers): () => void {
+    this.handlers.add(handlers);
+    if (this.client) handlers.connected?.();
+    return () => this.handlers.delete(handlers);
+  }
+
+  start(): void {
+    if (!this.closed && !this.client && !this.retryTimer) void this.connect();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    const client = this.client;
+    this.client = null;
+    await client?.end().catch(() => undefined);
+  }
+
+  private async connect(): Promise<void> {
+    const client = new Client({ connectionString: this.databaseUrl, connectionTimeoutMillis: this.connectTimeoutMs, keepAlive: true });
+    let failed = false;
+    const lost = (why: string) => {
+      if (failed) return;
+      failed = true;
+      if (this.client === client) this.client = null;
+      client.end().catch(() => undefined);
+      if (this.closed) return;
+      this.log(`database notifications lost (${why}); connecting again in ${this.retryMs} ms`);
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null;
+        void this.connect();
+      }, this.retryMs);
+      this.retryMs = Math.min(this.retryMs * 2, RECONNECT_MAX_MS);
+    };
+    client.on('error', (err) => lost(err.message));
+    client.on('end', () => lost('connection ended'));
+    client.on('notification', (msg) => {
+      if (msg.channel === OPERATION_EVENTS_CHANNEL) {
+        const notice = msg.payload ? parseOperationEventNotice(msg.payload) : null;
+        if (notice) for (const h of this.handlers) h.operationEvent?.(notice);
+      } else if (msg.channel === API_KEY_REVOKED_CHANNEL && msg.payload) {
+        for (const h of this.handlers) h.apiKeyRevoked?.(msg.payload);
+      }
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${OPERATION_EVENTS_CHANNEL}`);
+      await client.query(`LISTEN ${API_KEY_REVOKED_CHANNEL}`);
+    } catch (err) {
+      lost(err instanceof Error ? err.message : String(err));
+      return;
+    }
+    if (this.closed || failed) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    this.client = client;
+    this.retryMs = RECONNECT_MIN_MS;
+    for (const h of this.handlers) h.connected?.();
+  }
+}
