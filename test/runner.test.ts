@@ -4,7 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
-import { nodeTaskQueue, progressQuery, type OperationPlan, type OperationProgress, type PlannedStep } from '../libs/contracts/src';
+import { nodeLongTaskQueue, nodeTaskQueue, progressQuery, type OperationPlan, type OperationProgress, type PlannedStep } from '../libs/contracts/src';
 
 /**
  * The saga runner itself, on the run's Temporal server with scripted activities instead of a driver and a
@@ -59,7 +59,7 @@ describe('the saga runner', () => {
         return { attempt: 1 };
       },
     };
-    for (const queue of [taskQueue, nodeTaskQueue(taskQueue, NODE)]) {
+    for (const queue of [taskQueue, nodeTaskQueue(taskQueue, NODE), nodeLongTaskQueue(taskQueue, NODE)]) {
       const worker = await Worker.create({ connection: env.nativeConnection, namespace: 'default', taskQueue: queue, workflowBundle: bundle, activities: all });
       workers.push({ worker, run: worker.run() });
     }

@@ -20,7 +20,9 @@ import {
   isWaitStep,
   NodeIdKey,
   NON_RETRYABLE_ERROR_TYPES,
+  nodeLongTaskQueue,
   nodeTaskQueue,
+  isLongDriverActivity,
   pendingSteps,
   progressQuery,
   type ActivityCall,
@@ -88,9 +90,12 @@ const DRIVER_HEARTBEAT_TIMEOUT = '10 seconds';
  */
 const INVENTORY_STEP_TIMEOUT = '1 minute';
 
+/** Long driver calls go to the node's queue for them (workflows started before it send them to the node's one queue). */
+const LONG_CALLS_QUEUE_PATCH = 'long-driver-calls-queue';
+
 /**
  * Runs one activity call. A driver call goes to the task queue of the node it names, where that node's agent
- * polls; everything else runs on the workflow's own (shared) queue.
+ * polls (a long call to that node's queue for long calls); everything else runs on the workflow's own (shared) queue.
  */
 export function execute(proxies: Proxies, call: ActivityCall, observed?: unknown): Promise<StepReport> {
   const fn = proxies[call.activity] as unknown as {
@@ -99,7 +104,10 @@ export function execute(proxies: Proxies, call: ActivityCall, observed?: unknown
   const options: ActivityOptions = isDriverActivity(call.activity)
     ? {
         summary: call.summary,
-        taskQueue: nodeTaskQueue(workflowInfo().taskQueue, (call.args as { nodeId: string }).nodeId),
+        taskQueue: (isLongDriverActivity(call.activity) && patched(LONG_CALLS_QUEUE_PATCH) ? nodeLongTaskQueue : nodeTaskQueue)(
+          workflowInfo().taskQueue,
+          (call.args as { nodeId: string }).nodeId,
+        ),
         heartbeatTimeout: DRIVER_HEARTBEAT_TIMEOUT,
       }
     : { summary: call.summary, startToCloseTimeout: INVENTORY_STEP_TIMEOUT };

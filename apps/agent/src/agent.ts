@@ -1,4 +1,4 @@
-import { nodeTaskQueue } from '@vmops/contracts';
+import { nodeLongTaskQueue, nodeTaskQueue } from '@vmops/contracts';
 import type { HypervisorDriver } from '@vmops/hypervisor';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createDriverActivities } from './driver.activities';
@@ -10,7 +10,14 @@ export interface NodeAgentOptions {
   sharedTaskQueue: string;
   nodeIds: string[];
   driver: HypervisorDriver;
+  /**
+   * Per node: how many driver calls run at once (AGENT_MAX_CALLS, 200), and how many long ones besides
+   * (AGENT_MAX_LONG_CALLS, 2000): short calls answer within seconds, long ones (isLongDriverActivity) mostly wait.
+   */
+  maxCalls?: number;
+  maxLongCalls?: number;
 }
+
 
 export interface NodeAgent {
   /** The task queue each served node polls. */
@@ -21,22 +28,31 @@ export interface NodeAgent {
 }
 
 /**
- * The agent of one or more hypervisor nodes: one activity-only worker per node, polling that node's own task
- * queue, so a driver step runs on the host that holds the VM and nowhere else.
+ * The agent of one or more hypervisor nodes: activity-only workers per node, polling that node's own task queues,
+ * so a driver step runs on the host that holds the VM and nowhere else. Each node has two queues with slots of
+ * their own: its long calls (a guest's power-off, a copy) never take the slots of its short ones.
  */
-export async function createNodeAgent({ connection, namespace, sharedTaskQueue, nodeIds, driver }: NodeAgentOptions): Promise<NodeAgent> {
+export async function createNodeAgent(options: NodeAgentOptions): Promise<NodeAgent> {
+  const { connection, namespace, sharedTaskQueue, nodeIds, driver } = options;
   const queues = Object.fromEntries(nodeIds.map((nodeId) => [nodeId, nodeTaskQueue(sharedTaskQueue, nodeId)]));
   const workers = await Promise.all(
-    nodeIds.map((nodeId) =>
-      Worker.create({
-        connection,
-        namespace,
-        taskQueue: queues[nodeId],
-        activities: createDriverActivities(driver, nodeId),
-        // A killed agent's steps are retried after their heartbeat timeout; a stopping one finishes them first.
-        shutdownGraceTime: '30 seconds',
-      }),
-    ),
+    nodeIds.flatMap((nodeId) => {
+      const activities = createDriverActivities(driver, nodeId);
+      return [
+        { taskQueue: queues[nodeId], slots: options.maxCalls ?? 200 },
+        { taskQueue: nodeLongTaskQueue(sharedTaskQueue, nodeId), slots: options.maxLongCalls ?? 2000 },
+      ].map(({ taskQueue, slots }) =>
+        Worker.create({
+          connection,
+          namespace,
+          taskQueue,
+          activities,
+          maxConcurrentActivityTaskExecutions: slots,
+          // A killed agent's steps are retried after their heartbeat timeout; a stopping one finishes them first.
+          shutdownGraceTime: '30 seconds',
+        }),
+      );
+    }),
   );
   return {
     queues,

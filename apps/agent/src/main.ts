@@ -30,6 +30,8 @@ async function main(): Promise<void> {
       sharedTaskQueue: config.temporalTaskQueue,
       nodeIds: config.nodeIds,
       driver,
+      maxCalls: config.maxCalls,
+      maxLongCalls: config.maxLongCalls,
     });
     for (const [nodeId, queue] of Object.entries(agent.queues)) console.log(`agent: node ${nodeId} polls task queue "${queue}"`);
     await agent.run();

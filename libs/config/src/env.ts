@@ -41,6 +41,9 @@ export interface AgentConfig {
   temporalNamespace: string;
   temporalTaskQueue: string;
   nodeIds: string[];
+  /** Per node: driver calls at once (AGENT_MAX_CALLS), and long ones (a guest's power-off, a copy) besides (AGENT_MAX_LONG_CALLS). */
+  maxCalls: number;
+  maxLongCalls: number;
   /** What the simulator reports as each served node's capacity. */
   nodeCapacity: { cpus: number; memoryMb: number; storageGb: number };
   simulator: SimulatorConfig;
@@ -147,6 +150,8 @@ export function loadAgentConfig(env: Env = process.env): AgentConfig {
   return r.done({
     ...r.temporal(),
     nodeIds,
+    maxCalls: r.int('AGENT_MAX_CALLS', 200, 1, 100_000),
+    maxLongCalls: r.int('AGENT_MAX_LONG_CALLS', 2000, 1, 100_000),
     nodeCapacity: {
       cpus: r.int('SIM_NODE_CPUS', 32, 1, 4096),
       memoryMb: r.int('SIM_NODE_MEMORY_MB', 131072, 256, 64 * 1024 * 1024),

@@ -181,6 +181,23 @@ const DRIVER_ACTIVITY_SET: Record<keyof DriverActivities, true> = {
 /** The activities a node's agent serves, in a stable order. */
 export const DRIVER_ACTIVITY_NAMES = Object.keys(DRIVER_ACTIVITY_SET) as (keyof DriverActivities)[];
 
+/**
+ * Driver calls that may take minutes: waiting for a guest to power off, copying a VM or a disk. They run on the
+ * node's second task queue (nodeLongTaskQueue) in slots of their own, so that a node stopping a hundred VMs at
+ * once still starts, attaches and reads at once.
+ */
+const LONG_DRIVER_ACTIVITY_SET: Partial<Record<keyof DriverActivities, true>> = {
+  stopVm: true,
+  stopVmWithTimeout: true,
+  transferVm: true,
+  createDiskFromTemplate: true,
+  createDiskFromSnapshot: true,
+};
+
+export function isLongDriverActivity(name: string): boolean {
+  return Object.prototype.hasOwnProperty.call(LONG_DRIVER_ACTIVITY_SET, name);
+}
+
 /** Whether an activity runs on a node's agent (true) or on the shared worker. */
 export function isDriverActivity(name: string): name is keyof DriverActivities {
   return Object.prototype.hasOwnProperty.call(DRIVER_ACTIVITY_SET, name);

@@ -38,3 +38,8 @@ export const NON_RETRYABLE_ERROR_TYPES = [
 export function nodeTaskQueue(sharedQueue: string, nodeId: string): string {
   return `${sharedQueue}.node.${nodeId}`;
 }
+
+/** The task queue of one node's long driver calls (isLongDriverActivity), served by the same agent in slots of their own. */
+export function nodeLongTaskQueue(sharedQueue: string, nodeId: string): string {
+  return `${nodeTaskQueue(sharedQueue, nodeId)}.long`;
+}
