@@ -68,6 +68,8 @@ export interface HarnessOptions {
   agentNodes?: (world: SeedResult) => string[];
   /** How long each tenth of a migration's copy takes on the simulated nodes (default 10 ms). */
   transferStepMs?: number;
+  /** The in-process agents' slots per node (AGENT_MAX_CALLS / AGENT_MAX_LONG_CALLS); the agent's defaults otherwise. */
+  agentSlots?: { maxCalls: number; maxLongCalls: number };
   /** Set up the reconciler's Schedule for this harness's queue, this often (as the worker's main does). */
   reconcileEverySeconds?: number;
 }
@@ -129,6 +131,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         sharedTaskQueue: config.temporalTaskQueue,
         nodeIds: agentNodes,
         driver: hypervisor,
+        ...options.agentSlots,
       });
       agentRun = agent.run();
     }
