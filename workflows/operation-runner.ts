@@ -90,12 +90,11 @@ const DRIVER_HEARTBEAT_TIMEOUT = '10 seconds';
  */
 const INVENTORY_STEP_TIMEOUT = '1 minute';
 
-/** Long driver calls go to the node's queue for them (workflows started before it send them to the node's one queue). */
-const LONG_CALLS_QUEUE_PATCH = 'long-driver-calls-queue';
-
 /**
  * Runs one activity call. A driver call goes to the task queue of the node it names, where that node's agent
  * polls (a long call to that node's queue for long calls); everything else runs on the workflow's own (shared) queue.
+ * The queue is not part of what a replay checks (Temporal matches a scheduled activity by its id and type: the
+ * replay suite holds histories whose long calls went to the node's one queue), so moving a call needs no patch.
  */
 export function execute(proxies: Proxies, call: ActivityCall, observed?: unknown): Promise<StepReport> {
   const fn = proxies[call.activity] as unknown as {
@@ -104,7 +103,7 @@ export function execute(proxies: Proxies, call: ActivityCall, observed?: unknown
   const options: ActivityOptions = isDriverActivity(call.activity)
     ? {
         summary: call.summary,
-        taskQueue: (isLongDriverActivity(call.activity) && patched(LONG_CALLS_QUEUE_PATCH) ? nodeLongTaskQueue : nodeTaskQueue)(
+        taskQueue: (isLongDriverActivity(call.activity) ? nodeLongTaskQueue : nodeTaskQueue)(
           workflowInfo().taskQueue,
           (call.args as { nodeId: string }).nodeId,
         ),
