@@ -511,25 +511,33 @@ export class SimulatedHypervisor implements HypervisorDriver {
    * before its work, or — a fault that `lands` — after it.
    */
   private async call<T>(method: DriverMethod, nodeId: string, work: (c: PoolClient) => Promise<T>): Promise<T> {
-    const { latencyMs, fault } = await this.store.tx(async (c) => {
-      await c.query(
-        `INSERT INTO ${this.t('calls')} (method, node_id, count) VALUES ($1, $2, 1)
-         ON CONFLICT (method, node_id) DO UPDATE SET count = ${this.t('calls')}.count + 1`,
-        [method, nodeId],
-      );
-      await c.query(`INSERT INTO ${this.t('call_log')} (method, node_id) VALUES ($1, $2)`, [method, nodeId]);
-      const latency = await c.query(
-        `SELECT ms FROM ${this.t('latency')} WHERE method IN ($1, '*') AND node_id IN ($2, '')
-         ORDER BY (method = $1) DESC, (node_id = $2) DESC LIMIT 1`,
-        [method, nodeId],
-      );
-      return { latencyMs: latency.rows[0]?.ms ?? this.latencyMs, fault: await this.drawFault(c, method, nodeId) };
-    });
+    // One statement counts and logs the call and reads its latency, and whether any fault might cover it; only
+    // then does a transaction draw the faults (under lock, as their counters move).
+    const rows = await this.store.query(
+      `WITH counted AS (
+         INSERT INTO ${this.t('calls')} (method, node_id, count) VALUES ($1, $2, 1)
+         ON CONFLICT (method, node_id) DO UPDATE SET count = ${this.t('calls')}.count + 1 RETURNING 1
+       ), logged AS (
+         INSERT INTO ${this.t('call_log')} (method, node_id) VALUES ($1, $2) RETURNING 1
+       )
+       SELECT (SELECT ms FROM ${this.t('latency')} WHERE method IN ($1, '*') AND node_id IN ($2, '')
+                ORDER BY (method = $1) DESC, (node_id = $2) DESC LIMIT 1) AS ms,
+              EXISTS (SELECT 1 FROM ${this.t('faults')} WHERE method IN ($1, '*') AND (node_id IS NULL OR node_id = $2)) AS faulty,
+              (SELECT count(*) FROM counted) + (SELECT count(*) FROM logged) AS written`,
+      [method, nodeId],
+    );
+    const latencyMs: number = rows[0].ms ?? this.latencyMs;
+    const fault = rows[0].faulty ? await this.store.tx((c) => this.drawFault(c, method, nodeId)) : null;
     if (latencyMs > 0) await sleep(latencyMs);
     if (fault && !fault.lands) throw fault.error;
     const result = await this.store.tx(async (c) => {
-      await c.query(`UPDATE ${this.t('vms')} SET ${POWER_OFF} WHERE node_id = $1 AND ${SHUT_DOWN}`, [nodeId]);
-      await this.node(c, nodeId);
+      // Guests that finished shutting down are off now; then the node must be one this hypervisor serves.
+      const { rows: nodes } = await c.query(
+        `WITH settled AS (UPDATE ${this.t('vms')} SET ${POWER_OFF} WHERE node_id = $1 AND ${SHUT_DOWN} RETURNING 1)
+         SELECT n.*, (SELECT count(*) FROM settled) AS settled FROM ${this.t('nodes')} n WHERE n.id = $1`,
+        [nodeId],
+      );
+      if (!nodes[0]) throw new DriverNotFoundError(`node ${nodeId} is not served by this hypervisor`);
       return work(c);
     });
     if (fault) throw fault.error;
