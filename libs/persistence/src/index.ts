@@ -6,3 +6,4 @@ export * from './operation-ledger';
 export * from './node-capacity';
 export * from './migration-admission';
 export * from './notifications';
+export * from './rows';

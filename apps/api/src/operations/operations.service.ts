@@ -20,9 +20,9 @@ import {
   type OperationType,
 } from '@vmops/contracts';
 import type { AppConfig } from '@vmops/config';
-import { abandonOperation, insertOperation, OperationEntity, requestHash, settleIfStale, type Reservations } from '@vmops/persistence';
+import { abandonOperation, entityOfRow, insertOperation, OperationEntity, requestHash, settleIfStale, type Reservations } from '@vmops/persistence';
 import { randomUUID } from 'node:crypto';
-import { In, type DataSource, type EntityManager, type Repository } from 'typeorm';
+import type { DataSource, EntityManager, Repository } from 'typeorm';
 import type { Principal } from '../auth/auth';
 import { ApiError, notFound } from '../common/api-error';
 import { CURSOR_PATTERNS, decodeCursor, encodeCursor, withCursorChecked, type KeysetPage, type KeysetPageQuery } from '../common/keyset';
@@ -436,29 +436,29 @@ export class OperationsService {
     const take = query.offset + query.limit + 1;
     const side = (owner: string) =>
       `(SELECT id, created_at FROM operations WHERE ${owner}${filters}${after} ORDER BY created_at DESC, id DESC LIMIT ${take})`;
-    const [keys, total] = await withCursorChecked(cursor, () =>
+    const [rows, total] = await withCursorChecked(cursor, () =>
       Promise.all([
         this.dataSource.query(
-          `SELECT id, created_at::text AS key FROM (${side('tenant_id = $1')} UNION ALL ${side('requested_by_tenant_id = $1 AND tenant_id <> $1')}) page
-            ORDER BY created_at DESC, id DESC LIMIT ${query.limit + 1} OFFSET ${query.offset}`,
+          `WITH page AS (
+             SELECT id, created_at FROM (${side('tenant_id = $1')} UNION ALL ${side('requested_by_tenant_id = $1 AND tenant_id <> $1')}) sides
+              ORDER BY created_at DESC, id DESC LIMIT ${query.limit + 1} OFFSET ${query.offset})
+           SELECT o.*, o.created_at::text AS key FROM page JOIN operations o ON o.id = page.id ORDER BY page.created_at DESC, page.id DESC`,
           pageParams,
-        ) as Promise<{ id: string; key: string }[]>,
+        ) as Promise<(Record<string, unknown> & { id: string; key: string })[]>,
         query.total
           ? this.dataSource
               .query(`SELECT count(*)::int AS total FROM operations WHERE (tenant_id = $1 OR requested_by_tenant_id = $1)${filters}`, params)
-              .then((rows: { total: number }[]) => rows[0].total)
+              .then((counted: { total: number }[]) => counted[0].total)
           : Promise.resolve(undefined),
       ]),
     );
-    const pageKeys = keys.slice(0, query.limit);
-    const rows = pageKeys.length ? await this.operations.findBy({ id: In(pageKeys.map((k) => k.id)) }) : [];
-    const byId = new Map(rows.map((op) => [op.id, op]));
-    const last = pageKeys[pageKeys.length - 1];
+    const pageRows = rows.slice(0, query.limit);
+    const last = pageRows[pageRows.length - 1];
     return {
-      items: pageKeys.flatMap((k) => (byId.has(k.id) ? [this.view(byId.get(k.id)!, null)] : [])),
+      items: pageRows.map((row) => this.view(entityOfRow(this.dataSource, OperationEntity, row), null)),
       limit: query.limit,
       offset: query.offset,
-      nextCursor: keys.length > query.limit && last ? encodeCursor('newest', last.key, last.id) : null,
+      nextCursor: rows.length > query.limit && last ? encodeCursor('newest', last.key, last.id) : null,
       ...(total === undefined ? {} : { total }),
     };
   }

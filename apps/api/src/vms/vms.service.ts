@@ -2,9 +2,9 @@ import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { defaultStopTimeoutFor, type CreateVmInput, type OperationPlan, type OperationType, type VmPowerInput } from '@vmops/contracts';
 import { macFromId, type VmStatus } from '@vmops/domain';
-import { DiskEntity, NetworkInterfaceEntity, TemplateEntity, VmEntity } from '@vmops/persistence';
+import { DiskEntity, entityOfRow, NetworkInterfaceEntity, TemplateEntity, VmEntity } from '@vmops/persistence';
 import { randomBytes, randomUUID, scryptSync } from 'node:crypto';
-import { In, type EntityManager, type Repository } from 'typeorm';
+import type { EntityManager, Repository } from 'typeorm';
 import type { Principal } from '../auth/auth';
 import { ApiError, invalidParameter, notFound } from '../common/api-error';
 import { CURSOR_PATTERNS, decodeCursor, encodeCursor, withCursorChecked, type KeysetPage } from '../common/keyset';
@@ -126,31 +126,38 @@ export class VmsService {
       after = ` AND (${column}, hostname) ${descending ? '<' : '>'} ($${page.length - 1}::${type}, $${page.length})`;
     }
     const direction = descending ? 'DESC' : 'ASC';
-    const [keys, total] = await withCursorChecked(cursor, () =>
+    // A hostname search of three characters or more finds its few matches through the trigram index first, then
+    // orders them (OFFSET 0 keeps the planner from walking the ordered index instead, match by match).
+    const source = (query.hostname?.length ?? 0) >= 3 ? `(SELECT * FROM vms WHERE ${where} OFFSET 0)` : 'vms';
+    // One statement: the page's keys from the index, then those VMs with their disks and interfaces.
+    const [rows, total] = await withCursorChecked(cursor, () =>
       Promise.all([
         this.vms.manager.query(
-          `SELECT id, ${column}::text AS key, hostname FROM vms WHERE ${where}${after}
-            ORDER BY ${column} ${direction}, hostname ${direction} LIMIT ${query.limit + 1} OFFSET ${query.offset}`,
+          `WITH page AS (
+             SELECT id, ${column} AS sort_key, ${column}::text AS key, hostname FROM ${source} vms WHERE ${where}${after}
+              ORDER BY ${column} ${direction}, hostname ${direction} LIMIT ${query.limit + 1} OFFSET ${query.offset})
+           SELECT page.key, v.*,
+                  (SELECT coalesce(json_agg(json_build_object('id', d.id, 'vmId', d.vm_id, 'position', d.position, 'sizeGb', d.size_gb)), '[]')
+                     FROM disks d WHERE d.vm_id = v.id) AS disk_list,
+                  (SELECT coalesce(json_agg(json_build_object('id', n.id, 'vmId', n.vm_id, 'position', n.position, 'mac', n.mac,
+                                                              'network', n.network, 'ipAddress', n.ip_address)), '[]')
+                     FROM network_interfaces n WHERE n.vm_id = v.id) AS nic_list
+             FROM page JOIN vms v ON v.id = page.id
+            ORDER BY page.sort_key ${direction}, page.hostname ${direction}`,
           page,
-        ) as Promise<{ id: string; key: string; hostname: string }[]>,
+        ) as Promise<(Record<string, unknown> & { key: string; hostname: string; disk_list: DiskEntity[]; nic_list: NetworkInterfaceEntity[] })[]>,
         query.total ? this.countWhere(where, params) : Promise.resolve(undefined),
       ]),
     );
-    const more = keys.length > query.limit;
-    const pageKeys = keys.slice(0, query.limit);
-    const ids = pageKeys.map((k) => k.id);
-    const [vms, disks, nics] = ids.length
-      ? await Promise.all([this.vms.findBy({ id: In(ids) }), this.disks.findBy({ vmId: In(ids) }), this.nics.findBy({ vmId: In(ids) })])
-      : [[], [], []];
-    const byId = new Map(vms.map((vm) => [vm.id, vm]));
-    const items = ids.flatMap((id) => (byId.has(id) ? [toVmView(byId.get(id)!, disks, nics)] : []));
+    const pageRows = rows.slice(0, query.limit);
+    const items = pageRows.map((row) => toVmView(entityOfRow(this.vms.manager.connection, VmEntity, row), row.disk_list, row.nic_list));
     if (query.live) await this.addLiveStatus(items);
-    const last = pageKeys[pageKeys.length - 1];
+    const last = pageRows[pageRows.length - 1];
     return {
       items,
       limit: query.limit,
       offset: query.offset,
-      nextCursor: more && last ? encodeCursor(query.orderBy, last.key, last.hostname) : null,
+      nextCursor: rows.length > query.limit && last ? encodeCursor(query.orderBy, last.key, last.hostname) : null,
       ...(total === undefined ? {} : { total }),
     };
   }

@@ -1,0 +1,243 @@
+import { temporal } from '@temporalio/proto';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { randomUUID } from 'node:crypto';
+import { api, cpuByKind, createVms, enlargeNodes, percentile, QUICK, report, round, startBenchStack } from './support';
+
+/**
+ * Operations against bare Temporal, side by side in one run on one dev server:
+ * - sequential latency per type (POST → /wait answered) vs a bare workflow of the same shape (its activities as
+ *   no-ops, on one queue: "bare"; with the driver steps on a second queue like a node's: "split");
+ * - throughput at N concurrent stop/start vs N concurrent bare workflows of that shape;
+ * - history events and bytes per type vs bare.
+ * `--quick` runs small sizes (CI smoke); docs/performance.md has the full run.
+ */
+const BARE_QUEUE = 'bench-bare';
+const NODE_QUEUE = 'bench-bare-node';
+
+interface Shape {
+  /** 'local' (the shared worker) or 'node' (an agent), per activity, in order. */
+  steps: ('local' | 'node')[];
+  events: number;
+  bytes: number;
+  /** Milliseconds from the workflow's start to its close, as its history has them. */
+  workflowMs: number;
+  /** Milliseconds its activities ran (started → completed), summed, on the shared worker and on the agents. */
+  localActivityMs: number;
+  nodeActivityMs: number;
+}
+
+const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
+
+async function shapeOf(client: Client, workflowId: string, sharedQueue: string): Promise<Shape> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const steps: Shape['steps'] = [];
+  const events = history.events ?? [];
+  const kindOf = new Map<string, 'local' | 'node'>();
+  const startedAt = new Map<string, number>();
+  let localActivityMs = 0;
+  let nodeActivityMs = 0;
+  for (const event of events) {
+    const id = String(event.eventId);
+    const scheduled = event.activityTaskScheduledEventAttributes;
+    if (scheduled) {
+      const kind = scheduled.taskQueue?.name === sharedQueue ? 'local' : 'node';
+      steps.push(kind);
+      kindOf.set(id, kind);
+    }
+    const started = event.activityTaskStartedEventAttributes;
+    if (started) startedAt.set(String(started.scheduledEventId), ms(event.eventTime));
+    const completed = event.activityTaskCompletedEventAttributes;
+    if (completed) {
+      const scheduledId = String(completed.scheduledEventId);
+      const ran = ms(event.eventTime) - (startedAt.get(scheduledId) ?? ms(event.eventTime));
+      if (kindOf.get(scheduledId) === 'local') localActivityMs += ran;
+      else nodeActivityMs += ran;
+    }
+  }
+  return {
+    steps,
+    events: events.length,
+    bytes: temporal.api.history.v1.History.encode(history).finish().length,
+    workflowMs: ms(events[events.length - 1]?.eventTime) - ms(events[0]?.eventTime),
+    localActivityMs,
+    nodeActivityMs,
+  };
+}
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const sequential = QUICK ? 10 : 100;
+  const concurrency = QUICK ? [50] : [200, 1000];
+  // Snapshots are capped per VM; the sequential run takes more than the default cap on one VM.
+  const stack = await startBenchStack({ SNAPSHOT_LIMIT_PER_VM: '10000' });
+  const connection = await Connection.connect({ address: stack.temporalAddress });
+  const client = new Client({ connection });
+  const nativeConnection = await NativeConnection.connect({ address: stack.temporalAddress });
+  const quiet = () => undefined;
+  const workflowBundle = await bundleWorkflowCode({
+    workflowsPath: require.resolve('./bare.workflows'),
+    logger: { trace: quiet, debug: quiet, info: quiet, warn: quiet, log: quiet, error: console.error },
+  });
+  const activities = { noop: async () => undefined };
+  // Like the stack: one worker with the workflows and the local steps, one activity-only worker like an agent's.
+  const workers = [
+    await Worker.create({ connection: nativeConnection, taskQueue: BARE_QUEUE, workflowBundle, activities, maxCachedWorkflows: 1000 }),
+    await Worker.create({ connection: nativeConnection, taskQueue: NODE_QUEUE, activities }),
+  ];
+  const running = workers.map((w) => w.run());
+  try {
+    await enlargeNodes(stack);
+    const [vmId] = await createVms(stack, 1, { start: true });
+
+    /** One operation through the API: POST, then /wait; resolves to its latency and workflow id. */
+    const runOp = async (method: string, route: string, body: unknown) => {
+      const t0 = performance.now();
+      const posted = await api(stack, method, route, body);
+      const done = await api(stack, 'GET', `/v1/operations/${posted.body.id}/wait?timeout=120`);
+      const ms = performance.now() - t0;
+      if (done.body.status !== 'succeeded') throw new Error(`${route} ended ${done.body.status}: ${JSON.stringify(done.body.error)}`);
+      return { ms, workflowId: decodeURIComponent(String(done.body.links.temporalUi).split('/workflows/')[1]) };
+    };
+    const runBare = async (steps: Shape['steps'], split: boolean) => {
+      const t0 = performance.now();
+      await client.workflow.execute('shapedWorkflow', {
+        taskQueue: BARE_QUEUE,
+        workflowId: `bench-${randomUUID()}`,
+        args: [steps.map((s) => (split && s === 'node' ? NODE_QUEUE : BARE_QUEUE))],
+      });
+      return performance.now() - t0;
+    };
+    const bareHistory = async (steps: Shape['steps'], split = false) => {
+      const id = `bench-${randomUUID()}`;
+      await client.workflow.execute('shapedWorkflow', { taskQueue: BARE_QUEUE, workflowId: id, args: [steps.map((s) => (split && s === 'node' ? NODE_QUEUE : BARE_QUEUE))] });
+      return shapeOf(client, id, BARE_QUEUE);
+    };
+
+    // One round: stop, start, snapshot, and a new-disk rollback to that snapshot; the VM ends each round as it began.
+    const round1 = async () => {
+      const stop = await runOp('POST', `/v1/vms/${vmId}/stop`, {});
+      const start = await runOp('POST', `/v1/vms/${vmId}/start`, {});
+      const name = `b${randomUUID().slice(0, 8)}`;
+      const snapshot = await runOp('POST', `/v1/vms/${vmId}/snapshots`, { name });
+      const rollback = await runOp('POST', `/v1/vms/${vmId}/snapshots/${name}/rollback`, { method: 'new_disk' });
+      return { 'vm.stop': stop, 'vm.start': start, 'snapshot.create': snapshot, 'disk.rollback (new disk)': rollback };
+    };
+    // Two rounds to warm up and to learn each type's shape; then each round runs our four operations and, right
+    // after each, its bare and split baselines, so that a slower moment of the machine weighs on all three alike.
+    const shapes: Record<string, Shape> = {};
+    for (let i = 0; i < 2; i++) {
+      for (const [type, r] of Object.entries(await round1())) shapes[type] = await shapeOf(client, r.workflowId, stack.taskQueue);
+    }
+    const samples: Record<string, { ours: number[]; bare: number[]; split: number[] }> = {};
+    const lastWorkflow: Record<string, string> = {};
+    for (let i = 0; i < sequential; i++) {
+      for (const [type, r] of Object.entries(await round1())) {
+        const sample = (samples[type] ??= { ours: [], bare: [], split: [] });
+        sample.ours.push(r.ms);
+        sample.bare.push(await runBare(shapes[type].steps, false));
+        sample.split.push(await runBare(shapes[type].steps, true));
+        lastWorkflow[type] = r.workflowId;
+      }
+    }
+    const rows: Record<string, string | number>[] = [];
+    for (const [type, { ours, bare, split }] of Object.entries(samples)) {
+      const shape = (shapes[type] = await shapeOf(client, lastWorkflow[type], stack.taskQueue));
+      const p = (xs: number[], q: number) => round(percentile(xs, q), 1);
+      rows.push({
+        what: `${type} sequential (${shape.steps.length} activities, ${shape.steps.filter((s) => s === 'node').length} on the node)`,
+        'ours p50/p99 ms': `${p(ours, 50)} / ${p(ours, 99)}`,
+        'bare p50/p99 ms': `${p(bare, 50)} / ${p(bare, 99)}`,
+        'split p50/p99 ms': `${p(split, 50)} / ${p(split, 99)}`,
+        'ours/bare p50': round(percentile(ours, 50) / percentile(bare, 50)),
+        'ours/bare p99': round(percentile(ours, 99) / percentile(bare, 99)),
+        'ours/split p50': round(percentile(ours, 50) / percentile(split, 50)),
+      });
+    }
+
+    // CPU per operation, by process: stop/start pairs on the stack, then as many split baselines of that shape.
+    const pairs = QUICK ? 10 : 50;
+    const cpu0 = cpuByKind(stack);
+    for (let i = 0; i < pairs; i++) {
+      await runOp('POST', `/v1/vms/${vmId}/stop`, {});
+      await runOp('POST', `/v1/vms/${vmId}/start`, {});
+    }
+    const cpu1 = cpuByKind(stack);
+    const bench1 = process.cpuUsage();
+    for (let i = 0; i < 2 * pairs; i++) await runBare(shapes['vm.stop'].steps, true);
+    const cpu2 = cpuByKind(stack);
+    const bench2 = process.cpuUsage(bench1);
+    const per = (kind: keyof typeof cpu0, from = cpu0, to = cpu1) => round((to[kind] - from[kind]) / (2 * pairs), 1);
+    const oursCpu = per('api') + per('worker') + per('agent') + per('postgres') + per('temporal');
+    const bareCpu = per('temporal', cpu1, cpu2) + (bench2.user + bench2.system) / 1000 / (2 * pairs);
+    rows.push({
+      what: 'CPU ms per stop or start, by process',
+      'ours p50/p99 ms': `${round(oursCpu, 1)}: API ${per('api')}, worker ${per('worker')}, agents ${per('agent')}, PostgreSQL ${per('postgres')}, Temporal ${per('temporal')}`,
+      'split p50/p99 ms': `${round(bareCpu, 1)}: Temporal ${per('temporal', cpu1, cpu2)}, bench client+workers ${round((bench2.user + bench2.system) / 1000 / (2 * pairs), 1)}`,
+      'ours/split p50': round(oursCpu / bareCpu),
+    });
+
+    for (const n of concurrency) {
+      const vms = await createVms(stack, n, { start: true, parallel: 50, prefix: `tp${n}` });
+      const stepsOfStop = shapes['vm.stop'].steps;
+      const t0 = performance.now();
+      await Promise.all(vms.map((id) => runOp('POST', `/v1/vms/${id}/stop`, {})));
+      const oursMs = performance.now() - t0;
+      const t1 = performance.now();
+      await Promise.all(vms.map(() => runBare(stepsOfStop, false)));
+      const bareMs = performance.now() - t1;
+      const t2 = performance.now();
+      await Promise.all(vms.map(() => runBare(stepsOfStop, true)));
+      const splitMs = performance.now() - t2;
+      rows.push({
+        what: `${n} concurrent vm.stop, ops/s`,
+        'ours p50/p99 ms': round((n / oursMs) * 1000, 1),
+        'bare p50/p99 ms': round((n / bareMs) * 1000, 1),
+        'split p50/p99 ms': round((n / splitMs) * 1000, 1),
+        'ours/bare p50': round(bareMs / oursMs),
+        'ours/split p50': round(splitMs / oursMs),
+      });
+    }
+
+    // Where the time of the last operation of each type went.
+    for (const [type, shape] of Object.entries(shapes)) {
+      const total = samples[type].ours[samples[type].ours.length - 1];
+      const split = await bareHistory(shape.steps, true);
+      rows.push({
+        what: `${type}: split baseline, where the time went, ms`,
+        'ours p50/p99 ms': `total ${round(split.workflowMs, 1)}`,
+        'split p50/p99 ms': `activities ${round(split.localActivityMs, 1)} + ${round(split.nodeActivityMs, 1)} on the node`,
+        'ours/bare p50': `Temporal ${round(split.workflowMs - split.localActivityMs - split.nodeActivityMs, 1)}`,
+      });
+      rows.push({
+        what: `${type}: where the time went (last run), ms`,
+        'ours p50/p99 ms': `total ${round(total, 1)}`,
+        'bare p50/p99 ms': `API ${round(total - shape.workflowMs, 1)}`,
+        'split p50/p99 ms': `activities ${round(shape.localActivityMs, 1)} + ${round(shape.nodeActivityMs, 1)} on the node`,
+        'ours/bare p50': `Temporal ${round(shape.workflowMs - shape.localActivityMs - shape.nodeActivityMs, 1)}`,
+      });
+    }
+
+    for (const [type, shape] of Object.entries(shapes)) {
+      const bare = await bareHistory(shape.steps);
+      rows.push({
+        what: `${type} history events / bytes`,
+        'ours p50/p99 ms': `${shape.events} / ${shape.bytes}`,
+        'bare p50/p99 ms': `${bare.events} / ${bare.bytes}`,
+        'ours/bare p50': round(shape.bytes / bare.bytes),
+      });
+    }
+    report('operations', rows, { sequential, concurrency });
+  } finally {
+    for (const w of workers) w.shutdown();
+    await Promise.allSettled(running);
+    await nativeConnection.close();
+    await connection.close();
+    await stack.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

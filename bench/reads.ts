@@ -1,0 +1,125 @@
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import type { Client as PgClient } from 'pg';
+import { api, percentile, QUICK, report, round, startBenchStack, withDatabase, type BenchStack } from './support';
+
+/**
+ * The list endpoints at 100k VMs and 1M operations (--quick: 10k and 100k), each against the SQL that reads the
+ * same page straight from PostgreSQL, in the same run: p50/p99 of sequential requests.
+ */
+async function seed(db: PgClient, vms: number, operations: number): Promise<{ tenantId: string; vmId: string }> {
+  const [{ id: tenantId }] = (await db.query(`SELECT id FROM tenants WHERE name = 'demo'`)).rows;
+  const nodes = (await db.query(`SELECT id FROM nodes ORDER BY name`)).rows.map((r) => r.id as string);
+  const [{ id: otherTenant }] = (await db.query(`INSERT INTO tenants (name) VALUES ('bench-other') RETURNING id`)).rows;
+  // The demo tenant's VMs and a tenth as many of another tenant's, with a system disk each.
+  for (const [tenant, count, prefix] of [
+    [tenantId, vms, 'vm'],
+    [otherTenant, Math.ceil(vms / 10), 'other'],
+  ] as const) {
+    await db.query(
+      `INSERT INTO vms (id, tenant_id, hostname, label, cpus, memory_mb, node_id, status, created_at)
+       SELECT gen_random_uuid(), $1, $2 || '-' || i || '-' || substr(md5(i::text), 1, 6), CASE WHEN i % 10 = 0 THEN 'batch-' || (i % 7) END,
+              1 + i % 8, 512 * (1 + i % 16), ($3::uuid[])[1 + i % array_length($3::uuid[], 1)],
+              (ARRAY['running', 'stopped', 'running', 'error'])[1 + i % 4], now() - make_interval(secs => i)
+         FROM generate_series(1, $4::int) i`,
+      [tenant, prefix, nodes, count],
+    );
+  }
+  await db.query(
+    `INSERT INTO disks (id, tenant_id, node_id, vm_id, position, size_gb) SELECT gen_random_uuid(), tenant_id, node_id, id, 0, 10 FROM vms`,
+  );
+  // Operations of the demo tenant's VMs over a year; the event trigger is off while they are written (a log of a
+  // million announcements would measure the seeding, not the reads).
+  await db.query(`ALTER TABLE operations DISABLE TRIGGER operations_record_event`);
+  await db.query(
+    `WITH v AS (SELECT id, row_number() OVER () AS n FROM vms WHERE tenant_id = $1)
+     INSERT INTO operations (id, tenant_id, vm_id, type, status, workflow_id, request, created_at, finished_at)
+     SELECT gen_random_uuid(), $1, v.id, (ARRAY['vm.stop', 'vm.start', 'snapshot.create', 'vm.reboot', 'disk.rollback'])[1 + i % 5],
+            (ARRAY['succeeded', 'succeeded', 'succeeded', 'failed', 'compensated'])[1 + (i / 5) % 5], 'bench-' || i, '{}'::jsonb,
+            now() - make_interval(secs => i * 30), now() - make_interval(secs => i * 30 - 2)
+       FROM generate_series(1, $2::int) i JOIN v ON v.n = 1 + i % $3`,
+    [tenantId, operations, vms],
+  );
+  await db.query(`ALTER TABLE operations ENABLE TRIGGER operations_record_event`);
+  await db.query(`ANALYZE`);
+  const [{ id: vmId }] = (await db.query(`SELECT vm_id AS id FROM operations WHERE tenant_id = $1 LIMIT 1`, [tenantId])).rows;
+  return { tenantId, vmId };
+}
+
+async function timeIt(runs: number, work: () => Promise<unknown>): Promise<number[]> {
+  for (let i = 0; i < 5; i++) await work();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await work();
+    times.push(performance.now() - t0);
+  }
+  return times;
+}
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const vms = QUICK ? 10_000 : 100_000;
+  const operations = QUICK ? 100_000 : 1_000_000;
+  const runs = QUICK ? 50 : 300;
+  const stack: BenchStack = await startBenchStack();
+  try {
+    const rows: Record<string, string | number>[] = [];
+    await withDatabase(stack, async (db) => {
+      const t0 = performance.now();
+      const { tenantId, vmId } = await seed(db, vms, operations);
+      console.log(`seeded ${vms} VMs and ${operations} operations in ${round((performance.now() - t0) / 1000, 1)} s`);
+      const middle = (await api(stack, 'GET', `/v1/vms?limit=500&offset=${Math.floor(vms / 2) - 500}`)).body;
+      const deepCursor = middle.nextCursor as string;
+      const [deepKey] = JSON.parse(Buffer.from(deepCursor, 'base64url').toString()).slice(1);
+      const vmPage = (where: string, order: string, params: unknown[], from = 'vms') =>
+        db.query(
+          `WITH page AS (SELECT * FROM ${from} vms WHERE tenant_id = $1 ${where} ORDER BY ${order} LIMIT 100)
+           SELECT page.*, (SELECT json_agg(d) FROM disks d WHERE d.vm_id = page.id) AS disks FROM page`,
+          [tenantId, ...params],
+        );
+      const opPage = (where: string, params: unknown[]) =>
+        db.query(`SELECT * FROM operations WHERE tenant_id = $1 ${where} ORDER BY created_at DESC, id DESC LIMIT 100`, [tenantId, ...params]);
+      const cases: { what: string; route: string; sql: () => Promise<unknown>; target: number }[] = [
+        // The floor: one VM by id, the smallest authenticated read (its key checked, one row, a small answer).
+        { what: 'floor: one VM by id', route: `/v1/vms/${vmId}`, sql: () => vmPage('AND id = $2', 'hostname', [vmId]), target: 10 },
+        { what: 'VMs, first page', route: '/v1/vms?limit=100', sql: () => vmPage('', 'hostname, id', []), target: 10 },
+        { what: 'VMs, a page in the middle (cursor)', route: `/v1/vms?limit=100&cursor=${deepCursor}`, sql: () => vmPage('AND hostname > $2', 'hostname, id', [deepKey]), target: 10 },
+        { what: 'VMs, status=stopped', route: '/v1/vms?limit=100&status=stopped', sql: () => vmPage(`AND status = 'stopped'`, 'hostname, id', []), target: 10 },
+        { what: 'VMs, newest first', route: '/v1/vms?limit=100&orderBy=-created', sql: () => vmPage('', 'created_at DESC, hostname DESC', []), target: 10 },
+        { what: 'VMs, hostname contains "abc"', route: '/v1/vms?limit=100&hostname=abc', sql: () => vmPage(`AND hostname ILIKE '%abc%'`, 'hostname, id', [], `(SELECT * FROM vms WHERE tenant_id = $1 AND hostname ILIKE '%abc%' OFFSET 0)`), target: 15 },
+        { what: 'operations, first page', route: '/v1/operations?limit=100', sql: () => opPage('', []), target: 10 },
+        { what: 'operations, status=failed', route: '/v1/operations?limit=100&status=failed', sql: () => opPage(`AND status = 'failed'`, []), target: 10 },
+        { what: 'operations, type=vm.stop', route: '/v1/operations?limit=100&type=vm.stop', sql: () => opPage(`AND type = 'vm.stop'`, []), target: 10 },
+        { what: "a VM's operations", route: `/v1/vms/${vmId}/operations?limit=100`, sql: () => opPage('AND vm_id = $2', [vmId]), target: 10 },
+      ];
+      for (const c of cases) {
+        const ours = await timeIt(runs, () => api(stack, 'GET', c.route));
+        const sql = await timeIt(runs, c.sql);
+        const p99 = percentile(ours, 99);
+        rows.push({
+          what: c.what,
+          'API p50/p99 ms': `${round(percentile(ours, 50), 1)} / ${round(p99, 1)}`,
+          'SQL p50/p99 ms': `${round(percentile(sql, 50), 1)} / ${round(percentile(sql, 99), 1)}`,
+          'API/SQL p99': round(p99 / percentile(sql, 99)),
+          target: `p99 ≤ ${c.target} ms`,
+          met: p99 <= c.target ? 'yes' : 'no',
+        });
+      }
+      const [{ count: exact }] = (await db.query(`SELECT count(*)::int AS count FROM operations WHERE tenant_id = $1`, [tenantId])).rows;
+      const counted = await timeIt(Math.ceil(runs / 5), () => api(stack, 'GET', '/v1/operations?limit=1&total=true'));
+      rows.push({
+        what: `operations, total=true (${exact} counted on request)`,
+        'API p50/p99 ms': `${round(percentile(counted, 50), 1)} / ${round(percentile(counted, 99), 1)}`,
+        target: 'asked for only',
+      });
+    });
+    report('reads', rows, { vms, operations, runs });
+  } finally {
+    await stack.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
