@@ -1,6 +1,7 @@
 import { temporal } from '@temporalio/proto';
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { BARE_NODE_QUEUE, BARE_QUEUE, startBare } from './bare';
 import { randomUUID } from 'node:crypto';
 import { api, cpuByKind, createVms, enlargeNodes, percentile, QUICK, report, round, startBenchStack } from './support';
 
@@ -12,8 +13,6 @@ import { api, cpuByKind, createVms, enlargeNodes, percentile, QUICK, report, rou
  * - history events and bytes per type vs bare.
  * `--quick` runs small sizes (CI smoke); docs/performance.md has the full run.
  */
-const BARE_QUEUE = 'bench-bare';
-const NODE_QUEUE = 'bench-bare-node';
 
 interface Shape {
   /** 'local' (the shared worker) or 'node' (an agent), per activity, in order. */
@@ -67,25 +66,12 @@ async function shapeOf(client: Client, workflowId: string, sharedQueue: string):
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const sequential = QUICK ? 10 : 100;
-  const concurrency = QUICK ? [50] : [200, 1000];
+  const sequential = QUICK ? 5 : 100;
+  const concurrency = QUICK ? [20] : [200, 1000];
   // Snapshots are capped per VM; the sequential run takes more than the default cap on one VM.
   const stack = await startBenchStack({ SNAPSHOT_LIMIT_PER_VM: '10000' });
-  const connection = await Connection.connect({ address: stack.temporalAddress });
-  const client = new Client({ connection });
-  const nativeConnection = await NativeConnection.connect({ address: stack.temporalAddress });
-  const quiet = () => undefined;
-  const workflowBundle = await bundleWorkflowCode({
-    workflowsPath: require.resolve('./bare.workflows'),
-    logger: { trace: quiet, debug: quiet, info: quiet, warn: quiet, log: quiet, error: console.error },
-  });
-  const activities = { noop: async () => undefined };
-  // Like the stack: one worker with the workflows and the local steps, one activity-only worker like an agent's.
-  const workers = [
-    await Worker.create({ connection: nativeConnection, taskQueue: BARE_QUEUE, workflowBundle, activities, maxCachedWorkflows: 1000 }),
-    await Worker.create({ connection: nativeConnection, taskQueue: NODE_QUEUE, activities }),
-  ];
-  const running = workers.map((w) => w.run());
+  const bare = await startBare(stack.temporalAddress);
+  const { client } = bare;
   try {
     await enlargeNodes(stack);
     const [vmId] = await createVms(stack, 1, { start: true });
@@ -99,20 +85,9 @@ async function main(): Promise<void> {
       if (done.body.status !== 'succeeded') throw new Error(`${route} ended ${done.body.status}: ${JSON.stringify(done.body.error)}`);
       return { ms, workflowId: decodeURIComponent(String(done.body.links.temporalUi).split('/workflows/')[1]) };
     };
-    const runBare = async (steps: Shape['steps'], split: boolean) => {
-      const t0 = performance.now();
-      await client.workflow.execute('shapedWorkflow', {
-        taskQueue: BARE_QUEUE,
-        workflowId: `bench-${randomUUID()}`,
-        args: [steps.map((s) => (split && s === 'node' ? NODE_QUEUE : BARE_QUEUE))],
-      });
-      return performance.now() - t0;
-    };
-    const bareHistory = async (steps: Shape['steps'], split = false) => {
-      const id = `bench-${randomUUID()}`;
-      await client.workflow.execute('shapedWorkflow', { taskQueue: BARE_QUEUE, workflowId: id, args: [steps.map((s) => (split && s === 'node' ? NODE_QUEUE : BARE_QUEUE))] });
-      return shapeOf(client, id, BARE_QUEUE);
-    };
+    const queuesOf = (steps: Shape['steps'], split: boolean) => steps.map((s) => (split && s === 'node' ? BARE_NODE_QUEUE : BARE_QUEUE));
+    const runBare = (steps: Shape['steps'], split: boolean) => bare.run(queuesOf(steps, split));
+    const bareHistory = async (steps: Shape['steps'], split = false) => shapeOf(client, await bare.runWithId(queuesOf(steps, split)), BARE_QUEUE);
 
     // One round: stop, start, snapshot, and a new-disk rollback to that snapshot; the VM ends each round as it began.
     const round1 = async () => {
@@ -156,7 +131,7 @@ async function main(): Promise<void> {
     }
 
     // CPU per operation, by process: stop/start pairs on the stack, then as many split baselines of that shape.
-    const pairs = QUICK ? 10 : 50;
+    const pairs = QUICK ? 5 : 50;
     const cpu0 = cpuByKind(stack);
     for (let i = 0; i < pairs; i++) {
       await runOp('POST', `/v1/vms/${vmId}/stop`, {});
@@ -229,10 +204,7 @@ async function main(): Promise<void> {
     }
     report('operations', rows, { sequential, concurrency });
   } finally {
-    for (const w of workers) w.shutdown();
-    await Promise.allSettled(running);
-    await nativeConnection.close();
-    await connection.close();
+    await bare.close();
     await stack.stop();
   }
 }

@@ -94,7 +94,7 @@ async function measure(parked: number): Promise<Record<string, string | number>>
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const sizes = QUICK ? [200] : process.argv.includes('--large') ? [1000, 10_000] : [1000];
+  const sizes = QUICK ? [100] : process.argv.includes('--large') ? [1000, 10_000] : [1000];
   const rows = [];
   for (const n of sizes) rows.push(await measure(n));
   report('parked', rows, { sizes });

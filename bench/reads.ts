@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const vms = QUICK ? 10_000 : 100_000;
   const operations = QUICK ? 100_000 : 1_000_000;
-  const runs = QUICK ? 50 : 300;
+  const runs = QUICK ? 20 : 300;
   const stack: BenchStack = await startBenchStack();
   try {
     const rows: Record<string, string | number>[] = [];

@@ -1,6 +1,5 @@
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { randomUUID } from 'node:crypto';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { BARE_NODE_QUEUE, BARE_QUEUE, startBare } from './bare';
 import { freePort } from '../scripts/net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -14,9 +13,7 @@ import { percentile, QUICK, report, round } from './support';
  * with the dispatch settings (TEMPORAL_DYNAMIC_CONFIG), and with those and the SQLite settings
  * (TEMPORAL_SQLITE_PRAGMAS): sequential latency and concurrent throughput.
  */
-const QUEUE = 'tuning';
-const NODE_QUEUE = 'tuning-node';
-const STEPS = [QUEUE, NODE_QUEUE, QUEUE, QUEUE];
+const STEPS = [BARE_QUEUE, BARE_NODE_QUEUE, BARE_QUEUE, BARE_QUEUE];
 
 interface ServerSettings {
   dynamicConfig: Record<string, number | null>;
@@ -27,25 +24,8 @@ interface ServerSettings {
 async function measure(settings: ServerSettings, sequential: number, concurrent: number) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vmops-tuning-'));
   const server = await startTemporalDevServer({ port: await freePort(), dbFile: path.join(dir, 'temporal.sqlite'), ...settings });
-  const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection });
-  const native = await NativeConnection.connect({ address: server.address });
-  const quiet = () => undefined;
-  const workflowBundle = await bundleWorkflowCode({
-    workflowsPath: require.resolve('./bare.workflows'),
-    logger: { trace: quiet, debug: quiet, info: quiet, warn: quiet, log: quiet, error: console.error },
-  });
-  const activities = { noop: async () => undefined };
-  const workers = [
-    await Worker.create({ connection: native, taskQueue: QUEUE, workflowBundle, activities, maxCachedWorkflows: 2000 }),
-    await Worker.create({ connection: native, taskQueue: NODE_QUEUE, activities }),
-  ];
-  const running = workers.map((w) => w.run());
-  const one = async () => {
-    const t0 = performance.now();
-    await client.workflow.execute('shapedWorkflow', { taskQueue: QUEUE, workflowId: `tuning-${randomUUID()}`, args: [STEPS] });
-    return performance.now() - t0;
-  };
+  const bare = await startBare(server.address);
+  const one = () => bare.run(STEPS);
   try {
     const latencies: number[] = [];
     for (let i = 0; i < sequential + 3; i++) {
@@ -57,10 +37,7 @@ async function measure(settings: ServerSettings, sequential: number, concurrent:
     const opsPerSecond = (concurrent / (performance.now() - t0)) * 1000;
     return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), opsPerSecond };
   } finally {
-    for (const w of workers) w.shutdown();
-    await Promise.allSettled(running);
-    await native.close();
-    await connection.close();
+    await bare.close();
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -68,8 +45,8 @@ async function measure(settings: ServerSettings, sequential: number, concurrent:
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const sequential = QUICK ? 20 : 100;
-  const concurrent = QUICK ? 50 : 200;
+  const sequential = QUICK ? 10 : 100;
+  const concurrent = QUICK ? 20 : 200;
   const untuned = Object.fromEntries(Object.keys(TEMPORAL_DYNAMIC_CONFIG).map((k) => [k, null]));
   const defaults = await measure({ dynamicConfig: untuned, sqlitePragmas: {} }, sequential, concurrent);
   const dispatch = await measure({ dynamicConfig: {}, sqlitePragmas: {} }, sequential, concurrent);
