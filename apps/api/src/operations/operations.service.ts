@@ -204,7 +204,8 @@ export class OperationsService {
         { operationId },
       );
     }
-    return { kind: 'started', operation: this.view(await this.operations.findOneByOrFail({ id: operationId }), null) };
+    const [row] = await this.dataSource.query(`SELECT * FROM operations WHERE id = $1`, [operationId]);
+    return { kind: 'started', operation: this.view(entityOfRow(this.dataSource, OperationEntity, row), null) };
   }
 
   /**
@@ -288,40 +289,43 @@ export class OperationsService {
    * record commits), or after timeoutSeconds with its state then.
    */
   async wait(principal: Principal, id: string, timeoutSeconds: number): Promise<OperationView> {
-    const deadline = Date.now() + timeoutSeconds * 1000;
-    let op = await this.find(principal, id);
-    if (!isTerminalOperationStatus(op.status) && deadline > Date.now()) op = await this.untilFinished(principal, op, deadline);
+    const op = await this.untilFinished(principal, id, Date.now() + timeoutSeconds * 1000);
     return this.view(op, await this.liveProgress(op));
   }
 
-  /** The operation's record once it is final, or as it is at the deadline. */
-  private untilFinished(principal: Principal, op: OperationEntity, deadline: number): Promise<OperationEntity> {
+  /**
+   * The operation's record once it is final, or as it is at the deadline. Subscribed before the first read, so that
+   * an end announced at any moment is seen; read again after a reconnection of the listener (announcements made
+   * while it was down are lost) and every WAIT_FALLBACK_MS besides.
+   */
+  private untilFinished(principal: Principal, id: string, deadline: number): Promise<OperationEntity> {
     this.notifications.start();
     return new Promise<OperationEntity>((resolve, reject) => {
-      let latest = op;
+      let latest: OperationEntity | null = null;
       let settled = false;
       let reading = false;
       let readAgain = false;
+      let subscribed = false;
+      const timers: NodeJS.Timeout[] = [];
       const finish = (error?: unknown) => {
         if (settled) return;
         settled = true;
         unsubscribe();
-        clearInterval(fallback);
-        clearTimeout(timeout);
-        if (error) reject(error);
+        timers.forEach(clearTimeout);
+        if (error || !latest) reject(error);
         else resolve(latest);
       };
-      const read = () => {
+      const read = (last = false) => {
         if (settled) return;
         if (reading) {
           readAgain = true;
           return;
         }
         reading = true;
-        this.find(principal, op.id)
+        this.find(principal, id)
           .then((row) => {
             latest = row;
-            if (isTerminalOperationStatus(row.status)) finish();
+            if (last || isTerminalOperationStatus(row.status) || Date.now() >= deadline) finish();
           })
           .catch(finish)
           .finally(() => {
@@ -332,23 +336,15 @@ export class OperationsService {
             }
           });
       };
-      // Subscribed after the first read: `connected` (called at once when the listener is up) reads again, so an
-      // end announced in between is not missed.
       const unsubscribe = this.notifications.subscribe({
-        operationEvent: (notice) => notice.operationId === op.id && isTerminalOperationStatus(notice.status as OperationStatus) && read(),
-        connected: read,
+        operationEvent: (notice) => notice.operationId === id && isTerminalOperationStatus(notice.status as OperationStatus) && read(),
+        // At once when the listener is up (the first read below covers it), then after each reconnection.
+        connected: () => subscribed && read(),
       });
-      const fallback = setInterval(read, WAIT_FALLBACK_MS);
-      const timeout = setTimeout(
-        () =>
-          this.find(principal, op.id)
-            .then((row) => {
-              latest = row;
-              finish();
-            })
-            .catch(finish),
-        Math.max(0, deadline - Date.now()),
-      );
+      subscribed = true;
+      read();
+      timers.push(setInterval(() => read(), WAIT_FALLBACK_MS));
+      timers.push(setTimeout(() => read(true), Math.max(0, deadline - Date.now())));
     });
   }
 
@@ -463,13 +459,14 @@ export class OperationsService {
     };
   }
 
+  /** The operation if the principal's tenant owns it or asked for it (one indexed read; /wait and GET run it often). */
   private async find(principal: Principal, id: string): Promise<OperationEntity> {
-    const op = await this.operations.findOneBy([
-      { id, tenantId: principal.tenantId },
-      { id, requestedByTenantId: principal.tenantId },
+    const [row] = await this.dataSource.query(`SELECT * FROM operations WHERE id = $1 AND (tenant_id = $2 OR requested_by_tenant_id = $2)`, [
+      id,
+      principal.tenantId,
     ]);
-    if (!op) throw notFound('Operation', id);
-    return op;
+    if (!row) throw notFound('Operation', id);
+    return entityOfRow(this.dataSource, OperationEntity, row);
   }
 
   private async findByIdempotencyKey(tenantId: string, key: string, hash: string): Promise<OperationView | null> {
