@@ -79,7 +79,7 @@ async function measure(parked: number): Promise<Record<string, string | number>>
     const ours = (m: Record<string, number>) => (m.worker ?? 0) + (m.agent ?? 0);
     return {
       what: `${parked} operations parked on a slow driver call`,
-      'worker + agents RSS MiB, idle → parked': `${round(ours(idle), 0)} → ${round(ours(busy), 0)}`,
+      'worker + agents RSS MiB, idle → parked': `${round(ours(idle), 0)} → ${round(ours(busy), 0)} (worker ${round(idle.worker ?? 0, 0)} → ${round(busy.worker ?? 0, 0)}, agents ${round(idle.agent ?? 0, 0)} → ${round(busy.agent ?? 0, 0)})`,
       'API / Temporal / PostgreSQL RSS MiB, parked': `${round(busy.api ?? 0, 0)} / ${round(busy.temporal ?? 0, 0)} / ${round(busy.postgres ?? 0, 0)}`,
       'driver calls running': calls,
       'a start on the node, idle → parked, ms': `${round(idleStart, 0)} → ${round(busyStart, 0)}`,

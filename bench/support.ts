@@ -167,6 +167,22 @@ export async function api<T = any>(stack: BenchStack, method: string, route: str
   return { status: res.status, body: parsed };
 }
 
+/**
+ * A mutating call as a careful client sends it: a 503 (Temporal did not accept the start in time; nothing was
+ * changed) is sent again, with backoff; `onRetry` counts them.
+ */
+export async function postRetrying<T = any>(stack: BenchStack, method: string, route: string, body: unknown, onRetry = () => {}): Promise<{ status: number; body: T }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await api<T>(stack, method, route, body);
+    } catch (err) {
+      if (attempt >= 20 || !/answered 503/.test(String(err))) throw err;
+      onRetry();
+      await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** attempt, 5000)));
+    }
+  }
+}
+
 export async function withDatabase<T>(stack: BenchStack, work: (db: PgClient) => Promise<T>): Promise<T> {
   const db = new PgClient({ connectionString: stack.databaseUrl });
   await db.connect();
@@ -194,7 +210,7 @@ export async function createVms(stack: BenchStack, count: number, options: { sta
   const lane = async () => {
     while (next < count) {
       const i = next++;
-      const res = await api(stack, 'POST', '/v1/vms', {
+      const res = await postRetrying(stack, 'POST', '/v1/vms', {
         hostname: `${options.prefix ?? 'bench'}-${i}-${Math.random().toString(36).slice(2, 7)}`,
         templateId,
         cpus: 1,
