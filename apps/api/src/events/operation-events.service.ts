@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { OperationStatus, OperationType } from '@vmops/contracts';
 import { Observable, Subject } from 'rxjs';
 import type { DataSource } from 'typeorm';
+import { coalescing } from '../common/coalescing';
 import { DatabaseNotificationsService } from './database-notifications.service';
 
 export interface OperationEvent {
@@ -60,8 +61,8 @@ export class OperationEventsService implements OnModuleDestroy {
   private cursor: number | null = null;
   private gapSince: number | null = null;
   private timer: NodeJS.Timeout | null = null;
-  private reading = false;
-  private readAgain = false;
+  /** The next read also looks for revoked keys. */
+  private checkKeys = false;
   private unsubscribe: (() => void) | null = null;
 
   constructor(
@@ -159,21 +160,15 @@ export class OperationEventsService implements OnModuleDestroy {
   /** Reads the log now, or right after the read under way; `checkKeys` also looks for revoked keys. */
   private read(checkKeys: boolean): void {
     if (this.cursor === null) return;
-    if (this.reading) {
-      this.readAgain = true;
-      return;
-    }
-    this.reading = true;
-    this.poll(checkKeys)
-      .catch((err) => this.logger.warn(`event read failed: ${err instanceof Error ? err.message : err}`))
-      .finally(() => {
-        this.reading = false;
-        if (this.readAgain) {
-          this.readAgain = false;
-          this.read(false);
-        }
-      });
+    this.checkKeys ||= checkKeys;
+    this.readLog();
   }
+
+  private readonly readLog = coalescing(() => {
+    const checkKeys = this.checkKeys;
+    this.checkKeys = false;
+    return this.poll(checkKeys).catch((err) => this.logger.warn(`event read failed: ${err instanceof Error ? err.message : err}`));
+  });
 
   private async poll(checkKeys: boolean): Promise<void> {
     if (this.cursor === null) return;
@@ -186,7 +181,7 @@ export class OperationEventsService implements OnModuleDestroy {
     const rows: Record<string, unknown>[] = await this.dataSource.query(`${SELECT_EVENTS} WHERE e.id > $1 ORDER BY e.id LIMIT ${BATCH}`, [
       this.cursor,
     ]);
-    if (rows.length === BATCH) this.readAgain = true;
+    if (rows.length === BATCH) this.readLog();
     for (const event of rows.map(toEvent)) {
       if (this.cursor === null) return;
       if (event.id !== this.cursor + 1) {

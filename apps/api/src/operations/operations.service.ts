@@ -25,6 +25,7 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager, Repository } from 'typeorm';
 import type { Principal } from '../auth/auth';
 import { ApiError, notFound } from '../common/api-error';
+import { coalescing } from '../common/coalescing';
 import { CURSOR_PATTERNS, decodeCursor, encodeCursor, withCursorChecked, type KeysetPage, type KeysetPageQuery } from '../common/keyset';
 import { APP_CONFIG } from '../config.token';
 import { DatabaseNotificationsService } from '../events/database-notifications.service';
@@ -303,9 +304,8 @@ export class OperationsService {
     return new Promise<OperationEntity>((resolve, reject) => {
       let latest: OperationEntity | null = null;
       let settled = false;
-      let reading = false;
-      let readAgain = false;
       let subscribed = false;
+      let expired = Date.now() >= deadline;
       const timers: NodeJS.Timeout[] = [];
       const finish = (error?: unknown) => {
         if (settled) return;
@@ -315,27 +315,14 @@ export class OperationsService {
         if (error || !latest) reject(error);
         else resolve(latest);
       };
-      const read = (last = false) => {
+      // The last read, at the deadline, ends the wait whatever it finds.
+      const read = coalescing(async () => {
         if (settled) return;
-        if (reading) {
-          readAgain = true;
-          return;
-        }
-        reading = true;
-        this.find(principal, id)
-          .then((row) => {
-            latest = row;
-            if (last || isTerminalOperationStatus(row.status) || Date.now() >= deadline) finish();
-          })
-          .catch(finish)
-          .finally(() => {
-            reading = false;
-            if (readAgain) {
-              readAgain = false;
-              read();
-            }
-          });
-      };
+        await this.find(principal, id).then((row) => {
+          latest = row;
+          if (isTerminalOperationStatus(row.status) || expired) finish();
+        }, finish);
+      });
       const unsubscribe = this.notifications.subscribe({
         operationEvent: (notice) => notice.operationId === id && isTerminalOperationStatus(notice.status as OperationStatus) && read(),
         // At once when the listener is up (the first read below covers it), then after each reconnection.
@@ -343,8 +330,13 @@ export class OperationsService {
       });
       subscribed = true;
       read();
-      timers.push(setInterval(() => read(), WAIT_FALLBACK_MS));
-      timers.push(setTimeout(() => read(true), Math.max(0, deadline - Date.now())));
+      timers.push(setInterval(read, WAIT_FALLBACK_MS));
+      timers.push(
+        setTimeout(() => {
+          expired = true;
+          read();
+        }, Math.max(0, deadline - Date.now())),
+      );
     });
   }
 
