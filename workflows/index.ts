@@ -13,6 +13,7 @@ export {
 } from './power.workflow';
 export { drainNodeWorkflow } from './drain-node.workflow';
 export { migrateVmWorkflow } from './migrate-vm.workflow';
+export { attachNicWorkflow, createNicWorkflow, deleteNicWorkflow, detachNicWorkflow } from './nics.workflow';
 export { readNodeWorkflow } from './read-node.workflow';
 export { rebuildVmWorkflow } from './rebuild-vm.workflow';
 export { resetVmWorkflow } from './reset-vm.workflow';

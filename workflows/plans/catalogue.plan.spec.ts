@@ -1,4 +1,5 @@
 import { attachDiskPlan } from './disk.plan';
+import { attachNicPlan, deleteNicPlan } from './nic.plan';
 import { rollbackDiskPlan, rollbackSnapshotPlan } from './snapshot.plan';
 import { deleteVmPlan, rebuildVmPlan, updateVmPlan } from './vm.plan';
 
@@ -77,5 +78,14 @@ describe('catalogue plans', () => {
   it('disk.attach at 0 moves the old system disk out first, in the inventory too (one disk per position)', () => {
     const plan = attachDiskPlan({ ...vm, disk: { diskId: 'new', position: 0, sizeGb: 5 }, displaced: { diskId: 'sys', to: 2, sizeGb: 10 } });
     expect(names(plan)).toEqual(['detachSystemDisk', 'attachDisk', 'reattachOldSystemDisk', 'recordOldSystemDisk', 'recordDisk']);
+  });
+
+  it("nic.delete detaches only an attached interface and commits at the deletion; a claimed one is nobody's again when undone", () => {
+    const nic = { ...vm, nicId: 'eth1', mac: '52:00:00:00:00:01' };
+    expect(names(deleteNicPlan({ ...nic, attachedAt: 1 }))).toEqual(['detachNic', 'deleteNic', 'forgetNic']);
+    expect(names(deleteNicPlan({ ...nic, attachedAt: null }))).toEqual(['deleteNic', 'forgetNic']);
+    expect(commits(deleteNicPlan({ ...nic, attachedAt: 1 }))).toEqual(['deleteNic']);
+    expect(attachNicPlan({ ...nic, attachedAt: null, position: 2, claimed: true }).afterCompensation?.args).toEqual({ nicId: 'eth1', vmId: null, position: null });
+    expect(attachNicPlan({ ...nic, attachedAt: null, position: 2 }).afterCompensation).toBeUndefined();
   });
 });

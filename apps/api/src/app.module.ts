@@ -11,6 +11,8 @@ import { CatalogController } from './catalog/catalog.controller';
 import { ApiExceptionFilter } from './common/exception.filter';
 import { DisksController } from './disks/disks.controller';
 import { DisksService } from './disks/disks.service';
+import { InterfacesController } from './interfaces/interfaces.controller';
+import { InterfacesService } from './interfaces/interfaces.service';
 import { EventsController } from './events/events.controller';
 import { DatabaseNotificationsService } from './events/database-notifications.service';
 import { OperationEventsService } from './events/operation-events.service';
@@ -68,6 +70,13 @@ export class SnapshotsModule {}
 export class DisksModule {}
 
 @Module({
+  imports: [OperationsModule],
+  controllers: [InterfacesController],
+  providers: [InterfacesService],
+})
+export class InterfacesModule {}
+
+@Module({
   imports: [TypeOrmModule.forFeature([TemplateEntity, NodeEntity])],
   controllers: [CatalogController],
 })
@@ -112,6 +121,7 @@ export class AppModule {
         VmsModule,
         SnapshotsModule,
         DisksModule,
+        InterfacesModule,
         CatalogModule,
         ApiKeysModule,
         AdminModule,

@@ -72,6 +72,10 @@ export interface InventoryActivities {
   forgetDiskRecord(args: { diskId: string }): Promise<StepReport>;
   /** Where a VM's disk is attached now (null: detached, still the VM's), and its size. */
   recordDiskSlot(args: { diskId: string; vmId: string; position: number | null; sizeGb: number }): Promise<StepReport>;
+  /** Where a VM's interface is attached now (null: detached, still the VM's; vmId null: nobody's). */
+  recordNicSlot(args: { nicId: string; vmId: string | null; position: number | null }): Promise<StepReport>;
+  /** The interface is gone from the node: its record goes. */
+  forgetNicRecord(args: { nicId: string }): Promise<StepReport>;
   recordVmSize(args: { vmId: string; cpus: number; memoryMb: number }): Promise<StepReport>;
   /** The VM runs on `nodeId` now (a migration's switch-over, or its undo): the VM and its disks and interfaces move there. */
   recordVmNode(args: { vmId: string; nodeId: string }): Promise<StepReport>;

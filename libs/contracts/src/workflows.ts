@@ -106,6 +106,25 @@ export interface DiskChangeInput extends VmOperationInput {
   sizeGb?: number;
 }
 
+/** nic.create: a new interface on `nic.network`, attached to the VM at `position`. */
+export interface NicCreateInput extends VmOperationInput {
+  nic: NicSpec;
+  position: number;
+}
+
+/**
+ * nic.attach / nic.detach / nic.delete (which detaches first if needed). `attachedAt`: where the interface is
+ * attached now, null when detached; `position`: where nic.attach puts it.
+ */
+export interface NicChangeInput extends VmOperationInput {
+  nicId: string;
+  mac: string;
+  attachedAt: number | null;
+  position?: number;
+  /** nic.attach of an interface no VM owned (its VM was deleted): undone, it is nobody's again. */
+  claimed?: boolean;
+}
+
 /**
  * vm.rebuild (Gigas): every disk is made anew — the system disk from the (possibly new) template, the others
  * blank — and takes the old one's place; the old disks go once the VM is rebuilt.

@@ -83,12 +83,18 @@ describe('diffNodeAudit', () => {
     expect(diff).toMatchObject({ clean: true, skipped: ['new'] });
   });
 
-  it("counts a detached disk of a VM as detached, whoever owns it", () => {
+  it('counts a detached disk or interface of a VM as detached, whoever owns it', () => {
+    const nic = { nicId: 'eth1', nodeId: 'n1', mac: 'm', network: 'public', vmId: null, position: null };
     const diff = diffNodeAudit(
-      audit({ vms: [vm('a')], disks: [disk('spare', null)] }),
-      inventory({ vms: [invVm('a')], disks: [{ id: 'spare', vmId: 'a', position: null, sizeGb: 10 }] }),
+      audit({ vms: [vm('a')], disks: [disk('spare', null)], nics: [nic] }),
+      inventory({ vms: [invVm('a')], disks: [{ id: 'spare', vmId: 'a', position: null, sizeGb: 10 }], nics: [{ id: 'eth1', vmId: 'a', position: null }] }),
     );
     expect(diff.clean).toBe(true);
+    const attached = diffNodeAudit(audit({ vms: [vm('a')], nics: [{ ...nic, vmId: 'a', position: 1 }] }), inventory({ vms: [invVm('a')], nics: [{ id: 'eth1', vmId: 'a', position: null }] }));
+    expect(attached.mismatches).toEqual([
+      { kind: 'nic', id: 'eth1', field: 'attachedTo', inventory: null, node: 'a' },
+      { kind: 'nic', id: 'eth1', field: 'position', inventory: null, node: 1 },
+    ]);
   });
 
   it('compares a VM flagged error: a stuck VM shows what a human must fix', () => {

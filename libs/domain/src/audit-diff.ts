@@ -6,6 +6,7 @@ export interface NodeInventory {
   vms: { id: string; status: VmStatus; cpus: number; memoryMb: number; busy: boolean }[];
   /** `vmId` is the disk's owner; it is attached only when it has a position. */
   disks: { id: string; vmId: string | null; position: number | null; sizeGb: number }[];
+  /** As for disks: a detached interface may still be a VM's. */
   nics: { id: string; vmId: string | null; position: number | null }[];
   snapshots: { id: string; diskId: string }[];
   /**
@@ -128,7 +129,7 @@ export function diffNodeAudit(audit: NodeAudit, inventory: NodeInventory): Audit
     (i) => i.id,
     (n, i) => ({ vmId: n?.vmId ?? i?.vmId }),
     (n, i) => [
-      ['vmId', i.vmId, n.vmId],
+      ['attachedTo', i.position === null ? null : i.vmId, n.vmId],
       ['position', i.position, n.position],
     ],
   );

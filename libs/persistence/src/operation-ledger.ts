@@ -12,6 +12,10 @@ export interface Reservations {
   vmRecord?: boolean;
   /** Disk records written up front (disk.create) to hold their storage. */
   diskIds?: string[];
+  /** Interface records written detached up front (nic.create) to hold their MAC. */
+  nicIds?: string[];
+  /** Interfaces no VM owned, recorded as the VM's by nic.attach: nobody's again. */
+  claimedNicIds?: string[];
   /** Snapshot records written `pending` (snapshot.create). */
   pendingSnapshotIds?: string[];
   /** Snapshots marked `deleting` (snapshot.delete, in-place rollback): they are `ok` again. */
@@ -55,6 +59,8 @@ async function releaseReservations(tx: EntityManager, op: { id: string; vmId: st
     await tx.query(`UPDATE snapshots SET status = 'ok' WHERE id = ANY($1::uuid[]) AND status = 'deleting'`, [r.deletingSnapshotIds]);
   }
   if (r.diskIds?.length) await tx.query(`DELETE FROM disks WHERE id = ANY($1::uuid[]) AND position IS NULL`, [r.diskIds]);
+  if (r.nicIds?.length) await tx.query(`DELETE FROM network_interfaces WHERE id = ANY($1::uuid[]) AND position IS NULL`, [r.nicIds]);
+  if (r.claimedNicIds?.length) await tx.query(`UPDATE network_interfaces SET vm_id = NULL WHERE id = ANY($1::uuid[]) AND position IS NULL`, [r.claimedNicIds]);
   if (!op.vmId) return;
   if (r.vmRecord) {
     // Only a VM this operation still holds, so only the one it recorded.

@@ -145,6 +145,12 @@ export function createInventoryActivities(dataSource: DataSource): InventoryActi
       dataSource.query(`UPDATE disks SET vm_id = $2, position = $3, size_gb = $4 WHERE id = $1`, [diskId, vmId, position, sizeGb]),
     ),
 
+    recordNicSlot: step(({ nicId, vmId, position }) =>
+      dataSource.query(`UPDATE network_interfaces SET vm_id = $2, position = $3 WHERE id = $1`, [nicId, vmId, position]),
+    ),
+
+    forgetNicRecord: step(({ nicId }) => dataSource.query(`DELETE FROM network_interfaces WHERE id = $1`, [nicId])),
+
     recordVmSize: step(({ vmId, cpus, memoryMb }) =>
       dataSource.query(
         `UPDATE vms SET cpus = $2, memory_mb = $3, pending_cpus = NULL, pending_memory_mb = NULL, updated_at = now() WHERE id = $1`,

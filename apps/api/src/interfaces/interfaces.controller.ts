@@ -1,0 +1,112 @@
+import { Body, Controller, Delete, Get, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { NETWORK_PATTERN } from '@vmops/domain';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsInt, IsOptional, IsUUID, Matches, Max, Min } from 'class-validator';
+import type { Response } from 'express';
+import { CurrentPrincipal, type Principal } from '../auth/auth';
+import { Mutation } from '../common/mutation-options';
+import { uuidParam } from '../common/params';
+import { respondToLaunch } from '../operations/launch-response';
+import type { MutationOptions } from '../operations/operations.service';
+import { MutatingEndpoint } from '../vms/vms.controller';
+import { InterfacesService, MAX_NIC_POSITION, type InterfaceLaunch } from './interfaces.service';
+
+const NETWORK_RULE = 'network must be lower-case letters, digits and dashes, starting with a letter (at most 32)';
+
+export class CreateInterfaceDto {
+  @ApiPropertyOptional({ default: 'public', description: 'The network the interface is on' })
+  @IsOptional()
+  @Matches(NETWORK_PATTERN, { message: NETWORK_RULE })
+  network?: string;
+
+  @ApiPropertyOptional({ minimum: 0, maximum: MAX_NIC_POSITION, description: 'Default: the lowest free position' })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_NIC_POSITION)
+  position?: number;
+}
+
+export class AttachInterfaceDto {
+  @ApiPropertyOptional({ minimum: 0, maximum: MAX_NIC_POSITION, description: 'Default: the lowest free position' })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_NIC_POSITION)
+  position?: number;
+}
+
+export class ListInterfacesQuery {
+  @ApiPropertyOptional({ format: 'uuid' })
+  @IsOptional()
+  @IsUUID('all', { message: 'vmId must be a UUID' })
+  vmId?: string;
+
+  @ApiPropertyOptional({ description: 'true: only detached interfaces (those no VM owns any more included)' })
+  @IsOptional()
+  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsBoolean({ message: 'detached must be true or false' })
+  detached?: boolean;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @Matches(NETWORK_PATTERN, { message: NETWORK_RULE })
+  network?: string;
+}
+
+/** The operation (or the plan), with `warnings` when the change is allowed but worth a second look. */
+function respondWithWarnings(res: Response, result: InterfaceLaunch) {
+  const body = respondToLaunch(res, result);
+  return result.warnings.length ? { ...body, warnings: result.warnings } : body;
+}
+
+@ApiTags('interfaces')
+@ApiBearerAuth()
+@Controller('v1')
+export class InterfacesController {
+  constructor(private readonly interfaces: InterfacesService) {}
+
+  @Get('interfaces')
+  @ApiOperation({ summary: 'List your network interfaces, attached or not' })
+  list(@CurrentPrincipal() p: Principal, @Query() q: ListInterfacesQuery) {
+    return this.interfaces.list(p, q);
+  }
+
+  @Get('vms/:id/interfaces')
+  @ApiOperation({ summary: "The VM's interfaces, attached and detached, with MAC and network", description: '`warnings` says so when none is attached.' })
+  listOfVm(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string) {
+    return this.interfaces.listOfVm(p, id);
+  }
+
+  @Post('vms/:id/interfaces')
+  @MutatingEndpoint('Create a network interface and attach it', 'Starts a nic.create operation; the VM may run. 409 POSITION_TAKEN; 417 INTERFACE_LIMIT_REACHED.')
+  async create(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Body() dto: CreateInterfaceDto, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+    return respondWithWarnings(res, await this.interfaces.create(p, id, dto, o));
+  }
+
+  @Post('vms/:id/interfaces/:nicId/attach')
+  @MutatingEndpoint('Attach a detached interface', "Starts a nic.attach operation for one of the VM's detached interfaces, or one no VM owns on the VM's node (428 NODE_MISMATCH otherwise).")
+  async attach(
+    @CurrentPrincipal() p: Principal,
+    @Param('id', uuidParam('VM id')) id: string,
+    @Param('nicId', uuidParam('interface id')) nicId: string,
+    @Body() dto: AttachInterfaceDto,
+    @Mutation() o: MutationOptions,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    return respondWithWarnings(res, await this.interfaces.attach(p, id, nicId, dto, o));
+  }
+
+  @Post('vms/:id/interfaces/:nicId/detach')
+  @MutatingEndpoint('Detach an interface; it stays the VM\'s', 'Starts a nic.detach operation. A VM may be left with no interface: allowed, with a warning in the answer.')
+  async detach(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Param('nicId', uuidParam('interface id')) nicId: string, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+    return respondWithWarnings(res, await this.interfaces.detach(p, id, nicId, o));
+  }
+
+  @Delete('vms/:id/interfaces/:nicId')
+  @MutatingEndpoint('Delete an interface', 'Starts a nic.delete operation; an attached interface is detached first. Its MAC is gone for good. A warning says when the VM is left with none.')
+  async remove(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Param('nicId', uuidParam('interface id')) nicId: string, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+    return respondWithWarnings(res, await this.interfaces.delete(p, id, nicId, o));
+  }
+}
