@@ -72,6 +72,8 @@ export interface HarnessOptions {
   agentSlots?: { maxCalls: number; maxLongCalls: number };
   /** Set up the reconciler's Schedule for this harness's queue, this often (as the worker's main does). */
   reconcileEverySeconds?: number;
+  /** Nodes beyond the two seeded ones (node-3, …), served by this harness's agents like them. */
+  extraNodes?: number;
 }
 
 function env(name: string): string {
@@ -95,6 +97,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   });
   const dataSource = await createDataSource({ databaseUrl: config.databaseUrl, poolSize: 5 }).initialize();
   const world = await seedDemo(dataSource, generateApiKey());
+  for (let i = 0; i < (options.extraNodes ?? 0); i++) {
+    const [node] = await dataSource.query(
+      `INSERT INTO nodes (name, datacenter, status, cpus, memory_mb, storage_gb) VALUES ($1, 'dc1', 'online', 1, 1, 1) RETURNING id`,
+      [`node-${world.nodeIds.length + 1}`],
+    );
+    world.nodeIds.push(node.id);
+  }
   const simStore = { databaseUrl: config.simulator.databaseUrl, schema: config.simulator.schema };
   const hypervisor = new SimulatedHypervisor({ ...simStore, guestShutdownMs: 100, transferStepMs: options.transferStepMs ?? 10 });
   const sim = new SimulatorControl(simStore);

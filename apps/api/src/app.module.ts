@@ -11,6 +11,8 @@ import { CatalogController } from './catalog/catalog.controller';
 import { ApiExceptionFilter } from './common/exception.filter';
 import { DisksController } from './disks/disks.controller';
 import { DisksService } from './disks/disks.service';
+import { AntiAffinityController } from './anti-affinity/anti-affinity.controller';
+import { AntiAffinityService } from './anti-affinity/anti-affinity.service';
 import { InterfacesController } from './interfaces/interfaces.controller';
 import { InterfacesService } from './interfaces/interfaces.service';
 import { EventsController } from './events/events.controller';
@@ -77,6 +79,12 @@ export class DisksModule {}
 export class InterfacesModule {}
 
 @Module({
+  controllers: [AntiAffinityController],
+  providers: [AntiAffinityService],
+})
+export class AntiAffinityModule {}
+
+@Module({
   imports: [TypeOrmModule.forFeature([TemplateEntity, NodeEntity])],
   controllers: [CatalogController],
 })
@@ -122,6 +130,7 @@ export class AppModule {
         SnapshotsModule,
         DisksModule,
         InterfacesModule,
+        AntiAffinityModule,
         CatalogModule,
         ApiKeysModule,
         AdminModule,

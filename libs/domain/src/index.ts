@@ -4,3 +4,4 @@ export * from './placement';
 export * from './vm-status';
 export * from './audit-diff';
 export * from './migration';
+export * from './anti-affinity';

@@ -1,7 +1,7 @@
 import { migrationTargets, targetRefusals, vmMigrationRefusals, type MigratingVm } from './migration';
 import type { NodeCapacity } from './placement';
 
-const vm: MigratingVm = { hostname: 'web-1', nodeId: 'a', status: 'running', frozen: false, cpus: 2, memoryMb: 2048, storageGb: 20, detachedDiskIds: [] };
+const vm: MigratingVm = { hostname: 'web-1', nodeId: 'a', status: 'running', frozen: false, cpus: 2, memoryMb: 2048, storageGb: 20, detachedDiskIds: [], neighbours: [] };
 const node = (id: string, extra: Partial<NodeCapacity> = {}): NodeCapacity => ({
   id,
   name: `node-${id}`,
@@ -43,5 +43,16 @@ describe('migration rules', () => {
     ]);
     expect(chosen?.id).toBe('c');
     expect(migrationTargets(vm, [node('a')]).chosen).toBeNull();
+  });
+
+  it("refuses a node where a VM of one of the VM's anti-affinity groups is, naming the group and that VM; placement goes elsewhere", () => {
+    const db = { groupId: 'g1', groupName: 'db-tier', vmId: 'v2', hostname: 'db-2', nodeId: 'b' };
+    const segregated = { ...vm, neighbours: [db] };
+    expect(targetRefusals(segregated, node('b'))).toEqual([
+      { code: 'ANTI_AFFINITY', message: 'node-b already runs db-2, which is in anti-affinity group db-tier with web-1', group: { id: 'g1', name: 'db-tier' }, vm: { id: 'v2', hostname: 'db-2' } },
+    ]);
+    // b keeps the most memory free, but holds db-2.
+    const { chosen } = migrationTargets(segregated, [node('a'), node('b'), node('c', { usedMemoryMb: 4096 })]);
+    expect(chosen?.id).toBe('c');
   });
 });

@@ -1,3 +1,4 @@
+import { antiAffinityConflict, antiAffinityMessage, type GroupNeighbour } from './anti-affinity';
 import { pickNode, type NodeCapacity } from './placement';
 
 /** One reason a VM cannot migrate, or cannot migrate to one node. */
@@ -11,8 +12,12 @@ export interface MigrationRefusal {
     | 'NODE_NOT_ONLINE'
     | 'INSUFFICIENT_CPUS'
     | 'INSUFFICIENT_MEMORY'
-    | 'INSUFFICIENT_STORAGE';
+    | 'INSUFFICIENT_STORAGE'
+    | 'ANTI_AFFINITY';
   message: string;
+  /** ANTI_AFFINITY: the group, and its VM already on the node. */
+  group?: { id: string; name: string };
+  vm?: { id: string; hostname: string };
 }
 
 export interface MigratingVm {
@@ -26,6 +31,8 @@ export interface MigratingVm {
   storageGb: number;
   /** Disks recorded as the VM's but detached: they live on its node and would be left behind. */
   detachedDiskIds: string[];
+  /** The VMs it shares an anti-affinity group with, on every node they occupy. */
+  neighbours: GroupNeighbour[];
 }
 
 export type MigrationMode = 'live' | 'cold';
@@ -63,6 +70,15 @@ export function targetRefusals(vm: MigratingVm, node: NodeCapacity): MigrationRe
   }
   if (vm.storageGb > free.storageGb) {
     reasons.push({ code: 'INSUFFICIENT_STORAGE', message: `${node.name} has ${free.storageGb} GB of storage free; ${vm.hostname} needs ${vm.storageGb}` });
+  }
+  const neighbour = antiAffinityConflict(vm.neighbours, node.id);
+  if (neighbour) {
+    reasons.push({
+      code: 'ANTI_AFFINITY',
+      message: antiAffinityMessage(vm.hostname, neighbour, node.name),
+      group: { id: neighbour.groupId, name: neighbour.groupName },
+      vm: { id: neighbour.vmId, hostname: neighbour.hostname },
+    });
   }
   return reasons;
 }

@@ -7,3 +7,4 @@ export * from './node-capacity';
 export * from './migration-admission';
 export * from './notifications';
 export * from './rows';
+export * from './anti-affinity';

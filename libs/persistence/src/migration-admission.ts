@@ -1,11 +1,12 @@
 import { defaultStopTimeoutFor, type MigrateVmInput } from '@vmops/contracts';
 import { migrationTargets, targetRefusals, vmMigrationRefusals, type MigratingVm, type MigrationMode, type MigrationRefusal, type MigrationTarget } from '@vmops/domain';
 import type { EntityManager } from 'typeorm';
+import { groupNeighbours, groupsOfVm, lockGroupsOfVm } from './anti-affinity';
 import { lockNodeUsage } from './node-capacity';
 import type { Reservations } from './operation-ledger';
 
 /** A VM its migration has locked, as admission reads it (its disks are read here). */
-export interface VmToMigrate extends Omit<MigratingVm, 'storageGb' | 'detachedDiskIds'> {
+export interface VmToMigrate extends Omit<MigratingVm, 'storageGb' | 'detachedDiskIds' | 'neighbours'> {
   id: string;
   osFamily: string | null;
 }
@@ -24,8 +25,11 @@ export type MigrationAdmission =
   | { admitted: true; input: MigrateVmInput; reservations: Reservations }
   | { admitted: false; unknownTarget?: string; reasons: MigrationRefusal[]; targets?: MigrationTarget[] };
 
-/** The VM as migration rules judge it: with the storage of all its disks and the ones left detached. */
-export async function migratingVm(m: EntityManager, vm: Omit<VmToMigrate, 'osFamily'>): Promise<MigratingVm> {
+/**
+ * The VM as migration rules judge it: with the storage of all its disks, the ones left detached, and its
+ * anti-affinity neighbours (as locked by the caller, or read as they are now).
+ */
+export async function migratingVm(m: EntityManager, vm: Omit<VmToMigrate, 'osFamily'>, neighbours?: MigratingVm['neighbours']): Promise<MigratingVm> {
   const disks: { id: string; position: number | null; size_gb: number }[] = await m.query(`SELECT id, position, size_gb FROM disks WHERE vm_id = $1 ORDER BY id`, [vm.id]);
   return {
     hostname: vm.hostname,
@@ -36,6 +40,7 @@ export async function migratingVm(m: EntityManager, vm: Omit<VmToMigrate, 'osFam
     memoryMb: vm.memoryMb,
     storageGb: disks.reduce((sum, d) => sum + d.size_gb, 0),
     detachedDiskIds: disks.filter((d) => d.position === null).map((d) => d.id),
+    neighbours: neighbours ?? (await groupNeighbours(m, await groupsOfVm(m, vm.id), vm.id)),
   };
 }
 
@@ -46,7 +51,7 @@ export async function migratingVm(m: EntityManager, vm: Omit<VmToMigrate, 'osFam
  */
 export async function admitMigration(tx: EntityManager, vm: VmToMigrate, ask: MigrationAsk): Promise<MigrationAdmission> {
   const mode = ask.mode ?? (vm.status === 'running' ? 'live' : 'cold');
-  const subject = await migratingVm(tx, vm);
+  const subject = await migratingVm(tx, vm, await lockGroupsOfVm(tx, vm.id));
   const reasons = vmMigrationRefusals(subject, mode);
   if (reasons.length) return { admitted: false, reasons };
   const nodes = await lockNodeUsage(tx);

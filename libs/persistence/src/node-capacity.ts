@@ -5,7 +5,7 @@ import type { EntityManager } from 'typeorm';
  * The node of a migration that the VM's record does not name: the target until the move is recorded, the source
  * after (it keeps its copy until cleaned up). The VM counts there as well, for as long as the migration holds it.
  */
-const MIGRATION_OTHER_NODE = `CASE WHEN v.node_id = (o.reservations->'migration'->>'targetNodeId')::uuid
+export const MIGRATION_OTHER_NODE = `CASE WHEN v.node_id = (o.reservations->'migration'->>'targetNodeId')::uuid
   THEN (o.reservations->'migration'->>'sourceNodeId')::uuid ELSE (o.reservations->'migration'->>'targetNodeId')::uuid END`;
 
 /**

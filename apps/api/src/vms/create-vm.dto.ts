@@ -59,6 +59,18 @@ export class CreateVmDto {
   @IsUUID('all', { message: 'nodeId must be a UUID' })
   nodeId?: string;
 
+  @ApiPropertyOptional({
+    type: [String],
+    format: 'uuid',
+    maxItems: 8,
+    description: 'Anti-affinity groups the VM joins: it is placed on no node where a VM of any of them is (409 ANTI_AFFINITY when only such nodes have room, or nodeId names one)',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(8)
+  @IsUUID('all', { each: true, message: 'antiAffinityGroupIds must be UUIDs' })
+  antiAffinityGroupIds?: string[];
+
   @ApiPropertyOptional({ default: true, description: 'false: create the VM stopped' })
   @IsOptional()
   @IsBoolean()

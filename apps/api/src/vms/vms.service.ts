@@ -1,8 +1,8 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { defaultStopTimeoutFor, type CreateVmInput, type OperationPlan, type OperationType, type VmPowerInput } from '@vmops/contracts';
-import { macFromId, type VmStatus } from '@vmops/domain';
-import { DiskEntity, entityOfRow, NetworkInterfaceEntity, TemplateEntity, VmEntity } from '@vmops/persistence';
+import { macFromId, type GroupNeighbour, type VmStatus } from '@vmops/domain';
+import { DiskEntity, entityOfRow, groupNeighbours, lockAntiAffinityGroups, NetworkInterfaceEntity, TemplateEntity, VmEntity } from '@vmops/persistence';
 import { randomBytes, randomUUID, scryptSync } from 'node:crypto';
 import type { EntityManager, Repository } from 'typeorm';
 import type { Principal } from '../auth/auth';
@@ -277,6 +277,7 @@ export class VmsService {
     const start = dto.start ?? true;
     const dataDiskSizes = (dto.dataDisks ?? []).map((d) => d.sizeGb);
     const network = dto.network ?? 'public';
+    const groupIds = [...new Set(dto.antiAffinityGroupIds ?? [])].sort();
     // Only a salted hash goes on: into the workflow input (history) and to the node. The password itself is dropped here.
     const rootPasswordHash = dto.rootPassword ? hashRootPassword(dto.rootPassword) : undefined;
 
@@ -298,11 +299,13 @@ export class VmsService {
         dataDisks: dataDiskSizes,
         network,
         rootPassword: dto.rootPassword ? 'set' : null,
+        antiAffinityGroupIds: groupIds,
       },
       prepare: async (tx, operationId) => {
         await this.assertHostnameFree(tx, principal.tenantId, dto.hostname);
         const storageGb = diskSizeGb + dataDiskSizes.reduce((a, b) => a + b, 0);
-        const node = await placeVm(tx, { cpus: dto.cpus, memoryMb: dto.memoryMb, storageGb }, dto.nodeId);
+        const neighbours = await this.lockGroupsToJoin(tx, principal, groupIds);
+        const node = await placeVm(tx, { hostname: dto.hostname, cpus: dto.cpus, memoryMb: dto.memoryMb, storageGb }, dto.nodeId, neighbours);
         const vmId = randomUUID();
         const systemDiskId = randomUUID();
         try {
@@ -337,6 +340,7 @@ export class VmsService {
         for (const d of dataDisks) {
           await tx.insert(DiskEntity, { id: d.diskId, tenantId: principal.tenantId, nodeId: node.id, vmId, position: d.position, sizeGb: d.sizeGb, templateId: null });
         }
+        if (groupIds.length) await tx.query(`INSERT INTO anti_affinity_members (group_id, vm_id) SELECT unnest($1::uuid[]), $2`, [groupIds, vmId]);
         const nicId = randomUUID();
         const nic = { nicId, mac: macFromId(nicId), network };
         await tx.query(`INSERT INTO network_interfaces (id, tenant_id, node_id, vm_id, position, mac, network) VALUES ($1, $2, $3, $4, 0, $5, $6)`, [
@@ -394,6 +398,18 @@ export class VmsService {
       },
       options,
     );
+  }
+
+  /** The tenant's groups `groupIds`, locked (412 naming any that is not), and the VMs already in them. */
+  private async lockGroupsToJoin(tx: EntityManager, principal: Principal, groupIds: string[]): Promise<GroupNeighbour[]> {
+    if (!groupIds.length) return [];
+    await lockAntiAffinityGroups(tx, groupIds);
+    const found: string[] = (await tx.query(`SELECT id FROM anti_affinity_groups WHERE id = ANY($1::uuid[]) AND tenant_id = $2`, [groupIds, principal.tenantId])).map(
+      (r: { id: string }) => r.id,
+    );
+    const unknown = groupIds.filter((id) => !found.includes(id));
+    if (unknown.length) throw invalidParameter('antiAffinityGroupIds', `you have no anti-affinity group ${unknown.join(', ')}`);
+    return groupNeighbours(tx, groupIds, null);
   }
 
   private async assertHostnameFree(tx: EntityManager, tenantId: string, hostname: string): Promise<void> {

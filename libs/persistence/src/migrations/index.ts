@@ -10,6 +10,7 @@ import { OperationReservations1764030000000 } from './1764030000000-operation-re
 import { OperationRequestedBy1764040000000 } from './1764040000000-operation-requested-by';
 import { OperationChildren1764050000000 } from './1764050000000-operation-children';
 import { EventNotifyAndReadIndexes1764060000000 } from './1764060000000-event-notify-and-read-indexes';
+import { AntiAffinityGroups1764070000000 } from './1764070000000-anti-affinity-groups';
 
 /** Every migration, oldest first. A new one is added here and committed with its entity change. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   OperationRequestedBy1764040000000,
   OperationChildren1764050000000,
   EventNotifyAndReadIndexes1764060000000,
+  AntiAffinityGroups1764070000000,
 ];
