@@ -18,6 +18,7 @@ export { readNodeWorkflow } from './read-node.workflow';
 export { rebuildVmWorkflow } from './rebuild-vm.workflow';
 export { resetVmWorkflow } from './reset-vm.workflow';
 export { rollbackDiskWorkflow } from './rollback-disk.workflow';
+export { scheduledSnapshotWorkflow } from './scheduled-snapshot.workflow';
 export { createSnapshotWorkflow, deleteSnapshotsWorkflow, rollbackSnapshotWorkflow, syncSnapshotsWorkflow } from './snapshots.workflow';
 export { updateVmWorkflow } from './update-vm.workflow';
 export { reconcileOperationsWorkflow } from './reconcile-operations.workflow';

@@ -124,6 +124,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   if (options.worker ?? true) {
     workerConnection = await NativeConnection.connect({ address: env('VMOPS_TEST_TEMPORAL_ADDRESS') });
     worker = await createVmOpsWorker({
+      snapshotLimitPerVm: config.snapshotLimitPerVm,
       connection: workerConnection,
       namespace: config.temporalNamespace,
       taskQueue: config.temporalTaskQueue,

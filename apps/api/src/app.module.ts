@@ -24,6 +24,8 @@ import { MetricsController, OperationMetrics } from './metrics/metrics.controlle
 import { NodeAuditController } from './nodes/node-audit.controller';
 import { NodeReader } from './nodes/node-reader.service';
 import { SimulatorController } from './simulator/simulator.controller';
+import { SnapshotDefinitionsController } from './snapshot-definitions/snapshot-definitions.controller';
+import { SnapshotDefinitionsService } from './snapshot-definitions/snapshot-definitions.service';
 import { SnapshotsController } from './snapshots/snapshots.controller';
 import { SnapshotsService } from './snapshots/snapshots.service';
 import { OperationsController } from './operations/operations.controller';
@@ -59,8 +61,8 @@ export class VmsModule {}
 
 @Module({
   imports: [OperationsModule],
-  controllers: [SnapshotsController],
-  providers: [SnapshotsService],
+  controllers: [SnapshotsController, SnapshotDefinitionsController],
+  providers: [SnapshotsService, SnapshotDefinitionsService],
 })
 export class SnapshotsModule {}
 

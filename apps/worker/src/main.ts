@@ -21,6 +21,7 @@ async function main(): Promise<void> {
       namespace: config.temporalNamespace,
       taskQueue: config.temporalTaskQueue,
       dataSource,
+      snapshotLimitPerVm: config.snapshotLimitPerVm,
       workflowBundle: existsSync(bundlePath) ? { codePath: bundlePath } : undefined,
     });
     await ensureReconcilerSchedule(new Client({ connection, namespace: config.temporalNamespace }), config.temporalTaskQueue, config.reconcileEverySeconds);

@@ -1,7 +1,7 @@
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkerInterceptors, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import path from 'node:path';
 import type { DataSource } from 'typeorm';
-import { createDrainActivities, createInventoryActivities, createReconcilerActivities } from './activities';
+import { createDrainActivities, createInventoryActivities, createReconcilerActivities, createSnapshotScheduleActivities } from './activities';
 
 /** The workflows' entry point; resolves to the TypeScript sources under ts-jest and to dist/ when compiled. */
 export const WORKFLOWS_PATH = path.resolve(__dirname, '../../../workflows');
@@ -28,6 +28,8 @@ export interface VmOpsWorkerOptions {
   workflowBundle?: WorkflowBundleWithSourceMap | { codePath: string };
   /** Activity interceptors (tests inject inventory faults this way). */
   interceptors?: WorkerInterceptors;
+  /** The most snapshots a VM may have, as the API counts them (SNAPSHOT_LIMIT_PER_VM): scheduled runs hold to it too. */
+  snapshotLimitPerVm: number;
 }
 
 /**
@@ -40,7 +42,12 @@ export function createVmOpsWorker(options: VmOpsWorkerOptions): Promise<Worker> 
     connection,
     namespace,
     taskQueue,
-    activities: { ...createInventoryActivities(options.dataSource), ...createReconcilerActivities(options.dataSource), ...createDrainActivities(options.dataSource) },
+    activities: {
+      ...createInventoryActivities(options.dataSource),
+      ...createReconcilerActivities(options.dataSource),
+      ...createDrainActivities(options.dataSource),
+      ...createSnapshotScheduleActivities(options.dataSource, { snapshotLimitPerVm: options.snapshotLimitPerVm }),
+    },
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve(WORKFLOWS_PATH) }),
     maxCachedWorkflows: 1000,
     interceptors: options.interceptors,

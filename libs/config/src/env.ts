@@ -30,6 +30,8 @@ export interface AppConfig {
   port: number;
   /** Snapshots one VM may hold (Erigones' per-VM limit): one more is refused with 417. */
   snapshotLimitPerVm: number;
+  /** A scheduled snapshot that meets a busy VM (definition onBusy "retry") tries again this often, this many times. */
+  snapshotBusyRetry: { intervalSeconds: number; attempts: number };
   /** How often the reconciler's Schedule settles operations that can no longer finish (the worker sets it up). */
   reconcileEverySeconds: number;
   simulator: SimulatorConfig;
@@ -134,6 +136,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     temporalUiUrl: r.str('TEMPORAL_UI_URL', 'http://localhost:8233').replace(/\/+$/, ''),
     port: r.int('PORT', 3000, 0, 65535),
     snapshotLimitPerVm: r.int('SNAPSHOT_LIMIT_PER_VM', 50, 1, 10_000),
+    snapshotBusyRetry: {
+      intervalSeconds: r.int('SNAPSHOT_BUSY_RETRY_SECONDS', 60, 1, 3600),
+      attempts: r.int('SNAPSHOT_BUSY_RETRY_ATTEMPTS', 30, 0, 1000),
+    },
     reconcileEverySeconds: r.int('RECONCILE_EVERY_SECONDS', 60, 1, 86_400),
     simulator: r.simulator(),
   });

@@ -8,7 +8,7 @@ import type {
   VmInfo,
   VmUsage,
 } from '../../hypervisor/src/driver';
-import type { DrainMigrationLaunch, VmPowerState } from './workflows';
+import type { DrainMigrationLaunch, ScheduledLaunch, SnapshotCreateInput, SnapshotDeleteInput, VmPowerState } from './workflows';
 
 /** What every step activity resolves to: the attempt that succeeded (1 = first try) and what it read, if anything. */
 export interface StepReport<R = unknown> {
@@ -287,12 +287,26 @@ export interface DrainActivities {
   launchDrainMigration(args: { drainOperationId: string; requestedByTenantId: string; operationId: string; vmId: string; nodeId: string }): Promise<DrainMigrationLaunch>;
 }
 
+/**
+ * A snapshot definition's scheduled run (scheduledSnapshotWorkflow), on the shared queue: each records its
+ * operation as the API would (the VM's lock, the records it writes up front) for the run to start as a child.
+ * Idempotent: a retried call finds its own pending record and makes it anew.
+ */
+export interface SnapshotScheduleActivities {
+  /** snapshot.create of the definition's disk, named `<definition>-<takenAt as YYYYMMDD-HHMMSS>`, type automatic. */
+  launchScheduledSnapshot(args: { definitionId: string; scheduleId: string; operationId: string; takenAt: string }): Promise<ScheduledLaunch<SnapshotCreateInput>>;
+  /** snapshot.delete of the definition's automatic snapshots beyond its retention, oldest first. */
+  launchSnapshotPruning(args: { definitionId: string; operationId: string }): Promise<ScheduledLaunch<SnapshotDeleteInput>>;
+}
+
 /** What one pass of the reconciler found and settled. */
 export interface ReconcileReport {
   /** Unfinished operations it looked at. */
   checked: number;
   /** Those it settled: their workflow ended without finishing them (WORKFLOW_ENDED) or never started (NEVER_STARTED). */
   settled: { operationId: string; type: string; vmId: string | null; code: string }[];
+  /** Schedules of deleted snapshot definitions it deleted from Temporal (those the API could not). */
+  schedulesDeleted?: number;
 }
 
 /** The reconciler's one activity, on the shared queue (see reconcileOperationsWorkflow). */

@@ -158,6 +158,37 @@ export interface SnapshotDeleteInput extends VmOperationInput {
   snapshots: { snapshotId: string; name: string }[];
 }
 
+/** Input of scheduledSnapshotWorkflow, which a snapshot definition's Temporal Schedule starts at each run. */
+export interface ScheduledSnapshotInput {
+  definitionId: string;
+  /** The schedule that starts the runs: a run that finds its definition gone deletes it. */
+  scheduleId: string;
+  /** A definition with onBusy "retry": how often and how many times a run tries again while the VM is busy. */
+  busyRetry: { intervalSeconds: number; attempts: number };
+}
+
+/** What launching one operation of a scheduled run came to (see SnapshotScheduleActivities). */
+export type ScheduledLaunch<I> =
+  | { started: { workflowId: string; tenantId: string; input: I } }
+  /** Another operation holds the VM; `onBusy` is the definition's word on it. */
+  | { busy: { operationId: string; type: string; onBusy: 'skip' | 'retry' } }
+  /** Nothing to do: the definition is gone or inactive, or nothing is beyond its retention. */
+  | { nothing: string }
+  /** It cannot be done now (the VM is not settled, the snapshot limit is reached): the run fails, saying why. */
+  | { refused: { code: string; message: string } };
+
+/** What one scheduled run did, as its workflow's result shows it in the Temporal UI. */
+export interface ScheduledSnapshotResult {
+  snapshot: ScheduledStepOutcome;
+  pruning: ScheduledStepOutcome | null;
+}
+
+export interface ScheduledStepOutcome {
+  outcome: 'succeeded' | 'failed' | 'skipped' | 'nothing';
+  operationId: string | null;
+  detail: string | null;
+}
+
 /**
  * In-place rollback (Erigones): the snapshot's data is written back over its disk, or over a disk of another
  * VM on the same node (`vmId` is then that VM: it is the one changed and locked).

@@ -8,3 +8,4 @@ export * from './migration-admission';
 export * from './notifications';
 export * from './rows';
 export * from './anti-affinity';
+export * from './snapshot-schedules';

@@ -124,11 +124,14 @@ export function createInventoryActivities(dataSource: DataSource): InventoryActi
            ON CONFLICT (id) DO UPDATE SET vm_id = EXCLUDED.vm_id, position = EXCLUDED.position`,
           [newDiskId, old.tenant_id, old.node_id, vmId, position, sizeGb],
         );
+        // The disk's snapshot definitions follow it: they are about the disk at this position, not one copy of it.
+        await tx.query(`UPDATE snapshot_definitions SET disk_id = $2 WHERE disk_id = $1`, [oldDiskId, newDiskId]);
       }),
     ),
 
     restoreDiskRecord: step(({ vmId, oldDiskId, newDiskId, position }) =>
       dataSource.transaction(async (tx) => {
+        await tx.query(`UPDATE snapshot_definitions SET disk_id = $1 WHERE disk_id = $2`, [oldDiskId, newDiskId]);
         await tx.query(`DELETE FROM disks WHERE id = $1`, [newDiskId]);
         await tx.query(`UPDATE disks SET vm_id = $2, position = $3 WHERE id = $1`, [oldDiskId, vmId, position]);
       }),

@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { ScheduleNotFoundError, WorkflowNotFoundError } from '@temporalio/client';
 import type { ReconcileReport, ReconcilerActivities } from '@vmops/contracts';
-import { NEVER_STARTED_AFTER_MS, settleIfStale, type DescribeWorkflow } from '@vmops/persistence';
+import { deleteQueuedSchedules, NEVER_STARTED_AFTER_MS, settleIfStale, type DescribeWorkflow } from '@vmops/persistence';
 import type { DataSource } from 'typeorm';
 
 /** Workflows described at once while reconciling. */
@@ -11,7 +11,8 @@ const DESCRIBE_CONCURRENCY = 8;
  * Settles the operations nothing else will: an operation whose workflow ended without finishing it (terminated,
  * timed out) or never started (the API died between recording it and starting it) is failed, its VM freed, and
  * — when it never started — what its launch reserved is given back. Safe to run twice or at once with a launch
- * doing the same: each settlement is one conditional update.
+ * doing the same: each settlement is one conditional update. It also deletes the Temporal Schedules of snapshot
+ * definitions that are gone (queued by their delete trigger).
  */
 export function createReconcilerActivities(dataSource: DataSource): ReconcilerActivities {
   return {
@@ -39,6 +40,15 @@ export function createReconcilerActivities(dataSource: DataSource): ReconcilerAc
           ctx.log.warn(`reconciler: settled operation ${op.id} (${op.type}): ${op.code}`);
         }
       }
+      // Schedules of snapshot definitions deleted where the API could not reach Temporal (or with their VM or disk).
+      report.schedulesDeleted = await deleteQueuedSchedules(dataSource, (id) =>
+        ctx.client.schedule
+          .getHandle(id)
+          .delete()
+          .catch((err) => {
+            if (!(err instanceof ScheduleNotFoundError)) throw err;
+          }),
+      );
       return report;
     },
   };

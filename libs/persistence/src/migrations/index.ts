@@ -11,6 +11,7 @@ import { OperationRequestedBy1764040000000 } from './1764040000000-operation-req
 import { OperationChildren1764050000000 } from './1764050000000-operation-children';
 import { EventNotifyAndReadIndexes1764060000000 } from './1764060000000-event-notify-and-read-indexes';
 import { AntiAffinityGroups1764070000000 } from './1764070000000-anti-affinity-groups';
+import { SnapshotDefinitions1764080000000 } from './1764080000000-snapshot-definitions';
 
 /** Every migration, oldest first. A new one is added here and committed with its entity change. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   OperationChildren1764050000000,
   EventNotifyAndReadIndexes1764060000000,
   AntiAffinityGroups1764070000000,
+  SnapshotDefinitions1764080000000,
 ];
