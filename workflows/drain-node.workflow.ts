@@ -24,14 +24,10 @@ import {
   type OperationStatus,
 } from '../libs/contracts/src';
 import type { migrateVmWorkflow } from './migrate-vm.workflow';
-import { bookkeeping, describe, execute } from './operation-runner';
+import { BOOKKEEPING_OPTIONS, bookkeeping, describe, execute } from './operation-runner';
 import { migrationSummary } from './plans/migrate.plan';
 
-/** Launching a migration is a write to PostgreSQL that must land: retried without a limit on attempts. */
-const drain = proxyActivities<DrainActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
+const drain = proxyActivities<DrainActivities>(BOOKKEEPING_OPTIONS);
 
 /**
  * node.drain: migrates every VM of the node off it, each as a vm.migrate operation of its own (a child workflow,

@@ -68,8 +68,11 @@ const UNDO_OPTIONS: ActivityOptions = {
   retry: { ...STEP_OPTIONS.retry, maximumAttempts: 20, nonRetryableErrorTypes: [...UNDO_NON_RETRYABLE_ERROR_TYPES] },
 };
 
-/** Bookkeeping in PostgreSQL: must land, so it retries without a limit on attempts. */
-const BOOKKEEPING_OPTIONS: ActivityOptions = {
+/**
+ * Bookkeeping in PostgreSQL: must land, so it retries without a limit on attempts. Launching an operation from a
+ * workflow (a drain's migrations, a scheduled run's snapshot) is such a write too.
+ */
+export const BOOKKEEPING_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 };

@@ -9,13 +9,9 @@ import {
   type SnapshotScheduleActivities,
   type VmOperationInput,
 } from '../libs/contracts/src';
-import { describe } from './operation-runner';
+import { BOOKKEEPING_OPTIONS, describe } from './operation-runner';
 
-/** Launching an operation is a write to PostgreSQL that must land: retried without a limit on attempts. */
-const schedule = proxyActivities<SnapshotScheduleActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
+const schedule = proxyActivities<SnapshotScheduleActivities>(BOOKKEEPING_OPTIONS);
 
 /**
  * One run of a snapshot definition's Temporal Schedule: a snapshot.create operation of the definition's disk (a

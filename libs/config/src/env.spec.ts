@@ -12,6 +12,7 @@ describe('loadConfig', () => {
       temporalUiUrl: 'http://localhost:8233',
       port: 3000,
       snapshotLimitPerVm: 50,
+      snapshotBusyRetry: { intervalSeconds: 60, attempts: 30 },
       reconcileEverySeconds: 60,
       simulator: { databaseUrl: 'postgresql://u@h:5432/db', schema: 'hypervisor_sim', latencyMs: 0, guestShutdownMs: 2000, transferStepMs: 300, faults: null },
     });

@@ -15,3 +15,9 @@ export const serialParam = (what: string): PipeTransform<string, number> => ({
     return id;
   },
 });
+
+/** A name in a path (a snapshot's, a definition's): 412 on `name` unless it matches `pattern`, saying what it must be. */
+export function checkedName(value: string, pattern: RegExp, what: string, rule: string): string {
+  if (!pattern.test(value)) throw new ApiError(HttpStatus.PRECONDITION_FAILED, 'INVALID_PARAMETER', `"${value}" is not a ${what} name: it ${rule}`, { field: 'name' });
+  return value;
+}

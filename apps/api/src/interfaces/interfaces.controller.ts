@@ -14,12 +14,7 @@ import { InterfacesService, MAX_NIC_POSITION, type InterfaceLaunch } from './int
 
 const NETWORK_RULE = 'network must be lower-case letters, digits and dashes, starting with a letter (at most 32)';
 
-export class CreateInterfaceDto {
-  @ApiPropertyOptional({ default: 'public', description: 'The network the interface is on' })
-  @IsOptional()
-  @Matches(NETWORK_PATTERN, { message: NETWORK_RULE })
-  network?: string;
-
+export class AttachInterfaceDto {
   @ApiPropertyOptional({ minimum: 0, maximum: MAX_NIC_POSITION, description: 'Default: the lowest free position' })
   @IsOptional()
   @IsInt()
@@ -28,13 +23,11 @@ export class CreateInterfaceDto {
   position?: number;
 }
 
-export class AttachInterfaceDto {
-  @ApiPropertyOptional({ minimum: 0, maximum: MAX_NIC_POSITION, description: 'Default: the lowest free position' })
+export class CreateInterfaceDto extends AttachInterfaceDto {
+  @ApiPropertyOptional({ default: 'public', description: 'The network the interface is on' })
   @IsOptional()
-  @IsInt()
-  @Min(0)
-  @Max(MAX_NIC_POSITION)
-  position?: number;
+  @Matches(NETWORK_PATTERN, { message: NETWORK_RULE })
+  network?: string;
 }
 
 export class ListInterfacesQuery {

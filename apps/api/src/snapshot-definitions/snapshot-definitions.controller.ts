@@ -2,8 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Patch, Post
 import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min, ValidateIf } from 'class-validator';
 import { CurrentPrincipal, type Principal } from '../auth/auth';
-import { invalidParameter } from '../common/api-error';
-import { uuidParam } from '../common/params';
+import { checkedName, uuidParam } from '../common/params';
 import { DiskField } from '../snapshots/snapshot.dto';
 import { PREDEFINED, SnapshotDefinitionsService, type OnBusy } from './snapshot-definitions.service';
 
@@ -64,10 +63,7 @@ export class CreateSnapshotDefinitionDto extends DefinitionFieldsDto {
 
 export class UpdateSnapshotDefinitionDto extends DefinitionFieldsDto {}
 
-function definitionName(name: string): string {
-  if (!DEFINITION_NAME.test(name)) throw invalidParameter('name', `"${name}" is not a snapshot definition name: it ${NAME_RULE}`);
-  return name;
-}
+const definitionName = (name: string) => checkedName(name, DEFINITION_NAME, 'snapshot definition', NAME_RULE);
 
 /** Snapshot definitions of a VM's disks (Erigones define/snapshot), each run by a Temporal Schedule. */
 @ApiTags('snapshots')

@@ -2,19 +2,15 @@ import { Body, Controller, Delete, Get, Param, Patch, Post, Query, Res } from '@
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CurrentPrincipal, type Principal } from '../auth/auth';
-import { invalidParameter } from '../common/api-error';
 import { Mutation } from '../common/mutation-options';
-import { uuidParam } from '../common/params';
+import { checkedName, uuidParam } from '../common/params';
 import { respondToLaunch } from '../operations/launch-response';
 import type { MutationOptions } from '../operations/operations.service';
 import { MutatingEndpoint } from '../vms/vms.controller';
 import { CreateSnapshotDto, DeleteSnapshotsQuery, DiskSelector, ListSnapshotsQuery, RollbackSnapshotDto, SNAPSHOT_NAME, UpdateSnapshotDto } from './snapshot.dto';
 import { SnapshotsService } from './snapshots.service';
 
-function snapshotName(name: string): string {
-  if (!SNAPSHOT_NAME.test(name)) throw invalidParameter('name', `"${name}" is not a snapshot name: letters, digits, dots, dashes and underscores`);
-  return name;
-}
+const snapshotName = (name: string) => checkedName(name, SNAPSHOT_NAME, 'snapshot', 'has letters, digits, dots, dashes and underscores');
 
 /** Snapshots of a VM's disks. A snapshot is named per disk; `diskId` (default: the system disk) picks the disk. */
 @ApiTags('snapshots')
