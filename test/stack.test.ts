@@ -58,6 +58,9 @@ describe('the stack as the README starts it (embedded PostgreSQL)', () => {
     snapshot: string;
     operationId: string;
     apiKeyId: string;
+    nicId: string;
+    groupId: string;
+    templateId: string;
   }
   const tenants: TenantWorld[] = [];
 
@@ -90,6 +93,12 @@ describe('the stack as the README starts it (embedded PostgreSQL)', () => {
       expect((await waitFor(key, snapshot.body.id)).status).toBe('succeeded');
       const apiKey = await call(key, 'POST', '/v1/api-keys', { name: 'probe' });
       expect(apiKey.status).toBe(201);
+      const group = await call(key, 'POST', '/v1/anti-affinity-groups', { name: `${name}-group`, vmIds: [quiet.id] });
+      expect(group.status).toBe(201);
+      const template = await call(key, 'POST', '/v1/templates', { name: `${name}-golden`, vmId: quiet.id, fsfreeze: true });
+      expect(template.status).toBe(202);
+      expect((await waitFor(key, template.body.id)).status).toBe('succeeded');
+      const [templateRow] = (await call(key, 'GET', '/v1/templates')).body.items.filter((t: { name: string }) => t.name === `${name}-golden`);
       tenants.push({
         name,
         key,
@@ -99,6 +108,9 @@ describe('the stack as the README starts it (embedded PostgreSQL)', () => {
         snapshot: `${name}-snap`,
         operationId: quiet.operationId,
         apiKeyId: apiKey.body.id,
+        nicId: (await call(key, 'GET', `/v1/vms/${quiet.id}/interfaces`)).body.items[0].id,
+        groupId: group.body.id,
+        templateId: templateRow.id,
       });
     }
   });
@@ -224,7 +236,9 @@ describe('the stack as the README starts it (embedded PostgreSQL)', () => {
 
     // The other tenant's id for each kind of path parameter, by the resource the path is under.
     const otherIds: Record<string, Record<string, string>> = {
-      vms: { id: other.quietVm, diskId: other.diskId, name: other.snapshot },
+      vms: { id: other.quietVm, diskId: other.diskId, name: other.snapshot, nicId: other.nicId },
+      'anti-affinity-groups': { id: other.groupId, vmId: other.quietVm },
+      templates: { id: other.templateId },
       operations: { id: other.operationId },
       'api-keys': { id: other.apiKeyId },
     };

@@ -20,5 +20,6 @@ export { resetVmWorkflow } from './reset-vm.workflow';
 export { rollbackDiskWorkflow } from './rollback-disk.workflow';
 export { scheduledSnapshotWorkflow } from './scheduled-snapshot.workflow';
 export { createSnapshotWorkflow, deleteSnapshotsWorkflow, rollbackSnapshotWorkflow, syncSnapshotsWorkflow } from './snapshots.workflow';
+export { createTemplateWorkflow, deleteTemplateWorkflow } from './templates.workflow';
 export { updateVmWorkflow } from './update-vm.workflow';
 export { reconcileOperationsWorkflow } from './reconcile-operations.workflow';

@@ -331,6 +331,35 @@ export function describeDriverContract(name: string, setup: () => Promise<Driver
       });
     });
 
+    describe('images', () => {
+      it("captures a stopped VM's disk as an image any disk can be made from, idempotently; deletes it", async () => {
+        const def = await newVm();
+        await t.writeToDisk(def.disks[0].id, 'golden');
+        const imageId = id('image');
+        await d.captureImage(node, { imageId, diskId: def.disks[0].id, fsfreeze: false });
+        await d.captureImage(node, { imageId, diskId: def.disks[0].id, fsfreeze: false });
+        await expect(d.captureImage(node, { imageId, diskId: id('disk'), fsfreeze: false })).rejects.toBeInstanceOf(DriverInvalidStateError);
+        // Later writes to the source do not reach the image.
+        await t.writeToDisk(def.disks[0].id, 'changed');
+        const copy = id('disk');
+        await d.createDiskFromTemplate(node, { diskId: copy, templateId: imageId, sizeGb: 12 });
+        expect(await d.getDisk(node, copy)).toMatchObject({ sizeGb: 12, content: 'golden' });
+        await expect(d.createDiskFromTemplate(node, { diskId: id('disk'), templateId: imageId, sizeGb: 5 })).rejects.toBeInstanceOf(DriverInvalidStateError);
+        await d.deleteImage(node, imageId);
+        await d.deleteImage(node, imageId);
+      });
+
+      it('captures a running VM only with its filesystems frozen, through a guest agent', async () => {
+        const def = await newVm({ guestAgent: false });
+        await d.startVm(node, def.vmId);
+        await expect(d.captureImage(node, { imageId: id('image'), diskId: def.disks[0].id, fsfreeze: false })).rejects.toBeInstanceOf(DriverInvalidStateError);
+        await expect(d.captureImage(node, { imageId: id('image'), diskId: def.disks[0].id, fsfreeze: true })).rejects.toBeInstanceOf(DriverInvalidStateError);
+        const withAgent = await newVm();
+        await d.startVm(node, withAgent.vmId);
+        await d.captureImage(node, { imageId: id('image'), diskId: withAgent.disks[0].id, fsfreeze: true });
+      });
+    });
+
     describe('network interfaces', () => {
       it('creates, attaches to one VM at a time, detaches and deletes', async () => {
         const a = await newVm({ nics: [] });

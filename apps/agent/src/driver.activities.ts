@@ -42,6 +42,8 @@ export function createDriverActivities(driver: HypervisorDriver, servedNodeId: s
     createBlankDisk: on(({ nodeId, ...disk }) => driver.createBlankDisk(nodeId, disk)),
     createDiskFromTemplate: on(({ nodeId, ...disk }) => driver.createDiskFromTemplate(nodeId, disk)),
     createDiskFromSnapshot: on(({ nodeId, ...disk }) => driver.createDiskFromSnapshot(nodeId, disk)),
+    captureImage: on(({ nodeId, ...image }) => driver.captureImage(nodeId, image)),
+    deleteImage: on(({ nodeId, imageId }) => driver.deleteImage(nodeId, imageId)),
     resizeDisk: on(({ nodeId, diskId, sizeGb }) => driver.resizeDisk(nodeId, diskId, sizeGb)),
     deleteDisk: on(({ nodeId, diskId }) => driver.deleteDisk(nodeId, diskId)),
     getDisk: on(({ nodeId, diskId }) => driver.getDisk(nodeId, diskId)),

@@ -13,6 +13,8 @@ import { DisksController } from './disks/disks.controller';
 import { DisksService } from './disks/disks.service';
 import { AntiAffinityController } from './anti-affinity/anti-affinity.controller';
 import { AntiAffinityService } from './anti-affinity/anti-affinity.service';
+import { TemplatesController } from './templates/templates.controller';
+import { TemplatesService } from './templates/templates.service';
 import { InterfacesController } from './interfaces/interfaces.controller';
 import { InterfacesService } from './interfaces/interfaces.service';
 import { EventsController } from './events/events.controller';
@@ -87,10 +89,17 @@ export class InterfacesModule {}
 export class AntiAffinityModule {}
 
 @Module({
-  imports: [TypeOrmModule.forFeature([TemplateEntity, NodeEntity])],
+  imports: [TypeOrmModule.forFeature([NodeEntity])],
   controllers: [CatalogController],
 })
 export class CatalogModule {}
+
+@Module({
+  imports: [OperationsModule],
+  controllers: [TemplatesController],
+  providers: [TemplatesService],
+})
+export class TemplatesModule {}
 
 @Module({
   imports: [OperationsModule, NodesModule],
@@ -134,6 +143,7 @@ export class AppModule {
         InterfacesModule,
         AntiAffinityModule,
         CatalogModule,
+        TemplatesModule,
         ApiKeysModule,
         AdminModule,
         HealthModule,

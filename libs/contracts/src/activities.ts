@@ -57,6 +57,10 @@ export interface InventoryActivities {
   recordVmFrozen(args: { vmId: string; frozen: boolean }): Promise<StepReport>;
   /** The snapshot exists on the node: its record (written pending by the API) becomes ok. */
   markSnapshotsOk(args: { snapshotIds: string[] }): Promise<StepReport>;
+  /** The template's image was captured: its record (written `creating` by the API) becomes `ready`. */
+  markTemplateReady(args: { templateId: string }): Promise<StepReport>;
+  /** The template's image is gone (or never came to be): its record goes. */
+  forgetTemplate(args: { templateId: string }): Promise<StepReport>;
   /** The snapshots are gone from the node: their records go. */
   forgetSnapshots(args: { snapshotIds: string[] }): Promise<StepReport>;
   /**
@@ -117,6 +121,8 @@ export interface DriverActivities {
   createBlankDisk(args: OnNode<{ diskId: string; sizeGb: number }>): Promise<StepReport>;
   createDiskFromTemplate(args: OnNode<{ diskId: string; templateId: string; sizeGb: number }>): Promise<StepReport>;
   createDiskFromSnapshot(args: OnNode<{ diskId: string; snapshotId: string; sizeGb?: number }>): Promise<StepReport>;
+  captureImage(args: OnNode<{ imageId: string; diskId: string; fsfreeze: boolean }>): Promise<StepReport>;
+  deleteImage(args: OnNode<{ imageId: string }>): Promise<StepReport>;
   resizeDisk(args: OnNode<{ diskId: string; sizeGb: number }>): Promise<StepReport>;
   deleteDisk(args: OnNode<{ diskId: string }>): Promise<StepReport>;
   getDisk(args: OnNode<{ diskId: string }>): Promise<StepReport<DiskInfo | null>>;
@@ -159,6 +165,8 @@ const DRIVER_ACTIVITY_SET: Record<keyof DriverActivities, true> = {
   createBlankDisk: true,
   createDiskFromTemplate: true,
   createDiskFromSnapshot: true,
+  captureImage: true,
+  deleteImage: true,
   resizeDisk: true,
   deleteDisk: true,
   getDisk: true,
@@ -196,6 +204,7 @@ const LONG_DRIVER_ACTIVITY_SET: Partial<Record<keyof DriverActivities, true>> = 
   transferVm: true,
   createDiskFromTemplate: true,
   createDiskFromSnapshot: true,
+  captureImage: true,
 };
 
 export function isLongDriverActivity(name: string): boolean {

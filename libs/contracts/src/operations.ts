@@ -29,6 +29,8 @@ export const OPERATION_TYPES = [
   'disk.rollback',
   'vm.migrate',
   'node.drain',
+  'template.create',
+  'template.delete',
 ] as const;
 export type OperationType = (typeof OPERATION_TYPES)[number];
 
@@ -66,6 +68,8 @@ export const OPERATION_DEADLINE_SECONDS: Record<OperationType, number> = {
   // A two-phase migration waits for its finalize: up to a day (MAX_FINALIZE_TIMEOUT_SECONDS) on top of the copy.
   'vm.migrate': 26 * 60 * 60,
   'node.drain': 24 * 60 * 60,
+  'template.create': 60 * 60,
+  'template.delete': 15 * 60,
 };
 
 export const OPERATION_STATUSES = [

@@ -158,6 +158,23 @@ export interface SnapshotDeleteInput extends VmOperationInput {
   snapshots: { snapshotId: string; name: string }[];
 }
 
+/** template.create: the VM's system disk captured as the image of template `templateId` (recorded `creating`). */
+export interface TemplateCreateInput extends VmOperationInput {
+  templateId: string;
+  name: string;
+  diskId: string;
+  /** The VM runs: its filesystems are frozen while the image is captured. */
+  fsfreeze: boolean;
+}
+
+/** template.delete: the image goes from the store (through the agent of `nodeId`), then the record. */
+export interface TemplateDeleteInput {
+  operationId: string;
+  templateId: string;
+  name: string;
+  nodeId: string;
+}
+
 /** Input of scheduledSnapshotWorkflow, which a snapshot definition's Temporal Schedule starts at each run. */
 export interface ScheduledSnapshotInput {
   definitionId: string;

@@ -148,9 +148,17 @@ export interface HypervisorDriver {
 
   // Disks
   createBlankDisk(nodeId: string, disk: { diskId: string; sizeGb: number }): Promise<void>;
+  /** A new disk holding the template's image: one captured from a disk (captureImage), or the base image of that id. */
   createDiskFromTemplate(nodeId: string, disk: { diskId: string; templateId: string; sizeGb: number }): Promise<void>;
   /** A new disk holding the snapshot's content; `sizeGb` (at least the snapshot's) defaults to the snapshot's size. */
   createDiskFromSnapshot(nodeId: string, disk: { diskId: string; snapshotId: string; sizeGb?: number }): Promise<void>;
+  /**
+   * Copies a disk into the image store every node reads templates from, as image `imageId`: the disk of a stopped
+   * VM, or of a running one whose guest agent freezes its filesystems meanwhile (`fsfreeze`).
+   */
+  captureImage(nodeId: string, image: { imageId: string; diskId: string; fsfreeze: boolean }): Promise<void>;
+  /** Removes a captured image from the store. */
+  deleteImage(nodeId: string, imageId: string): Promise<void>;
   /** Grows a disk; shrinking is refused. */
   resizeDisk(nodeId: string, diskId: string, sizeGb: number): Promise<void>;
   /** The disk must be detached; its snapshots go with it. */
@@ -220,6 +228,8 @@ const DRIVER_METHOD_SET: Record<DriverMethod, true> = {
   createBlankDisk: true,
   createDiskFromTemplate: true,
   createDiskFromSnapshot: true,
+  captureImage: true,
+  deleteImage: true,
   resizeDisk: true,
   deleteDisk: true,
   getDisk: true,

@@ -12,6 +12,10 @@ export interface Reservations {
   vmRecord?: boolean;
   /** Disk records written up front (disk.create) to hold their storage. */
   diskIds?: string[];
+  /** Template records written `creating` (template.create): they go. */
+  templateIds?: string[];
+  /** A template marked `deleting` (template.delete): it is `ready` again. */
+  deletingTemplateId?: string;
   /** Interface records written detached up front (nic.create) to hold their MAC. */
   nicIds?: string[];
   /** Interfaces no VM owned, recorded as the VM's by nic.attach: nobody's again. */
@@ -59,6 +63,8 @@ async function releaseReservations(tx: EntityManager, op: { id: string; vmId: st
     await tx.query(`UPDATE snapshots SET status = 'ok' WHERE id = ANY($1::uuid[]) AND status = 'deleting'`, [r.deletingSnapshotIds]);
   }
   if (r.diskIds?.length) await tx.query(`DELETE FROM disks WHERE id = ANY($1::uuid[]) AND position IS NULL`, [r.diskIds]);
+  if (r.templateIds?.length) await tx.query(`DELETE FROM templates WHERE id = ANY($1::uuid[]) AND status = 'creating'`, [r.templateIds]);
+  if (r.deletingTemplateId) await tx.query(`UPDATE templates SET status = 'ready' WHERE id = $1 AND status = 'deleting'`, [r.deletingTemplateId]);
   if (r.nicIds?.length) await tx.query(`DELETE FROM network_interfaces WHERE id = ANY($1::uuid[]) AND position IS NULL`, [r.nicIds]);
   if (r.claimedNicIds?.length) await tx.query(`UPDATE network_interfaces SET vm_id = NULL WHERE id = ANY($1::uuid[]) AND position IS NULL`, [r.claimedNicIds]);
   if (!op.vmId) return;

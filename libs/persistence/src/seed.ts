@@ -53,7 +53,7 @@ export async function seedDemo(dataSource: DataSource, apiKey: string, adminKey?
     }
     const [template] = await tx.query(
       `INSERT INTO templates (name, os_family, disk_size_gb) VALUES ($1, $2, $3)
-       ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id`,
+       ON CONFLICT ((coalesce(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid)), name) DO UPDATE SET name = EXCLUDED.name RETURNING id`,
       [DEMO_TEMPLATE.name, DEMO_TEMPLATE.osFamily, DEMO_TEMPLATE.diskSizeGb],
     );
     return { tenantId, nodeIds, templateId: template.id };

@@ -1,12 +1,12 @@
 import { Body, Controller, Get, HttpStatus, Param, Patch, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { NodeEntity, nodeUsage, TemplateEntity } from '@vmops/persistence';
+import { NodeEntity, nodeUsage } from '@vmops/persistence';
 import type { DataSource, Repository } from 'typeorm';
 import { AdminOnly, CurrentPrincipal, type Principal } from '../auth/auth';
 import { ApiError, notFound } from '../common/api-error';
 import { uuidParam } from '../common/params';
-import { CreateNodeDto, CreateTemplateDto, UpdateNodeDto } from './catalog.dto';
+import { CreateNodeDto, UpdateNodeDto } from './catalog.dto';
 
 const UNIQUE_VIOLATION = '23505';
 
@@ -23,31 +23,15 @@ async function insertUnique<T>(what: string, name: string, insert: () => Promise
   }
 }
 
-/** What a VM is built from (templates) and placed on (nodes): readable by all, managed with an admin key. */
+/** Where a VM is placed (nodes): readable by all, managed with an admin key. Templates: see templates/. */
 @ApiTags('catalog')
 @ApiBearerAuth()
 @Controller('v1')
 export class CatalogController {
   constructor(
-    @InjectRepository(TemplateEntity) private readonly templates: Repository<TemplateEntity>,
     @InjectRepository(NodeEntity) private readonly nodes: Repository<NodeEntity>,
     @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
-
-  @Get('templates')
-  @ApiOperation({ summary: 'List the templates VMs can be created from' })
-  async listTemplates() {
-    const rows = await this.templates.find({ order: { name: 'ASC' } });
-    return { items: rows.map(templateView), total: rows.length };
-  }
-
-  @Post('templates')
-  @AdminOnly()
-  @ApiOperation({ summary: 'Add a template (admin)' })
-  async createTemplate(@Body() dto: CreateTemplateDto) {
-    const row = await insertUnique('template', dto.name, () => this.templates.save(this.templates.create(dto)));
-    return templateView(row);
-  }
 
   @Get('nodes')
   @ApiOperation({ summary: 'List the hypervisor nodes; an admin key also sees capacity and use' })
@@ -79,10 +63,6 @@ export class CatalogController {
     const nodes = await nodeUsage(this.dataSource.manager);
     return new Map(nodes.map((n) => [n.id, { vms: n.vms, cpus: n.usedCpus, memoryMb: n.usedMemoryMb, storageGb: n.usedStorageGb }]));
   }
-}
-
-function templateView({ id, name, osFamily, diskSizeGb }: TemplateEntity) {
-  return { id, name, osFamily, diskSizeGb };
 }
 
 function nodeView(n: NodeEntity, usage: Map<string, { cpus: number; memoryMb: number; storageGb: number; vms: number }> | null) {

@@ -1,9 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import type { NodeStatus, OsFamily } from '@vmops/persistence';
+import type { NodeStatus } from '@vmops/persistence';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 
-const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
-const NAME_RULE = 'must be 1-63 lowercase letters, digits and dashes, starting with a letter or digit';
+export const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const NAME_RULE = 'must be 1-63 lowercase letters, digits and dashes, starting with a letter or digit';
 const NODE_STATUSES: NodeStatus[] = ['online', 'offline', 'maintenance'];
 
 export class CreateNodeDto {
@@ -67,21 +67,4 @@ export class UpdateNodeDto {
   @Min(1)
   @Max(10_000_000)
   storageGb?: number;
-}
-
-export class CreateTemplateDto {
-  @ApiProperty({ example: 'ubuntu-24-04' })
-  @IsString()
-  @Matches(NAME, { message: `name ${NAME_RULE}` })
-  name!: string;
-
-  @ApiProperty({ enum: ['linux', 'windows'] })
-  @IsIn(['linux', 'windows'])
-  osFamily!: OsFamily;
-
-  @ApiProperty({ minimum: 1, maximum: 4096, description: 'System disk size in GB' })
-  @IsInt()
-  @Min(1)
-  @Max(4096)
-  diskSizeGb!: number;
 }

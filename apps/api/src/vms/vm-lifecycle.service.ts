@@ -1,6 +1,7 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DeleteVmInput, RebuildVmInput, UpdateVmInput } from '@vmops/contracts';
+import { lockTemplateForUse } from '../templates/template-use';
 import { DiskEntity, lockNodeUsage, NetworkInterfaceEntity, VmEntity } from '@vmops/persistence';
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
@@ -122,8 +123,7 @@ export class VmLifecycleService {
           const vm = await this.locks.acquireSettled(tx, principal.tenantId, vmId, operationId, 'rebuild');
           const templateId = dto.templateId ?? vm.templateId;
           if (!templateId) throw invalidParameter('templateId', `${vm.hostname} was not built from a template: name one`);
-          const [template] = await tx.query(`SELECT id, name, disk_size_gb FROM templates WHERE id = $1`, [templateId]);
-          if (!template) throw invalidParameter('templateId', `template ${templateId} does not exist`);
+          const template = await lockTemplateForUse(tx, principal.tenantId, templateId);
           const disks: { id: string; position: number; size_gb: number }[] = await tx.query(
             `SELECT id, position, size_gb FROM disks WHERE vm_id = $1 AND position IS NOT NULL ORDER BY position`,
             [vmId],

@@ -23,6 +23,7 @@ import type { CreateVmDto } from './create-vm.dto';
 import type { ListVmsQuery, VmFilter } from './list-vms.query';
 import { NodeReader } from '../nodes/node-reader.service';
 import { placeVm } from './placement';
+import { lockTemplateForUse } from '../templates/template-use';
 import { toVmView, type VmView } from './vm.view';
 
 const UNIQUE_VIOLATION = '23505';
@@ -267,7 +268,7 @@ export class VmsService {
 
   async create(principal: Principal, dto: CreateVmDto, options: MutationOptions): Promise<LaunchResult> {
     const template = await this.templates.findOneBy({ id: dto.templateId });
-    if (!template) throw invalidParameter('templateId', `template ${dto.templateId} does not exist`);
+    if (!template || (template.tenantId && template.tenantId !== principal.tenantId)) throw invalidParameter('templateId', `template ${dto.templateId} does not exist`);
     const diskSizeGb = dto.diskSizeGb ?? template.diskSizeGb;
     if (diskSizeGb < template.diskSizeGb) {
       throw new ApiError(HttpStatus.BAD_REQUEST, 'VALIDATION_FAILED', `diskSizeGb must be at least ${template.diskSizeGb}, the size of template ${template.name}`, {
@@ -302,6 +303,7 @@ export class VmsService {
         antiAffinityGroupIds: groupIds,
       },
       prepare: async (tx, operationId) => {
+        await lockTemplateForUse(tx, principal.tenantId, template.id);
         await this.assertHostnameFree(tx, principal.tenantId, dto.hostname);
         const storageGb = diskSizeGb + dataDiskSizes.reduce((a, b) => a + b, 0);
         const neighbours = await this.lockGroupsToJoin(tx, principal, groupIds);

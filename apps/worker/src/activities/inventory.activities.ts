@@ -170,6 +170,10 @@ export function createInventoryActivities(dataSource: DataSource): InventoryActi
       }),
     ),
 
+    markTemplateReady: step(({ templateId }) => dataSource.query(`UPDATE templates SET status = 'ready' WHERE id = $1 AND status = 'creating'`, [templateId])),
+
+    forgetTemplate: step(({ templateId }) => dataSource.query(`DELETE FROM templates WHERE id = $1`, [templateId])),
+
     recordVmTemplate: step(({ vmId, templateId }) =>
       dataSource.query(`UPDATE vms SET template_id = $2, updated_at = now() WHERE id = $1`, [vmId, templateId]),
     ),

@@ -8,7 +8,7 @@ export interface SimStoreOptions {
 }
 
 /** Bumped whenever the tables below change; an older layout is dropped and created anew (it is a simulation). */
-const LAYOUT_VERSION = 7;
+const LAYOUT_VERSION = 8;
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]*$/;
 export const DEFAULT_SIM_SCHEMA = 'hypervisor_sim';
 
@@ -113,6 +113,8 @@ export class SimStore {
           disk_id text NOT NULL REFERENCES ${t('disks')}(id) ON DELETE CASCADE,
           name text NOT NULL, size_gb integer NOT NULL, content text NOT NULL, fsfreeze boolean NOT NULL,
           created_at timestamptz NOT NULL DEFAULT clock_timestamp())`);
+      // The image store templates are read from: shared by every node (as a real store would be).
+      await client.query(`CREATE TABLE ${t('images')} (id text PRIMARY KEY, source_disk_id text NOT NULL, size_gb integer NOT NULL, content text NOT NULL)`);
       await client.query(`
         CREATE TABLE ${t('nics')} (
           id text PRIMARY KEY, node_id text NOT NULL, mac text NOT NULL, network text NOT NULL,

@@ -216,9 +216,33 @@ export class SimulatedHypervisor implements HypervisorDriver {
   }
 
   async createDiskFromTemplate(nodeId: string, disk: { diskId: string; templateId: string; sizeGb: number }): Promise<void> {
-    await this.call('createDiskFromTemplate', nodeId, (c) =>
-      this.createDisk(c, nodeId, disk.diskId, disk.sizeGb, `template:${disk.templateId}`),
-    );
+    await this.call('createDiskFromTemplate', nodeId, async (c) => {
+      const { rows } = await c.query(`SELECT content, size_gb FROM ${this.t('images')} WHERE id = $1`, [disk.templateId]);
+      const image = rows[0];
+      if (image && disk.sizeGb < image.size_gb) throw new DriverInvalidStateError(`image ${disk.templateId} needs a disk of at least ${image.size_gb} GB`);
+      await this.createDisk(c, nodeId, disk.diskId, disk.sizeGb, image ? image.content : `template:${disk.templateId}`);
+    });
+  }
+
+  async captureImage(nodeId: string, image: { imageId: string; diskId: string; fsfreeze: boolean }): Promise<void> {
+    await this.call('captureImage', nodeId, async (c) => {
+      const { rows } = await c.query(`SELECT source_disk_id FROM ${this.t('images')} WHERE id = $1 FOR UPDATE`, [image.imageId]);
+      if (rows[0]) {
+        if (rows[0].source_disk_id !== image.diskId) throw new DriverInvalidStateError(`image ${image.imageId} was captured from another disk`);
+        return;
+      }
+      const disk = await this.requireDisk(c, image.diskId, nodeId);
+      const vm = disk.vm_id ? await this.lockVm(c, disk.vm_id) : undefined;
+      if (vm && vm.power_state !== 'stopped') {
+        if (!image.fsfreeze) throw new DriverInvalidStateError(`VM ${vm.id} is ${vm.power_state}: stop it, or freeze its filesystems, to capture a consistent image`);
+        if (!vm.guest_agent) throw new DriverInvalidStateError(`VM ${vm.id} runs without a guest agent: its filesystems cannot be frozen`);
+      }
+      await c.query(`INSERT INTO ${this.t('images')} (id, source_disk_id, size_gb, content) VALUES ($1, $2, $3, $4)`, [image.imageId, image.diskId, disk.size_gb, disk.content]);
+    });
+  }
+
+  async deleteImage(nodeId: string, imageId: string): Promise<void> {
+    await this.call('deleteImage', nodeId, (c) => c.query(`DELETE FROM ${this.t('images')} WHERE id = $1`, [imageId]));
   }
 
   async createDiskFromSnapshot(nodeId: string, disk: { diskId: string; snapshotId: string; sizeGb?: number }): Promise<void> {

@@ -12,6 +12,7 @@ import { OperationChildren1764050000000 } from './1764050000000-operation-childr
 import { EventNotifyAndReadIndexes1764060000000 } from './1764060000000-event-notify-and-read-indexes';
 import { AntiAffinityGroups1764070000000 } from './1764070000000-anti-affinity-groups';
 import { SnapshotDefinitions1764080000000 } from './1764080000000-snapshot-definitions';
+import { TenantTemplates1764090000000 } from './1764090000000-tenant-templates';
 
 /** Every migration, oldest first. A new one is added here and committed with its entity change. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   EventNotifyAndReadIndexes1764060000000,
   AntiAffinityGroups1764070000000,
   SnapshotDefinitions1764080000000,
+  TenantTemplates1764090000000,
 ];

@@ -1,0 +1,112 @@
+import { Body, Controller, Delete, Get, HttpStatus, Param, Post, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import type { OsFamily } from '@vmops/persistence';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
+import type { Response } from 'express';
+import { CurrentPrincipal, type Principal } from '../auth/auth';
+import { ApiError } from '../common/api-error';
+import { Mutation } from '../common/mutation-options';
+import { uuidParam } from '../common/params';
+import { NAME, NAME_RULE } from '../catalog/catalog.dto';
+import { respondToLaunch } from '../operations/launch-response';
+import type { MutationOptions } from '../operations/operations.service';
+import { MutatingEndpoint } from '../vms/vms.controller';
+import { TemplatesService } from './templates.service';
+
+/**
+ * One body for both ways a template comes to be: from a VM (`vmId`: any key, an operation) or as a base template
+ * (`osFamily` and `diskSizeGb`: an admin key, at once).
+ */
+export class CreateTemplateDto {
+  @ApiProperty({ example: 'web-golden' })
+  @IsString()
+  @Matches(NAME, { message: `name ${NAME_RULE}` })
+  name!: string;
+
+  @ApiPropertyOptional({ format: 'uuid', description: "A VM of yours: its system disk becomes the template's image (template.create, 202)" })
+  @IsOptional()
+  @IsUUID('all', { message: 'vmId must be a UUID' })
+  vmId?: string;
+
+  @ApiPropertyOptional({ default: false, description: 'With vmId, for a running VM: freeze its filesystems while its disk is captured (needs its guest agent)' })
+  @IsOptional()
+  @IsBoolean()
+  fsfreeze?: boolean;
+
+  @ApiPropertyOptional({ enum: ['linux', 'windows'], description: 'A base template (admin key): its OS family' })
+  @IsOptional()
+  @IsIn(['linux', 'windows'])
+  osFamily?: OsFamily;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 4096, description: 'A base template (admin key): its system disk size in GB' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(4096)
+  diskSizeGb?: number;
+
+  @ApiPropertyOptional({ maxLength: 1000 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(1000)
+  description?: string;
+}
+
+function refuseMixed(dto: CreateTemplateDto): void {
+  const fields = dto.vmId ? (['osFamily', 'diskSizeGb'] as const).filter((f) => dto[f] !== undefined) : dto.fsfreeze !== undefined ? ['fsfreeze'] : [];
+  const missing = dto.vmId ? [] : (['osFamily', 'diskSizeGb'] as const).filter((f) => dto[f] === undefined);
+  if (fields.length || missing.length) {
+    throw new ApiError(
+      HttpStatus.BAD_REQUEST,
+      'VALIDATION_FAILED',
+      dto.vmId ? `${fields.join(' and ')} apply to base templates: a template from a VM takes them from the VM` : missing.length ? `give vmId (a template from your VM), or osFamily and diskSizeGb (a base template, admin)` : 'fsfreeze applies to a template from a VM (vmId)',
+      { fields: [...fields, ...missing].map((field) => ({ field, problems: [dto.vmId ? 'not with vmId' : 'required without vmId'] })) },
+    );
+  }
+}
+
+@ApiTags('templates')
+@ApiBearerAuth()
+@Controller('v1/templates')
+export class TemplatesController {
+  constructor(private readonly templates: TemplatesService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'The templates you can build VMs from: the base ones and your own' })
+  list(@CurrentPrincipal() p: Principal) {
+    return this.templates.list(p);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'A template' })
+  get(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('template id')) id: string) {
+    return this.templates.get(p, id);
+  }
+
+  @Post()
+  @MutatingEndpoint(
+    'Make a template from a VM (or add a base template, admin)',
+    "With vmId: starts a template.create operation that captures the VM's system disk — stopped, or running with fsfreeze (423 VM_NOT_STOPPED otherwise) — as a template only your tenant sees, ready when the operation succeeds. With osFamily and diskSizeGb (admin key): a base template, 201. 409 NAME_TAKEN.",
+  )
+  async create(@CurrentPrincipal() p: Principal, @Body() dto: CreateTemplateDto, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+    refuseMixed(dto);
+    if (dto.vmId) return respondToLaunch(res, await this.templates.createFromVm(p, { name: dto.name, vmId: dto.vmId, fsfreeze: dto.fsfreeze, description: dto.description }, o));
+    if (p.role !== 'admin') throw new ApiError(HttpStatus.FORBIDDEN, 'ADMIN_REQUIRED', 'base templates are added with an admin key; a template from your VM takes vmId');
+    res.status(HttpStatus.CREATED);
+    return this.templates.createBase({ name: dto.name, osFamily: dto.osFamily!, diskSizeGb: dto.diskSizeGb!, description: dto.description });
+  }
+
+  @Delete(':id')
+  @MutatingEndpoint(
+    'Delete a template',
+    'Your own: starts a template.delete operation (its image goes). A base one: admin key, at once (204). 409 TEMPLATE_IN_USE naming the VMs built from it.',
+  )
+  async remove(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('template id')) id: string, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+    const launched = await this.templates.delete(p, id, o);
+    if (!launched) {
+      res.status(HttpStatus.NO_CONTENT);
+      return;
+    }
+    return respondToLaunch(res, launched);
+  }
+}
