@@ -1,5 +1,5 @@
 // The workflow bundle's entry point: every workflow type the worker registers.
-export { createVmWorkflow } from './create-vm.workflow';
+export { cloneVmWorkflow, createVmWorkflow } from './create-vm.workflow';
 export { deleteVmWorkflow } from './delete-vm.workflow';
 export { attachDiskWorkflow, createDiskWorkflow, deleteDiskWorkflow, detachDiskWorkflow, resizeDiskWorkflow } from './disks.workflow';
 export {

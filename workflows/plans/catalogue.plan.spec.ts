@@ -1,3 +1,4 @@
+import { cloneVmPlan } from './create-vm.plan';
 import { attachDiskPlan } from './disk.plan';
 import { attachNicPlan, deleteNicPlan } from './nic.plan';
 import { rollbackDiskPlan, rollbackSnapshotPlan } from './snapshot.plan';
@@ -87,5 +88,28 @@ describe('catalogue plans', () => {
     expect(commits(deleteNicPlan({ ...nic, attachedAt: 1 }))).toEqual(['deleteNic']);
     expect(attachNicPlan({ ...nic, attachedAt: null, position: 2, claimed: true }).afterCompensation?.args).toEqual({ nicId: 'eth1', vmId: null, position: null });
     expect(attachNicPlan({ ...nic, attachedAt: null, position: 2 }).afterCompensation).toBeUndefined();
+  });
+
+  it('vm.clone lets the source go once captured, builds the clone, and only then drops the captures (its point of no return)', () => {
+    const plan = cloneVmPlan({
+      operationId: 'op',
+      tenantId: 't',
+      vmId: 'clone',
+      hostname: 'web-2',
+      nodeId: 'node-2',
+      source: { vmId: 'vm-1', hostname: 'web-1', nodeId: 'node-1', running: true },
+      disks: [
+        { sourceDiskId: 's0', imageId: 'i0', diskId: 'd0', position: 0, sizeGb: 10 },
+        { sourceDiskId: 's1', imageId: 'i1', diskId: 'd1', position: 1, sizeGb: 4 },
+      ],
+      nic: { nicId: 'n', mac: '52:00:00:00:00:02', network: 'public' },
+      cpus: 1,
+      memoryMb: 512,
+      start: false,
+    });
+    expect(names(plan)).toEqual(['captureDisk0', 'captureDisk1', 'releaseSource', 'createDisk0', 'createDisk1', 'createInterface', 'defineVm', 'recordVm', 'dropCapture0', 'dropCapture1']);
+    expect(commits(plan)).toEqual(['dropCapture0']);
+    expect(plan.steps[0].do).toMatchObject({ activity: 'captureImage', args: { nodeId: 'node-1', fsfreeze: true } });
+    expect(plan.steps[3].do).toMatchObject({ activity: 'createDiskFromTemplate', args: { nodeId: 'node-2', templateId: 'i0' } });
   });
 });

@@ -89,7 +89,12 @@ export interface InventoryActivities {
    * it; `keepDiskIds` stay, detached and no longer any VM's.
    */
   forgetVmRecord(args: { vmId: string; keepDiskIds: string[] }): Promise<StepReport>;
-  /** Final word of an operation: status, steps and error as the workflow saw them; releases the VM. */
+  /** The operation is done with this VM before its end (a clone's source, once captured): another may take it. */
+  releaseVmLock(args: { vmId: string; operationId: string }): Promise<StepReport>;
+  /**
+   * Final word of an operation: status, steps and error as the workflow saw them; releases the VM, and any other
+   * VM it still holds (a clone's source).
+   */
   finishOperation(args: { operationId: string; vmId: string | null; progress: OperationProgress }): Promise<StepReport>;
 }
 

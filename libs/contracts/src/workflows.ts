@@ -158,6 +158,25 @@ export interface SnapshotDeleteInput extends VmOperationInput {
   snapshots: { snapshotId: string; name: string }[];
 }
 
+/**
+ * vm.clone (Gigas): a new VM (`vmId`, `hostname`, on `nodeId`) from the disks of `source`, each captured into the
+ * image store (the source stopped, or running with its filesystems frozen) and then copied at its position.
+ */
+export interface CloneVmInput {
+  operationId: string;
+  tenantId: string;
+  vmId: string;
+  hostname: string;
+  nodeId: string;
+  source: { vmId: string; hostname: string; nodeId: string; running: boolean };
+  /** Position 0 first; `imageId` is the capture's, deleted once the clone is built. */
+  disks: { sourceDiskId: string; imageId: string; diskId: string; position: number; sizeGb: number }[];
+  nic: NicSpec | null;
+  cpus: number;
+  memoryMb: number;
+  start: boolean;
+}
+
 /** template.create: the VM's system disk captured as the image of template `templateId` (recorded `creating`). */
 export interface TemplateCreateInput extends VmOperationInput {
   templateId: string;

@@ -49,6 +49,11 @@ export async function deleteVmRecords(tx: EntityManager, vmId: string, keepDiskI
   await tx.query(`DELETE FROM vms WHERE id = $1`, [vmId]);
 }
 
+/** Frees every VM `operationId` holds but `vmId` (its own): a clone's source, when the clone's operation ends. */
+export async function releaseOtherVms(tx: EntityManager, operationId: string, vmId: string | null): Promise<void> {
+  await tx.query(`UPDATE vms SET current_operation_id = NULL, updated_at = now() WHERE current_operation_id = $1 AND id IS DISTINCT FROM $2`, [operationId, vmId]);
+}
+
 /** Frees the VM if `operationId` still holds it, handing the lock back where a reset took it over. */
 async function releaseVmLock(tx: EntityManager, vmId: string, operationId: string, handBackTo: string | null = null): Promise<void> {
   await tx.query(`UPDATE vms SET current_operation_id = $3, updated_at = now() WHERE id = $1 AND current_operation_id = $2`, [vmId, operationId, handBackTo]);
@@ -57,6 +62,7 @@ async function releaseVmLock(tx: EntityManager, vmId: string, operationId: strin
 /** Gives back everything the launch of an operation that never ran reserved, and the VM's lock. Idempotent. */
 async function releaseReservations(tx: EntityManager, op: { id: string; vmId: string | null; reservations: Reservations }): Promise<void> {
   const r = op.reservations;
+  await releaseOtherVms(tx, op.id, op.vmId);
   if (r.drainedNode) await tx.query(`UPDATE nodes SET status = $2 WHERE id = $1 AND status = 'maintenance'`, [r.drainedNode.nodeId, r.drainedNode.previousStatus]);
   if (r.pendingSnapshotIds?.length) await tx.query(`DELETE FROM snapshots WHERE id = ANY($1::uuid[]) AND status = 'pending'`, [r.pendingSnapshotIds]);
   if (r.deletingSnapshotIds?.length) {
@@ -110,7 +116,10 @@ export function abandonOperation(
     const op = rows[0];
     if (!op) return null;
     if (options.neverStarted) await releaseReservations(tx, { id: op.id, vmId: op.vm_id, reservations: op.reservations });
-    else if (op.vm_id) await releaseVmLock(tx, op.vm_id, op.id);
+    else {
+      await releaseOtherVms(tx, op.id, op.vm_id);
+      if (op.vm_id) await releaseVmLock(tx, op.vm_id, op.id);
+    }
     return { id: op.id, vmId: op.vm_id, type: op.type, code: error.code };
   });
 }

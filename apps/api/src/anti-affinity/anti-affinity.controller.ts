@@ -45,7 +45,7 @@ export class UpdateAntiAffinityGroupDto {
 }
 
 export class AddMembersDto {
-  @ApiProperty({ type: [String], format: 'uuid', minItems: 1 })
+  @ApiProperty({ type: [String], format: 'uuid', minItems: 1, example: ['6f1c2d3e-0000-4000-8000-000000000001'] })
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(MAX_MEMBERS)

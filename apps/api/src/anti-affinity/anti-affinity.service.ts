@@ -79,6 +79,7 @@ export class AntiAffinityService {
   /** Adds VMs to the group: 409 ANTI_AFFINITY, naming the VM already there, if one would share a node with a member. */
   addMembers(principal: Principal, id: string, vmIds: string[]): Promise<AntiAffinityGroupView> {
     return this.dataSource.transaction(async (tx) => {
+      await this.groupOf(tx, principal, id);
       // The VMs' rows before the group's (see lockAntiAffinityGroups): a migration of one of them waits, or is seen.
       const locked = await this.lockVms(tx, principal, vmIds);
       const group = await this.groupOf(tx, principal, id, true);

@@ -1,8 +1,8 @@
-import { ApiPropertyOptional, PartialType, PickType } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional, IntersectionType, PartialType, PickType } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsUUID, Max, Min, ValidateNested } from 'class-validator';
 import { MutationQuery } from '../common/mutation-options';
-import { CreateVmDto } from './create-vm.dto';
+import { CreateVmDto, VM_LIMITS } from './create-vm.dto';
 
 /** A two-phase migration finalizes by itself after an hour unless told otherwise; a day at most. */
 export const DEFAULT_FINALIZE_TIMEOUT_SECONDS = 3600;
@@ -83,4 +83,37 @@ export class MigrationCheckQuery {
   @IsOptional()
   @IsIn(['live', 'cold'])
   mode?: 'live' | 'cold';
+}
+
+export class CloneDiskSizeDto {
+  @ApiProperty({ minimum: 0, maximum: 15, description: "The source disk's position" })
+  @IsInt()
+  @Min(0)
+  @Max(15)
+  position!: number;
+
+  @ApiProperty({ minimum: 1, maximum: VM_LIMITS.diskSizeGb.max, description: "GB; at least the source disk's size" })
+  @IsInt()
+  @Min(1)
+  @Max(VM_LIMITS.diskSizeGb.max)
+  sizeGb!: number;
+}
+
+/** Gigas clone: a new VM from a source VM's disks; hostname required, the rest defaults to the source's. */
+export class CloneVmDto extends IntersectionType(
+  PickType(CreateVmDto, ['hostname'] as const),
+  PartialType(PickType(CreateVmDto, ['cpus', 'memoryMb', 'label', 'note', 'nodeId', 'antiAffinityGroupIds'] as const)),
+) {
+  @ApiPropertyOptional({ type: [CloneDiskSizeDto], maxItems: 16, description: 'Larger sizes for some disks of the clone, by position' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(16)
+  @ValidateNested({ each: true })
+  @Type(() => CloneDiskSizeDto)
+  disks?: CloneDiskSizeDto[];
+
+  @ApiPropertyOptional({ default: false, description: 'true: start the clone once it is built' })
+  @IsOptional()
+  @IsBoolean()
+  start?: boolean;
 }

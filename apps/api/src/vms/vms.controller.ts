@@ -9,7 +9,7 @@ import { respondToLaunch } from '../operations/launch-response';
 import { OperationsService, type MutationOptions } from '../operations/operations.service';
 import { CreateVmDto } from './create-vm.dto';
 import { ListVmsQuery, VmFilter } from './list-vms.query';
-import { DeleteVmQuery, MigrateVmDto, MigrationCheckQuery, RebuildVmDto, UpdateVmDto } from './lifecycle.dto';
+import { CloneVmDto, DeleteVmQuery, MigrateVmDto, MigrationCheckQuery, RebuildVmDto, UpdateVmDto } from './lifecycle.dto';
 import { MigrationService } from './migration.service';
 import { StartVmDto, ShutdownVmDto, StopVmDto } from './power.dto';
 import { VmLifecycleService } from './vm-lifecycle.service';
@@ -122,6 +122,15 @@ export class VmsController {
   )
   async rebuild(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Body() dto: RebuildVmDto, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
     return respondToLaunch(res, await this.lifecycle.rebuild(p, id, dto, o));
+  }
+
+  @Post(':id/clone')
+  @MutatingEndpoint(
+    'Clone a VM (Gigas)',
+    "Starts a vm.clone operation: a new VM (hostname; cpus, memoryMb, label, note, nodeId, antiAffinityGroupIds, larger disk sizes by position, start) from the source's attached disks. The source — stopped, or running with its filesystems frozen through its guest agent — is held only until its disks are captured; any failure removes the half-made clone and the captures. The operation is the clone's.",
+  )
+  async clone(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Body() dto: CloneVmDto, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+    return respondToLaunch(res, await this.vms.clone(p, id, dto, o));
   }
 
   @Get(':id/migration-check')

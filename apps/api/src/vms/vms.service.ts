@@ -1,6 +1,6 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { defaultStopTimeoutFor, type CreateVmInput, type OperationPlan, type OperationType, type VmPowerInput } from '@vmops/contracts';
+import { defaultStopTimeoutFor, type CloneVmInput, type CreateVmInput, type NicSpec, type OperationPlan, type OperationType, type VmPowerInput } from '@vmops/contracts';
 import { macFromId, type GroupNeighbour, type VmStatus } from '@vmops/domain';
 import { DiskEntity, entityOfRow, groupNeighbours, lockAntiAffinityGroups, NetworkInterfaceEntity, TemplateEntity, VmEntity } from '@vmops/persistence';
 import { randomBytes, randomUUID, scryptSync } from 'node:crypto';
@@ -10,7 +10,7 @@ import { ApiError, invalidParameter, notFound } from '../common/api-error';
 import { CURSOR_PATTERNS, decodeCursor, encodeCursor, withCursorChecked, type KeysetPage } from '../common/keyset';
 import { OperationsService, type LaunchResult, type MutationOptions } from '../operations/operations.service';
 import { VmLockService, type LockedVm } from '../operations/vm-lock.service';
-import { createVmPlan } from '../../../../workflows/plans/create-vm.plan';
+import { cloneVmPlan, createVmPlan } from '../../../../workflows/plans/create-vm.plan';
 import {
   freezeVmPlan,
   hardResetVmPlan,
@@ -20,6 +20,7 @@ import {
   stopVmPlan,
 } from '../../../../workflows/plans/power.plan';
 import type { CreateVmDto } from './create-vm.dto';
+import type { CloneVmDto } from './lifecycle.dto';
 import type { ListVmsQuery, VmFilter } from './list-vms.query';
 import { NodeReader } from '../nodes/node-reader.service';
 import { placeVm } from './placement';
@@ -304,55 +305,20 @@ export class VmsService {
       },
       prepare: async (tx, operationId) => {
         await lockTemplateForUse(tx, principal.tenantId, template.id);
-        await this.assertHostnameFree(tx, principal.tenantId, dto.hostname);
-        const storageGb = diskSizeGb + dataDiskSizes.reduce((a, b) => a + b, 0);
-        const neighbours = await this.lockGroupsToJoin(tx, principal, groupIds);
-        const node = await placeVm(tx, { hostname: dto.hostname, cpus: dto.cpus, memoryMb: dto.memoryMb, storageGb }, dto.nodeId, neighbours);
-        const vmId = randomUUID();
         const systemDiskId = randomUUID();
-        try {
-          await tx.insert(VmEntity, {
-            id: vmId,
-            tenantId: principal.tenantId,
-            hostname: dto.hostname,
-            label: dto.label ?? null,
-            note: dto.note ?? null,
-            cpus: dto.cpus,
-            memoryMb: dto.memoryMb,
-            nodeId: node.id,
-            templateId: template.id,
-            status: 'creating',
-            currentOperationId: operationId,
-          });
-        } catch (err) {
-          if ((err as { driverError?: { code?: string } }).driverError?.code === UNIQUE_VIOLATION) throw hostnameTaken(dto.hostname);
-          throw err;
-        }
-        // The system disk is recorded up front so that its storage counts against the node at once.
-        await tx.insert(DiskEntity, {
-          id: systemDiskId,
-          tenantId: principal.tenantId,
-          nodeId: node.id,
-          vmId,
-          position: 0,
-          sizeGb: diskSizeGb,
-          templateId: template.id,
-        });
         const dataDisks = dataDiskSizes.map((sizeGb, i) => ({ diskId: randomUUID(), sizeGb, position: i + 1 }));
-        for (const d of dataDisks) {
-          await tx.insert(DiskEntity, { id: d.diskId, tenantId: principal.tenantId, nodeId: node.id, vmId, position: d.position, sizeGb: d.sizeGb, templateId: null });
-        }
-        if (groupIds.length) await tx.query(`INSERT INTO anti_affinity_members (group_id, vm_id) SELECT unnest($1::uuid[]), $2`, [groupIds, vmId]);
-        const nicId = randomUUID();
-        const nic = { nicId, mac: macFromId(nicId), network };
-        await tx.query(`INSERT INTO network_interfaces (id, tenant_id, node_id, vm_id, position, mac, network) VALUES ($1, $2, $3, $4, 0, $5, $6)`, [
-          nicId,
-          principal.tenantId,
-          node.id,
-          vmId,
-          nic.mac,
+        const { vmId, node, nic } = await this.recordNewVm(tx, principal, operationId, {
+          hostname: dto.hostname,
+          label: dto.label ?? null,
+          note: dto.note ?? null,
+          cpus: dto.cpus,
+          memoryMb: dto.memoryMb,
+          templateId: template.id,
+          disks: [{ diskId: systemDiskId, sizeGb: diskSizeGb, position: 0, templateId: template.id }, ...dataDisks.map((d) => ({ ...d, templateId: null }))],
           network,
-        ]);
+          nodeId: dto.nodeId,
+          groupIds,
+        });
         return {
           vm: { id: vmId, hostname: dto.hostname, nodeId: node.id },
           input: {
@@ -375,6 +341,91 @@ export class VmsService {
         };
       },
     }, options);
+  }
+
+  /**
+   * vm.clone (Gigas): a new VM from the source's attached disks (sizes may grow), its size, template and first
+   * interface's network by default, on any node placement allows. The source is held only until its disks are
+   * captured; a running one is captured with its filesystems frozen (its guest agent must answer).
+   */
+  clone(principal: Principal, sourceId: string, dto: CloneVmDto, options: MutationOptions): Promise<LaunchResult> {
+    const groupIds = [...new Set(dto.antiAffinityGroupIds ?? [])].sort();
+    const start = dto.start ?? false;
+    return this.operations.launch<CloneVmInput>(
+      {
+        principal,
+        type: 'vm.clone',
+        workflowType: 'cloneVmWorkflow',
+        plan: cloneVmPlan,
+        summary: (input) => `vm.clone ${input.source.hostname} → ${input.hostname}`,
+        request: {
+          sourceVmId: sourceId,
+          hostname: dto.hostname,
+          cpus: dto.cpus ?? null,
+          memoryMb: dto.memoryMb ?? null,
+          label: dto.label ?? null,
+          note: dto.note ?? null,
+          nodeId: dto.nodeId ?? null,
+          disks: (dto.disks ?? []).map((d) => ({ position: d.position, sizeGb: d.sizeGb })),
+          start,
+          antiAffinityGroupIds: groupIds,
+        },
+        prepare: async (tx, operationId) => {
+          const source = await this.locks.acquireSettled(tx, principal.tenantId, sourceId, operationId, 'clone');
+          if (source.frozen) throw new ApiError(HttpStatus.LOCKED, 'VM_FROZEN', `${source.hostname} is frozen; unfreeze it first`, { frozen: true });
+          const sourceDisks: { id: string; position: number; size_gb: number }[] = await tx.query(
+            `SELECT id, position, size_gb FROM disks WHERE vm_id = $1 AND position IS NOT NULL ORDER BY position`,
+            [source.id],
+          );
+          if (!sourceDisks.some((d) => d.position === 0)) throw invalidParameter('id', `${source.hostname} has no system disk attached`);
+          for (const wanted of dto.disks ?? []) {
+            const disk = sourceDisks.find((d) => d.position === wanted.position);
+            if (!disk) throw invalidParameter('disks', `${source.hostname} has no disk at position ${wanted.position}`);
+            if (wanted.sizeGb < disk.size_gb) throw invalidParameter('disks', `disk ${wanted.position} of ${source.hostname} is ${disk.size_gb} GB; a clone's disk is at least as large`);
+          }
+          const disks = sourceDisks.map((d) => ({
+            sourceDiskId: d.id,
+            imageId: randomUUID(),
+            diskId: randomUUID(),
+            position: d.position,
+            sizeGb: dto.disks?.find((w) => w.position === d.position)?.sizeGb ?? d.size_gb,
+          }));
+          const [firstNic] = await tx.query(`SELECT network FROM network_interfaces WHERE vm_id = $1 ORDER BY position NULLS LAST LIMIT 1`, [source.id]);
+          const cpus = dto.cpus ?? source.cpus;
+          const memoryMb = dto.memoryMb ?? source.memoryMb;
+          const { vmId, node, nic } = await this.recordNewVm(tx, principal, operationId, {
+            hostname: dto.hostname,
+            label: dto.label ?? null,
+            note: dto.note ?? null,
+            cpus,
+            memoryMb,
+            templateId: source.templateId,
+            disks: disks.map((d) => ({ diskId: d.diskId, sizeGb: d.sizeGb, position: d.position, templateId: null })),
+            network: firstNic?.network ?? 'public',
+            nodeId: dto.nodeId,
+            groupIds,
+          });
+          return {
+            vm: { id: vmId, hostname: dto.hostname, nodeId: node.id },
+            input: {
+              operationId,
+              tenantId: principal.tenantId,
+              vmId,
+              hostname: dto.hostname,
+              nodeId: node.id,
+              source: { vmId: source.id, hostname: source.hostname, nodeId: source.nodeId, running: source.status === 'running' },
+              disks,
+              nic,
+              cpus,
+              memoryMb,
+              start,
+            },
+            reservations: { vmRecord: true },
+          };
+        },
+      },
+      options,
+    );
   }
 
   /** Power actions: the VM must be idle and in the state the action starts from (423 otherwise). */
@@ -412,6 +463,68 @@ export class VmsService {
     const unknown = groupIds.filter((id) => !found.includes(id));
     if (unknown.length) throw invalidParameter('antiAffinityGroupIds', `you have no anti-affinity group ${unknown.join(', ')}`);
     return groupNeighbours(tx, groupIds, null);
+  }
+
+  /**
+   * Records a new VM for `operationId` — held by it, `creating` — with its disks and first interface, placed on
+   * `nodeId` or by placement, apart from the VMs of the anti-affinity groups it joins: vm.create's and vm.clone's.
+   */
+  private async recordNewVm(
+    tx: EntityManager,
+    principal: Principal,
+    operationId: string,
+    vm: {
+      hostname: string;
+      label: string | null;
+      note: string | null;
+      cpus: number;
+      memoryMb: number;
+      templateId: string | null;
+      disks: { diskId: string; sizeGb: number; position: number; templateId: string | null }[];
+      network: string;
+      nodeId?: string;
+      groupIds: string[];
+    },
+  ): Promise<{ vmId: string; node: { id: string; name: string }; nic: NicSpec }> {
+    await this.assertHostnameFree(tx, principal.tenantId, vm.hostname);
+    const storageGb = vm.disks.reduce((sum, d) => sum + d.sizeGb, 0);
+    const neighbours = await this.lockGroupsToJoin(tx, principal, vm.groupIds);
+    const node = await placeVm(tx, { hostname: vm.hostname, cpus: vm.cpus, memoryMb: vm.memoryMb, storageGb }, vm.nodeId, neighbours);
+    const vmId = randomUUID();
+    try {
+      await tx.insert(VmEntity, {
+        id: vmId,
+        tenantId: principal.tenantId,
+        hostname: vm.hostname,
+        label: vm.label,
+        note: vm.note,
+        cpus: vm.cpus,
+        memoryMb: vm.memoryMb,
+        nodeId: node.id,
+        templateId: vm.templateId,
+        status: 'creating',
+        currentOperationId: operationId,
+      });
+    } catch (err) {
+      if ((err as { driverError?: { code?: string } }).driverError?.code === UNIQUE_VIOLATION) throw hostnameTaken(vm.hostname);
+      throw err;
+    }
+    // The disks are recorded up front so that their storage counts against the node at once.
+    for (const d of vm.disks) {
+      await tx.insert(DiskEntity, { id: d.diskId, tenantId: principal.tenantId, nodeId: node.id, vmId, position: d.position, sizeGb: d.sizeGb, templateId: d.templateId });
+    }
+    if (vm.groupIds.length) await tx.query(`INSERT INTO anti_affinity_members (group_id, vm_id) SELECT unnest($1::uuid[]), $2`, [vm.groupIds, vmId]);
+    const nicId = randomUUID();
+    const nic = { nicId, mac: macFromId(nicId), network: vm.network };
+    await tx.query(`INSERT INTO network_interfaces (id, tenant_id, node_id, vm_id, position, mac, network) VALUES ($1, $2, $3, $4, 0, $5, $6)`, [
+      nicId,
+      principal.tenantId,
+      node.id,
+      vmId,
+      nic.mac,
+      vm.network,
+    ]);
+    return { vmId, node, nic };
   }
 
   private async assertHostnameFree(tx: EntityManager, tenantId: string, hostname: string): Promise<void> {

@@ -3,7 +3,7 @@ import { isTerminalOperationStatus, type InventoryActivities } from '@vmops/cont
 import { canTransition, type VmStatus } from '@vmops/domain';
 import type { DataSource, EntityManager } from 'typeorm';
 import { step } from '@vmops/activities';
-import { deleteVmRecords } from '@vmops/persistence';
+import { deleteVmRecords, releaseOtherVms } from '@vmops/persistence';
 
 /** Moves a VM to `to`, refusing (permanently) a transition its state machine forbids. */
 async function transitionVm(tx: EntityManager, vmId: string, to: VmStatus): Promise<void> {
@@ -180,6 +180,10 @@ export function createInventoryActivities(dataSource: DataSource): InventoryActi
 
     forgetVmRecord: step(({ vmId, keepDiskIds }) => dataSource.transaction((tx) => deleteVmRecords(tx, vmId, keepDiskIds))),
 
+    releaseVmLock: step(({ vmId, operationId }) =>
+      dataSource.query(`UPDATE vms SET current_operation_id = NULL, updated_at = now() WHERE id = $1 AND current_operation_id = $2`, [vmId, operationId]),
+    ),
+
     finishOperation: step(({ operationId, vmId, progress }) =>
       dataSource.transaction(async (tx) => {
         const terminal = isTerminalOperationStatus(progress.status);
@@ -189,6 +193,7 @@ export function createInventoryActivities(dataSource: DataSource): InventoryActi
            WHERE id = $1`,
           [operationId, progress.status, JSON.stringify(progress.steps), progress.error ? JSON.stringify(progress.error) : null, terminal, JSON.stringify(progress.children ?? [])],
         );
+        if (terminal) await releaseOtherVms(tx, operationId, vmId);
         if (!vmId) return;
         // A stuck operation keeps its VM locked and flagged until a human has looked at it.
         if (progress.status === 'stuck') {
