@@ -9,6 +9,7 @@ interface Iface {
   position: number | null;
   mac: string;
   network: string;
+  ipAddress: string | null;
 }
 
 /** Network interfaces (Gandi iface_*): create and attach, detach, attach again, delete — hot-plugged, sagas all. */
@@ -17,7 +18,7 @@ describe('network interfaces', () => {
   let key: string;
 
   beforeAll(async () => {
-    h = await startHarness();
+    h = await startHarness({ env: { NETWORK_POOLS: 'public=100.64.0.0/10,private=10.0.0.0/8,tiny=192.0.2.0/30' } });
     ({ apiKey: key } = await h.newTenant());
   });
   afterAll(() => h?.close());
@@ -47,6 +48,9 @@ describe('network interfaces', () => {
     expect(warnings).toEqual([]);
     const added = items[1];
     expect(added.mac).toMatch(/^52(:[0-9a-f]{2}){5}$/);
+    // public has a pool: an address from it; backend has none.
+    expect(items[0].ipAddress).toMatch(/^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.\d+\.\d+$/);
+    expect(added.ipAddress).toBeNull();
     expect((await h.hypervisor.getVm(vm.nodeId, vm.id))?.nics).toEqual(expect.arrayContaining([{ id: added.id, position: 3 }]));
     expect((await h.call('GET', `/v1/vms/${vm.id}`, { key })).body.interfaces).toHaveLength(2);
     expect((await h.hypervisor.getVm(vm.nodeId, vm.id))?.powerState).toBe('running');
@@ -208,14 +212,30 @@ describe('network interfaces', () => {
       else expect(res.body.error.code).toBe('VM_BUSY');
     }
     const macs = new Set<string>();
+    const addresses = new Set<string>();
     for (const { k, vm } of vms) {
       const { items } = await ifaces(vm.id, k);
       expect(items.map((n) => n.position)).toEqual([0, 1]);
-      for (const n of items) macs.add(n.mac);
+      for (const n of items) macs.add(n.mac), addresses.add(n.ipAddress!);
     }
-    expect(macs.size).toBe(12);
+    // Every interface of both tenants has a MAC and a public address of its own.
+    expect([macs.size, addresses.size]).toEqual([12, 12]);
     const second = (await h.call('GET', '/v1/interfaces', { key: tenants[1] })).body.items as Iface[];
     expect(new Set(second.map((n) => n.vmId))).toEqual(new Set(vms.filter((v) => v.k === tenants[1]).map((v) => v.vm.id)));
     for (const nodeId of h.world.nodeIds) expect((await h.auditNode(nodeId)).diff.clean).toBe(true);
+  });
+
+  it("hands out each address of a network's pool once, and takes a deleted interface's back; 417 when none is left", async () => {
+    const vm = await h.createVm(key);
+    const first = await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/interfaces`, { network: 'tiny' });
+    expect(first.status).toBe('succeeded');
+    const tiny = (await ifaces(vm.id)).items.find((n) => n.network === 'tiny')!;
+    // 192.0.2.0/30: .1 is the gateway's, .3 the broadcast: one address to hand out.
+    expect(tiny.ipAddress).toBe('192.0.2.2');
+    const none = await h.call('POST', `/v1/vms/${vm.id}/interfaces`, { key, body: { network: 'tiny' } });
+    expect([none.status, none.body.error.code, none.body.error.details]).toEqual([417, 'ADDRESS_POOL_EXHAUSTED', { network: 'tiny', pool: '192.0.2.0/30' }]);
+    await h.runOperation(key, 'DELETE', `/v1/vms/${vm.id}/interfaces/${tiny.id}`);
+    await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/interfaces`, { network: 'tiny' });
+    expect((await ifaces(vm.id)).items.find((n) => n.network === 'tiny')?.ipAddress).toBe('192.0.2.2');
   });
 });

@@ -13,6 +13,7 @@ describe('loadConfig', () => {
       port: 3000,
       snapshotLimitPerVm: 50,
       snapshotBusyRetry: { intervalSeconds: 60, attempts: 30 },
+      networkPools: { public: '100.64.0.0/10', private: '10.0.0.0/8' },
       reconcileEverySeconds: 60,
       simulator: { databaseUrl: 'postgresql://u@h:5432/db', schema: 'hypervisor_sim', latencyMs: 0, guestShutdownMs: 2000, transferStepMs: 300, faults: null },
     });
@@ -27,6 +28,8 @@ describe('loadConfig', () => {
     expect(load).toThrow('SIM_SCHEMA must be a lower-case SQL identifier, got "Drop;"');
     expect(load).toThrow('SIM_FAULTS must be a JSON array of fault specs');
     expect(() => loadConfig({})).toThrow('DATABASE_URL is required');
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://h/db', NETWORK_POOLS: 'public=10.0.0.0/31' })).toThrow('NETWORK_POOLS must list network=a.b.c.d/8-30 pools');
+    expect(loadConfig({ DATABASE_URL: 'postgres://h/db', NETWORK_POOLS: 'lan=192.168.0.0/16, dmz=172.16.1.0/24' }).networkPools).toEqual({ lan: '192.168.0.0/16', dmz: '172.16.1.0/24' });
   });
 
   it('trims a trailing slash from the Temporal UI URL, so links do not double it', () => {

@@ -30,6 +30,8 @@ export interface AppConfig {
   port: number;
   /** Snapshots one VM may hold (Erigones' per-VM limit): one more is refused with 417. */
   snapshotLimitPerVm: number;
+  /** IPv4 pools by network name: an interface on one of these networks gets the lowest free address of its pool. */
+  networkPools: Record<string, string>;
   /** A scheduled snapshot that meets a busy VM (definition onBusy "retry") tries again this often, this many times. */
   snapshotBusyRetry: { intervalSeconds: number; attempts: number };
   /** How often the reconciler's Schedule settles operations that can no longer finish (the worker sets it up). */
@@ -84,6 +86,23 @@ class EnvReader {
     return value;
   }
 
+  /** `name=a.b.c.d/len,…`: IPv4 networks of /8 to /30, one per network name. */
+  networkPools(name: string, fallback: string): Record<string, string> {
+    const raw = this.str(name, fallback);
+    const pools: Record<string, string> = {};
+    for (const entry of raw.split(',').map((e) => e.trim()).filter(Boolean)) {
+      const m = /^([a-z][a-z0-9-]{0,31})=((\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3}))\/(\d{1,2})$/.exec(entry);
+      const octets = m ? [m[3], m[4], m[5], m[6]].map(Number) : [];
+      const prefix = m ? Number(m[7]) : 0;
+      if (!m || octets.some((o) => o > 255) || prefix < 8 || prefix > 30 || m[1] in pools) {
+        this.problems.push(`${name} must list network=a.b.c.d/8-30 pools, comma-separated, one per network; got "${entry}"`);
+        continue;
+      }
+      pools[m[1]] = `${m[2]}/${prefix}`;
+    }
+    return pools;
+  }
+
   postgresUrl(name: string, fallback?: string): string {
     const url = this.str(name, fallback);
     if (url && !/^postgres(ql)?:\/\//.test(url)) this.problems.push(`${name} must be a postgres:// or postgresql:// URL`);
@@ -136,6 +155,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     temporalUiUrl: r.str('TEMPORAL_UI_URL', 'http://localhost:8233').replace(/\/+$/, ''),
     port: r.int('PORT', 3000, 0, 65535),
     snapshotLimitPerVm: r.int('SNAPSHOT_LIMIT_PER_VM', 50, 1, 10_000),
+    networkPools: r.networkPools('NETWORK_POOLS', 'public=100.64.0.0/10,private=10.0.0.0/8'),
     snapshotBusyRetry: {
       intervalSeconds: r.int('SNAPSHOT_BUSY_RETRY_SECONDS', 60, 1, 3600),
       attempts: r.int('SNAPSHOT_BUSY_RETRY_ATTEMPTS', 30, 0, 1000),

@@ -1,4 +1,7 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable } from '@nestjs/common';
+import type { AppConfig } from '@vmops/config';
+import { APP_CONFIG } from '../config.token';
+import { allocateAddress } from './address-pool';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { NicChangeInput, NicCreateInput, OperationPlan, OperationType } from '@vmops/contracts';
 import { macFromId } from '@vmops/domain';
@@ -53,7 +56,8 @@ export type InterfaceLaunch = LaunchResult & { warnings: string[] };
 const base = (operationId: string, vm: LockedVm) => ({ operationId, vmId: vm.id, hostname: vm.hostname, nodeId: vm.nodeId });
 
 /**
- * A VM's network interfaces (Gandi ifaces): created on a network and attached, attached, detached, deleted —
+ * A VM's network interfaces (Gandi ifaces), each with its MAC and an address from its network's pool
+ * (NETWORK_POOLS; none on a network without one): created on a network and attached, attached, detached, deleted —
  * hot-plugged, whether the VM runs or not. A detached interface stays the VM's, its MAC kept, until the VM is
  * deleted; then it is nobody's and any VM on its node may attach it.
  */
@@ -63,6 +67,7 @@ export class InterfacesService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly operations: OperationsService,
     private readonly locks: VmLockService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async list(principal: Principal, filter: { vmId?: string; detached?: boolean; network?: string }): Promise<{ items: InterfaceView[] }> {
@@ -96,14 +101,15 @@ export class InterfacesService {
           const vm = await this.locks.acquireSettled(tx, principal.tenantId, vmId, operationId, 'change the interfaces of');
           const position = await this.freePosition(tx, vm, dto.position);
           const nic = { nicId, mac: macFromId(nicId), network };
-          // Recorded detached until the operation attaches it: its MAC is taken at once.
-          await tx.query(`INSERT INTO network_interfaces (id, tenant_id, node_id, vm_id, position, mac, network) VALUES ($1, $2, $3, $4, NULL, $5, $6)`, [
+          // Recorded detached until the operation attaches it: its MAC and address are taken at once.
+          await tx.query(`INSERT INTO network_interfaces (id, tenant_id, node_id, vm_id, position, mac, network, ip_address) VALUES ($1, $2, $3, $4, NULL, $5, $6, $7)`, [
             nicId,
             principal.tenantId,
             vm.nodeId,
             vmId,
             nic.mac,
             network,
+            await allocateAddress(tx, network, this.config.networkPools),
           ]);
           return { vm, input: { ...base(operationId, vm), nic, position }, reservations: { nicIds: [nicId] } };
         },

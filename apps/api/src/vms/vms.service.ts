@@ -1,4 +1,7 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable } from '@nestjs/common';
+import type { AppConfig } from '@vmops/config';
+import { APP_CONFIG } from '../config.token';
+import { allocateAddress } from '../interfaces/address-pool';
 import { InjectRepository } from '@nestjs/typeorm';
 import { defaultStopTimeoutFor, type CloneVmInput, type CreateVmInput, type NicSpec, type OperationPlan, type OperationType, type VmPowerInput } from '@vmops/contracts';
 import { macFromId, type GroupNeighbour, type VmStatus } from '@vmops/domain';
@@ -109,6 +112,7 @@ export class VmsService {
     private readonly operations: OperationsService,
     private readonly locks: VmLockService,
     private readonly nodes: NodeReader,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /**
@@ -516,13 +520,14 @@ export class VmsService {
     if (vm.groupIds.length) await tx.query(`INSERT INTO anti_affinity_members (group_id, vm_id) SELECT unnest($1::uuid[]), $2`, [vm.groupIds, vmId]);
     const nicId = randomUUID();
     const nic = { nicId, mac: macFromId(nicId), network: vm.network };
-    await tx.query(`INSERT INTO network_interfaces (id, tenant_id, node_id, vm_id, position, mac, network) VALUES ($1, $2, $3, $4, 0, $5, $6)`, [
+    await tx.query(`INSERT INTO network_interfaces (id, tenant_id, node_id, vm_id, position, mac, network, ip_address) VALUES ($1, $2, $3, $4, 0, $5, $6, $7)`, [
       nicId,
       principal.tenantId,
       node.id,
       vmId,
       nic.mac,
       vm.network,
+      await allocateAddress(tx, vm.network, this.config.networkPools),
     ]);
     return { vmId, node, nic };
   }

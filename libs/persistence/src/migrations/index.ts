@@ -13,6 +13,7 @@ import { EventNotifyAndReadIndexes1764060000000 } from './1764060000000-event-no
 import { AntiAffinityGroups1764070000000 } from './1764070000000-anti-affinity-groups';
 import { SnapshotDefinitions1764080000000 } from './1764080000000-snapshot-definitions';
 import { TenantTemplates1764090000000 } from './1764090000000-tenant-templates';
+import { InterfaceAddresses1764100000000 } from './1764100000000-interface-addresses';
 
 /** Every migration, oldest first. A new one is added here and committed with its entity change. */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   AntiAffinityGroups1764070000000,
   SnapshotDefinitions1764080000000,
   TenantTemplates1764090000000,
+  InterfaceAddresses1764100000000,
 ];
