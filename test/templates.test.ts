@@ -82,6 +82,13 @@ describe('templates from VMs', () => {
     expect([inUse.status, inUse.body.error.code, inUse.body.error.details.vms.map((v: { id: string }) => v.id)]).toEqual([409, 'TEMPLATE_IN_USE', [user.vmId]]);
     await h.runOperation(key, 'DELETE', `/v1/vms/${user.vmId}`);
 
+    // The image cannot be deleted: the operation fails, and the template is ready again, still usable.
+    await h.sim.injectFault({ method: 'deleteImage', failCalls: 1, error: 'invalid_state' });
+    const refused = await h.runOperation(key, 'DELETE', `/v1/templates/${template.id}`);
+    expect(refused.status).toBe('failed');
+    expect((await h.call('GET', `/v1/templates/${template.id}`, { key })).body.status).toBe('ready');
+    await h.resetFaults();
+
     const dry = await h.call('DELETE', `/v1/templates/${template.id}?dryRun=true`, { key });
     expect(dry.body.steps.map((s: { name: string; commit: boolean }) => [s.name, s.commit])).toEqual([
       ['deleteImage', true],

@@ -57,7 +57,7 @@ export interface InventoryActivities {
   recordVmFrozen(args: { vmId: string; frozen: boolean }): Promise<StepReport>;
   /** The snapshot exists on the node: its record (written pending by the API) becomes ok. */
   markSnapshotsOk(args: { snapshotIds: string[] }): Promise<StepReport>;
-  /** The template's image was captured: its record (written `creating` by the API) becomes `ready`. */
+  /** The template's image was captured, or kept by a deletion that failed: its record (`creating`, `deleting`) is `ready`. */
   markTemplateReady(args: { templateId: string }): Promise<StepReport>;
   /** The template's image is gone (or never came to be): its record goes. */
   forgetTemplate(args: { templateId: string }): Promise<StepReport>;

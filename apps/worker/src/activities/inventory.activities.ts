@@ -170,7 +170,7 @@ export function createInventoryActivities(dataSource: DataSource): InventoryActi
       }),
     ),
 
-    markTemplateReady: step(({ templateId }) => dataSource.query(`UPDATE templates SET status = 'ready' WHERE id = $1 AND status = 'creating'`, [templateId])),
+    markTemplateReady: step(({ templateId }) => dataSource.query(`UPDATE templates SET status = 'ready' WHERE id = $1 AND status IN ('creating', 'deleting')`, [templateId])),
 
     forgetTemplate: step(({ templateId }) => dataSource.query(`DELETE FROM templates WHERE id = $1`, [templateId])),
 
