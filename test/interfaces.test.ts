@@ -202,9 +202,16 @@ describe('network interfaces', () => {
     const vms = await Promise.all(tenants.flatMap((k) => [0, 1, 2].map(async () => ({ k, vm: await h.createVm(k) }))));
     // Each creation takes a while on the node, so each VM's second request meets the first one still running.
     await h.sim.setLatency({ method: 'createNic', ms: 500 });
-    const started = await Promise.all(
-      vms.flatMap(({ k, vm }) => [0, 1].map(async () => ({ k, res: await h.call('POST', `/v1/vms/${vm.id}/interfaces`, { key: k, body: {} }) }))),
-    );
+    // VMs created at the same time take addresses of the same pool, and the nodes' rows, while interfaces are recorded.
+    const [started, creates] = await Promise.all([
+      Promise.all(vms.flatMap(({ k, vm }) => [0, 1].map(async () => ({ k, res: await h.call('POST', `/v1/vms/${vm.id}/interfaces`, { key: k, body: {} }) })))),
+      Promise.all(
+        tenants.flatMap((k) =>
+          [0, 1].map((i) => h.call('POST', '/v1/vms', { key: k, body: { hostname: `nic-race-${Date.now().toString(36)}-${i}`, templateId: h.world.templateId, cpus: 1, memoryMb: 512 } })),
+        ),
+      ),
+    ]);
+    expect(creates.map((r) => r.status)).toEqual([202, 202, 202, 202]);
     // One operation per VM at a time: of each VM's two requests one starts, the other is told which one runs.
     expect(started.map(({ res }) => res.status).sort()).toEqual([...Array(6).fill(202), ...Array(6).fill(409)]);
     for (const { k, res } of started) {
@@ -221,7 +228,9 @@ describe('network interfaces', () => {
     // Every interface of both tenants has a MAC and a public address of its own.
     expect([macs.size, addresses.size]).toEqual([12, 12]);
     const second = (await h.call('GET', '/v1/interfaces', { key: tenants[1] })).body.items as Iface[];
-    expect(new Set(second.map((n) => n.vmId))).toEqual(new Set(vms.filter((v) => v.k === tenants[1]).map((v) => v.vm.id)));
+    for (const [i, r] of creates.entries()) expect((await h.waitForOperation(tenants[Math.floor(i / 2)], r.body.id)).status).toBe('succeeded');
+    const secondsVms = [...vms.filter((v) => v.k === tenants[1]).map((v) => v.vm.id), ...creates.slice(2).map((r) => r.body.vmId)];
+    expect(new Set(second.map((n) => n.vmId))).toEqual(new Set(secondsVms));
     for (const nodeId of h.world.nodeIds) expect((await h.auditNode(nodeId)).diff.clean).toBe(true);
   });
 

@@ -35,9 +35,10 @@ export async function occupiedNodes(m: EntityManager, vmIds: string[]): Promise<
 }
 
 /**
- * The one lock order for anything that places a VM or changes a group: the VM rows first (an operation's lock
- * takes its VM's row), then the groups (here, in id order), then the nodes (lockNodeUsage). Two admissions of
- * members of one group wait for each other, so neither can miss where the other put its VM.
+ * The one lock order for anything that places a VM, changes a group or records an interface: the VM rows first
+ * (an operation's lock takes its VM's row), then the groups (here, in id order), then a network's address pool
+ * (allocateAddress), then the nodes (lockNodeUsage; an interface's insert takes its node's row too). Two
+ * admissions of members of one group wait for each other, so neither can miss where the other put its VM.
  */
 export async function lockAntiAffinityGroups(tx: EntityManager, groupIds: string[]): Promise<void> {
   if (groupIds.length) await tx.query(`SELECT id FROM anti_affinity_groups WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [groupIds]);

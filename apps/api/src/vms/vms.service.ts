@@ -493,6 +493,8 @@ export class VmsService {
     await this.assertHostnameFree(tx, principal.tenantId, vm.hostname);
     const storageGb = vm.disks.reduce((sum, d) => sum + d.sizeGb, 0);
     const neighbours = await this.lockGroupsToJoin(tx, principal, vm.groupIds);
+    // The address before the nodes: an interface's insert takes its node's row after the pool (see lockAntiAffinityGroups).
+    const ipAddress = await allocateAddress(tx, vm.network, this.config.networkPools);
     const node = await placeVm(tx, { hostname: vm.hostname, cpus: vm.cpus, memoryMb: vm.memoryMb, storageGb }, vm.nodeId, neighbours);
     const vmId = randomUUID();
     try {
@@ -527,7 +529,7 @@ export class VmsService {
       vmId,
       nic.mac,
       vm.network,
-      await allocateAddress(tx, vm.network, this.config.networkPools),
+      ipAddress,
     ]);
     return { vmId, node, nic };
   }
