@@ -17,6 +17,8 @@ import { loadConfig, type AppConfig } from '../../libs/config/src';
 import { isTerminalOperationStatus } from '../../libs/contracts/src';
 import { apiKeyDisplayPrefix, generateApiKey, hashApiKey } from '../../libs/domain/src';
 import { SimulatedHypervisor, SimulatorControl } from '../../libs/hypervisor/src';
+import type { QemuDriver } from '../../libs/hypervisor/src/qemu';
+import { qemuNodes } from './qemu';
 import { createDataSource, seedDemo, type SeedResult } from '../../libs/persistence/src';
 
 export interface ApiResponse<T = any> {
@@ -33,6 +35,8 @@ export interface Harness {
   dataSource: DataSource;
   /** The simulated hypervisor behind this harness's agents (a schema of its own), to look at the world. */
   hypervisor: SimulatedHypervisor;
+  /** The QEMU nodes (options.qemuNodes) and their driver; null without them. */
+  qemu: { driver: QemuDriver; nodeIds: string[] } | null;
   /** Its faults, latency and call counts. */
   sim: SimulatorControl;
   /** Permanent failures of the worker's inventory activities. */
@@ -74,6 +78,11 @@ export interface HarnessOptions {
   reconcileEverySeconds?: number;
   /** Nodes beyond the two seeded ones (node-3, …), served by this harness's agents like them. */
   extraNodes?: number;
+  /**
+   * Nodes on real QEMU (qemu-1, …; scripts/install-qemu.sh), served by an agent of their own over a QemuDriver, with
+   * the seeded template's base image in its store. Nothing is placed on them unless asked by node id.
+   */
+  qemuNodes?: number;
 }
 
 function env(name: string): string {
@@ -112,6 +121,18 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const capacity = { cpus: 4096, memoryMb: 409_600, storageGb: 4000 };
   await dataSource.query(`UPDATE nodes SET cpus = $1, memory_mb = $2, storage_gb = $3`, [capacity.cpus, capacity.memoryMb, capacity.storageGb]);
   for (const nodeId of world.nodeIds) await sim.registerNode(nodeId, capacity);
+  const qemuNodeIds: string[] = [];
+  for (let i = 0; i < (options.qemuNodes ?? 0); i++) {
+    // Online: placement may choose them too, so a test in such a harness names the node of each VM it creates.
+    const [node] = await dataSource.query(
+      `INSERT INTO nodes (name, datacenter, status, cpus, memory_mb, storage_gb) VALUES ($1, 'dc-qemu', 'online', 16, 32768, 2000) RETURNING id`,
+      [`qemu-${i + 1}`],
+    );
+    qemuNodeIds.push(node.id);
+  }
+  const qemu = qemuNodeIds.length
+    ? await qemuNodes(qemuNodeIds, { cpus: 16, memoryMb: 32768, storageGb: 2000 }, { templateId: world.templateId, templateGb: 10 })
+    : null;
 
   const temporalConnection = await Connection.connect({ address: env('VMOPS_TEST_TEMPORAL_ADDRESS') });
   const temporal = new Client({ connection: temporalConnection, namespace: config.temporalNamespace });
@@ -121,6 +142,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   let workerConnection: NativeConnection | null = null;
   let agent: NodeAgent | null = null;
   let agentRun: Promise<void> | null = null;
+  let qemuAgent: NodeAgent | null = null;
+  let qemuAgentRun: Promise<void> | null = null;
   if (options.worker ?? true) {
     workerConnection = await NativeConnection.connect({ address: env('VMOPS_TEST_TEMPORAL_ADDRESS') });
     worker = await createVmOpsWorker({
@@ -144,6 +167,16 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         ...options.agentSlots,
       });
       agentRun = agent.run();
+    }
+    if (qemu) {
+      qemuAgent = await createNodeAgent({
+        connection: workerConnection,
+        namespace: config.temporalNamespace,
+        sharedTaskQueue: config.temporalTaskQueue,
+        nodeIds: qemuNodeIds,
+        driver: qemu.driver,
+      });
+      qemuAgentRun = qemuAgent.run();
     }
   }
 
@@ -178,6 +211,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     baseUrl,
     dataSource,
     hypervisor,
+    qemu: qemu ? { driver: qemu.driver, nodeIds: qemuNodeIds } : null,
     sim,
     inventoryFaults,
     async resetFaults() {
@@ -233,7 +267,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       if (options.reconcileEverySeconds) await temporal.schedule.getHandle(reconcilerScheduleId(config.temporalTaskQueue)).delete();
       await app.close();
       agent?.shutdown();
+      qemuAgent?.shutdown();
       await agentRun;
+      await qemuAgentRun;
+      await qemu?.close();
       if (worker) {
         worker.shutdown();
         await workerRun;

@@ -44,4 +44,13 @@ describe('loadAgentConfig', () => {
     expect(config.temporalTaskQueue).toBe('vmops');
     expect(() => loadAgentConfig({ DATABASE_URL: 'postgres://h/db' })).toThrow('AGENT_NODE_IDS is required');
   });
+
+  it('runs the simulated hypervisor unless told QEMU, whose base images and root it reads', () => {
+    expect(loadAgentConfig({ DATABASE_URL: 'postgres://h/db', AGENT_NODE_IDS: 'n1' }).driver).toBe('simulated');
+    const config = loadAgentConfig({ DATABASE_URL: 'postgres://h/db', AGENT_NODE_IDS: 'n1', AGENT_DRIVER: 'qemu', QEMU_ROOT: '/srv/vmops', QEMU_BASE_IMAGES: 'abc:10, def-1:20' });
+    expect(config.driver).toBe('qemu');
+    expect(config.qemu).toMatchObject({ root: '/srv/vmops', accel: 'tcg', baseImages: [{ templateId: 'abc', sizeGb: 10 }, { templateId: 'def-1', sizeGb: 20 }] });
+    expect(() => loadAgentConfig({ DATABASE_URL: 'postgres://h/db', AGENT_NODE_IDS: 'n1', AGENT_DRIVER: 'xen' })).toThrow('AGENT_DRIVER must be one of simulated, qemu');
+    expect(() => loadAgentConfig({ DATABASE_URL: 'postgres://h/db', AGENT_NODE_IDS: 'n1', QEMU_BASE_IMAGES: 'abc' })).toThrow('QEMU_BASE_IMAGES must be');
+  });
 });

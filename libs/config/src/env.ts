@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { DEFAULT_TASK_QUEUE } from '@vmops/contracts';
 
 /** Where the simulated hypervisor keeps its world and how it behaves (the default driver). */
@@ -39,6 +40,19 @@ export interface AppConfig {
   simulator: SimulatorConfig;
 }
 
+/** The QEMU driver's settings (AGENT_DRIVER=qemu). */
+export interface QemuConfig {
+  /** Where the nodes keep their state: VM definitions, qcow2 disks, snapshots, QMP sockets; the image store. */
+  root: string;
+  /** The tiny guest scripts/install-qemu.sh builds: VMs with a guest agent boot it. */
+  guestKernel: string;
+  guestInitrd: string;
+  /** tcg (default) or kvm. */
+  accel: string;
+  /** Base images the agent puts in the store at start when missing, as `templateId:sizeGb` pairs. */
+  baseImages: { templateId: string; sizeGb: number }[];
+}
+
 /** A node agent: the nodes it serves (their inventory ids) and their hypervisor. */
 export interface AgentConfig {
   temporalAddress: string;
@@ -48,9 +62,12 @@ export interface AgentConfig {
   /** Per node: driver calls at once (AGENT_MAX_CALLS), and long ones (a guest's power-off, a copy) besides (AGENT_MAX_LONG_CALLS). */
   maxCalls: number;
   maxLongCalls: number;
-  /** What the simulator reports as each served node's capacity. */
+  /** What the driver reports as each served node's capacity. */
   nodeCapacity: { cpus: number; memoryMb: number; storageGb: number };
+  /** The hypervisor behind the served nodes (AGENT_DRIVER): the simulated one (default) or QEMU. */
+  driver: 'simulated' | 'qemu';
   simulator: SimulatorConfig;
+  qemu: QemuConfig;
 }
 
 export class ConfigError extends Error {
@@ -139,6 +156,29 @@ class EnvReader {
     };
   }
 
+  oneOf<T extends string>(name: string, values: readonly T[], fallback: T): T {
+    const value = this.str(name, fallback) as T;
+    if (!values.includes(value)) this.problems.push(`${name} must be one of ${values.join(', ')}, got "${value}"`);
+    return value;
+  }
+
+  qemu(): QemuConfig {
+    const root = this.str('QEMU_ROOT', resolve('.data/qemu'));
+    const baseImages: QemuConfig['baseImages'] = [];
+    for (const pair of this.str('QEMU_BASE_IMAGES', '').split(',').map((p) => p.trim()).filter(Boolean)) {
+      const m = /^([A-Za-z0-9._-]+):(\d+)$/.exec(pair);
+      if (!m) this.problems.push(`QEMU_BASE_IMAGES must be templateId:sizeGb pairs separated by commas, got "${pair}"`);
+      else baseImages.push({ templateId: m[1], sizeGb: Number(m[2]) });
+    }
+    return {
+      root: resolve(root),
+      guestKernel: resolve(this.str('QEMU_GUEST_KERNEL', '.tools/qemu-guest/vmlinux')),
+      guestInitrd: resolve(this.str('QEMU_GUEST_INITRD', '.tools/qemu-guest/initramfs.gz')),
+      accel: this.oneOf('QEMU_ACCEL', ['tcg', 'kvm'] as const, 'tcg'),
+      baseImages,
+    };
+  }
+
   done<T>(config: T): T {
     if (this.problems.length) throw new ConfigError(this.problems);
     return config;
@@ -161,7 +201,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
       attempts: r.int('SNAPSHOT_BUSY_RETRY_ATTEMPTS', 30, 0, 1000),
     },
     reconcileEverySeconds: r.int('RECONCILE_EVERY_SECONDS', 60, 1, 86_400),
+    driver: r.oneOf('AGENT_DRIVER', ['simulated', 'qemu'] as const, 'simulated'),
     simulator: r.simulator(),
+    qemu: r.qemu(),
   });
 }
 
@@ -183,6 +225,8 @@ export function loadAgentConfig(env: Env = process.env): AgentConfig {
       memoryMb: r.int('SIM_NODE_MEMORY_MB', 131072, 256, 64 * 1024 * 1024),
       storageGb: r.int('SIM_NODE_STORAGE_GB', 2000, 1, 10_000_000),
     },
+    driver: r.oneOf('AGENT_DRIVER', ['simulated', 'qemu'] as const, 'simulated'),
     simulator: r.simulator(),
+    qemu: r.qemu(),
   });
 }

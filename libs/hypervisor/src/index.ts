@@ -3,3 +3,4 @@ export * from './errors';
 export * from './simulated/sim-store';
 export * from './simulated/simulated-hypervisor';
 export * from './simulated/simulator-control';
+export * from './qemu';

@@ -1,0 +1,2 @@
+export * from './qemu-driver';
+export * from './qmp-client';

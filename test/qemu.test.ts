@@ -1,0 +1,81 @@
+import { startHarness, type Harness } from './support/harness';
+
+/**
+ * The workflows end to end on real QEMU: the API, the worker and an agent over the QEMU driver, two nodes on this
+ * machine. What the guest wrote is read back from the qcow2 images (qemu-io), not from any record of ours.
+ */
+describe('operations on QEMU nodes', () => {
+  let h: Harness;
+  let key: string;
+  let q1: string;
+  let q2: string;
+
+  beforeAll(async () => {
+    h = await startHarness({ qemuNodes: 2 });
+    ({ apiKey: key } = await h.newTenant());
+    [q1, q2] = h.qemu!.nodeIds;
+  });
+  afterAll(() => h?.close());
+
+  const qemu = () => h.qemu!.driver;
+  const vmView = async (vmId: string) => (await h.call('GET', `/v1/vms/${vmId}`, { key })).body;
+
+  it('rolls a running VM back onto a new disk holding what the guest had written when the snapshot was taken', async () => {
+    const vm = await h.createVm(key, { nodeId: q1 });
+    expect(await qemu().getVm(q1, vm.id)).toMatchObject({ powerState: 'running' });
+    const diskId = (await vmView(vm.id)).disks[0].id as string;
+
+    // The guest writes into its running QEMU; the snapshot is taken live (blockdev-backup).
+    await qemu().guestWrite(q1, diskId, 'pattern-before-upgrade');
+    expect((await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/snapshots`, { name: 's1' })).status).toBe('succeeded');
+    await qemu().guestWrite(q1, diskId, 'overwritten-by-upgrade');
+    expect((await qemu().getDisk(q1, diskId))?.content).toBe('overwritten-by-upgrade');
+
+    const op = await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/snapshots/s1/rollback`, { method: 'new_disk' });
+    expect(op.status).toBe('succeeded');
+    const after = await vmView(vm.id);
+    expect(after).toMatchObject({ status: 'running' });
+    const newDiskId = after.disks[0].id as string;
+    expect(newDiskId).not.toBe(diskId);
+    expect(await qemu().getVm(q1, vm.id)).toMatchObject({ powerState: 'running', disks: [{ id: newDiskId, position: 0 }] });
+    expect((await qemu().getDisk(q1, newDiskId))?.content).toBe('pattern-before-upgrade');
+    expect(await qemu().getDisk(q1, diskId)).toBeNull();
+    expect((await h.auditNode(q1)).diff.clean).toBe(true);
+  });
+
+  it('rolls a stopped VM back in place', async () => {
+    const vm = await h.createVm(key, { nodeId: q1, start: false });
+    const diskId = (await vmView(vm.id)).disks[0].id as string;
+    await qemu().guestWrite(q1, diskId, 'v1');
+    expect((await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/snapshots`, { name: 'first' })).status).toBe('succeeded');
+    await qemu().guestWrite(q1, diskId, 'v2');
+    const op = await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/snapshots/first/rollback`, { method: 'in_place' });
+    expect(op.status).toBe('succeeded');
+    expect((await qemu().getDisk(q1, diskId))?.content).toBe('v1');
+    expect((await h.auditNode(q1)).diff.clean).toBe(true);
+  });
+
+  it('migrates a running VM live to the other QEMU node: its disk, snapshot and interface go along, it keeps running', async () => {
+    const vm = await h.createVm(key, { nodeId: q1 });
+    const diskId = (await vmView(vm.id)).disks[0].id as string;
+    await qemu().guestWrite(q1, diskId, 'written-on-the-source');
+    expect((await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/snapshots`, { name: 'pre-move' })).status).toBe('succeeded');
+    const startedAt = (await qemu().getVm(q1, vm.id))?.startedAt;
+
+    const op = await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/migrate`, { targetNodeId: q2 });
+    expect(op.status).toBe('succeeded');
+    expect(await qemu().getVm(q1, vm.id)).toBeNull();
+    const moved = await qemu().getVm(q2, vm.id);
+    // Live: the same guest kept running (not restarted) on the target.
+    expect(moved).toMatchObject({ powerState: 'running', startedAt, disks: [{ id: diskId, position: 0 }] });
+    expect((await qemu().getDisk(q2, diskId))?.content).toBe('written-on-the-source');
+    expect((await qemu().listSnapshots(q2, { diskId })).map((s) => s.name)).toEqual(['pre-move']);
+    expect((await vmView(vm.id)).nodeId).toBe(q2);
+    // The guest writes on the target; a graceful stop there is obeyed by the guest.
+    await qemu().guestWrite(q2, diskId, 'written-on-the-target');
+    expect((await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/stop`, {})).status).toBe('succeeded');
+    expect((await qemu().getDisk(q2, diskId))?.content).toBe('written-on-the-target');
+    expect((await h.auditNode(q1)).diff.clean).toBe(true);
+    expect((await h.auditNode(q2)).diff.clean).toBe(true);
+  });
+});
