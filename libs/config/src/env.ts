@@ -201,9 +201,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       attempts: r.int('SNAPSHOT_BUSY_RETRY_ATTEMPTS', 30, 0, 1000),
     },
     reconcileEverySeconds: r.int('RECONCILE_EVERY_SECONDS', 60, 1, 86_400),
-    driver: r.oneOf('AGENT_DRIVER', ['simulated', 'qemu'] as const, 'simulated'),
     simulator: r.simulator(),
-    qemu: r.qemu(),
   });
 }
 
