@@ -237,9 +237,16 @@ export class QemuDriver implements HypervisorDriver {
       const vm = await this.requireVm(nodeId, vmId);
       if (await this.alive(nodeId, vmId)) {
         if ((await this.powerState(nodeId, vm)) === 'stopping') throw new DriverInvalidStateError(`VM ${vmId} is shutting down`);
+        // An earlier attempt started QEMU and was cut short before it wrote down when.
+        if (!vm.startedAt) await writeJson(this.vmFile(nodeId, vmId), { ...vm, startedAt: new Date().toISOString() });
         return;
       }
       if (vm.frozen) throw new DriverInvalidStateError(`VM ${vmId} is frozen; unfreeze it first`);
+      // A QEMU an earlier attempt started may still be on its way up (no pidfile yet): never a second one.
+      if (await this.awaitStartingQemu(nodeId, vmId)) {
+        if (!vm.startedAt) await writeJson(this.vmFile(nodeId, vmId), { ...vm, startedAt: new Date().toISOString() });
+        return;
+      }
       if (!options.bootIso && !vm.disks.some((d) => d.position === 0)) throw new DriverInvalidStateError(`VM ${vmId} has no boot disk`);
       if (options.bootIso && !(await exists(this.isoFile(options.bootIso)))) {
         throw new DriverNotFoundError(`ISO ${options.bootIso} is not in the image store (${this.isoFile(options.bootIso)})`);
@@ -248,9 +255,15 @@ export class QemuDriver implements HypervisorDriver {
       if (used.memoryMb + vm.memoryMb > node.capacity.memoryMb) {
         throw new DriverCapacityError(`node ${nodeId} has ${node.capacity.memoryMb - used.memoryMb} MB of memory free; VM ${vmId} needs ${vm.memoryMb}`);
       }
+      // Written first: a QEMU that runs is never without its start time, whenever this call is cut short.
       const started: VmRecord = { ...vm, startedAt: new Date().toISOString(), bootIso: options.bootIso ?? null, powerdownAt: null };
-      await this.spawn(nodeId, started, {});
       await writeJson(this.vmFile(nodeId, vmId), started);
+      try {
+        await this.spawn(nodeId, started, {});
+      } catch (err) {
+        if (!(await this.alive(nodeId, vmId))) await writeJson(this.vmFile(nodeId, vmId), { ...started, startedAt: null, bootIso: null });
+        throw err;
+      }
     });
   }
 
@@ -641,9 +654,9 @@ export class QemuDriver implements HypervisorDriver {
       report(p);
     };
     if (m.live && (await this.alive(sourceNodeId, m.vmId))) {
-      await this.startMirror(sourceNodeId, m.targetNodeId, vm, (diskId) => join(incoming, `${diskId}.qcow2`), progress);
+      await this.startMirror(sourceNodeId, sourceNodeId, m.targetNodeId, vm, (diskId) => join(incoming, `${diskId}.qcow2`), progress);
     } else {
-      if (!(await this.vmRecord(m.targetNodeId, m.vmId))) await this.killIncoming(m.targetNodeId, m.vmId);
+      if (!(await this.vmRecord(m.targetNodeId, m.vmId))) await this.killIncoming(m.targetNodeId, m.vmId, true);
       let done = 0;
       const total = vm.disks.length || 1;
       for (const d of vm.disks) {
@@ -666,13 +679,19 @@ export class QemuDriver implements HypervisorDriver {
       const m = await this.requireMigrationFrom(migrationId, sourceNodeId);
       if (m.state === 'switched' || m.state === 'completed') return;
       if (m.state !== 'transferred') throw new DriverInvalidStateError(`migration ${migrationId} is ${m.state}; transfer the VM first`);
-      const vm = await this.requireVm(sourceNodeId, m.vmId);
       const incoming = this.incomingDir(m.targetNodeId, migrationId);
+      const vm = await this.vmRecord(sourceNodeId, m.vmId);
+      if (!vm) {
+        // An earlier attempt moved the VM's files and stopped before it recorded the switch-over.
+        if (!(await this.vmRecord(m.targetNodeId, m.vmId))) throw new DriverNotFoundError(`VM ${m.vmId} is on neither end of migration ${migrationId}`);
+        await writeJson(this.migrationFile(migrationId), { ...m, state: 'switched' });
+        return;
+      }
       if (m.live && (await this.alive(sourceNodeId, m.vmId))) {
-        await this.finishLiveMove(sourceNodeId, m.targetNodeId, vm, migrationId);
+        await this.finishLiveMove(sourceNodeId, sourceNodeId, m.targetNodeId, vm, migrationId);
       } else if (m.live && !(await this.alive(m.targetNodeId, m.vmId))) {
         // The VM stopped after its disks were mirrored: what it wrote since then is on the source alone.
-        await this.killIncoming(m.targetNodeId, m.vmId);
+        await this.killIncoming(m.targetNodeId, m.vmId, true);
         for (const d of vm.disks) await copyFile(this.diskFile(sourceNodeId, d.id), join(incoming, `${d.id}.qcow2`));
       }
       await this.moveVmFiles(vm, { node: sourceNodeId, from: 'live' }, { node: m.targetNodeId, dir: incoming }, this.heldDir(sourceNodeId, migrationId));
@@ -695,8 +714,8 @@ export class QemuDriver implements HypervisorDriver {
         if (vm.disks.some((d) => d.id === s.diskId)) await copyFile(this.snapshotFile(target, s.snapshotId), join(back, `${s.snapshotId}.snap.qcow2`));
       }
       if (await this.alive(target, m.vmId)) {
-        await this.startMirror(target, sourceNodeId, vm, (diskId) => join(back, `${diskId}.qcow2`), async () => undefined);
-        await this.finishLiveMove(target, sourceNodeId, vm, migrationId);
+        await this.startMirror(sourceNodeId, target, sourceNodeId, vm, (diskId) => join(back, `${diskId}.qcow2`), async () => undefined);
+        await this.finishLiveMove(sourceNodeId, target, sourceNodeId, vm, migrationId);
       } else {
         for (const d of vm.disks) await copyFile(this.diskFile(target, d.id), join(back, `${d.id}.qcow2`));
       }
@@ -717,8 +736,8 @@ export class QemuDriver implements HypervisorDriver {
         throw new DriverInvalidStateError(`migration ${migrationId} has switched over; the VM runs on node ${m.targetNodeId}`);
       }
       const vm = await this.vmRecord(m.sourceNodeId, m.vmId);
-      if (vm && (await this.alive(m.sourceNodeId, m.vmId))) await this.cancelMirror(m.sourceNodeId, vm);
-      if (!(await this.vmRecord(m.targetNodeId, m.vmId))) await this.killIncoming(m.targetNodeId, m.vmId);
+      if (vm && (await this.alive(m.sourceNodeId, m.vmId))) await this.cancelMirror(nodeId, m.sourceNodeId, vm);
+      if (!(await this.vmRecord(m.targetNodeId, m.vmId))) await this.killIncoming(m.targetNodeId, m.vmId, m.targetNodeId !== nodeId);
       await fs.rm(this.incomingDir(m.targetNodeId, migrationId), { recursive: true, force: true });
       await fs.rm(this.incomingDir(m.sourceNodeId, migrationId), { recursive: true, force: true });
       await fs.rm(this.migrationFile(migrationId), { force: true });
@@ -1029,13 +1048,36 @@ export class QemuDriver implements HypervisorDriver {
     return (await this.pid(nodeId, vmId)) !== null;
   }
 
+  /**
+   * Whether a QEMU of this VM is starting or running although its pidfile does not say so yet (an attempt cut short
+   * mid-start): found by its command line, then waited for until it runs (true) or is gone (false).
+   */
+  private async awaitStartingQemu(nodeId: string, vmId: string): Promise<boolean> {
+    const qmpPath = this.runFile(nodeId, vmId, 'qmp');
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (await this.alive(nodeId, vmId)) return true;
+      let starting = false;
+      for (const pid of await fs.readdir('/proc')) {
+        if (!/^\d+$/.test(pid)) continue;
+        const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+        const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => ') Z ');
+        if (cmdline.includes(qmpPath) && !/\) [ZX] /.test(stat)) starting = true;
+      }
+      if (!starting) return false;
+      if (Date.now() > deadline) throw new DriverUnavailableError(`VM ${vmId}: a QEMU of it is starting and has not come up in 30 s`);
+      await sleep(50);
+    }
+  }
+
   private async powerState(nodeId: string, vm: VmRecord): Promise<PowerState> {
     if (!(await this.alive(nodeId, vm.vmId))) return 'stopped';
     return vm.powerdownAt && vm.guestAgent ? 'stopping' : 'running';
   }
 
-  private async qmp(nodeId: string, vmId: string): Promise<QmpClient> {
-    const path = this.runFile(nodeId, vmId, 'qmp');
+  /** The VM's QMP connection (kept while in use); `peer` for the monitor the other end of a migration uses. */
+  private async qmp(nodeId: string, vmId: string, peer = false): Promise<QmpClient> {
+    const path = this.runFile(nodeId, vmId, peer ? 'peer.qmp' : 'qmp');
     const cached = this.qmpClients.get(path);
     if (cached) {
       const client = await cached.catch(() => null);
@@ -1061,7 +1103,7 @@ export class QemuDriver implements HypervisorDriver {
   private async spawn(nodeId: string, vm: VmRecord, opts: { diskPath?: (diskId: string) => string; incoming?: boolean }): Promise<void> {
     const run = (ext: string) => this.runFile(nodeId, vm.vmId, ext);
     await fs.mkdir(this.socketDir, { recursive: true });
-    for (const ext of ['qmp', 'pid', 'vnc']) await fs.rm(run(ext), { force: true });
+    for (const ext of ['qmp', 'peer.qmp', 'pid', 'vnc']) await fs.rm(run(ext), { force: true });
     const args = [
       '-name', `guest=${vm.vmId},process=vmops-${vm.vmId}`,
       '-machine', `pc,accel=${this.accel}`,
@@ -1069,6 +1111,8 @@ export class QemuDriver implements HypervisorDriver {
       '-m', String(vm.memoryMb),
       '-nodefaults', '-display', 'none', '-no-user-config',
       '-qmp', `unix:${run('qmp')},server=on,wait=off`,
+      // The other end of a migration drives this VM through a monitor of its own (a QMP socket serves one client).
+      '-qmp', `unix:${run('peer.qmp')},server=on,wait=off`,
       '-pidfile', run('pid'),
       '-daemonize',
       '-serial', `file:${run('serial')}`,
@@ -1139,14 +1183,14 @@ export class QemuDriver implements HypervisorDriver {
   private async settleStopped(nodeId: string, vmId: string): Promise<void> {
     const vm = await this.vmRecord(nodeId, vmId);
     if (vm && (vm.startedAt || vm.powerdownAt || vm.bootIso)) await writeJson(this.vmFile(nodeId, vmId), { ...vm, startedAt: null, bootIso: null, powerdownAt: null });
-    for (const ext of ['qmp', 'pid', 'vnc']) await fs.rm(this.runFile(nodeId, vmId, ext), { force: true });
+    for (const ext of ['qmp', 'peer.qmp', 'pid', 'vnc']) await fs.rm(this.runFile(nodeId, vmId, ext), { force: true });
   }
 
   /** Pulls the plug: `quit` over QMP, SIGKILL if QEMU is still there after 5 s. */
-  private async kill(nodeId: string, vmId: string): Promise<void> {
+  private async kill(nodeId: string, vmId: string, peer = false): Promise<void> {
     const pid = await this.pid(nodeId, vmId);
     if (!pid) return;
-    await this.qmp(nodeId, vmId)
+    await this.qmp(nodeId, vmId, peer)
       .then((q) => q.execute('quit', undefined, 5000))
       .catch(() => undefined);
     const deadline = Date.now() + 5000;
@@ -1162,9 +1206,9 @@ export class QemuDriver implements HypervisorDriver {
     }
   }
 
-  private async killIncoming(nodeId: string, vmId: string): Promise<void> {
-    await this.kill(nodeId, vmId);
-    for (const ext of ['qmp', 'pid', 'vnc']) await fs.rm(this.runFile(nodeId, vmId, ext), { force: true });
+  private async killIncoming(nodeId: string, vmId: string, peer: boolean): Promise<void> {
+    await this.kill(nodeId, vmId, peer);
+    for (const ext of ['qmp', 'peer.qmp', 'pid', 'vnc']) await fs.rm(this.runFile(nodeId, vmId, ext), { force: true });
   }
 
   private async setFrozen(nodeId: string, vmId: string, frozen: boolean): Promise<void> {
@@ -1213,9 +1257,17 @@ export class QemuDriver implements HypervisorDriver {
     const tmp = `${target}.tmp`;
     const node = qid('b', target);
     const job = qid('j', target);
+    // What an attempt that was cut short left in QEMU (its job goes on without it) is dropped; the copy starts over.
+    if ((await q.execute<any[]>('query-block-jobs')).some((j) => j.device === job)) {
+      await q.execute('block-job-cancel', { device: job, force: true }).catch(() => undefined);
+      for (let i = 0; (await q.execute<any[]>('query-block-jobs')).some((j) => j.device === job); i++) {
+        if (i > 1500) throw new DriverUnavailableError(`the copy job ${job} of disk ${diskId} did not end`);
+        await sleep(20);
+      }
+    }
+    await q.execute('blockdev-del', { 'node-name': node }).catch(() => undefined);
     await fs.rm(tmp, { force: true });
     await createImage(tmp, await imageSizeGb(path));
-    await q.execute('blockdev-del', { 'node-name': node }).catch(() => undefined);
     await q.execute('blockdev-add', { driver: 'qcow2', 'node-name': node, file: { driver: 'file', filename: tmp } });
     const paused = fsfreeze && !vm.frozen;
     try {
@@ -1240,7 +1292,14 @@ export class QemuDriver implements HypervisorDriver {
    * fresh disks over NBD; the source mirrors each disk into them. Returns once every mirror is in sync (READY);
    * the mirrors then follow every guest write until finishLiveMove. Safe to run again: it reuses what exists.
    */
-  private async startMirror(fromNode: string, toNode: string, vm: VmRecord, destPath: (diskId: string) => string, progress: (percent: number) => Promise<void>): Promise<void> {
+  private async startMirror(
+    caller: string,
+    fromNode: string,
+    toNode: string,
+    vm: VmRecord,
+    destPath: (diskId: string) => string,
+    progress: (percent: number) => Promise<void>,
+  ): Promise<void> {
     const nbd = this.runFile(toNode, vm.vmId, 'nbd');
     if (!(await this.alive(toNode, vm.vmId))) {
       for (const d of vm.disks) {
@@ -1249,7 +1308,7 @@ export class QemuDriver implements HypervisorDriver {
       }
       await this.spawn(toNode, vm, { diskPath: destPath, incoming: true });
     }
-    const target = await this.qmp(toNode, vm.vmId);
+    const target = await this.qmp(toNode, vm.vmId, toNode !== caller);
     await target.execute('nbd-server-start', { addr: { type: 'unix', data: { path: nbd } } }).catch((err) => {
       if (!(err instanceof QmpCommandError && /already/i.test(err.message))) throw err;
     });
@@ -1259,7 +1318,7 @@ export class QemuDriver implements HypervisorDriver {
         await target.execute('block-export-add', { type: 'nbd', id: qid('x', d.id), 'node-name': qid('d', d.id), name: qid('d', d.id), writable: true });
       }
     }
-    const source = await this.qmp(fromNode, vm.vmId);
+    const source = await this.qmp(fromNode, vm.vmId, fromNode !== caller);
     const jobs = (await source.execute<any[]>('query-block-jobs')).map((j) => j.device);
     const nodes = (await source.execute<any[]>('query-named-block-nodes', { flat: true })).map((n) => n['node-name']);
     for (const d of vm.disks) {
@@ -1285,10 +1344,10 @@ export class QemuDriver implements HypervisorDriver {
    * Live migration, second half: the memory moves (`migrate`), the mirrors complete, the target runs and the
    * source QEMU quits. A failure before `migrate` completes leaves the VM running on the source, as QEMU does.
    */
-  private async finishLiveMove(fromNode: string, toNode: string, vm: VmRecord, migrationId: string): Promise<void> {
+  private async finishLiveMove(caller: string, fromNode: string, toNode: string, vm: VmRecord, migrationId: string): Promise<void> {
     const uri = `unix:${this.runFile(toNode, vm.vmId, 'mig')}`;
-    const source = await this.qmp(fromNode, vm.vmId);
-    const target = await this.qmp(toNode, vm.vmId);
+    const source = await this.qmp(fromNode, vm.vmId, fromNode !== caller);
+    const target = await this.qmp(toNode, vm.vmId, toNode !== caller);
     let status = (await source.execute<any>('query-migrate')).status;
     if (status !== 'completed' && status !== 'active') {
       await target.execute('migrate-incoming', { uri }).catch((err) => {
@@ -1305,19 +1364,19 @@ export class QemuDriver implements HypervisorDriver {
       }
       await sleep(20);
     }
-    await this.cancelMirror(fromNode, vm, false);
+    await this.cancelMirror(caller, fromNode, vm, false);
     for (const d of vm.disks) await target.execute('block-export-del', { id: qid('x', d.id) }).catch(() => undefined);
     await target.execute('nbd-server-stop').catch(() => undefined);
     if (!vm.frozen) await target.execute('cont');
-    await this.kill(fromNode, vm.vmId);
+    await this.kill(fromNode, vm.vmId, fromNode !== caller);
   }
 
   /**
    * Ends the source's mirror jobs and their NBD clients: after the memory moved, each completes its last sync
    * (the target then holds every write); on an abort (`force`) they are dropped.
    */
-  private async cancelMirror(nodeId: string, vm: VmRecord, force = true): Promise<void> {
-    const q = await this.qmp(nodeId, vm.vmId);
+  private async cancelMirror(caller: string, nodeId: string, vm: VmRecord, force = true): Promise<void> {
+    const q = await this.qmp(nodeId, vm.vmId, nodeId !== caller);
     for (const d of vm.disks) {
       const job = qid('m', d.id);
       if ((await q.execute<any[]>('query-block-jobs')).some((j) => j.device === job)) {

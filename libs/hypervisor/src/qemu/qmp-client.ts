@@ -44,8 +44,12 @@ export class QmpClient extends EventEmitter {
   private nextId = 1;
   private readonly pending = new Map<string, Pending>();
   private closed = false;
+  private idleTimer: NodeJS.Timeout | null = null;
 
-  private constructor(private readonly socket: Socket) {
+  private constructor(
+    private readonly socket: Socket,
+    private readonly idleCloseMs: number,
+  ) {
     super();
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => this.receive(chunk));
@@ -53,8 +57,12 @@ export class QmpClient extends EventEmitter {
     socket.on('error', (err) => this.fail(new QmpConnectionError(`QMP socket: ${err.message}`)));
   }
 
-  /** Connects, reads the greeting and leaves capabilities negotiation mode. */
-  static async connect(path: string, timeoutMs = 5000): Promise<QmpClient> {
+  /**
+   * Connects, reads the greeting and leaves capabilities negotiation mode. A QMP socket serves one client at a
+   * time (the next one waits for its greeting), so a client closes itself once nothing was asked of it and
+   * nobody waited for an event for `idleCloseMs`.
+   */
+  static async connect(path: string, timeoutMs = 5000, idleCloseMs = 1000): Promise<QmpClient> {
     const socket = await new Promise<Socket>((resolve, reject) => {
       const s = createConnection(path);
       const timer = setTimeout(() => {
@@ -70,7 +78,7 @@ export class QmpClient extends EventEmitter {
         reject(new QmpConnectionError(`QMP socket ${path}: ${err.message}`));
       });
     });
-    const client = new QmpClient(socket);
+    const client = new QmpClient(socket, idleCloseMs);
     await client.greeting(timeoutMs);
     await client.execute('qmp_capabilities');
     return client;
@@ -84,10 +92,12 @@ export class QmpClient extends EventEmitter {
   execute<T = any>(command: string, args?: Record<string, unknown>, timeoutMs = 30_000): Promise<T> {
     if (this.closed) return Promise.reject(new QmpConnectionError('the QMP socket is closed'));
     const id = `c${this.nextId++}`;
+    this.notIdle();
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(new QmpConnectionError(`QMP ${command} got no answer in ${timeoutMs} ms`));
+        this.maybeIdle();
       }, timeoutMs);
       this.pending.set(id, { command, resolve, reject, timer });
       this.socket.write(`${JSON.stringify(args ? { execute: command, arguments: args, id } : { execute: command, id })}\n`);
@@ -102,15 +112,28 @@ export class QmpClient extends EventEmitter {
         this.off('event', onEvent);
         this.off('close', onClose);
         fn();
+        this.maybeIdle();
       };
       const onEvent = (e: QmpEvent) => {
         if (e.event === name && match(e)) done(() => resolve(e));
       };
       const onClose = () => done(() => reject(new QmpConnectionError(`the QMP socket closed while waiting for ${name}`)));
       const timer = setTimeout(() => done(() => reject(new QmpConnectionError(`no ${name} event in ${timeoutMs} ms`))), timeoutMs);
+      this.notIdle();
       this.on('event', onEvent);
       this.once('close', onClose);
     });
+  }
+
+  private notIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+  }
+
+  private maybeIdle(): void {
+    if (this.closed || this.pending.size || this.listenerCount('event') || this.idleTimer) return;
+    this.idleTimer = setTimeout(() => this.close(), this.idleCloseMs);
+    this.idleTimer.unref();
   }
 
   close(): void {
@@ -159,6 +182,7 @@ export class QmpClient extends EventEmitter {
         clearTimeout(p.timer);
         if (message.error) p.reject(new QmpCommandError(p.command, message.error.class, message.error.desc));
         else p.resolve(message.return);
+        this.maybeIdle();
       }
     }
   }
@@ -166,6 +190,7 @@ export class QmpClient extends EventEmitter {
   private fail(error: Error): void {
     if (this.closed) return;
     this.closed = true;
+    this.notIdle();
     this.greetingWaiter?.reject(error);
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);

@@ -1,0 +1,172 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { VmDefinition } from '../libs/hypervisor/src';
+import { QemuDriver } from '../libs/hypervisor/src/qemu';
+import { QEMU_GUEST, qemuNodes } from './support/qemu';
+
+/** The compiled driver (npm run build; scripts/test.sh builds before the tests). */
+const COMPILED_DRIVER = resolve(__dirname, '../dist/libs/hypervisor/src/qemu/index.js');
+const CALL = resolve(__dirname, 'support/qemu-call.js');
+/** When the agent dies, counted from the call's start: at once, and during or after the call's effect. */
+const KILL_AFTER_MS = [0, 20, 80, 250];
+
+const capacity = { cpus: 8, memoryMb: 16384, storageGb: 500 };
+const id = (kind: string) => `${kind}-${randomUUID().slice(0, 8)}`;
+
+/** How many QEMU processes run this VM (`-name guest=<vmId>,…`): a call that converged leaves one, or none. */
+function qemuProcesses(vmId: string): number {
+  let n = 0;
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (cmdline.includes(`guest=${vmId},`) && !/\) [ZX] /.test(stat)) n++;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return n;
+}
+
+/**
+ * The QEMU driver under an agent that dies mid-call: each call runs in a process of its own, killed with SIGKILL
+ * after a delay; the call is then made again by a fresh driver (a restarted agent), which must converge: the state
+ * the call promises, its QEMU processes found again, nothing doubled.
+ */
+describe('QEMU driver: the agent killed mid-call, the call retried', () => {
+  let nodes: Awaited<ReturnType<typeof qemuNodes>>;
+  let root: string;
+  let d: QemuDriver;
+  const [node, other] = ['crash-node-a', 'crash-node-b'];
+
+  beforeAll(async () => {
+    nodes = await qemuNodes([node, other], capacity);
+    root = nodes.root;
+    d = nodes.driver;
+  });
+  afterAll(() => nodes?.close());
+
+  /**
+   * Runs the call in a child process (the agent) and kills it after `ms`; says whether it was killed or had
+   * finished. The drivers of this process let go of their QMP connections first: one agent at a time holds a node.
+   */
+  async function callKilledAfter(ms: number, method: keyof QemuDriver, ...args: unknown[]): Promise<'killed' | 'finished'> {
+    for (const driver of [d, ...live]) await driver.close();
+    const options = { root, guestKernel: QEMU_GUEST.kernel, guestInitrd: QEMU_GUEST.initrd, powerButtonRepeatMs: 500 };
+    const child = spawn(process.execPath, [CALL, COMPILED_DRIVER, JSON.stringify({ options, method, args })], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    let timer: NodeJS.Timeout | undefined;
+    child.stdout.once('data', () => (timer = setTimeout(() => child.kill('SIGKILL'), ms)));
+    return new Promise((resolvePromise, reject) =>
+      child.on('exit', (code, signal) => {
+        clearTimeout(timer);
+        if (signal === 'SIGKILL') resolvePromise('killed');
+        else if (ms === 0) reject(new Error(`${method} finished although its agent was killed as the call began`));
+        else if (code === 0) resolvePromise('finished');
+        else reject(new Error(`${method} failed in the agent process: ${stderr}`));
+      }),
+    );
+  }
+
+  /** A restarted agent: a new driver over the same root, knowing nothing but what the node's files and QEMU hold. */
+  const live: QemuDriver[] = [];
+  const restarted = () => {
+    const driver = new QemuDriver({ root, guestKernel: QEMU_GUEST.kernel, guestInitrd: QEMU_GUEST.initrd, powerButtonRepeatMs: 500 });
+    live.push(driver);
+    return driver;
+  };
+
+  async function newVm(overrides: Partial<VmDefinition> = {}, onNode = node): Promise<VmDefinition> {
+    const diskId = id('disk');
+    await d.createDiskFromTemplate(onNode, { diskId, templateId: 'debian-12', sizeGb: 10 });
+    const def: VmDefinition = { vmId: id('vm'), hostname: 'crash', cpus: 1, memoryMb: 256, guestAgent: false, disks: [{ id: diskId, position: 0 }], nics: [], ...overrides };
+    await d.defineVm(onNode, def);
+    return def;
+  }
+
+  it.each(KILL_AFTER_MS)('startVm killed after %i ms, then retried: the VM runs, in one QEMU', async (ms) => {
+    const vm = await newVm();
+    await callKilledAfter(ms, 'startVm', node, vm.vmId, {});
+    const again = restarted();
+    await again.startVm(node, vm.vmId);
+    expect(await again.getVm(node, vm.vmId)).toMatchObject({ powerState: 'running', startedAt: expect.any(String) });
+    expect(qemuProcesses(vm.vmId)).toBe(1);
+    await again.forceStopVm(node, vm.vmId);
+    expect(qemuProcesses(vm.vmId)).toBe(0);
+    await again.close();
+  });
+
+  it.each(KILL_AFTER_MS)('a live snapshot killed after %i ms, then retried: one snapshot, holding what the disk held, the guest running', async (ms) => {
+    const vm = await newVm();
+    await d.startVm(node, vm.vmId);
+    await d.guestWrite(node, vm.disks[0].id, `before-${ms}`);
+    const snapshotId = id('snap');
+    await callKilledAfter(ms, 'createSnapshot', node, { snapshotId, diskId: vm.disks[0].id, name: 's', fsfreeze: false });
+    const again = restarted();
+    await again.createSnapshot(node, { snapshotId, diskId: vm.disks[0].id, name: 's', fsfreeze: false });
+    expect((await again.listSnapshots(node, { diskId: vm.disks[0].id })).map((s) => s.snapshotId)).toEqual([snapshotId]);
+    const copy = id('disk');
+    await again.createDiskFromSnapshot(node, { diskId: copy, snapshotId });
+    expect((await again.getDisk(node, copy))?.content).toBe(`before-${ms}`);
+    expect(await again.getVm(node, vm.vmId)).toMatchObject({ powerState: 'running' });
+    // The guest still writes: no copy job or frozen vCPU was left behind.
+    await again.guestWrite(node, vm.disks[0].id, 'after');
+    expect((await again.getDisk(node, vm.disks[0].id))?.content).toBe('after');
+    await again.forceStopVm(node, vm.vmId);
+    await again.close();
+  });
+
+  it.each(KILL_AFTER_MS)('an in-place rollback killed after %i ms, then retried: the disk holds the snapshot', async (ms) => {
+    const vm = await newVm();
+    await d.guestWrite(node, vm.disks[0].id, 'v1');
+    const snapshotId = id('snap');
+    await d.createSnapshot(node, { snapshotId, diskId: vm.disks[0].id, name: 's', fsfreeze: false });
+    await d.guestWrite(node, vm.disks[0].id, 'v2');
+    await callKilledAfter(ms, 'rollbackSnapshot', node, snapshotId, { discardSnapshots: false });
+    const again = restarted();
+    await again.rollbackSnapshot(node, snapshotId, { discardSnapshots: false });
+    expect(await again.getDisk(node, vm.disks[0].id)).toMatchObject({ content: 'v1', sizeGb: 10 });
+    await again.close();
+  });
+
+  it.each(KILL_AFTER_MS)('a live migration whose transfer and switch-over are each killed after %i ms, then retried: the VM runs on the target alone', async (ms) => {
+    const vm = await newVm();
+    await d.startVm(node, vm.vmId);
+    await d.guestWrite(node, vm.disks[0].id, 'moving');
+    const startedAt = (await d.getVm(node, vm.vmId))?.startedAt;
+    const migrationId = id('mig');
+    await d.prepareMigrationTarget(other, { migrationId, vmId: vm.vmId, sourceNodeId: node });
+    await callKilledAfter(ms, 'transferVm', node, migrationId);
+    const again = restarted();
+    await again.transferVm(node, migrationId);
+    expect(await again.getMigration(node, migrationId)).toMatchObject({ state: 'transferred', progress: 100 });
+    // Until the switch-over the VM runs on the source; the target's QEMU only waits for it.
+    expect(await again.getVm(node, vm.vmId)).toMatchObject({ powerState: 'running' });
+    await callKilledAfter(ms, 'switchOverVm', node, migrationId);
+    const third = restarted();
+    await third.switchOverVm(node, migrationId);
+    await third.cleanUpMigrationSource(node, migrationId);
+    expect(await third.getVm(node, vm.vmId)).toBeNull();
+    expect(await third.getVm(other, vm.vmId)).toMatchObject({ powerState: 'running', startedAt });
+    expect(qemuProcesses(vm.vmId)).toBe(1);
+    expect((await third.getDisk(other, vm.disks[0].id))?.content).toBe('moving');
+    expect((await third.audit(node)).migrations).toEqual([]);
+    await third.forceStopVm(other, vm.vmId);
+    await again.close();
+    await third.close();
+  });
+
+  it.each(KILL_AFTER_MS)('a graceful stop killed after %i ms, then retried: the guest powers off', async (ms) => {
+    const vm = await newVm({ guestAgent: true });
+    await d.startVm(node, vm.vmId);
+    await callKilledAfter(ms, 'stopVm', node, vm.vmId, { timeoutSeconds: 30 });
+    const again = restarted();
+    expect(await again.stopVm(node, vm.vmId, { timeoutSeconds: 30 })).toBe('stopped');
+    expect(await again.getVm(node, vm.vmId)).toMatchObject({ powerState: 'stopped', startedAt: null });
+    expect(qemuProcesses(vm.vmId)).toBe(0);
+    await again.close();
+  });
+});
