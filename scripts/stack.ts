@@ -10,7 +10,8 @@ import { startTemporalDevServer, type TemporalDevServer } from './temporal-dev-s
 
 /**
  * The whole stack on one machine: Temporal dev server + Web UI, PostgreSQL (embedded unless DATABASE_URL
- * is set), migrations and seed, the worker, one agent per node (over the simulated hypervisor) and the API.
+ * is set), migrations and seed, the worker, one agent per node (over the simulated hypervisor, or QEMU for the
+ * nodes VMOPS_QEMU_NODES names) and the API.
  * Every one of them is started again when it dies (see onDeath). Ctrl-C stops it all.
  */
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -193,11 +194,14 @@ async function main(): Promise<void> {
   const adminKey = demoKey('DEMO_ADMIN_API_KEY', 'demo-admin-api-key');
   const dataSource = await createDataSource({ databaseUrl, poolSize: 1 }).initialize();
   let nodes: { id: string; name: string; cpus: number; memory_mb: number; storage_gb: number }[];
+  let baseImages: { id: string; disk_size_gb: number }[];
   try {
     const ran = await runMigrations(dataSource);
     log('stack', ran.length ? `applied migrations: ${ran.join(', ')}` : 'database schema is up to date');
     await seedDemo(dataSource, apiKey, adminKey);
     nodes = await dataSource.query(`SELECT id, name, cpus, memory_mb, storage_gb FROM nodes WHERE status <> 'offline' ORDER BY name`);
+    // The public templates that are not captured from a VM: a QEMU node's image store needs a base image of each.
+    baseImages = await dataSource.query(`SELECT id, disk_size_gb FROM templates WHERE tenant_id IS NULL AND node_id IS NULL AND source_vm_id IS NULL ORDER BY name`);
   } finally {
     await dataSource.destroy();
   }
@@ -210,14 +214,28 @@ async function main(): Promise<void> {
     SIM_LATENCY_MS: process.env.SIM_LATENCY_MS ?? '1500',
   };
   run('worker', 'apps/worker/src/main.js', env);
-  // One agent per node, as on real hosts; each reports its node's inventory capacity.
+  // One agent per node, as on real hosts; each reports its node's inventory capacity. The nodes VMOPS_QEMU_NODES
+  // names (e.g. node-2) run on QEMU: their state and image store under .data/qemu.
+  const qemuNodes = (process.env.VMOPS_QEMU_NODES ?? '').split(',').map((n) => n.trim()).filter(Boolean);
+  const unknown = qemuNodes.filter((name) => !nodes.some((n) => n.name === name));
+  if (unknown.length) throw new Error(`VMOPS_QEMU_NODES names no node of the inventory: ${unknown.join(', ')} (nodes: ${nodes.map((n) => n.name).join(', ')})`);
   for (const node of nodes) {
+    const qemu = qemuNodes.includes(node.name);
     run(`agent:${node.name}`, 'apps/agent/src/main.js', {
       ...env,
       AGENT_NODE_IDS: node.id,
       SIM_NODE_CPUS: String(node.cpus),
       SIM_NODE_MEMORY_MB: String(node.memory_mb),
       SIM_NODE_STORAGE_GB: String(node.storage_gb),
+      ...(qemu
+        ? {
+            AGENT_DRIVER: 'qemu',
+            QEMU_ROOT: process.env.QEMU_ROOT ?? path.join(DATA_DIR, 'qemu'),
+            QEMU_GUEST_KERNEL: path.join(ROOT, '.tools/qemu-guest/vmlinux'),
+            QEMU_GUEST_INITRD: path.join(ROOT, '.tools/qemu-guest/initramfs.gz'),
+            QEMU_BASE_IMAGES: baseImages.map((t) => `${t.id}:${t.disk_size_gb}`).join(','),
+          }
+        : {}),
     });
   }
   run('api', 'apps/api/src/main.js', env);
@@ -232,7 +250,7 @@ async function main(): Promise<void> {
     Database     ${process.env.DATABASE_URL ? redactPassword(databaseUrl) : `${redactPassword(databaseUrl)} (embedded PostgreSQL, data in ${shortPath(path.join(DATA_DIR, 'postgres'))})`}
     Demo API key ${apiKey}
     Admin key    ${adminKey}  (nodes, templates, resets, node audits, simulator faults)
-    Node agents  ${nodes.map((n) => n.name).join(', ')}
+    Node agents  ${nodes.map((n) => `${n.name}${qemuNodes.includes(n.name) ? ' (QEMU)' : ''}`).join(', ')}
 
   Ctrl-C stops everything; state is kept in ${shortPath(DATA_DIR)}/.
 `);
