@@ -162,6 +162,11 @@ export class QemuDriver implements HypervisorDriver {
     });
   }
 
+  /** What the VM's serial console printed since it last started (the tiny guest says `vmops-guest: up`). */
+  async serialLog(nodeId: string, vmId: string): Promise<string> {
+    return fs.readFile(this.runFile(nodeId, vmId, 'serial'), 'utf8').catch(() => '');
+  }
+
   /** Kills every QEMU this driver started under its root (tests) and drops the QMP connections. */
   async destroyAll(): Promise<void> {
     for (const name of await listNames(this.socketDir, '.pid')) {
