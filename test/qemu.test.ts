@@ -71,10 +71,16 @@ describe('operations on QEMU nodes', () => {
     expect((await qemu().getDisk(q2, diskId))?.content).toBe('written-on-the-source');
     expect((await qemu().listSnapshots(q2, { diskId })).map((s) => s.name)).toEqual(['pre-move']);
     expect((await vmView(vm.id)).nodeId).toBe(q2);
-    // The guest writes on the target; a graceful stop there is obeyed by the guest.
+    // The guest writes on the target, takes a snapshot there and migrates back, live again.
     await qemu().guestWrite(q2, diskId, 'written-on-the-target');
-    expect((await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/stop`, {})).status).toBe('succeeded');
-    expect((await qemu().getDisk(q2, diskId))?.content).toBe('written-on-the-target');
+    expect((await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/snapshots`, { name: 'on-target' })).status).toBe('succeeded');
+    expect((await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/migrate`, { targetNodeId: q1 })).status).toBe('succeeded');
+    expect(await qemu().getVm(q1, vm.id)).toMatchObject({ powerState: 'running', startedAt });
+    expect((await qemu().listSnapshots(q1, { diskId })).map((s) => s.name)).toEqual(['pre-move', 'on-target']);
+    // The guest itself runs there: it obeys the ACPI power button (a shutdown never forces), and what it wrote on
+    // the target is on its disk.
+    expect((await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/shutdown`, { timeoutSeconds: 60 })).status).toBe('succeeded');
+    expect((await qemu().getDisk(q1, diskId))?.content).toBe('written-on-the-target');
     expect((await h.auditNode(q1)).diff.clean).toBe(true);
     expect((await h.auditNode(q2)).diff.clean).toBe(true);
   });

@@ -439,6 +439,8 @@ export function describeDriverContract(name: string, setup: () => Promise<Driver
         await d.abortMigration(target, migrationId);
         expect((await d.audit(target)).used).toEqual(targetBefore);
         expect((await d.audit(node)).migrations).toEqual([]);
+        // The guest itself runs on the source again: it obeys a graceful stop there.
+        expect(await d.stopVm(node, def.vmId, { timeoutSeconds: 30 })).toBe('stopped');
       });
 
       it('cannot switch back once the source is cleaned up', async () => {

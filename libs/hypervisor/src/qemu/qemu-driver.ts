@@ -138,7 +138,8 @@ export class QemuDriver implements HypervisorDriver {
   async ensureBaseImage(imageId: string, sizeGb: number): Promise<void> {
     if (await readJson<ImageRecord>(this.imageMeta(imageId))) return;
     await fs.mkdir(join(this.options.root, 'images'), { recursive: true });
-    const tmp = `${this.imageFile(imageId)}.tmp`;
+    // Agents of several nodes may put the same base image at once: each writes its own file, the last rename wins.
+    const tmp = `${this.imageFile(imageId)}.${process.pid}.tmp`;
     await createImage(tmp, sizeGb);
     await run('qemu-io', ['-f', 'qcow2', ...contentWrites(`template:${imageId}`).flatMap((c) => ['-c', c]), tmp]);
     await fs.rename(tmp, this.imageFile(imageId));
@@ -693,6 +694,10 @@ export class QemuDriver implements HypervisorDriver {
         return;
       }
       if (m.live && (await this.alive(sourceNodeId, m.vmId))) {
+        // A target QEMU that is gone (a failed memory move ends it) is started and mirrored into again.
+        if (!(await this.alive(m.targetNodeId, m.vmId))) {
+          await this.startMirror(sourceNodeId, sourceNodeId, m.targetNodeId, vm, (diskId) => join(incoming, `${diskId}.qcow2`), async () => undefined);
+        }
         await this.finishLiveMove(sourceNodeId, sourceNodeId, m.targetNodeId, vm, migrationId);
       } else if (m.live && !(await this.alive(m.targetNodeId, m.vmId))) {
         // The VM stopped after its disks were mirrored: what it wrote since then is on the source alone.
@@ -1104,6 +1109,14 @@ export class QemuDriver implements HypervisorDriver {
     }
   }
 
+  /**
+   * The VM's monitor for a long exchange (a migration): each command takes the connection anew, as one held across
+   * a long wait would have closed as idle.
+   */
+  private monitor(nodeId: string, vmId: string, peer = false): { execute<T = any>(command: string, args?: Record<string, unknown>): Promise<T> } {
+    return { execute: async (command, args) => (await this.qmp(nodeId, vmId, peer)).execute(command, args) };
+  }
+
   /** Starts the VM's QEMU, detached from this process (it outlives an agent restart). */
   private async spawn(nodeId: string, vm: VmRecord, opts: { diskPath?: (diskId: string) => string; incoming?: boolean }): Promise<void> {
     const run = (ext: string) => this.runFile(nodeId, vm.vmId, ext);
@@ -1139,7 +1152,7 @@ export class QemuDriver implements HypervisorDriver {
       args.push('-device', `scsi-cd,bus=scsi0.0,scsi-id=255,drive=iso,bootindex=${vm.guestAgent ? 1 : 0}`);
     }
     // A guest with an agent runs the tiny guest, which powers off when asked; without one nothing answers ACPI.
-    if (vm.guestAgent) args.push('-kernel', this.options.guestKernel, '-initrd', this.options.guestInitrd, '-append', 'console=ttyS0 quiet panic=-1 mitigations=off');
+    if (vm.guestAgent) args.push('-kernel', this.options.guestKernel, '-initrd', this.options.guestInitrd, '-append', 'console=ttyS0 quiet panic=-1 mitigations=off nowatchdog nmi_watchdog=0 tsc=reliable');
     if (opts.incoming) args.push('-incoming', 'defer', '-S');
     try {
       await run_(this.qemu, args);
@@ -1313,7 +1326,7 @@ export class QemuDriver implements HypervisorDriver {
       }
       await this.spawn(toNode, vm, { diskPath: destPath, incoming: true });
     }
-    const target = await this.qmp(toNode, vm.vmId, toNode !== caller);
+    const target = this.monitor(toNode, vm.vmId, toNode !== caller);
     await target.execute('nbd-server-start', { addr: { type: 'unix', data: { path: nbd } } }).catch((err) => {
       if (!(err instanceof QmpCommandError && /already/i.test(err.message))) throw err;
     });
@@ -1323,7 +1336,7 @@ export class QemuDriver implements HypervisorDriver {
         await target.execute('block-export-add', { type: 'nbd', id: qid('x', d.id), 'node-name': qid('d', d.id), name: qid('d', d.id), writable: true });
       }
     }
-    const source = await this.qmp(fromNode, vm.vmId, fromNode !== caller);
+    const source = this.monitor(fromNode, vm.vmId, fromNode !== caller);
     const jobs = (await source.execute<any[]>('query-block-jobs')).map((j) => j.device);
     const nodes = (await source.execute<any[]>('query-named-block-nodes', { flat: true })).map((n) => n['node-name']);
     for (const d of vm.disks) {
@@ -1351,21 +1364,27 @@ export class QemuDriver implements HypervisorDriver {
    */
   private async finishLiveMove(caller: string, fromNode: string, toNode: string, vm: VmRecord, migrationId: string): Promise<void> {
     const uri = `unix:${this.runFile(toNode, vm.vmId, 'mig')}`;
-    const source = await this.qmp(fromNode, vm.vmId, fromNode !== caller);
-    const target = await this.qmp(toNode, vm.vmId, toNode !== caller);
-    let status = (await source.execute<any>('query-migrate')).status;
-    if (status !== 'completed' && status !== 'active') {
+    const source = this.monitor(fromNode, vm.vmId, fromNode !== caller);
+    const target = this.monitor(toNode, vm.vmId, toNode !== caller);
+    // The source's run state tells whose migration query-migrate reports: a QEMU that once received this VM keeps
+    // saying 'completed' about that incoming one. Its own outgoing migration is done once it is 'postmigrate'.
+    const outgoing = async () => ({
+      run: (await source.execute<{ status: string }>('query-status')).status,
+      info: await source.execute<any>('query-migrate'),
+    });
+    let { run, info } = await outgoing();
+    const underway = ['setup', 'active', 'pre-switchover', 'device', 'wait-unplug'].includes(info.status);
+    if (run !== 'postmigrate' && !underway) {
       await target.execute('migrate-incoming', { uri }).catch((err) => {
         if (!(err instanceof QmpCommandError && /already|incoming/i.test(err.message))) throw err;
       });
       await source.execute('migrate', { uri });
     }
     for (;;) {
-      const info = await source.execute<any>('query-migrate');
-      status = info.status;
-      if (status === 'completed') break;
-      if (status === 'failed' || status === 'cancelled') {
-        throw new DriverUnavailableError(`migration ${migrationId} of VM ${vm.vmId}: ${info['error-desc'] ?? status}; the VM runs on node ${fromNode}`);
+      ({ run, info } = await outgoing());
+      if (run === 'postmigrate' && info.status === 'completed') break;
+      if (info.status === 'failed' || info.status === 'cancelled') {
+        throw new DriverUnavailableError(`migration ${migrationId} of VM ${vm.vmId}: ${info['error-desc'] ?? info.status}; the VM runs on node ${fromNode}`);
       }
       await sleep(20);
     }
@@ -1381,7 +1400,7 @@ export class QemuDriver implements HypervisorDriver {
    * (the target then holds every write); on an abort (`force`) they are dropped.
    */
   private async cancelMirror(caller: string, nodeId: string, vm: VmRecord, force = true): Promise<void> {
-    const q = await this.qmp(nodeId, vm.vmId, nodeId !== caller);
+    const q = this.monitor(nodeId, vm.vmId, nodeId !== caller);
     for (const d of vm.disks) {
       const job = qid('m', d.id);
       if ((await q.execute<any[]>('query-block-jobs')).some((j) => j.device === job)) {
