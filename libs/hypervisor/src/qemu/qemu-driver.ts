@@ -51,13 +51,8 @@ interface VmRecord extends VmDefinition {
   powerdownAt: string | null;
 }
 
-interface SnapshotRecord {
-  snapshotId: string;
-  diskId: string;
-  name: string;
-  sizeGb: number;
-  fsfreeze: boolean;
-  createdAt: string;
+/** A snapshot as the node keeps it: its SnapshotInfo without the node (the directory says), and its order. */
+interface SnapshotRecord extends Omit<SnapshotInfo, 'nodeId'> {
   seq: number;
 }
 
@@ -74,14 +69,7 @@ interface ImageRecord {
   sourceDiskId: string | null;
 }
 
-interface MigrationRecord {
-  migrationId: string;
-  vmId: string;
-  sourceNodeId: string;
-  targetNodeId: string;
-  state: MigrationState;
-  progress: number;
-  bytesTotal: number;
+interface MigrationRecord extends MigrationInfo {
   memoryMb: number;
   storageGb: number;
   /** Whether the VM ran when the transfer began: its disks are mirrored live and its memory moved at the switch-over. */
@@ -188,7 +176,7 @@ export class QemuDriver implements HypervisorDriver {
   async defineVm(nodeId: string, def: VmDefinition): Promise<void> {
     await this.withLock([nodeId], async () => {
       const node = await this.node(nodeId);
-      const elsewhere = await this.findVmNode(def.vmId);
+      const elsewhere = await this.nodeHolding((n) => this.vmFile(n, def.vmId));
       if (elsewhere) {
         if (elsewhere !== nodeId) throw new DriverInvalidStateError(`VM ${def.vmId} is defined on node ${elsewhere}`);
         return;
@@ -529,7 +517,7 @@ export class QemuDriver implements HypervisorDriver {
   async createNic(nodeId: string, nic: { nicId: string; mac: string; network: string }): Promise<void> {
     await this.withLock([nodeId], async () => {
       await this.node(nodeId);
-      const existing = (await this.findNicNode(nic.nicId)) ? await this.nicRecordAnywhere(nic.nicId) : null;
+      const existing = await this.nicRecordAnywhere(nic.nicId);
       if (existing) {
         if (existing.nodeId !== nodeId || existing.nic.mac !== nic.mac || existing.nic.network !== nic.network) {
           throw new DriverInvalidStateError(`interface ${nic.nicId} already exists with another definition`);
@@ -898,18 +886,14 @@ export class QemuDriver implements HypervisorDriver {
     return (await fs.readdir(join(this.options.root, 'nodes')).catch(() => [] as string[])).sort();
   }
 
-  private async findVmNode(vmId: string): Promise<string | null> {
-    for (const n of await this.nodeIds()) if (await exists(this.vmFile(n, vmId))) return n;
-    return null;
-  }
-
-  private async findNicNode(nicId: string): Promise<string | null> {
-    for (const n of await this.nodeIds()) if (await exists(this.nicFile(n, nicId))) return n;
+  /** The node of this machine whose file `fileOf` names exists (ids are unique across nodes), or null. */
+  private async nodeHolding(fileOf: (nodeId: string) => string): Promise<string | null> {
+    for (const n of await this.nodeIds()) if (await exists(fileOf(n))) return n;
     return null;
   }
 
   private async nicRecordAnywhere(nicId: string): Promise<{ nodeId: string; nic: NicRecord } | null> {
-    const nodeId = await this.findNicNode(nicId);
+    const nodeId = await this.nodeHolding((n) => this.nicFile(n, nicId));
     const nic = nodeId ? await readJson<NicRecord>(this.nicFile(nodeId, nicId)) : null;
     return nodeId && nic ? { nodeId, nic } : null;
   }
@@ -1479,10 +1463,10 @@ async function copyFile(from: string, to: string): Promise<void> {
   await fs.rename(tmp, to);
 }
 
-function toSnapshotInfo(nodeId: string, s: SnapshotRecord): SnapshotInfo {
-  return { nodeId, snapshotId: s.snapshotId, diskId: s.diskId, name: s.name, sizeGb: s.sizeGb, fsfreeze: s.fsfreeze, createdAt: s.createdAt };
+function toSnapshotInfo(nodeId: string, { seq: _seq, ...snapshot }: SnapshotRecord): SnapshotInfo {
+  return { nodeId, ...snapshot };
 }
 
-function toMigrationInfo(m: MigrationRecord): MigrationInfo {
+function toMigrationInfo(m: MigrationInfo): MigrationInfo {
   return { migrationId: m.migrationId, vmId: m.vmId, sourceNodeId: m.sourceNodeId, targetNodeId: m.targetNodeId, state: m.state, progress: m.progress, bytesTotal: m.bytesTotal };
 }
