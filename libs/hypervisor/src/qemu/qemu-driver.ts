@@ -1069,7 +1069,10 @@ export class QemuDriver implements HypervisorDriver {
     return vm.powerdownAt && vm.guestAgent ? 'stopping' : 'running';
   }
 
-  /** The VM's QMP connection (kept while in use); `peer` for the monitor the other end of a migration uses. */
+  /**
+   * The VM's QMP connection (kept while in use); `peer` for the monitor the other end of a migration uses. A socket
+   * serves one client at a time: the greeting may wait for another client to let go (30 s).
+   */
   private async qmp(nodeId: string, vmId: string, peer = false): Promise<QmpClient> {
     const path = this.runFile(nodeId, vmId, peer ? 'peer.qmp' : 'qmp');
     const cached = this.qmpClients.get(path);
@@ -1078,7 +1081,7 @@ export class QemuDriver implements HypervisorDriver {
       if (client && !client.isClosed) return client;
       this.qmpClients.delete(path);
     }
-    const connecting = QmpClient.connect(path).then((client) => {
+    const connecting = QmpClient.connect(path, 30_000).then((client) => {
       client.on('close', () => {
         if (this.qmpClients.get(path) === connecting) this.qmpClients.delete(path);
       });
