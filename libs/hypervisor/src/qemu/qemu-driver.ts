@@ -692,7 +692,7 @@ export class QemuDriver implements HypervisorDriver {
         await this.killIncoming(m.targetNodeId, m.vmId, true);
         for (const d of vm.disks) await copyFile(this.diskFile(sourceNodeId, d.id), join(incoming, `${d.id}.qcow2`));
       }
-      await this.moveVmFiles(vm, { node: sourceNodeId, from: 'live' }, { node: m.targetNodeId, dir: incoming }, this.heldDir(sourceNodeId, migrationId));
+      await this.moveVmFiles(vm, sourceNodeId, { node: m.targetNodeId, dir: incoming }, this.heldDir(sourceNodeId, migrationId));
       await writeJson(this.migrationFile(migrationId), { ...m, state: 'switched' });
     });
   }
@@ -717,7 +717,7 @@ export class QemuDriver implements HypervisorDriver {
       } else {
         for (const d of vm.disks) await copyFile(this.diskFile(target, d.id), join(back, `${d.id}.qcow2`));
       }
-      await this.moveVmFiles(vm, { node: target, from: 'live' }, { node: sourceNodeId, dir: back }, null);
+      await this.moveVmFiles(vm, target, { node: sourceNodeId, dir: back }, null);
       await fs.rm(this.heldDir(sourceNodeId, migrationId), { recursive: true, force: true });
       await writeJson(this.migrationFile(migrationId), { ...m, state: 'transferred' });
     });
@@ -1406,8 +1406,7 @@ export class QemuDriver implements HypervisorDriver {
    * snapshots come from `to.dir` (what the transfer copied); what the source held goes to `keep` (its stopped
    * copy until the clean-up) or is removed.
    */
-  private async moveVmFiles(vm: VmRecord, from: { node: string; from: 'live' }, to: { node: string; dir: string }, keep: string | null): Promise<void> {
-    const src = from.node;
+  private async moveVmFiles(vm: VmRecord, src: string, to: { node: string; dir: string }, keep: string | null): Promise<void> {
     const dst = to.node;
     if (keep) await fs.mkdir(keep, { recursive: true });
     const put = async (path: string, name: string) => {
