@@ -405,6 +405,21 @@ export function describeDriverContract(name: string, setup: () => Promise<Driver
         expect((await d.audit(target)).disks.map((x) => x.diskId)).toContain(def.disks[0].id);
       });
 
+      it('transfers once when two attempts run at once (a retry beside one still running): the VM runs on the target alone', async () => {
+        const def = await newVm();
+        await d.startVm(node, def.vmId);
+        const migrationId = id('mig');
+        const target = t.otherNodeId;
+        await d.prepareMigrationTarget(target, { migrationId, vmId: def.vmId, sourceNodeId: node });
+        await Promise.all([d.transferVm(node, migrationId), d.transferVm(node, migrationId)]);
+        expect(await d.getMigration(node, migrationId)).toMatchObject({ state: 'transferred', progress: 100 });
+        await Promise.all([d.switchOverVm(node, migrationId), d.switchOverVm(node, migrationId)]);
+        expect(await d.getVm(node, def.vmId)).toBeNull();
+        expect(await d.getVm(target, def.vmId)).toMatchObject({ powerState: 'running', disks: def.disks });
+        await d.cleanUpMigrationSource(node, migrationId);
+        expect(await d.stopVm(target, def.vmId, { timeoutSeconds: 30 })).toBe('stopped');
+      });
+
       it('aborts before the switch-over: the reservation goes and the VM stays on the source', async () => {
         const def = await newVm();
         const migrationId = id('mig');

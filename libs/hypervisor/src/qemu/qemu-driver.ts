@@ -21,7 +21,7 @@ import type {
 } from '../driver';
 import { DriverCapacityError, DriverInvalidStateError, DriverNotFoundError, DriverUnavailableError } from '../errors';
 import { QmpClient, QmpCommandError } from './qmp-client';
-import { contentWrites, copyImage, createImage, exists, GiB, imageSizeGb, listNames, readContent, readJson, run, writeJson } from './qemu-tools';
+import { contentWrites, copyImage, createImage, exists, GiB, imageSizeGb, listNames, readContent, readJson, run, tempPath, writeJson } from './qemu-tools';
 
 export interface QemuDriverOptions {
   /**
@@ -127,7 +127,7 @@ export class QemuDriver implements HypervisorDriver {
     if (await readJson<ImageRecord>(this.imageMeta(imageId))) return;
     await fs.mkdir(join(this.options.root, 'images'), { recursive: true });
     // Agents of several nodes may put the same base image at once: each writes its own file, the last rename wins.
-    const tmp = `${this.imageFile(imageId)}.${process.pid}.tmp`;
+    const tmp = tempPath(this.imageFile(imageId));
     await createImage(tmp, sizeGb);
     await run('qemu-io', ['-f', 'qcow2', ...contentWrites(`template:${imageId}`).flatMap((c) => ['-c', c]), tmp]);
     await fs.rename(tmp, this.imageFile(imageId));
@@ -229,18 +229,14 @@ export class QemuDriver implements HypervisorDriver {
     await this.withLock([nodeId], async () => {
       const node = await this.node(nodeId);
       const vm = await this.requireVm(nodeId, vmId);
-      if (await this.alive(nodeId, vmId)) {
+      // Running, or started by an earlier attempt and still on its way up: never a second QEMU.
+      if (await this.awaitStartingQemu(nodeId, vmId)) {
         if ((await this.powerState(nodeId, vm)) === 'stopping') throw new DriverInvalidStateError(`VM ${vmId} is shutting down`);
         // An earlier attempt started QEMU and was cut short before it wrote down when.
         if (!vm.startedAt) await writeJson(this.vmFile(nodeId, vmId), { ...vm, startedAt: new Date().toISOString() });
         return;
       }
       if (vm.frozen) throw new DriverInvalidStateError(`VM ${vmId} is frozen; unfreeze it first`);
-      // A QEMU an earlier attempt started may still be on its way up (no pidfile yet): never a second one.
-      if (await this.awaitStartingQemu(nodeId, vmId)) {
-        if (!vm.startedAt) await writeJson(this.vmFile(nodeId, vmId), { ...vm, startedAt: new Date().toISOString() });
-        return;
-      }
       if (!options.bootIso && !vm.disks.some((d) => d.position === 0)) throw new DriverInvalidStateError(`VM ${vmId} has no boot disk`);
       if (options.bootIso && !(await exists(this.isoFile(options.bootIso)))) {
         throw new DriverNotFoundError(`ISO ${options.bootIso} is not in the image store (${this.isoFile(options.bootIso)})`);
@@ -642,26 +638,39 @@ export class QemuDriver implements HypervisorDriver {
       const p = Math.max(last, Math.min(100, Math.floor(percent)));
       if (p === last && p !== 100) return;
       last = p;
-      const current = await this.migration(migrationId);
-      if (!current || current.state !== 'transferring') throw new DriverInvalidStateError(`migration ${migrationId} was aborted during the transfer`);
-      await writeJson(this.migrationFile(migrationId), { ...current, progress: p });
+      const done = await this.withLock([sourceNodeId], async () => {
+        const current = await this.migration(migrationId);
+        if (current && current.state !== 'transferring' && TRANSFERRED.includes(current.state)) return true;
+        if (!current || current.state !== 'transferring') throw new DriverInvalidStateError(`migration ${migrationId} was aborted during the transfer`);
+        await writeJson(this.migrationFile(migrationId), { ...current, progress: Math.max(current.progress, p) });
+        return false;
+      });
+      // Another attempt of this call (a retry beside one still running) finished the transfer: this one ends here.
+      if (done) throw new TransferFinishedElsewhere();
       report(p);
     };
-    if (m.live && (await this.alive(sourceNodeId, m.vmId))) {
-      await this.startMirror(sourceNodeId, sourceNodeId, m.targetNodeId, vm, (diskId) => join(incoming, `${diskId}.qcow2`), progress);
-    } else {
-      if (!(await this.vmRecord(m.targetNodeId, m.vmId))) await this.killIncoming(m.targetNodeId, m.vmId, true);
-      let done = 0;
-      const total = vm.disks.length || 1;
-      for (const d of vm.disks) {
-        const to = join(incoming, `${d.id}.qcow2`);
-        if (!(await exists(to))) await copyFile(this.diskFile(sourceNodeId, d.id), to);
-        await progress((++done / total) * 100);
+    try {
+      if (m.live && (await this.alive(sourceNodeId, m.vmId))) {
+        await this.startMirror(sourceNodeId, sourceNodeId, m.targetNodeId, vm, (diskId) => join(incoming, `${diskId}.qcow2`), progress);
+      } else {
+        if (!(await this.vmRecord(m.targetNodeId, m.vmId))) await this.killIncoming(m.targetNodeId, m.vmId, true);
+        let done = 0;
+        const total = vm.disks.length || 1;
+        for (const d of vm.disks) {
+          const to = join(incoming, `${d.id}.qcow2`);
+          if (!(await exists(to))) await copyFile(this.diskFile(sourceNodeId, d.id), to);
+          await progress((++done / total) * 100);
+        }
+        if (!vm.disks.length) await progress(100);
       }
-      if (!vm.disks.length) await progress(100);
+    } catch (err) {
+      // Another attempt of this call finished the transfer (and the switch-over may have ended this one's mirror).
+      if (err instanceof TransferFinishedElsewhere || TRANSFERRED.includes((await this.migration(migrationId))?.state as MigrationInfo['state'])) return;
+      throw err;
     }
     await this.withLock([sourceNodeId], async () => {
       const current = await this.migration(migrationId);
+      if (current && TRANSFERRED.includes(current.state)) return;
       if (!current || current.state !== 'transferring') throw new DriverInvalidStateError(`migration ${migrationId} was aborted during the transfer`);
       await writeJson(this.migrationFile(migrationId), { ...current, state: 'transferred', progress: 100 });
     });
@@ -1043,22 +1052,25 @@ export class QemuDriver implements HypervisorDriver {
   }
 
   /**
-   * Whether a QEMU of this VM is starting or running although its pidfile does not say so yet (an attempt cut short
-   * mid-start): found by its command line, then waited for until it runs (true) or is gone (false).
+   * Whether a QEMU of this VM runs, waiting first for one that is on its way up (an attempt cut short mid-start): its
+   * processes are found by their command line. It is up once its pidfile names it and the parent that daemonized it
+   * (which leaves when QEMU's setup is done) is gone: true; false when there is none.
    */
   private async awaitStartingQemu(nodeId: string, vmId: string): Promise<boolean> {
     const qmpPath = this.runFile(nodeId, vmId, 'qmp');
     const deadline = Date.now() + 30_000;
     for (;;) {
-      if (await this.alive(nodeId, vmId)) return true;
-      let starting = false;
-      for (const pid of await fs.readdir('/proc')) {
-        if (!/^\d+$/.test(pid)) continue;
-        const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-        const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => ') Z ');
-        if (cmdline.includes(qmpPath) && !/\) [ZX] /.test(stat)) starting = true;
+      const pid = await this.pid(nodeId, vmId);
+      const found: number[] = [];
+      for (const entry of await fs.readdir('/proc')) {
+        if (!/^\d+$/.test(entry)) continue;
+        const cmdline = await fs.readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+        if (!cmdline.includes(qmpPath)) continue;
+        const stat = await fs.readFile(`/proc/${entry}/stat`, 'utf8').catch(() => ') Z ');
+        if (!/\) [ZX] /.test(stat)) found.push(Number(entry));
       }
-      if (!starting) return false;
+      if (pid !== null && found.every((p) => p === pid)) return true;
+      if (pid === null && !found.length) return false;
       if (Date.now() > deadline) throw new DriverUnavailableError(`VM ${vmId}: a QEMU of it is starting and has not come up in 30 s`);
       await sleep(50);
     }
@@ -1193,6 +1205,8 @@ export class QemuDriver implements HypervisorDriver {
 
   /** Pulls the plug: `quit` over QMP, SIGKILL if QEMU is still there after 5 s. */
   private async kill(nodeId: string, vmId: string, peer = false): Promise<void> {
+    // A QEMU an attempt cut short was starting (no pidfile yet) is waited for, then ended like any other.
+    if (!(await this.awaitStartingQemu(nodeId, vmId))) return;
     const pid = await this.pid(nodeId, vmId);
     if (!pid) return;
     await this.qmp(nodeId, vmId, peer)
@@ -1306,33 +1320,39 @@ export class QemuDriver implements HypervisorDriver {
     progress: (percent: number) => Promise<void>,
   ): Promise<void> {
     const nbd = this.runFile(toNode, vm.vmId, 'nbd');
-    if (!(await this.alive(toNode, vm.vmId))) {
-      for (const d of vm.disks) {
-        await fs.rm(destPath(d.id), { force: true });
-        await createImage(destPath(d.id), await imageSizeGb(this.diskFile(fromNode, d.id)));
-      }
-      await this.spawn(toNode, vm, { diskPath: destPath, incoming: true });
-    }
-    const target = this.monitor(toNode, vm.vmId, toNode !== caller);
-    await target.execute('nbd-server-start', { addr: { type: 'unix', data: { path: nbd } } }).catch((err) => {
-      if (!(err instanceof QmpCommandError && /already/i.test(err.message))) throw err;
-    });
-    const exports = (await target.execute<any[]>('query-block-exports')).map((e) => e.id);
-    for (const d of vm.disks) {
-      if (!exports.includes(qid('x', d.id))) {
-        await target.execute('block-export-add', { type: 'nbd', id: qid('x', d.id), 'node-name': qid('d', d.id), name: qid('d', d.id), writable: true });
-      }
-    }
     const source = this.monitor(fromNode, vm.vmId, fromNode !== caller);
-    const jobs = (await source.execute<any[]>('query-block-jobs')).map((j) => j.device);
-    const nodes = (await source.execute<any[]>('query-named-block-nodes', { flat: true })).map((n) => n['node-name']);
-    for (const d of vm.disks) {
-      if (jobs.includes(qid('m', d.id))) continue;
-      if (!nodes.includes(qid('t', d.id))) {
-        await source.execute('blockdev-add', { driver: 'nbd', 'node-name': qid('t', d.id), server: { type: 'unix', path: nbd }, export: qid('d', d.id) });
+    // Two attempts of one call in this agent (a retry beside a first attempt still running) set up one target, one
+    // mirror per disk: the setup is serialized per VM.
+    await this.withLock([`mirror-setup:${toNode}/${vm.vmId}`], async () => {
+      // The target's QEMU an earlier attempt started may still be on its way up: spawning a second one would remove its
+      // sockets and fight it for the disks' locks.
+      if (!(await this.awaitStartingQemu(toNode, vm.vmId))) {
+        for (const d of vm.disks) {
+          await fs.rm(destPath(d.id), { force: true });
+          await createImage(destPath(d.id), await imageSizeGb(this.diskFile(fromNode, d.id)));
+        }
+        await this.spawn(toNode, vm, { diskPath: destPath, incoming: true });
       }
-      await source.execute('blockdev-mirror', { 'job-id': qid('m', d.id), device: qid('d', d.id), target: qid('t', d.id), sync: 'full' });
-    }
+      const target = this.monitor(toNode, vm.vmId, toNode !== caller);
+      await target.execute('nbd-server-start', { addr: { type: 'unix', data: { path: nbd } } }).catch((err) => {
+        if (!(err instanceof QmpCommandError && /already/i.test(err.message))) throw err;
+      });
+      const exports = (await target.execute<any[]>('query-block-exports')).map((e) => e.id);
+      for (const d of vm.disks) {
+        if (!exports.includes(qid('x', d.id))) {
+          await target.execute('block-export-add', { type: 'nbd', id: qid('x', d.id), 'node-name': qid('d', d.id), name: qid('d', d.id), writable: true });
+        }
+      }
+      const jobs = (await source.execute<any[]>('query-block-jobs')).map((j) => j.device);
+      const nodes = (await source.execute<any[]>('query-named-block-nodes', { flat: true })).map((n) => n['node-name']);
+      for (const d of vm.disks) {
+        if (jobs.includes(qid('m', d.id))) continue;
+        if (!nodes.includes(qid('t', d.id))) {
+          await source.execute('blockdev-add', { driver: 'nbd', 'node-name': qid('t', d.id), server: { type: 'unix', path: nbd }, export: qid('d', d.id) });
+        }
+        await source.execute('blockdev-mirror', { 'job-id': qid('m', d.id), device: qid('d', d.id), target: qid('t', d.id), sync: 'full' });
+      }
+    });
     for (;;) {
       const mirrors = (await source.execute<any[]>('query-block-jobs')).filter((j) => vm.disks.some((d) => qid('m', d.id) === j.device));
       if (mirrors.length !== vm.disks.length) throw new DriverUnavailableError(`a disk mirror of VM ${vm.vmId} stopped before it was in sync`);
@@ -1459,8 +1479,14 @@ function deviceArg(device: Record<string, unknown>): string {
   return [driver, ...Object.entries(rest).map(([k, v]) => `${k}=${v}`)].join(',');
 }
 
+/** The states of a migration whose transfer is done. */
+const TRANSFERRED: readonly MigrationInfo['state'][] = ['transferred', 'switched', 'completed'];
+
+/** Ends an attempt of transferVm whose transfer another attempt finished meanwhile. */
+class TransferFinishedElsewhere extends Error {}
+
 async function copyFile(from: string, to: string): Promise<void> {
-  const tmp = `${to}.tmp`;
+  const tmp = tempPath(to);
   await fs.copyFile(from, tmp);
   await fs.rename(tmp, to);
 }

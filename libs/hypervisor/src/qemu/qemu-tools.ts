@@ -23,9 +23,15 @@ export async function readJson<T>(path: string): Promise<T | null> {
 }
 
 /** Written whole or not at all: a crash mid-write leaves the previous file. */
+let tempSeq = 0;
+/** A name beside `path` for a file written and then renamed over it: its own for each writer (process and call). */
+export function tempPath(path: string): string {
+  return `${path}.${process.pid}-${++tempSeq}.tmp`;
+}
+
 export async function writeJson(path: string, value: unknown): Promise<void> {
   await fs.mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
+  const tmp = tempPath(path);
   await fs.writeFile(tmp, JSON.stringify(value, null, 1));
   await fs.rename(tmp, path);
 }
@@ -74,7 +80,7 @@ export async function createImage(path: string, sizeGb: number): Promise<void> {
 
 /** A standalone copy of `source` (no backing file), grown to `sizeGb` when that is larger; atomic. */
 export async function copyImage(source: string, target: string, sizeGb?: number): Promise<void> {
-  const tmp = `${target}.tmp`;
+  const tmp = tempPath(target);
   await run('qemu-img', ['convert', '-U', '-O', 'qcow2', source, tmp]);
   if (sizeGb !== undefined && sizeGb > (await imageSizeGb(tmp))) await run('qemu-img', ['resize', '-q', tmp, `${sizeGb}G`]);
   await fs.rename(tmp, target);

@@ -429,11 +429,16 @@ export class SimulatedHypervisor implements HypervisorDriver {
       await sleep(this.transferStepMs);
       progress = Math.min(100, progress + 10);
       const [row] = await this.store.query(
-        `UPDATE ${this.t('migrations')} SET progress = $2, state = CASE WHEN $2 = 100 THEN 'transferred' ELSE state END
+        `UPDATE ${this.t('migrations')} SET progress = GREATEST(progress, $2), state = CASE WHEN $2 = 100 THEN 'transferred' ELSE state END
          WHERE id = $1 AND state = 'transferring' RETURNING id`,
         [migrationId, progress],
       );
-      if (!row) throw new DriverInvalidStateError(`migration ${migrationId} was aborted during the transfer`);
+      if (!row) {
+        // Another attempt of this call (a retry beside one still running) finished the transfer: so is this one.
+        const [now] = await this.store.query(`SELECT state FROM ${this.t('migrations')} WHERE id = $1`, [migrationId]);
+        if (now && ['transferred', 'switched', 'completed'].includes(now.state)) return;
+        throw new DriverInvalidStateError(`migration ${migrationId} was aborted during the transfer`);
+      }
       const bytesTotal = Number(start.bytes_total);
       onProgress?.({ percent: progress, bytesTransferred: Math.round((bytesTotal * progress) / 100), bytesTotal });
     }
