@@ -130,7 +130,7 @@ describe('scheduled snapshots', () => {
     expect(daily).toMatchObject({ schedule: '30 5 * * *', retention: 30 });
     expect(daily.nextRunAt).toMatch(/T05:30:00\.000Z$/);
     const cases: [string, string, unknown, number, string][] = [
-      ['POST', defs(vm.id), { name: 'daily' }, 409, 'DEFINITION_EXISTS'],
+      ['POST', defs(vm.id), { name: 'daily' }, 409, 'NAME_TAKEN'],
       ['POST', defs(vm.id), { name: 'custom' }, 400, 'VALIDATION_FAILED'],
       ['POST', defs(vm.id), { name: 'custom', schedule: '0 0 * * * *', retention: 3 }, 400, 'VALIDATION_FAILED'],
       ['POST', defs(vm.id), { name: 'custom', schedule: '61 * * * *', retention: 3 }, 400, 'VALIDATION_FAILED'],

@@ -55,7 +55,7 @@ describe('snapshots and disk rollback', () => {
     const vm = await h.createVm(key);
     await snapshot(vm.id, 'a');
     const again = await h.call('POST', `/v1/vms/${vm.id}/snapshots`, { key, body: { name: 'a' } });
-    expect([again.status, again.body.error.code]).toEqual([409, 'SNAPSHOT_EXISTS']);
+    expect([again.status, again.body.error.code]).toEqual([409, 'NAME_TAKEN']);
     await snapshot(vm.id, 'b');
     await snapshot(vm.id, 'c');
     const limit = await h.call('POST', `/v1/vms/${vm.id}/snapshots`, { key, body: { name: 'd' } });
@@ -196,7 +196,7 @@ describe('snapshots and disk rollback', () => {
     it('refuses a running VM (423), newer snapshots without force (417) and deletes them with force', async () => {
       const vm = await vmWithSnapshot(true);
       const running = await h.call('POST', `/v1/vms/${vm.id}/snapshots/s1/rollback`, { key, body: { method: 'in_place' } });
-      expect([running.status, running.body.error.code]).toEqual([423, 'VM_NOT_STOPPED']);
+      expect([running.status, running.body.error.code]).toEqual([423, 'VM_INVALID_STATE']);
       await snapshot(vm.id, 's2');
       await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/stop`, { force: true });
       const newer = await h.call('POST', `/v1/vms/${vm.id}/snapshots/s1/rollback`, { key, body: { method: 'in_place' } });

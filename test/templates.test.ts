@@ -52,7 +52,7 @@ describe('templates from VMs', () => {
   it('a running VM: 423 unless fsfreeze, which needs its guest agent; captured with the filesystems frozen', async () => {
     const vm = await h.createVm(key);
     const refused = await h.call('POST', '/v1/templates', { key, body: { name: name(), vmId: vm.id } });
-    expect([refused.status, refused.body.error.code]).toEqual([423, 'VM_NOT_STOPPED']);
+    expect([refused.status, refused.body.error.code]).toEqual([423, 'VM_INVALID_STATE']);
     const frozen = await h.runOperation(key, 'POST', '/v1/templates', { name: name(), vmId: vm.id, fsfreeze: true });
     expect(frozen.status).toBe('succeeded');
     expect((await h.hypervisor.getVm(vm.nodeId, vm.id))?.powerState).toBe('running');

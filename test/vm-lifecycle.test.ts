@@ -176,7 +176,7 @@ describe('VM lifecycle and disks', () => {
     it('keeps the size of a running VM for its next stop', async () => {
       const vm = await h.createVm(key);
       const refused = await h.call('PATCH', `/v1/vms/${vm.id}`, { key, body: { cpus: 2 } });
-      expect([refused.status, refused.body.error.code]).toEqual([423, 'VM_RUNNING']);
+      expect([refused.status, refused.body.error.code]).toEqual([423, 'VM_INVALID_STATE']);
       const kept = await h.call('PATCH', `/v1/vms/${vm.id}`, { key, body: { cpus: 2, memoryMb: 768, apply: 'next_stop' } });
       expect(kept.status).toBe(200);
       expect(kept.body).toMatchObject({ cpus: 1, pendingSize: { cpus: 2, memoryMb: 768 } });
@@ -241,7 +241,7 @@ describe('VM lifecycle and disks', () => {
       const vm = await h.createVm(key);
       const system = (await get(vm.id)).disks[0].id;
       const detach = await h.call('POST', `/v1/vms/${vm.id}/disks/${system}/detach`, { key });
-      expect([detach.status, detach.body.error.code]).toEqual([423, 'VM_NOT_STOPPED']);
+      expect([detach.status, detach.body.error.code]).toEqual([423, 'VM_INVALID_STATE']);
       await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/disks`, { sizeGb: 2, position: 3 });
       const taken = await h.call('POST', `/v1/vms/${vm.id}/disks`, { key, body: { sizeGb: 2, position: 3 } });
       expect([taken.status, taken.body.error.code]).toEqual([409, 'POSITION_TAKEN']);

@@ -3,3 +3,4 @@ export * from './operations';
 export * from './search-attributes';
 export * from './temporal';
 export * from './workflows';
+export * from './errors';

@@ -1,8 +1,8 @@
-import { Body, Controller, HttpStatus, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Param, Post, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DrainNodeInput, VmPowerInput } from '@vmops/contracts';
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsInt, Max, Min } from 'class-validator';
 import type { Response } from 'express';
 import type { DataSource } from 'typeorm';
 import { AdminOnly, CurrentPrincipal, type Principal } from '../auth/auth';
@@ -12,10 +12,12 @@ import { uuidParam } from '../common/params';
 import { respondToLaunch } from '../operations/launch-response';
 import { OperationsService, type MutationOptions } from '../operations/operations.service';
 import { resetVmPlan } from '../../../../workflows/plans/reset-vm.plan';
+import { Optional } from '../common/validation';
+import { MutatingEndpoint } from '../vms/vms.controller';
 
 export class DrainNodeDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 16, default: 2, description: 'How many VMs migrate off the node at once' })
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(1)
   @Max(16)
@@ -34,11 +36,10 @@ export class AdminController {
   ) {}
 
   @Post('vms/:id/reset')
-  @ApiOperation({
-    summary: 'Clear a stuck VM once a human has fixed it',
-    description:
-      "Starts a vm.reset operation in the VM's tenant: the inventory takes the VM's state from its node, and the VM is released. 409 VM_NOT_STUCK unless an operation left it stuck.",
-  })
+  @MutatingEndpoint(
+    'Clear a stuck VM once a human has fixed it',
+    "Starts a vm.reset operation in the VM's tenant (202): the inventory takes the VM's state from its node, and the VM is released. 409 VM_NOT_STUCK unless an operation left it stuck.",
+  )
   async reset(
     @CurrentPrincipal() admin: Principal,
     @Param('id', uuidParam('VM id')) vmId: string,
@@ -64,7 +65,7 @@ export class AdminController {
           );
           if (!vm) throw notFound('VM', vmId);
           if (vm.status !== 'stuck') {
-            throw new ApiError(HttpStatus.CONFLICT, 'VM_NOT_STUCK', `${vm.hostname} is not stuck; there is nothing to reset`, {
+            throw new ApiError('VM_NOT_STUCK', `${vm.hostname} is not stuck; there is nothing to reset`, {
               operationId: vm.current_operation_id,
             });
           }
@@ -121,7 +122,7 @@ export class AdminController {
             [nodeId],
           );
           if (running) {
-            throw new ApiError(HttpStatus.CONFLICT, 'NODE_BUSY', `node ${node.name} is being drained by operation ${running.id}; wait for it or cancel it`, {
+            throw new ApiError('NODE_BUSY', `node ${node.name} is being drained by operation ${running.id}; wait for it or cancel it`, {
               operationId: running.id,
               type: 'node.drain',
             });

@@ -1,4 +1,4 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { firstSharedNode } from '@vmops/domain';
 import { groupNeighbours, lockAntiAffinityGroups, occupiedNodes } from '@vmops/persistence';
@@ -92,7 +92,7 @@ export class AntiAffinityService {
     return this.dataSource.transaction(async (tx) => {
       const group = await this.groupOf(tx, principal, id, true);
       const [, removed] = await tx.query(`DELETE FROM anti_affinity_members WHERE group_id = $1 AND vm_id = $2`, [id, vmId]);
-      if (!removed) throw new ApiError(HttpStatus.NOT_FOUND, 'NOT_FOUND', `VM ${vmId} is not in anti-affinity group ${group.name}`, { vmId });
+      if (!removed) throw new ApiError('NOT_FOUND', `VM ${vmId} is not in anti-affinity group ${group.name}`, { vmId });
       return (await this.views(tx, [group]))[0];
     });
   }
@@ -104,9 +104,7 @@ export class AntiAffinityService {
     const members = (await groupNeighbours(tx, [group.id], null)).filter((m) => !vmIds.includes(m.vmId));
     const shared = firstSharedNode([...members, ...joining]);
     if (shared) {
-      throw new ApiError(
-        HttpStatus.CONFLICT,
-        'ANTI_AFFINITY',
+      throw new ApiError('ANTI_AFFINITY',
         `${shared.vm.hostname} and ${shared.already.hostname} are on one node; anti-affinity group ${group.name} cannot hold both until one of them migrates`,
         { group: { id: group.id, name: group.name }, vm: { id: shared.already.vmId, hostname: shared.already.hostname }, joining: shared.vm, nodeId: shared.nodeId },
       );
@@ -129,7 +127,7 @@ export class AntiAffinityService {
   private async groupOf(m: EntityManager, principal: Principal, id: string, lock = false): Promise<GroupRow> {
     if (lock) await lockAntiAffinityGroups(m, [id]);
     const [row] = await m.query(`SELECT * FROM anti_affinity_groups WHERE id = $1 AND tenant_id = $2`, [id, principal.tenantId]);
-    if (!row) throw new ApiError(HttpStatus.NOT_FOUND, 'NOT_FOUND', `anti-affinity group ${id} does not exist`, { groupId: id });
+    if (!row) throw new ApiError('NOT_FOUND', `anti-affinity group ${id} does not exist`, { groupId: id });
     return row;
   }
 
@@ -153,7 +151,7 @@ export class AntiAffinityService {
       return await write();
     } catch (err) {
       if ((err as { code?: string; driverError?: { code?: string } }).driverError?.code === UNIQUE_VIOLATION) {
-        throw new ApiError(HttpStatus.CONFLICT, 'NAME_TAKEN', `you already have an anti-affinity group named ${name}`, { name });
+        throw new ApiError('NAME_TAKEN', `you already have an anti-affinity group named ${name}`, { name });
       }
       throw err;
     }

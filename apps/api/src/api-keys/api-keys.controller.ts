@@ -3,11 +3,12 @@ import { ApiBearerAuth, ApiCreatedResponse, ApiOperation, ApiProperty, ApiProper
 import { InjectRepository } from '@nestjs/typeorm';
 import { apiKeyDisplayPrefix, generateApiKey, hashApiKey } from '@vmops/domain';
 import { ApiKeyEntity, type ApiKeyRole } from '@vmops/persistence';
-import { IsIn, IsOptional, IsString, Length } from 'class-validator';
+import { IsIn, IsString, Length } from 'class-validator';
 import { IsNull, type Repository } from 'typeorm';
 import { CurrentPrincipal, type Principal } from '../auth/auth';
 import { ApiError, notFound } from '../common/api-error';
 import { uuidParam } from '../common/params';
+import { Optional } from '../common/validation';
 
 class CreateApiKeyDto {
   @ApiProperty({ example: 'ci pipeline' })
@@ -16,7 +17,7 @@ class CreateApiKeyDto {
   name!: string;
 
   @ApiPropertyOptional({ enum: ['member', 'admin'], default: 'member', description: 'admin: only an admin key may create one' })
-  @IsOptional()
+  @Optional()
   @IsIn(['member', 'admin'])
   role?: ApiKeyRole;
 }
@@ -38,7 +39,7 @@ export class ApiKeysController {
   async create(@CurrentPrincipal() principal: Principal, @Body() dto: CreateApiKeyDto) {
     const role = dto.role ?? 'member';
     if (role === 'admin' && principal.role !== 'admin') {
-      throw new ApiError(HttpStatus.FORBIDDEN, 'ADMIN_REQUIRED', 'only an admin key may create an admin key');
+      throw new ApiError('ADMIN_REQUIRED', 'only an admin key may create an admin key');
     }
     const key = generateApiKey();
     const row = await this.keys.save(

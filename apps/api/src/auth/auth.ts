@@ -2,7 +2,6 @@ import {
   CanActivate,
   createParamDecorator,
   ExecutionContext,
-  HttpStatus,
   Injectable,
   SetMetadata,
 } from '@nestjs/common';
@@ -49,16 +48,16 @@ export class ApiKeyGuard implements CanActivate {
     const req = ctx.switchToHttp().getRequest<AuthedRequest>();
     const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
     if (!match) {
-      throw new ApiError(HttpStatus.UNAUTHORIZED, 'UNAUTHENTICATED', 'send your API key as "Authorization: Bearer <key>"');
+      throw new ApiError('UNAUTHENTICATED', 'send your API key as "Authorization: Bearer <key>"');
     }
     const [row] = await this.dataSource.query(
       `SELECT id, tenant_id, role FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL`,
       [hashApiKey(match[1])],
     );
-    if (!row) throw new ApiError(HttpStatus.UNAUTHORIZED, 'UNAUTHENTICATED', 'the API key is not valid or has been revoked');
+    if (!row) throw new ApiError('UNAUTHENTICATED', 'the API key is not valid or has been revoked');
     req.principal = { tenantId: row.tenant_id, apiKeyId: row.id, role: row.role };
     if (row.role !== 'admin' && this.reflector.getAllAndOverride<boolean>(ADMIN, [ctx.getHandler(), ctx.getClass()])) {
-      throw new ApiError(HttpStatus.FORBIDDEN, 'ADMIN_REQUIRED', 'this endpoint needs an admin API key');
+      throw new ApiError('ADMIN_REQUIRED', 'this endpoint needs an admin API key');
     }
     return true;
   }

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpStatus, Param, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Get, Param, Patch, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { NodeEntity, nodeUsage } from '@vmops/persistence';
@@ -11,7 +11,7 @@ import { CreateNodeDto, UpdateNodeDto } from './catalog.dto';
 const UNIQUE_VIOLATION = '23505';
 
 function nameTaken(what: string, name: string): ApiError {
-  return new ApiError(HttpStatus.CONFLICT, 'NAME_TAKEN', `a ${what} named ${name} already exists`, { name });
+  return new ApiError('NAME_TAKEN', `a ${what} named ${name} already exists`, { name });
 }
 
 async function insertUnique<T>(what: string, name: string, insert: () => Promise<T>): Promise<T> {

@@ -1,21 +1,18 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger, NotFoundException } from '@nestjs/common';
 import { isGrpcServiceError, ServiceError, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { isDatabaseUnavailable } from '@vmops/persistence';
+import type { ApiErrorCode } from '@vmops/contracts';
 import { ApiError } from './api-error';
 import { REQUEST_BODY_LIMIT } from './validation';
 
-const CODES: Record<number, string> = {
+/** Statuses Nest and the body parser answer by themselves, and the catalogue's code for each. */
+const CODES: Partial<Record<number, ApiErrorCode>> = {
   400: 'BAD_REQUEST',
   401: 'UNAUTHENTICATED',
-  403: 'FORBIDDEN',
   404: 'NOT_FOUND',
-  405: 'METHOD_NOT_ALLOWED',
-  409: 'CONFLICT',
   413: 'PAYLOAD_TOO_LARGE',
   415: 'UNSUPPORTED_MEDIA_TYPE',
-  429: 'TOO_MANY_REQUESTS',
-  503: 'SERVICE_UNAVAILABLE',
 };
 
 /** Maps every error — ours, Nest's, Temporal's, unexpected ones — to the single JSON error shape. */
@@ -24,7 +21,19 @@ export class ApiExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('ApiExceptionFilter');
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const res = host.switchToHttp().getResponse<Response>();
+    const http = host.switchToHttp();
+    const res = http.getResponse<Response>();
+    // A path that exists with other methods: 405 and the methods it takes (Nest answers every unmatched request 404).
+    if (exception instanceof NotFoundException) {
+      const req = http.getRequest<Request>();
+      const allowed = allowedMethods(req);
+      if (allowed.length) {
+        res.setHeader('Allow', allowed.join(', '));
+        const error = new ApiError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${req.path}; it takes ${allowed.join(', ')}`, { allowed });
+        res.status(error.getStatus()).json(error.toBody());
+        return;
+      }
+    }
     const error = this.toApiError(exception);
     res.status(error.getStatus()).json(error.toBody());
   }
@@ -32,19 +41,17 @@ export class ApiExceptionFilter implements ExceptionFilter {
   private toApiError(exception: unknown): ApiError {
     if (exception instanceof ApiError) return exception;
     if (exception instanceof WorkflowExecutionAlreadyStartedError) {
-      return new ApiError(HttpStatus.CONFLICT, 'OPERATION_EXISTS', 'an operation with this workflow id is already running', {
+      return new ApiError('OPERATION_EXISTS', 'an operation with this workflow id is already running', {
         workflowId: exception.workflowId,
       });
     }
     if (exception instanceof ServiceError || isGrpcServiceError(exception)) {
       this.logger.warn(`Temporal call failed: ${(exception as Error).message}`);
-      return new ApiError(HttpStatus.SERVICE_UNAVAILABLE, 'TEMPORAL_UNAVAILABLE', 'the workflow service did not answer; try again');
+      return new ApiError('TEMPORAL_UNAVAILABLE', 'the workflow service did not answer; try again');
     }
     if (isDatabaseUnavailable(exception)) {
       this.logger.warn(`database unavailable: ${(exception as Error).message}`);
-      return new ApiError(
-        HttpStatus.SERVICE_UNAVAILABLE,
-        'DATABASE_UNAVAILABLE',
+      return new ApiError('DATABASE_UNAVAILABLE',
         'the database did not answer in time; try again (a mutation retried with the same Idempotency-Key is not done twice)',
       );
     }
@@ -53,8 +60,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
     if (typeof status === 'number' && status >= 400 && status < 500 && expose === true) {
       const message = (exception as Error).message;
       return new ApiError(
-        status,
-        CODES[status] ?? `HTTP_${status}`,
+        this.codeFor(status),
         status === HttpStatus.PAYLOAD_TOO_LARGE
           ? `${message}: the API takes request bodies of at most ${REQUEST_BODY_LIMIT}`
           : status === HttpStatus.UNSUPPORTED_MEDIA_TYPE
@@ -69,9 +75,39 @@ export class ApiExceptionFilter implements ExceptionFilter {
         typeof body === 'object' && body !== null && 'message' in body
           ? [body.message].flat().join('; ')
           : exception.message;
-      return new ApiError(status, CODES[status] ?? `HTTP_${status}`, String(message));
+      return new ApiError(this.codeFor(status), String(message));
     }
     this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
-    return new ApiError(HttpStatus.INTERNAL_SERVER_ERROR, 'INTERNAL_ERROR', 'the server failed to handle the request; it has been logged');
+    return new ApiError('INTERNAL_ERROR', 'the server failed to handle the request; it has been logged');
   }
+
+  /** The catalogue's code for a status Nest or the body parser answered; any other is logged and answered as a 400 or 500. */
+  private codeFor(status: number): ApiErrorCode {
+    const code = CODES[status];
+    if (code) return code;
+    this.logger.warn(`an HTTP ${status} without a code in the error catalogue`);
+    return status < 500 ? 'BAD_REQUEST' : 'INTERNAL_ERROR';
+  }
+}
+
+interface RouterLayer {
+  route?: { methods: Record<string, boolean> };
+  match(path: string): boolean;
+}
+
+/** The methods the app's routes take on this request's path (Express's router, as Nest registered the controllers). */
+function allowedMethods(req: Request): string[] {
+  const router = (req.app as unknown as { router?: { stack: RouterLayer[] } }).router;
+  const methods = new Set<string>();
+  for (const layer of router?.stack ?? []) {
+    if (!layer.route) continue;
+    try {
+      if (!layer.match(req.path)) continue;
+    } catch {
+      continue; // a path that does not decode (%zz) matches nothing
+    }
+    for (const [method, on] of Object.entries(layer.route.methods)) if (on && method !== '_all') methods.add(method.toUpperCase());
+  }
+  if (methods.has('GET')) methods.add('HEAD');
+  return [...methods].sort();
 }

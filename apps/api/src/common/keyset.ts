@@ -1,9 +1,9 @@
-import { HttpStatus } from '@nestjs/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsBoolean, IsString, Matches, MaxLength } from 'class-validator';
 import { ApiError } from './api-error';
 import { PageQuery } from './page.query';
+import { Optional } from './validation';
 
 /**
  * ?limit=&offset=&cursor=&total= of the lists that grow without bound (VMs, operations). A page ends with
@@ -13,14 +13,14 @@ import { PageQuery } from './page.query';
  */
 export class KeysetPageQuery extends PageQuery {
   @ApiPropertyOptional({ description: "The previous page's nextCursor: continue after its last item (offset must then be 0)" })
-  @IsOptional()
+  @Optional()
   @IsString()
   @MaxLength(1000)
   @Matches(/^[A-Za-z0-9_-]+$/, { message: 'cursor must be a nextCursor from an earlier page' })
   cursor?: string;
 
   @ApiPropertyOptional({ default: false, description: 'true: also count every match (total); a read of all of them' })
-  @IsOptional()
+  @Optional()
   @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
   @IsBoolean({ message: 'total must be true or false' })
   total?: boolean;
@@ -46,7 +46,7 @@ export function encodeCursor(order: string, key: string, tie: string): string {
   return Buffer.from(JSON.stringify([order, key, tie])).toString('base64url');
 }
 
-const badCursor = (why: string) => new ApiError(HttpStatus.BAD_REQUEST, 'VALIDATION_FAILED', `cursor ${why}: pass a page's nextCursor unchanged`, { field: 'cursor' });
+const badCursor = (why: string) => new ApiError('VALIDATION_FAILED', `cursor ${why}: pass a page's nextCursor unchanged`, { field: 'cursor' });
 
 /** The shapes of a cursor's key and tie-breaker in one order: what the cast in the page's SQL accepts. */
 export interface CursorShape {
@@ -64,7 +64,7 @@ export const CURSOR_PATTERNS = {
 /** The position a cursor names, checked against the order of the request it comes with; 400 when it does not fit. */
 export function decodeCursor(query: KeysetPageQuery, order: string, shape: CursorShape): Position | null {
   if (query.cursor === undefined) return null;
-  if (query.offset !== 0) throw new ApiError(HttpStatus.BAD_REQUEST, 'VALIDATION_FAILED', 'give cursor or offset, not both', { field: 'offset' });
+  if (query.offset !== 0) throw new ApiError('VALIDATION_FAILED', 'give cursor or offset, not both', { field: 'offset' });
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(query.cursor, 'base64url').toString('utf8'));

@@ -1,8 +1,9 @@
-import { createParamDecorator, ExecutionContext, HttpStatus } from '@nestjs/common';
-import { IsIn, IsOptional } from 'class-validator';
+import { createParamDecorator, ExecutionContext } from '@nestjs/common';
+import { IsIn } from 'class-validator';
 import type { Request } from 'express';
 import type { MutationOptions } from '../operations/operations.service';
 import { ApiError } from './api-error';
+import { Optional } from './validation';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
@@ -11,13 +12,13 @@ export const Mutation = createParamDecorator((_: unknown, ctx: ExecutionContext)
   const req = ctx.switchToHttp().getRequest<Request>();
   const key = req.header('idempotency-key');
   if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
-    throw new ApiError(HttpStatus.BAD_REQUEST, 'VALIDATION_FAILED', 'Idempotency-Key must be 1-255 visible ASCII characters', {
+    throw new ApiError('VALIDATION_FAILED', 'Idempotency-Key must be 1-255 visible ASCII characters', {
       fields: [{ field: 'Idempotency-Key', problems: ['must be 1-255 visible ASCII characters'] }],
     });
   }
   const dryRun = req.query.dryRun;
   if (dryRun !== undefined && dryRun !== 'true' && dryRun !== 'false') {
-    throw new ApiError(HttpStatus.BAD_REQUEST, 'VALIDATION_FAILED', 'dryRun must be true or false', {
+    throw new ApiError('VALIDATION_FAILED', 'dryRun must be true or false', {
       fields: [{ field: 'dryRun', problems: ['must be true or false'] }],
     });
   }
@@ -29,7 +30,7 @@ export const Mutation = createParamDecorator((_: unknown, ctx: ExecutionContext)
  * whitelisting validation pipe lets it through.
  */
 export class MutationQuery {
-  @IsOptional()
+  @Optional()
   @IsIn(['true', 'false'], { message: 'dryRun must be true or false' })
   dryRun?: string;
 }

@@ -1,4 +1,6 @@
-import { HttpStatus, ValidationPipe, type ArgumentMetadata, type ValidationError } from '@nestjs/common';
+import { ValidationPipe, type ArgumentMetadata, type ValidationError } from '@nestjs/common';
+import { Transform } from 'class-transformer';
+import { ValidateIf } from 'class-validator';
 import { ApiError } from './api-error';
 
 interface FieldError {
@@ -21,7 +23,7 @@ export const REQUEST_BODY_LIMIT = '256kb';
 const MAX_INPUT_DEPTH = 32;
 
 const invalid = (field: string, problem: string) =>
-  new ApiError(HttpStatus.BAD_REQUEST, 'VALIDATION_FAILED', `${field} ${problem}`, { fields: [{ field, problems: [problem] }] });
+  new ApiError('VALIDATION_FAILED', `${field} ${problem}`, { fields: [{ field, problems: [problem] }] });
 
 /**
  * Rejects input no handler can take, before the validator sees it (walked without recursion): nesting deeper
@@ -38,6 +40,8 @@ export function assertAcceptableInput(value: unknown, where: string): void {
     if (next.depth >= MAX_INPUT_DEPTH) throw invalid(where, `nests deeper than ${MAX_INPUT_DEPTH} levels`);
     for (const [key, child] of Object.entries(next.value)) {
       if (key.includes('\u0000')) throw invalid(next.field, 'has a field name with the NUL character');
+      // JSON.parse makes "__proto__" an own field; the validator's whitelist never sees it, so it is refused here.
+      if (key === '__proto__') throw invalid(`${next.field}.${key}`, 'is not a field this request takes');
       pending.push({ value: child, depth: next.depth + 1, field: `${next.field}.${key}` });
     }
   }
@@ -62,7 +66,20 @@ export function createValidationPipe(): ValidationPipe {
     exceptionFactory: (errors) => {
       const fields = flatten(errors);
       const message = fields.map((f) => f.problems.join(', ')).join('; ') || 'the request is not valid';
-      return new ApiError(HttpStatus.BAD_REQUEST, 'VALIDATION_FAILED', message, { fields });
+      return new ApiError('VALIDATION_FAILED', message, { fields });
     },
   });
 }
+
+/**
+ * An optional field: it may be left out, but `null` is validated like any other value (and so refused by the
+ * field's rules). A field that takes `null` (to clear it) says so with its own ValidateIf.
+ */
+export const Optional = (): PropertyDecorator => ValidateIf((_, value) => value !== undefined);
+
+/**
+ * A query parameter that is a whole number, written in decimal digits only: `0x10`, `1e2`, ` 5` or an empty value stay
+ * text and fail the field's IsInt (Number() would have read them as 16, 100, 5 and 0).
+ */
+export const DecimalInt = (): PropertyDecorator =>
+  Transform(({ value }) => (typeof value === 'string' && /^(0|[1-9][0-9]{0,15})$/.test(value) ? Number(value) : value));

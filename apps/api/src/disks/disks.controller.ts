@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
+import { IsBoolean, IsInt, IsUUID, Max, Min } from 'class-validator';
 import type { Response } from 'express';
 import { CurrentPrincipal, type Principal } from '../auth/auth';
 import { Mutation } from '../common/mutation-options';
@@ -11,6 +11,7 @@ import type { MutationOptions } from '../operations/operations.service';
 import { VM_LIMITS } from '../vms/create-vm.dto';
 import { MutatingEndpoint } from '../vms/vms.controller';
 import { DisksService, MAX_DISK_POSITION } from './disks.service';
+import { Optional } from '../common/validation';
 
 export class CreateDiskDto {
   @ApiProperty({ minimum: 1, maximum: VM_LIMITS.diskSizeGb.max, description: 'GB' })
@@ -20,7 +21,7 @@ export class CreateDiskDto {
   sizeGb!: number;
 
   @ApiPropertyOptional({ minimum: 1, maximum: MAX_DISK_POSITION, description: 'Default: the lowest free position' })
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(1)
   @Max(MAX_DISK_POSITION)
@@ -29,7 +30,7 @@ export class CreateDiskDto {
 
 export class AttachDiskDto {
   @ApiPropertyOptional({ minimum: 0, maximum: MAX_DISK_POSITION, description: '0 (VM stopped) swaps with the system disk; default: the lowest free position' })
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(0)
   @Max(MAX_DISK_POSITION)
@@ -46,12 +47,12 @@ export class ResizeDiskDto {
 
 export class ListDisksQuery {
   @ApiPropertyOptional({ format: 'uuid' })
-  @IsOptional()
+  @Optional()
   @IsUUID('all', { message: 'vmId must be a UUID' })
   vmId?: string;
 
   @ApiPropertyOptional({ description: 'true: only detached disks (those no VM owns any more included)' })
-  @IsOptional()
+  @Optional()
   @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
   @IsBoolean({ message: 'detached must be true or false' })
   detached?: boolean;
@@ -98,7 +99,7 @@ export class DisksController {
   }
 
   @Post('vms/:id/disks/:diskId/detach')
-  @MutatingEndpoint('Detach a disk; it stays the VM\'s', 'Starts a disk.detach operation. The system disk only from a stopped VM (423 VM_NOT_STOPPED).')
+  @MutatingEndpoint('Detach a disk; it stays the VM\'s', 'Starts a disk.detach operation. The system disk only from a stopped VM (423 VM_INVALID_STATE).')
   async detach(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Param('diskId', uuidParam('disk id')) diskId: string, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
     return respondToLaunch(res, await this.disks.detach(p, id, diskId, o));
   }

@@ -1,4 +1,4 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DiskAttachInput, DiskChangeInput, DiskCreateInput, OperationPlan, OperationType } from '@vmops/contracts';
 import { randomUUID } from 'node:crypto';
@@ -116,10 +116,10 @@ export class DisksService {
           const [disk]: DiskRow[] = await tx.query(`SELECT * FROM disks WHERE id = $1 AND tenant_id = $2 FOR UPDATE`, [diskId, principal.tenantId]);
           if (!disk || (disk.vm_id !== null && disk.vm_id !== vmId)) throw notFound('disk', diskId);
           if (disk.position !== null) {
-            throw new ApiError(HttpStatus.CONFLICT, 'DISK_ATTACHED', `disk ${diskId} is attached at position ${disk.position}; a disk is attached to one VM at a time`, { position: disk.position });
+            throw new ApiError('DISK_ATTACHED', `disk ${diskId} is attached at position ${disk.position}; a disk is attached to one VM at a time`, { position: disk.position });
           }
           if (disk.node_id !== vm.nodeId) {
-            throw new ApiError(HttpStatus.PRECONDITION_REQUIRED, 'NODE_MISMATCH', `disk ${diskId} is on another node than ${vm.hostname}`, { diskNodeId: disk.node_id });
+            throw new ApiError('NODE_MISMATCH', `disk ${diskId} is on another node than ${vm.hostname}`, { diskNodeId: disk.node_id });
           }
           let displaced: DiskAttachInput['displaced'] = null;
           let position: number;
@@ -140,7 +140,7 @@ export class DisksService {
 
   detach(principal: Principal, vmId: string, diskId: string, options: MutationOptions): Promise<LaunchResult> {
     return this.change(principal, vmId, diskId, 'disk.detach', 'detachDiskWorkflow', detachDiskPlan, {}, options, (vm, disk) => {
-      if (disk.position === null) throw new ApiError(HttpStatus.CONFLICT, 'DISK_DETACHED', `disk ${diskId} is not attached`, {});
+      if (disk.position === null) throw new ApiError('DISK_DETACHED', `disk ${diskId} is not attached`, {});
       if (disk.position === 0) assertStopped(vm, 'detach its system disk');
     });
   }
@@ -148,7 +148,7 @@ export class DisksService {
   resize(principal: Principal, vmId: string, diskId: string, sizeGb: number, options: MutationOptions): Promise<LaunchResult> {
     return this.change(principal, vmId, diskId, 'disk.resize', 'resizeDiskWorkflow', resizeDiskPlan, { sizeGb }, options, async (vm, disk, tx) => {
       if (sizeGb <= disk.size_gb) {
-        throw new ApiError(HttpStatus.PRECONDITION_FAILED, 'INVALID_PARAMETER', `disk ${diskId} is ${disk.size_gb} GB; a disk only grows: give a larger sizeGb`, {
+        throw new ApiError('INVALID_PARAMETER', `disk ${diskId} is ${disk.size_gb} GB; a disk only grows: give a larger sizeGb`, {
           field: 'sizeGb',
           sizeGb: disk.size_gb,
         });
@@ -160,7 +160,7 @@ export class DisksService {
   delete(principal: Principal, vmId: string, diskId: string, options: MutationOptions): Promise<LaunchResult> {
     return this.change(principal, vmId, diskId, 'disk.delete', 'deleteDiskWorkflow', deleteDiskPlan, {}, options, (vm, disk) => {
       if (disk.position === 0) {
-        throw new ApiError(HttpStatus.LOCKED, 'SYSTEM_DISK', `disk ${diskId} is the system disk of ${vm.hostname}; detach it first (with the VM stopped), or delete the VM`, {});
+        throw new ApiError('SYSTEM_DISK', `disk ${diskId} is the system disk of ${vm.hostname}; detach it first (with the VM stopped), or delete the VM`, {});
       }
     });
   }
@@ -203,11 +203,11 @@ export class DisksService {
   private async freePosition(tx: EntityManager, vm: LockedVm, wanted: number | undefined): Promise<number> {
     const taken = new Set<number>((await tx.query(`SELECT position FROM disks WHERE vm_id = $1 AND position IS NOT NULL`, [vm.id])).map((r: { position: number }) => r.position));
     if (wanted !== undefined) {
-      if (taken.has(wanted)) throw new ApiError(HttpStatus.CONFLICT, 'POSITION_TAKEN', `${vm.hostname} already has a disk at position ${wanted}`, { position: wanted });
+      if (taken.has(wanted)) throw new ApiError('POSITION_TAKEN', `${vm.hostname} already has a disk at position ${wanted}`, { position: wanted });
       return wanted;
     }
     for (let p = 1; p <= MAX_DISK_POSITION; p++) if (!taken.has(p)) return p;
-    throw new ApiError(HttpStatus.EXPECTATION_FAILED, 'DISK_LIMIT_REACHED', `${vm.hostname} has a disk at every position (1-${MAX_DISK_POSITION})`, {});
+    throw new ApiError('DISK_LIMIT_REACHED', `${vm.hostname} has a disk at every position (1-${MAX_DISK_POSITION})`, {});
   }
 
   /** 417 unless the node has `gb` of storage free; it stays locked until the caller records them (lockNodeUsage). */
@@ -215,7 +215,7 @@ export class DisksService {
     const [node] = await lockNodeUsage(tx, [nodeId]);
     const free = node.storageGb - node.usedStorageGb;
     if (free < gb) {
-      throw new ApiError(HttpStatus.EXPECTATION_FAILED, 'INSUFFICIENT_CAPACITY', `node ${node.name} has ${free} GB of storage free; ${gb} GB asked`, {
+      throw new ApiError('INSUFFICIENT_CAPACITY', `node ${node.name} has ${free} GB of storage free; ${gb} GB asked`, {
         freeStorageGb: free,
       });
     }
@@ -224,6 +224,6 @@ export class DisksService {
 
 function assertStopped(vm: LockedVm, action: string): void {
   if (vm.status !== 'stopped') {
-    throw new ApiError(HttpStatus.LOCKED, 'VM_NOT_STOPPED', `${vm.hostname} is ${vm.status}; stop it to ${action}`, { status: vm.status });
+    throw new ApiError('VM_INVALID_STATE', `${vm.hostname} is ${vm.status}; stop it to ${action}`, { status: vm.status, required: 'stopped' });
   }
 }

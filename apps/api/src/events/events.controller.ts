@@ -1,9 +1,15 @@
-import { Controller, Headers, HttpStatus, MessageEvent, Sse } from '@nestjs/common';
+import { Controller, createParamDecorator, type ExecutionContext, MessageEvent, Sse } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { map, type Observable } from 'rxjs';
 import { CurrentPrincipal, type Principal } from '../auth/auth';
 import { ApiError } from '../common/api-error';
 import { OperationEventsService } from './operation-events.service';
+
+/** The Last-Event-ID header (read without @Headers, which the OpenAPI document would list as a second, required header). */
+const LastEventId = createParamDecorator((_: unknown, ctx: ExecutionContext): string | undefined => {
+  const value = ctx.switchToHttp().getRequest<{ headers: Record<string, string | string[] | undefined> }>().headers['last-event-id'];
+  return Array.isArray(value) ? value[0] : value;
+});
 
 @ApiTags('operations')
 @ApiBearerAuth()
@@ -19,9 +25,9 @@ export class EventsController {
       'The stream ends as soon as the key that opened it is revoked.',
   })
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this event id' })
-  stream(@CurrentPrincipal() principal: Principal, @Headers('last-event-id') lastEventId?: string): Observable<MessageEvent> {
+  stream(@CurrentPrincipal() principal: Principal, @LastEventId() lastEventId?: string): Observable<MessageEvent> {
     if (lastEventId !== undefined && !/^\d{1,15}$/.test(lastEventId)) {
-      throw new ApiError(HttpStatus.BAD_REQUEST, 'VALIDATION_FAILED', 'Last-Event-ID must be an event id from this stream');
+      throw new ApiError('VALIDATION_FAILED', 'Last-Event-ID must be an event id from this stream');
     }
     return this.events.stream(principal.tenantId, lastEventId === undefined ? null : Number(lastEventId), principal.apiKeyId).pipe(
       map(({ id, tenantId: _tenant, ...data }) => ({ id: String(id), type: 'operation', data })),

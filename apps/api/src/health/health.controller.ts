@@ -1,5 +1,5 @@
-import { Controller, Get, HttpStatus, Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator, type HealthCheckResult } from '@nestjs/terminus';
 import { Client } from '@temporalio/client';
 import { Public } from '../auth/auth';
@@ -41,6 +41,7 @@ export class HealthController {
   @Get()
   @Public()
   @HealthCheck()
+  @ApiOperation({ summary: 'Whether the API, its database and the workflow service answer (no API key needed): 200, or 503 UNHEALTHY naming what does not' })
   async check() {
     try {
       return await this.health.check([
@@ -51,7 +52,7 @@ export class HealthController {
       if (!(err instanceof ServiceUnavailableException)) throw err;
       const result = err.getResponse() as HealthCheckResult;
       const down = Object.keys(result.error ?? {});
-      throw new ApiError(HttpStatus.SERVICE_UNAVAILABLE, 'UNHEALTHY', `not answering: ${down.join(', ')}`, { ...result });
+      throw new ApiError('UNHEALTHY', `not answering: ${down.join(', ')}`, { ...result });
     }
   }
 }

@@ -1,4 +1,3 @@
-import { HttpStatus } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { ApiError } from '../common/api-error';
 
@@ -26,7 +25,7 @@ export async function allocateAddress(tx: EntityManager, network: string, pools:
     [network, pool],
   );
   if (!row) {
-    throw new ApiError(HttpStatus.EXPECTATION_FAILED, 'ADDRESS_POOL_EXHAUSTED', `network ${network} has no address left in its pool ${pool}`, { network, pool });
+    throw new ApiError('ADDRESS_POOL_EXHAUSTED', `network ${network} has no address left in its pool ${pool}`, { network, pool });
   }
   return row.address;
 }

@@ -1,4 +1,4 @@
-import { HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '@vmops/config';
 import { APP_CONFIG } from '../config.token';
 import { allocateAddress } from './address-pool';
@@ -132,12 +132,12 @@ export class InterfacesService {
           const [nic]: NicRow[] = await tx.query(`SELECT * FROM network_interfaces WHERE id = $1 AND tenant_id = $2 FOR UPDATE`, [nicId, principal.tenantId]);
           if (!nic || (nic.vm_id !== null && nic.vm_id !== vmId)) throw notFound('interface', nicId);
           if (nic.position !== null) {
-            throw new ApiError(HttpStatus.CONFLICT, 'INTERFACE_ATTACHED', `interface ${nicId} is attached at position ${nic.position}; an interface is attached to one VM at a time`, {
+            throw new ApiError('INTERFACE_ATTACHED', `interface ${nicId} is attached at position ${nic.position}; an interface is attached to one VM at a time`, {
               position: nic.position,
             });
           }
           if (nic.node_id !== vm.nodeId) {
-            throw new ApiError(HttpStatus.PRECONDITION_REQUIRED, 'NODE_MISMATCH', `interface ${nicId} is on another node than ${vm.hostname}`, { interfaceNodeId: nic.node_id });
+            throw new ApiError('NODE_MISMATCH', `interface ${nicId} is on another node than ${vm.hostname}`, { interfaceNodeId: nic.node_id });
           }
           const position = await this.freePosition(tx, vm, dto.position);
           const claimed = nic.vm_id === null;
@@ -157,7 +157,7 @@ export class InterfacesService {
 
   detach(principal: Principal, vmId: string, nicId: string, options: MutationOptions): Promise<InterfaceLaunch> {
     return this.change(principal, vmId, nicId, 'nic.detach', 'detachNicWorkflow', detachNicPlan, options, (nic) => {
-      if (nic.position === null) throw new ApiError(HttpStatus.CONFLICT, 'INTERFACE_DETACHED', `interface ${nicId} is not attached`, {});
+      if (nic.position === null) throw new ApiError('INTERFACE_DETACHED', `interface ${nicId} is not attached`, {});
     });
   }
 
@@ -204,11 +204,11 @@ export class InterfacesService {
     const rows: { position: number }[] = await tx.query(`SELECT position FROM network_interfaces WHERE vm_id = $1 AND position IS NOT NULL`, [vm.id]);
     const taken = new Set(rows.map((r) => r.position));
     if (wanted !== undefined) {
-      if (taken.has(wanted)) throw new ApiError(HttpStatus.CONFLICT, 'POSITION_TAKEN', `${vm.hostname} already has an interface at position ${wanted}`, { position: wanted });
+      if (taken.has(wanted)) throw new ApiError('POSITION_TAKEN', `${vm.hostname} already has an interface at position ${wanted}`, { position: wanted });
       return wanted;
     }
     for (let p = 0; p <= MAX_NIC_POSITION; p++) if (!taken.has(p)) return p;
-    throw new ApiError(HttpStatus.EXPECTATION_FAILED, 'INTERFACE_LIMIT_REACHED', `${vm.hostname} has an interface at every position (0-${MAX_NIC_POSITION})`, {});
+    throw new ApiError('INTERFACE_LIMIT_REACHED', `${vm.hostname} has an interface at every position (0-${MAX_NIC_POSITION})`, {});
   }
 }
 

@@ -1,4 +1,4 @@
-import { HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { ActivityFailure, Client, TimeoutFailure, WorkflowFailedError, ApplicationFailure } from '@temporalio/client';
 import type { AppConfig } from '@vmops/config';
 import { NodeIdKey, type NodeRead, type NodeReadActivity, type NodeReadResult } from '@vmops/contracts';
@@ -40,15 +40,15 @@ export class NodeReader {
     if (!(err instanceof WorkflowFailedError)) return err;
     const cause = err.cause instanceof ActivityFailure ? err.cause.cause : err.cause;
     if (cause instanceof TimeoutFailure) {
-      return new ApiError(HttpStatus.SERVICE_UNAVAILABLE, 'NODE_AGENT_UNAVAILABLE', `the agent of node ${node.name} did not answer; is it running?`, {
+      return new ApiError('NODE_AGENT_UNAVAILABLE', `the agent of node ${node.name} did not answer; is it running?`, {
         nodeId: node.id,
       });
     }
     const type = cause instanceof ApplicationFailure ? cause.type : null;
     if (type === 'DriverInvalidStateError') {
-      return new ApiError(HttpStatus.LOCKED, 'NODE_REFUSED', cause!.message, { nodeId: node.id });
+      return new ApiError('NODE_REFUSED', cause!.message, { nodeId: node.id });
     }
-    return new ApiError(HttpStatus.BAD_GATEWAY, 'NODE_READ_FAILED', `node ${node.name} could not answer: ${cause?.message ?? err.message}`, {
+    return new ApiError('NODE_READ_FAILED', `node ${node.name} could not answer: ${cause?.message ?? err.message}`, {
       nodeId: node.id,
       driverError: type,
     });

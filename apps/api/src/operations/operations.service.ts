@@ -1,4 +1,4 @@
-import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
@@ -198,9 +198,7 @@ export class OperationsService {
         { code: 'TEMPORAL_UNAVAILABLE', message: 'the workflow could not be started', step: null },
         { neverStarted: true },
       );
-      throw new ApiError(
-        HttpStatus.SERVICE_UNAVAILABLE,
-        'TEMPORAL_UNAVAILABLE',
+      throw new ApiError('TEMPORAL_UNAVAILABLE',
         'the operation could not be started: the workflow service is unavailable; nothing was changed, try again',
         { operationId },
       );
@@ -344,16 +342,14 @@ export class OperationsService {
   async cancel(principal: Principal, id: string): Promise<OperationView> {
     const op = await this.find(principal, id);
     if (isTerminalOperationStatus(op.status)) {
-      throw new ApiError(HttpStatus.CONFLICT, 'OPERATION_FINISHED', `operation ${id} has already ${op.status}; there is nothing to cancel`, {
+      throw new ApiError('OPERATION_FINISHED', `operation ${id} has already ${op.status}; there is nothing to cancel`, {
         operationId: id,
         status: op.status,
       });
     }
     const live = await this.liveProgress(op);
     if (live?.committed) {
-      throw new ApiError(
-        HttpStatus.CONFLICT,
-        'PAST_POINT_OF_NO_RETURN',
+      throw new ApiError('PAST_POINT_OF_NO_RETURN',
         `operation ${id} has passed its point of no return (step "${live.committed}"): it can no longer be cancelled and runs to its end`,
         { operationId: id, step: live.committed },
       );
@@ -383,7 +379,7 @@ export class OperationsService {
   async finalize(principal: Principal, id: string): Promise<OperationView> {
     const op = await this.find(principal, id);
     const notWaiting = (why: string) =>
-      new ApiError(HttpStatus.CONFLICT, 'NOT_WAITING_FOR_FINALIZE', `operation ${id} is not waiting to be finalized: ${why}; only a two-phase migration (finalize: false) waits, after its switch-over`, {
+      new ApiError('NOT_WAITING_FOR_FINALIZE', `operation ${id} is not waiting to be finalized: ${why}; only a two-phase migration (finalize: false) waits, after its switch-over`, {
         operationId: id,
         status: op.status,
       });
@@ -465,9 +461,7 @@ export class OperationsService {
     const op = await this.operations.findOneBy({ tenantId, idempotencyKey: key });
     if (!op) return null;
     if (op.requestHash !== hash) {
-      throw new ApiError(
-        HttpStatus.UNPROCESSABLE_ENTITY,
-        'IDEMPOTENCY_KEY_REUSED',
+      throw new ApiError('IDEMPOTENCY_KEY_REUSED',
         `Idempotency-Key "${key}" was used for a different request (operation ${op.id}); use a new key for a new request`,
         { operationId: op.id },
       );

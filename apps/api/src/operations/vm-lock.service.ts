@@ -1,4 +1,4 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { VmStatus } from '@vmops/domain';
 import type { DataSource, EntityManager } from 'typeorm';
@@ -64,7 +64,7 @@ export class VmLockService {
   async acquireSettled(tx: EntityManager, tenantId: string, vmId: string, operationId: string, action: string): Promise<LockedVm> {
     const vm = await this.acquire(tx, tenantId, vmId, operationId);
     if (vm.status !== 'running' && vm.status !== 'stopped') {
-      throw new ApiError(HttpStatus.LOCKED, 'VM_INVALID_STATE', `${vm.hostname} is ${vm.status}; cannot ${action} it now`, { status: vm.status });
+      throw new ApiError('VM_INVALID_STATE', `${vm.hostname} is ${vm.status}; cannot ${action} it now`, { status: vm.status });
     }
     return vm;
   }
@@ -85,11 +85,11 @@ export class VmLockService {
     );
     if (!vm) return notFound('VM', vmId);
     if (vm.status === 'stuck') {
-      return new ApiError(HttpStatus.LOCKED, 'VM_STUCK', `${vm.hostname} needs attention: operation ${vm.current_operation_id} could not undo its steps`, {
+      return new ApiError('VM_STUCK', `${vm.hostname} needs attention: operation ${vm.current_operation_id} could not undo its steps`, {
         operationId: vm.current_operation_id,
       });
     }
-    return new ApiError(HttpStatus.CONFLICT, 'VM_BUSY', `${vm.hostname} is busy with operation ${vm.current_operation_id} (${vm.type}); wait for it or cancel it`, {
+    return new ApiError('VM_BUSY', `${vm.hostname} is busy with operation ${vm.current_operation_id} (${vm.type}); wait for it or cancel it`, {
       operationId: vm.current_operation_id,
       type: vm.type,
     });

@@ -1,10 +1,11 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min, ValidateIf } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsString, IsUUID, Matches, Max, MaxLength, Min, ValidateIf } from 'class-validator';
 import { CurrentPrincipal, type Principal } from '../auth/auth';
 import { checkedName, uuidParam } from '../common/params';
 import { DiskField } from '../snapshots/snapshot.dto';
 import { PREDEFINED, SnapshotDefinitionsService, type OnBusy } from './snapshot-definitions.service';
+import { Optional } from '../common/validation';
 
 /** A definition's name is the prefix of its snapshots' names (`daily-20261130-053000`): no dots, at most 32. */
 const DEFINITION_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
@@ -15,30 +16,30 @@ const PRESETS = Object.entries(PREDEFINED)
 
 class DefinitionFieldsDto {
   @ApiPropertyOptional({ example: '30 4 * * 6', description: `Five-field cron in UTC (minute hour day-of-month month day-of-week). Predefined names have defaults: ${PRESETS}` })
-  @IsOptional()
+  @Optional()
   @IsString()
   @MaxLength(200)
   schedule?: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 1000, description: 'The most automatic snapshots of this definition kept; the oldest beyond it are deleted after each run' })
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(1)
   @Max(1000)
   retention?: number;
 
   @ApiPropertyOptional({ default: true, description: 'false: the schedule is paused' })
-  @IsOptional()
+  @Optional()
   @IsBoolean()
   active?: boolean;
 
   @ApiPropertyOptional({ default: false, description: "Freeze the guest's filesystems while the snapshot is taken (needs the guest agent)" })
-  @IsOptional()
+  @Optional()
   @IsBoolean()
   fsfreeze?: boolean;
 
   @ApiPropertyOptional({ enum: ['skip', 'retry'], default: 'retry', description: 'A run that finds the VM busy: skip it, or try again every SNAPSHOT_BUSY_RETRY_SECONDS' })
-  @IsOptional()
+  @Optional()
   @IsIn(['skip', 'retry'], { message: 'onBusy must be skip or retry' })
   onBusy?: OnBusy;
 
@@ -56,7 +57,7 @@ export class CreateSnapshotDefinitionDto extends DefinitionFieldsDto {
   name!: string;
 
   @ApiPropertyOptional({ format: 'uuid', description: "The VM's disk; default: its system disk" })
-  @IsOptional()
+  @Optional()
   @IsUUID('all', { message: 'diskId must be a UUID' })
   diskId?: string;
 }
@@ -82,7 +83,7 @@ export class SnapshotDefinitionsController {
   @ApiOperation({
     summary: 'Define scheduled snapshots of a disk',
     description:
-      'A Temporal Schedule (visible in the Temporal UI) takes a snapshot at each cron time (UTC) as a snapshot.create operation, named <definition>-<YYYYMMDD-HHMMSS>, type automatic, then deletes the definition\'s automatic snapshots beyond retention, oldest first. 409 DEFINITION_EXISTS; 412 for a disk the VM does not have.',
+      'A Temporal Schedule (visible in the Temporal UI) takes a snapshot at each cron time (UTC) as a snapshot.create operation, named <definition>-<YYYYMMDD-HHMMSS>, type automatic, then deletes the definition\'s automatic snapshots beyond retention, oldest first. 409 NAME_TAKEN; 412 for a disk the VM does not have.',
   })
   create(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Body() dto: CreateSnapshotDefinitionDto) {
     return this.definitions.create(p, id, dto);

@@ -1,4 +1,4 @@
-import { HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Client, ScheduleNotFoundError, ScheduleOverlapPolicy, type ScheduleOptions } from '@temporalio/client';
 import type { AppConfig } from '@vmops/config';
@@ -75,7 +75,7 @@ const UNIQUE_VIOLATION = '23505';
 export function parseSchedule(schedule: string): void {
   const fields = schedule.trim().split(/\s+/);
   const invalid = (why: string) =>
-    new ApiError(HttpStatus.BAD_REQUEST, 'VALIDATION_FAILED', `schedule "${schedule}" is not a cron expression: ${why}`, {
+    new ApiError('VALIDATION_FAILED', `schedule "${schedule}" is not a cron expression: ${why}`, {
       fields: [{ field: 'schedule', problems: [`${why}; expected five fields, minute hour day-of-month month day-of-week, in UTC (e.g. "30 4 * * 6")`] }],
     });
   if (fields.length !== 5) throw invalid(`it has ${fields.length} field(s)`);
@@ -140,7 +140,7 @@ export class SnapshotDefinitionsService {
     const retention = dto.retention ?? preset?.retention;
     if (schedule === undefined || retention === undefined) {
       const missing = [schedule === undefined ? 'schedule' : null, retention === undefined ? 'retention' : null].filter(Boolean) as string[];
-      throw new ApiError(HttpStatus.BAD_REQUEST, 'VALIDATION_FAILED', `${missing.join(' and ')} must be given: only ${Object.keys(PREDEFINED).join(', ')} have defaults`, {
+      throw new ApiError('VALIDATION_FAILED', `${missing.join(' and ')} must be given: only ${Object.keys(PREDEFINED).join(', ')} have defaults`, {
         fields: missing.map((field) => ({ field, problems: ['required for a definition that is not predefined'] })),
       });
     }
@@ -158,7 +158,7 @@ export class SnapshotDefinitionsService {
         );
       } catch (err) {
         if ((err as { driverError?: { code?: string } }).driverError?.code === UNIQUE_VIOLATION) {
-          throw new ApiError(HttpStatus.CONFLICT, 'DEFINITION_EXISTS', `disk ${disk.id} of ${vm.hostname} already has a snapshot definition named ${dto.name}`, { name: dto.name });
+          throw new ApiError('NAME_TAKEN', `disk ${disk.id} of ${vm.hostname} already has a snapshot definition named ${dto.name}`, { name: dto.name });
         }
         throw err;
       }
@@ -208,7 +208,7 @@ export class SnapshotDefinitionsService {
   async runNow(principal: Principal, vmId: string, name: string, diskId?: string): Promise<{ scheduleId: string; triggered: true }> {
     const row = await this.definitionOf(this.dataSource.manager, principal, vmId, name, diskId);
     if (!row.active) {
-      throw new ApiError(HttpStatus.LOCKED, 'DEFINITION_INACTIVE', `snapshot definition ${name} is inactive; activate it first`, { active: false });
+      throw new ApiError('DEFINITION_INACTIVE', `snapshot definition ${name} is inactive; activate it first`, { active: false });
     }
     await this.temporal.schedule.getHandle(row.schedule_id).trigger(ScheduleOverlapPolicy.ALLOW_ALL);
     return { scheduleId: row.schedule_id, triggered: true };
@@ -259,7 +259,7 @@ export class SnapshotDefinitionsService {
     await this.vmOf(m, principal, vmId);
     const disk = await this.diskOf(m, vmId, diskId);
     const [row] = await m.query(`SELECT * FROM snapshot_definitions WHERE disk_id = $1 AND name = $2${lock ? ' FOR UPDATE' : ''}`, [disk.id, name]);
-    if (!row) throw new ApiError(HttpStatus.NOT_FOUND, 'NOT_FOUND', `disk ${disk.id} of VM ${vmId} has no snapshot definition named ${name}`, { name, diskId: disk.id });
+    if (!row) throw new ApiError('NOT_FOUND', `disk ${disk.id} of VM ${vmId} has no snapshot definition named ${name}`, { name, diskId: disk.id });
     return row;
   }
 }

@@ -28,7 +28,7 @@ export class SnapshotsController {
   @Post()
   @MutatingEndpoint(
     'Snapshot a disk of the VM',
-    'Starts a snapshot.create operation. 409 SNAPSHOT_EXISTS if the disk has a snapshot of that name; 417 SNAPSHOT_LIMIT_REACHED at the per-VM limit; 412 for a disk the VM does not have.',
+    'Starts a snapshot.create operation. 409 NAME_TAKEN if the disk has a snapshot of that name; 417 SNAPSHOT_LIMIT_REACHED at the per-VM limit; 412 for a disk the VM does not have.',
   )
   async create(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Body() dto: CreateSnapshotDto, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
     return respondToLaunch(res, await this.snapshots.create(p, id, dto, o));
@@ -67,7 +67,7 @@ export class SnapshotsController {
   @Post(':name/rollback')
   @MutatingEndpoint(
     'Roll a disk back to the snapshot',
-    'method in_place (snapshot.rollback): the VM must be stopped (423 VM_NOT_STOPPED, or stopFirst); newer snapshots are destroyed only with force (417 NEWER_SNAPSHOTS otherwise); targetVmId + targetDiskId restore into another VM\'s disk on the same node, of the same size and kind (428 otherwise), whose snapshots force drops. method new_disk (disk.rollback): stop if running → detach the disk → a new disk from the snapshot → attach it at the same position → start again → delete the old disk (and its snapshots); any failure before the VM runs on the new disk puts the old one back.',
+    'method in_place (snapshot.rollback): the VM must be stopped (423 VM_INVALID_STATE, or stopFirst); newer snapshots are destroyed only with force (417 NEWER_SNAPSHOTS otherwise); targetVmId + targetDiskId restore into another VM\'s disk on the same node, of the same size and kind (428 otherwise), whose snapshots force drops. method new_disk (disk.rollback): stop if running → detach the disk → a new disk from the snapshot → attach it at the same position → start again → delete the old disk (and its snapshots); any failure before the VM runs on the new disk puts the old one back.',
   )
   async rollback(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Param('name') name: string, @Body() dto: RollbackSnapshotDto, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
     return respondToLaunch(res, await this.snapshots.rollback(p, id, snapshotName(name), dto, o));

@@ -1,4 +1,4 @@
-import { HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '@vmops/config';
 import type {
   DiskRollbackInput,
@@ -128,12 +128,12 @@ export class SnapshotsService {
           const disk = await this.diskOf(tx, vmId, dto.diskId);
           const [{ count }] = await tx.query(`SELECT count(*)::int AS count FROM snapshots WHERE vm_id = $1`, [vmId]);
           if (count >= this.config.snapshotLimitPerVm) {
-            throw new ApiError(HttpStatus.EXPECTATION_FAILED, 'SNAPSHOT_LIMIT_REACHED', `${vm.hostname} has ${count} snapshots, the most a VM may have; delete some first`, {
+            throw new ApiError('SNAPSHOT_LIMIT_REACHED', `${vm.hostname} has ${count} snapshots, the most a VM may have; delete some first`, {
               limit: this.config.snapshotLimitPerVm,
             });
           }
           if ((await tx.query(`SELECT 1 FROM snapshots WHERE disk_id = $1 AND name = $2`, [disk.id, dto.name])).length) {
-            throw new ApiError(HttpStatus.CONFLICT, 'SNAPSHOT_EXISTS', `disk ${disk.id} of ${vm.hostname} already has a snapshot named ${dto.name}`, { name: dto.name });
+            throw new ApiError('NAME_TAKEN', `disk ${disk.id} of ${vm.hostname} already has a snapshot named ${dto.name}`, { name: dto.name });
           }
           const snapshotId = randomUUID();
           // Recorded pending at once, so the name and the limit hold against concurrent requests for other VMs' disks too.
@@ -181,7 +181,7 @@ export class SnapshotsService {
           if (missing.length) throw invalidParameter('names', `disk ${disk.id} of ${vm.hostname} has no snapshot named ${missing.join(', ')}`);
           const notOk = rows.filter((r) => r.status !== 'ok');
           if (notOk.length) {
-            throw new ApiError(HttpStatus.EXPECTATION_FAILED, 'SNAPSHOT_NOT_OK', `snapshot ${notOk.map((r) => `${r.name} is ${r.status}`).join(', ')}`, {
+            throw new ApiError('SNAPSHOT_NOT_OK', `snapshot ${notOk.map((r) => `${r.name} is ${r.status}`).join(', ')}`, {
               names: notOk.map((r) => r.name),
             });
           }
@@ -298,11 +298,11 @@ export class SnapshotsService {
           if (discarded.length && !dto.force) {
             const names = discarded.map((s) => s.name);
             throw targetVmId === vmId
-              ? new ApiError(HttpStatus.EXPECTATION_FAILED, 'NEWER_SNAPSHOTS', `snapshot ${name} has newer snapshots (${names.join(', ')}); a rollback destroys them: pass force to go on`, { snapshots: names })
-              : new ApiError(HttpStatus.EXPECTATION_FAILED, 'TARGET_HAS_SNAPSHOTS', `the target disk has snapshots (${names.join(', ')}); a restore destroys them: pass force to go on`, { snapshots: names });
+              ? new ApiError('NEWER_SNAPSHOTS', `snapshot ${name} has newer snapshots (${names.join(', ')}); a rollback destroys them: pass force to go on`, { snapshots: names })
+              : new ApiError('TARGET_HAS_SNAPSHOTS', `the target disk has snapshots (${names.join(', ')}); a restore destroys them: pass force to go on`, { snapshots: names });
           }
           if (vm.status === 'running' && !dto.stopFirst) {
-            throw new ApiError(HttpStatus.LOCKED, 'VM_NOT_STOPPED', `${vm.hostname} is running; stop it first or pass stopFirst`, { status: vm.status });
+            throw new ApiError('VM_INVALID_STATE', `${vm.hostname} is running; stop it first or pass stopFirst`, { status: vm.status, required: 'stopped' });
           }
           if (vm.status !== 'running') assertPowerState(vm, 'roll back', 'stopped');
           await tx.query(`UPDATE snapshots SET status = 'deleting' WHERE id = ANY($1::uuid[])`, [discarded.map((s) => s.id)]);
@@ -327,7 +327,8 @@ export class SnapshotsService {
 
   /** Erigones' 428s: a snapshot restores into another VM only on the same node, into a disk of its size and kind. */
   private assertRestorable(source: { node_id: string }, sourceDisk: DiskRow, target: LockedVm, targetDisk: DiskRow): void {
-    const mismatch = (code: string, message: string, details: Record<string, unknown>) => new ApiError(HttpStatus.PRECONDITION_REQUIRED, code, message, details);
+    const mismatch = (code: 'NODE_MISMATCH' | 'DISK_SIZE_MISMATCH' | 'DISK_KIND_MISMATCH', message: string, details: Record<string, unknown>) =>
+      new ApiError(code, message, details);
     if (target.nodeId !== source.node_id) {
       throw mismatch('NODE_MISMATCH', `${target.hostname} is on another node; a snapshot restores only into a VM on its own node`, { targetNodeId: target.nodeId });
     }
@@ -366,14 +367,14 @@ export class SnapshotsService {
 
   private async snapshotOf(m: EntityManager, vmId: string, diskId: string, name: string): Promise<SnapshotRow> {
     const [snap] = await m.query(`SELECT * FROM snapshots WHERE disk_id = $1 AND name = $2 AND vm_id = $3`, [diskId, name, vmId]);
-    if (!snap) throw new ApiError(HttpStatus.NOT_FOUND, 'NOT_FOUND', `disk ${diskId} of VM ${vmId} has no snapshot named ${name}`, { name, diskId });
+    if (!snap) throw new ApiError('NOT_FOUND', `disk ${diskId} of VM ${vmId} has no snapshot named ${name}`, { name, diskId });
     return snap;
   }
 
   private async okSnapshot(m: EntityManager, vmId: string, diskId: string, name: string): Promise<SnapshotRow> {
     const snap = await this.snapshotOf(m, vmId, diskId, name);
     if (snap.status !== 'ok') {
-      throw new ApiError(HttpStatus.EXPECTATION_FAILED, 'SNAPSHOT_NOT_OK', `snapshot ${name} is ${snap.status}`, { status: snap.status });
+      throw new ApiError('SNAPSHOT_NOT_OK', `snapshot ${name} is ${snap.status}`, { status: snap.status });
     }
     return snap;
   }

@@ -1,4 +1,3 @@
-import { HttpStatus } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { ApiError, invalidParameter } from '../common/api-error';
 
@@ -13,7 +12,7 @@ export async function lockTemplateForUse(tx: EntityManager, tenantId: string, te
   );
   if (!template) throw invalidParameter('templateId', `template ${templateId} does not exist`);
   if (template.status !== 'ready') {
-    throw new ApiError(HttpStatus.LOCKED, 'TEMPLATE_NOT_READY', `template ${template.name} is ${template.status}`, { status: template.status });
+    throw new ApiError('TEMPLATE_NOT_READY', `template ${template.name} is ${template.status}`, { status: template.status });
   }
   return template;
 }

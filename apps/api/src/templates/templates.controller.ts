@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpStatus, Param, Post, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import type { OsFamily } from '@vmops/persistence';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
 import type { Response } from 'express';
 import { CurrentPrincipal, type Principal } from '../auth/auth';
 import { ApiError } from '../common/api-error';
@@ -12,6 +12,7 @@ import { respondToLaunch } from '../operations/launch-response';
 import type { MutationOptions } from '../operations/operations.service';
 import { MutatingEndpoint } from '../vms/vms.controller';
 import { TemplatesService } from './templates.service';
+import { Optional } from '../common/validation';
 
 /**
  * One body for both ways a template comes to be: from a VM (`vmId`: any key, an operation) or as a base template
@@ -24,29 +25,29 @@ export class CreateTemplateDto {
   name!: string;
 
   @ApiPropertyOptional({ format: 'uuid', description: "A VM of yours: its system disk becomes the template's image (template.create, 202)" })
-  @IsOptional()
+  @Optional()
   @IsUUID('all', { message: 'vmId must be a UUID' })
   vmId?: string;
 
   @ApiPropertyOptional({ default: false, description: 'With vmId, for a running VM: freeze its filesystems while its disk is captured (needs its guest agent)' })
-  @IsOptional()
+  @Optional()
   @IsBoolean()
   fsfreeze?: boolean;
 
   @ApiPropertyOptional({ enum: ['linux', 'windows'], description: 'A base template (admin key): its OS family' })
-  @IsOptional()
+  @Optional()
   @IsIn(['linux', 'windows'])
   osFamily?: OsFamily;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 4096, description: 'A base template (admin key): its system disk size in GB' })
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(1)
   @Max(4096)
   diskSizeGb?: number;
 
   @ApiPropertyOptional({ maxLength: 1000 })
-  @IsOptional()
+  @Optional()
   @IsString()
   @MaxLength(1000)
   description?: string;
@@ -56,9 +57,7 @@ function refuseMixed(dto: CreateTemplateDto): void {
   const fields = dto.vmId ? (['osFamily', 'diskSizeGb'] as const).filter((f) => dto[f] !== undefined) : dto.fsfreeze !== undefined ? ['fsfreeze'] : [];
   const missing = dto.vmId ? [] : (['osFamily', 'diskSizeGb'] as const).filter((f) => dto[f] === undefined);
   if (fields.length || missing.length) {
-    throw new ApiError(
-      HttpStatus.BAD_REQUEST,
-      'VALIDATION_FAILED',
+    throw new ApiError('VALIDATION_FAILED',
       dto.vmId ? `${fields.join(' and ')} apply to base templates: a template from a VM takes them from the VM` : missing.length ? `give vmId (a template from your VM), or osFamily and diskSizeGb (a base template, admin)` : 'fsfreeze applies to a template from a VM (vmId)',
       { fields: [...fields, ...missing].map((field) => ({ field, problems: [dto.vmId ? 'not with vmId' : 'required without vmId'] })) },
     );
@@ -86,12 +85,12 @@ export class TemplatesController {
   @Post()
   @MutatingEndpoint(
     'Make a template from a VM (or add a base template, admin)',
-    "With vmId: starts a template.create operation that captures the VM's system disk — stopped, or running with fsfreeze (423 VM_NOT_STOPPED otherwise) — as a template only your tenant sees, ready when the operation succeeds. With osFamily and diskSizeGb (admin key): a base template, 201. 409 NAME_TAKEN.",
+    "With vmId: starts a template.create operation that captures the VM's system disk — stopped, or running with fsfreeze (423 VM_INVALID_STATE otherwise) — as a template only your tenant sees, ready when the operation succeeds. With osFamily and diskSizeGb (admin key): a base template, 201. 409 NAME_TAKEN.",
   )
   async create(@CurrentPrincipal() p: Principal, @Body() dto: CreateTemplateDto, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
     refuseMixed(dto);
     if (dto.vmId) return respondToLaunch(res, await this.templates.createFromVm(p, { name: dto.name, vmId: dto.vmId, fsfreeze: dto.fsfreeze, description: dto.description }, o));
-    if (p.role !== 'admin') throw new ApiError(HttpStatus.FORBIDDEN, 'ADMIN_REQUIRED', 'base templates are added with an admin key; a template from your VM takes vmId');
+    if (p.role !== 'admin') throw new ApiError('ADMIN_REQUIRED', 'base templates are added with an admin key; a template from your VM takes vmId');
     res.status(HttpStatus.CREATED);
     return this.templates.createBase({ name: dto.name, osFamily: dto.osFamily!, diskSizeGb: dto.diskSizeGb!, description: dto.description });
   }

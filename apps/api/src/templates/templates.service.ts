@@ -1,4 +1,4 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { TemplateCreateInput, TemplateDeleteInput } from '@vmops/contracts';
 import type { OsFamily } from '@vmops/persistence';
@@ -52,7 +52,7 @@ const UNIQUE_VIOLATION = '23505';
 const isUniqueViolation = (err: unknown) => (err as { driverError?: { code?: string }; code?: string }).driverError?.code === UNIQUE_VIOLATION || (err as { code?: string }).code === UNIQUE_VIOLATION;
 
 function nameTaken(name: string): ApiError {
-  return new ApiError(HttpStatus.CONFLICT, 'NAME_TAKEN', `a template named ${name} already exists`, { name });
+  return new ApiError('NAME_TAKEN', `a template named ${name} already exists`, { name });
 }
 
 /**
@@ -106,8 +106,9 @@ export class TemplatesService {
         prepare: async (tx, operationId) => {
           const vm = await this.locks.acquireSettled(tx, principal.tenantId, dto.vmId, operationId, 'make a template of');
           if (vm.status === 'running' && !fsfreeze) {
-            throw new ApiError(HttpStatus.LOCKED, 'VM_NOT_STOPPED', `${vm.hostname} is running; stop it, or pass fsfreeze: true to freeze its filesystems while its disk is captured (needs its guest agent)`, {
+            throw new ApiError('VM_INVALID_STATE', `${vm.hostname} is running; stop it, or pass fsfreeze: true to freeze its filesystems while its disk is captured (needs its guest agent)`, {
               status: vm.status,
+              required: 'stopped',
             });
           }
           const [disk] = await tx.query(`SELECT id, size_gb FROM disks WHERE vm_id = $1 AND position = 0`, [vm.id]);
@@ -142,7 +143,7 @@ export class TemplatesService {
     const [row]: TemplateRow[] = await this.dataSource.query(`SELECT * FROM templates WHERE id = $1 AND (tenant_id IS NULL OR tenant_id = $2)`, [id, principal.tenantId]);
     if (!row) throw notFoundTemplate(id);
     if (!row.tenant_id) {
-      if (principal.role !== 'admin') throw new ApiError(HttpStatus.FORBIDDEN, 'ADMIN_REQUIRED', 'base templates are deleted with an admin key');
+      if (principal.role !== 'admin') throw new ApiError('ADMIN_REQUIRED', 'base templates are deleted with an admin key');
       if (options.dryRun) throw invalidParameter('dryRun', 'a base template is deleted at once: there is no plan to show');
       await this.dataSource.transaction(async (tx) => {
         await this.lockUnused(tx, principal, id);
@@ -161,7 +162,7 @@ export class TemplatesService {
         prepare: async (tx, operationId) => {
           const template = await this.lockUnused(tx, principal, id);
           if (template.status !== 'ready') {
-            throw new ApiError(HttpStatus.CONFLICT, 'TEMPLATE_BUSY', `template ${template.name} is ${template.status}`, { status: template.status });
+            throw new ApiError('TEMPLATE_BUSY', `template ${template.name} is ${template.status}`, { status: template.status });
           }
           const [node] = await tx.query(`SELECT id, name FROM nodes WHERE id = $1`, [template.node_id]);
           await tx.query(`UPDATE templates SET status = 'deleting' WHERE id = $1`, [id]);
@@ -189,9 +190,7 @@ export class TemplatesService {
     if (users.length) {
       // A tenant's template is used by its own VMs only, which it may see named; a base one's users are counted.
       const named = row.tenant_id ? users : [];
-      throw new ApiError(
-        HttpStatus.CONFLICT,
-        'TEMPLATE_IN_USE',
+      throw new ApiError('TEMPLATE_IN_USE',
         `template ${row.name} is used by ${named.length ? named.map((u) => u.hostname).join(', ') : `${users.length} VM(s)`}; rebuild or delete them first`,
         { vms: named, count: users.length },
       );
@@ -207,5 +206,5 @@ export class TemplatesService {
 }
 
 function notFoundTemplate(id: string): ApiError {
-  return new ApiError(HttpStatus.NOT_FOUND, 'NOT_FOUND', `template ${id} does not exist`, { templateId: id });
+  return new ApiError('NOT_FOUND', `template ${id} does not exist`, { templateId: id });
 }

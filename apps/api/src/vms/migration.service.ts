@@ -1,4 +1,4 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { MigrateVmInput } from '@vmops/contracts';
 import { migrationTargets, vmMigrationRefusals, type MigrationMode, type MigrationRefusal, type MigrationTarget } from '@vmops/domain';
@@ -30,7 +30,7 @@ export interface MigrationCheckView {
 
 function refused(hostname: string, reasons: MigrationRefusal[], targets?: MigrationTarget[]): ApiError {
   const why = targets ? 'no node can take it' : reasons.map((r) => r.message).join('; ');
-  return new ApiError(HttpStatus.CONFLICT, 'MIGRATION_REFUSED', `${hostname} cannot migrate: ${why}. GET /v1/vms/{id}/migration-check lists every reason`, {
+  return new ApiError('MIGRATION_REFUSED', `${hostname} cannot migrate: ${why}. GET /v1/vms/{id}/migration-check lists every reason`, {
     reasons,
     ...(targets ? { targets } : {}),
   });

@@ -1,4 +1,3 @@
-import { HttpStatus } from '@nestjs/common';
 import { antiAffinityConflict, antiAffinityMessage, pickNode, type GroupNeighbour, type NodeCapacity, type PlacementRequest } from '@vmops/domain';
 import { lockNodeUsage } from '@vmops/persistence';
 import type { EntityManager } from 'typeorm';
@@ -6,7 +5,7 @@ import { ApiError, invalidParameter } from '../common/api-error';
 
 /** 409: the node already runs a VM of one of the groups the VM is to join. */
 export function antiAffinityViolated(hostname: string, neighbour: GroupNeighbour, nodeName: string): ApiError {
-  return new ApiError(HttpStatus.CONFLICT, 'ANTI_AFFINITY', antiAffinityMessage(hostname, neighbour, nodeName), {
+  return new ApiError('ANTI_AFFINITY', antiAffinityMessage(hostname, neighbour, nodeName), {
     group: { id: neighbour.groupId, name: neighbour.groupName },
     vm: { id: neighbour.vmId, hostname: neighbour.hostname },
     nodeId: neighbour.nodeId,
@@ -31,7 +30,7 @@ export async function placeVm(
     const [node] = candidates;
     if (!node) throw invalidParameter('nodeId', `node ${requestedNodeId} does not exist`);
     if (node.status !== 'online') {
-      throw new ApiError(HttpStatus.LOCKED, 'NODE_NOT_OPERATIONAL', `node ${node.name} is ${node.status}; choose another node or omit nodeId`, {
+      throw new ApiError('NODE_NOT_OPERATIONAL', `node ${node.name} is ${node.status}; choose another node or omit nodeId`, {
         nodeId: node.id,
         status: node.status,
       });
@@ -43,9 +42,7 @@ export async function placeVm(
   // A node with room that a group rules out: say which group and which VM, rather than "no room".
   const blocked = pickNode(candidates, req);
   if (blocked) throw antiAffinityViolated(req.hostname, antiAffinityConflict(neighbours, blocked.id)!, blocked.name);
-  throw new ApiError(
-    HttpStatus.EXPECTATION_FAILED,
-    'INSUFFICIENT_CAPACITY',
+  throw new ApiError('INSUFFICIENT_CAPACITY',
     `no ${requestedNodeId ? 'room on the requested node' : 'online node has room'} for ${req.cpus} vCPU, ${req.memoryMb} MB memory and ${req.storageGb} GB disk`,
     { requested: { cpus: req.cpus, memoryMb: req.memoryMb, storageGb: req.storageGb }, nodeId: requestedNodeId ?? null },
   );

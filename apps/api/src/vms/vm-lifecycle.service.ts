@@ -1,4 +1,4 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DeleteVmInput, RebuildVmInput, UpdateVmInput } from '@vmops/contracts';
 import { lockTemplateForUse } from '../templates/template-use';
@@ -88,8 +88,9 @@ export class VmLifecycleService {
         prepare: async (tx, operationId) => {
           const vm = await this.locks.acquireSettled(tx, principal.tenantId, vmId, operationId, 'resize');
           if (vm.status === 'running' && dto.apply !== 'restart') {
-            throw new ApiError(HttpStatus.LOCKED, 'VM_RUNNING', `${vm.hostname} is running: pass apply "restart" to restart it now, or "next_stop" to apply the size when it next stops`, {
+            throw new ApiError('VM_INVALID_STATE', `${vm.hostname} is running: pass apply "restart" to restart it now, or "next_stop" to apply the size when it next stops`, {
               status: vm.status,
+              required: 'stopped',
             });
           }
           const to = { cpus: dto.cpus ?? vm.cpus, memoryMb: dto.memoryMb ?? vm.memoryMb };
@@ -129,9 +130,9 @@ export class VmLifecycleService {
             [vmId],
           );
           const system = disks.find((d) => d.position === 0);
-          if (!system) throw new ApiError(HttpStatus.LOCKED, 'VM_INVALID_STATE', `${vm.hostname} has no system disk to rebuild`, {});
+          if (!system) throw new ApiError('VM_INVALID_STATE', `${vm.hostname} has no system disk to rebuild`, {});
           if (system.size_gb < template.disk_size_gb) {
-            throw new ApiError(HttpStatus.PRECONDITION_REQUIRED, 'DISK_SIZE_MISMATCH', `template ${template.name} needs a ${template.disk_size_gb} GB system disk; ${vm.hostname}'s is ${system.size_gb} GB`, {
+            throw new ApiError('DISK_SIZE_MISMATCH', `template ${template.name} needs a ${template.disk_size_gb} GB system disk; ${vm.hostname}'s is ${system.size_gb} GB`, {
               templateSizeGb: template.disk_size_gb,
             });
           }
@@ -190,9 +191,7 @@ export class VmLifecycleService {
     const growth = { cpus: Math.max(0, to.cpus - vm.cpus), memoryMb: Math.max(0, to.memoryMb - vm.memoryMb) };
     const free = { cpus: node.cpus - node.usedCpus, memoryMb: node.memoryMb - node.usedMemoryMb };
     if (growth.cpus > free.cpus || growth.memoryMb > free.memoryMb) {
-      throw new ApiError(
-        HttpStatus.EXPECTATION_FAILED,
-        'INSUFFICIENT_CAPACITY',
+      throw new ApiError('INSUFFICIENT_CAPACITY',
         `node ${node.name} has ${free.cpus} vCPU and ${free.memoryMb} MB of memory free; growing ${vm.hostname} to ${to.cpus} vCPU and ${to.memoryMb} MB needs ${growth.cpus} and ${growth.memoryMb}`,
         { freeCpus: free.cpus, freeMemoryMb: free.memoryMb },
       );

@@ -1,4 +1,4 @@
-import { HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '@vmops/config';
 import { APP_CONFIG } from '../config.token';
 import { allocateAddress } from '../interfaces/address-pool';
@@ -90,15 +90,15 @@ export function defaultStopTimeout(vm: Pick<LockedVm, 'osFamily'>): number {
 /** 423 unless the VM is in the state the action starts from. */
 export function assertPowerState(vm: Pick<LockedVm, 'hostname' | 'status' | 'frozen'>, action: string, requires: VmStatus, frozen?: boolean): void {
   if (vm.status !== requires) {
-    throw new ApiError(HttpStatus.LOCKED, 'VM_INVALID_STATE', `${vm.hostname} is ${vm.status}; it must be ${requires} to ${action}`, {
+    throw new ApiError('VM_INVALID_STATE', `${vm.hostname} is ${vm.status}; it must be ${requires} to ${action}`, {
       status: vm.status,
       required: requires,
     });
   }
   if (frozen !== undefined && vm.frozen !== frozen) {
     throw vm.frozen
-      ? new ApiError(HttpStatus.LOCKED, 'VM_FROZEN', `${vm.hostname} is frozen; unfreeze it first`, { frozen: true })
-      : new ApiError(HttpStatus.LOCKED, 'VM_NOT_FROZEN', `${vm.hostname} is not frozen`, { frozen: false });
+      ? new ApiError('VM_FROZEN', `${vm.hostname} is frozen; unfreeze it first`, { frozen: true })
+      : new ApiError('VM_NOT_FROZEN', `${vm.hostname} is not frozen`, { frozen: false });
   }
 }
 
@@ -213,7 +213,7 @@ export class VmsService {
       recorded = rows[0]?.status ?? recorded;
     }
     if (writeBack && !live) {
-      throw new ApiError(HttpStatus.CONFLICT, 'VM_NOT_ON_NODE', `node ${node.name} has no VM ${vm.hostname}; an operator should look at it (admin reset)`, { nodeId: node.id });
+      throw new ApiError('VM_NOT_ON_NODE', `node ${node.name} has no VM ${vm.hostname}; an operator should look at it (admin reset)`, { nodeId: node.id });
     }
     const differences: string[] = [];
     if (!live) differences.push(`node ${node.name} has no such VM`);
@@ -276,7 +276,7 @@ export class VmsService {
     if (!template || (template.tenantId && template.tenantId !== principal.tenantId)) throw invalidParameter('templateId', `template ${dto.templateId} does not exist`);
     const diskSizeGb = dto.diskSizeGb ?? template.diskSizeGb;
     if (diskSizeGb < template.diskSizeGb) {
-      throw new ApiError(HttpStatus.BAD_REQUEST, 'VALIDATION_FAILED', `diskSizeGb must be at least ${template.diskSizeGb}, the size of template ${template.name}`, {
+      throw new ApiError('VALIDATION_FAILED', `diskSizeGb must be at least ${template.diskSizeGb}, the size of template ${template.name}`, {
         fields: [{ field: 'diskSizeGb', problems: [`must be at least ${template.diskSizeGb}`] }],
       });
     }
@@ -376,7 +376,7 @@ export class VmsService {
         },
         prepare: async (tx, operationId) => {
           const source = await this.locks.acquireSettled(tx, principal.tenantId, sourceId, operationId, 'clone');
-          if (source.frozen) throw new ApiError(HttpStatus.LOCKED, 'VM_FROZEN', `${source.hostname} is frozen; unfreeze it first`, { frozen: true });
+          if (source.frozen) throw new ApiError('VM_FROZEN', `${source.hostname} is frozen; unfreeze it first`, { frozen: true });
           const sourceDisks: { id: string; position: number; size_gb: number }[] = await tx.query(
             `SELECT id, position, size_gb FROM disks WHERE vm_id = $1 AND position IS NOT NULL ORDER BY position`,
             [source.id],
@@ -535,14 +535,17 @@ export class VmsService {
   }
 
   private async assertHostnameFree(tx: EntityManager, tenantId: string, hostname: string): Promise<void> {
-    if (await tx.exists(VmEntity, { where: { tenantId, hostname } })) throw hostnameTaken(hostname);
+    // Case-insensitively, as DNS names are (the unique index uq_vms_tenant_hostname_ci holds it under concurrency).
+    const [taken] = await tx.query(`SELECT hostname FROM vms WHERE tenant_id = $1 AND lower(hostname) = lower($2)`, [tenantId, hostname]);
+    if (taken) throw hostnameTaken(hostname, taken.hostname);
   }
 }
 
 const where = (position: number | null) => (position === null ? 'detached' : `attached at position ${position}`);
 
-function hostnameTaken(hostname: string): ApiError {
-  return new ApiError(HttpStatus.CONFLICT, 'HOSTNAME_TAKEN', `you already have a VM named ${hostname}; choose another hostname`, { hostname });
+function hostnameTaken(hostname: string, existing = hostname): ApiError {
+  const named = existing === hostname ? hostname : `${existing} (hostnames are not case-sensitive)`;
+  return new ApiError('HOSTNAME_TAKEN', `you already have a VM named ${named}; choose another hostname`, { hostname, existing });
 }
 
 /** `$scrypt$<salt>$<hash>`: what the node gets to set the root password with (cloud-init style). */
