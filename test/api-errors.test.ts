@@ -133,7 +133,11 @@ describe('API errors', () => {
     const dup = await h.call('POST', '/v1/vms', { key, body });
     expect(dup.status).toBe(409);
     expectErrorShape(dup.body, 'HOSTNAME_TAKEN');
-    expect(dup.body.error.details).toEqual({ hostname: 'dup-host' });
+    expect(dup.body.error.details).toEqual({ hostname: 'dup-host', existing: 'dup-host' });
+    expect(await counts()).toEqual(before);
+    // Hostnames are DNS names: another case is the same name.
+    const upper = await h.call('POST', '/v1/vms', { key, body: { ...body, hostname: 'Dup-HOST' } });
+    expect([upper.status, upper.body.error.code, upper.body.error.details]).toEqual([409, 'HOSTNAME_TAKEN', { hostname: 'Dup-HOST', existing: 'dup-host' }]);
     expect(await counts()).toEqual(before);
 
     const other = await h.newTenant();
@@ -162,10 +166,44 @@ describe('API errors', () => {
   });
 
   it('400 for bad list parameters', async () => {
-    for (const query of ['limit=0', 'limit=abc', 'status=sleeping', 'offset=-1', 'limit=1000000000', 'offset=-99999999999']) {
+    // Numbers are decimal digits: 0x10, 1e1, +5, " 5" and an empty value are not read as 16, 10, 5, 5 and 0.
+    for (const query of ['limit=0', 'limit=abc', 'status=sleeping', 'offset=-1', 'limit=1000000000', 'offset=-99999999999', 'limit=0x10', 'limit=1e1', 'limit=%2B5', 'limit=%205', 'limit=', 'offset=0b1']) {
       const res = await h.call('GET', `/v1/vms?${query}`, { key });
       expect({ query, status: res.status, code: res.body.error?.code }).toEqual({ query, status: 400, code: 'VALIDATION_FAILED' });
     }
+  });
+
+  it('405 METHOD_NOT_ALLOWED with the Allow header for a method a path does not take; 404 for a path that does not exist', async () => {
+    const opId = '00000000-0000-4000-8000-000000000000';
+    for (const [method, path, allow] of [
+      ['PUT', '/v1/vms', 'GET, HEAD, POST'],
+      ['DELETE', `/v1/operations/${opId}`, 'GET, HEAD'],
+      ['GET', `/v1/vms/${opId}/start`, 'POST'],
+    ] as const) {
+      const res = await fetch(`${h.baseUrl}${path}`, { method, headers: { authorization: `Bearer ${key}` } });
+      const body = (await res.json()) as any;
+      expect({ method, path, status: res.status, allow: res.headers.get('allow'), code: body.error.code }).toEqual({ method, path, status: 405, allow, code: 'METHOD_NOT_ALLOWED' });
+      expect(body.error.details.allowed).toEqual(allow.split(', '));
+    }
+    const unknown = await h.call('PUT', '/v1/nothing-here', { key });
+    expect([unknown.status, unknown.body.error.code]).toEqual([404, 'NOT_FOUND']);
+  });
+
+  it('400 for a "__proto__" field, as for any field the request does not take, and for null where a field takes no null', async () => {
+    const before = await counts();
+    const raw = JSON.stringify(valid()).replace(/^\{/, '{"__proto__": {"cpus": 64},');
+    const res = await fetch(`${h.baseUrl}/v1/vms`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: raw });
+    const body = (await res.json()) as any;
+    expect([res.status, body.error.code, body.error.details.fields[0].field]).toEqual([400, 'VALIDATION_FAILED', 'body.__proto__']);
+    for (const [path, field] of [
+      ['/v1/api-keys', { name: 'ci', role: null }],
+      ['/v1/vms', { ...valid(), nodeId: null }],
+      ['/v1/vms', { ...valid(), label: null }],
+    ] as const) {
+      const refused = await h.call('POST', path, { key, body: field });
+      expect({ path, status: refused.status, code: refused.body.error?.code }).toEqual({ path, status: 400, code: 'VALIDATION_FAILED' });
+    }
+    expect(await counts()).toEqual(before);
   });
 
   it('very long strings are refused quickly, in the error shape, and write nothing', async () => {
@@ -212,5 +250,20 @@ describe('API errors', () => {
         'POST /v1/admin/simulator/faults',
       ]),
     );
+    const all = Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method, op: op as any })));
+    // Every operation says what it does; path ids are UUIDs (as the API checks them); no header is required twice.
+    expect(all.filter(({ op }) => !op.summary).map(({ method, path }) => `${method} ${path}`)).toEqual([]);
+    for (const { path, op } of all) {
+      for (const param of op.parameters ?? []) {
+        if (param.in === 'path' && (param.name === 'id' || param.name.endsWith('Id')) && !path.includes('/simulator/faults/')) {
+          expect({ path, param: param.name, schema: param.schema }).toEqual({ path, param: param.name, schema: { type: 'string', format: 'uuid' } });
+        }
+      }
+    }
+    const events = all.find(({ path, method }) => path === '/v1/events' && method === 'get')!.op;
+    expect(events.parameters.filter((p: any) => p.in === 'header').map((p: any) => [p.name, p.required])).toEqual([['Last-Event-ID', false]]);
+    expect((doc as any).components.securitySchemes.bearer.bearerFormat).not.toMatch(/JWT/);
+    const hostname = (doc as any).components.schemas.CreateVmDto.properties.hostname;
+    expect(new RegExp(hostname.pattern).test('web-1') && !new RegExp(hostname.pattern).test('1web')).toBe(true);
   });
 });

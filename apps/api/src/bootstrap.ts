@@ -1,7 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import type { OperationObject, ParameterObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import type { AppConfig } from '@vmops/config';
 import { AppModule } from './app.module';
 import { createValidationPipe, REQUEST_BODY_LIMIT } from './common/validation';
@@ -24,9 +25,31 @@ export async function createApiApp(config: AppConfig, options: { logger?: false 
           'errors have one shape: { "error": { "code", "message", "details" } }.',
       )
       .setVersion('1')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Your API key' })
+      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'API key (vmo_…)', description: 'Your API key: Authorization: Bearer <key>' })
       .build(),
   );
+  describePathParameters(document);
   SwaggerModule.setup('docs', app, document);
   return app;
+}
+
+/**
+ * Path parameters as the API checks them (uuidParam, serialParam, name rules), which Nest's document leaves plain
+ * strings: every `{id}` and `{…Id}` is a UUID (a simulator fault's id, a positive integer), `{name}` a resource name.
+ */
+export function describePathParameters(document: OpenAPIObject): void {
+  for (const [path, item] of Object.entries(document.paths)) {
+    for (const operation of Object.values(item) as OperationObject[]) {
+      for (const parameter of (operation?.parameters ?? []) as ParameterObject[]) {
+        if (parameter.in !== 'path') continue;
+        if (parameter.name === 'id' || parameter.name.endsWith('Id')) {
+          parameter.schema = path.includes('/simulator/faults/')
+            ? { type: 'integer', minimum: 1, maximum: 2147483647 }
+            : { type: 'string', format: 'uuid' };
+        } else if (parameter.name === 'name') {
+          parameter.schema = { type: 'string', minLength: 1 };
+        }
+      }
+    }
+  }
 }

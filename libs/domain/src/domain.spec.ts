@@ -69,4 +69,12 @@ describe('API keys', () => {
     expect(hashApiKey(a)).not.toContain(a);
     expect(apiKeyDisplayPrefix(a)).toBe(a.slice(0, 10));
   });
+
+  it("show little of a key an operator chose: at most a quarter of it, at most 4 characters", () => {
+    expect(apiKeyDisplayPrefix('admin-key-1')).toBe('ad…');
+    expect(apiKeyDisplayPrefix('abc')).toBe('…');
+    expect(apiKeyDisplayPrefix('a-long-operator-chosen-secret-of-40-chars')).toBe('a-lo…');
+    // A vmo_ key of another length is not one this API generated.
+    expect(apiKeyDisplayPrefix('vmo_short')).toBe('vm…');
+  });
 });

@@ -1,9 +1,10 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Patch, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsOptional, IsString, IsUUID, Matches, MaxLength, ValidateIf } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsString, IsUUID, Matches, MaxLength, ValidateIf } from 'class-validator';
 import { CurrentPrincipal, type Principal } from '../auth/auth';
 import { uuidParam } from '../common/params';
 import { AntiAffinityService } from './anti-affinity.service';
+import { Optional } from '../common/validation';
 
 const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const GROUP_NAME_RULE = 'name must be 1-64 letters, digits, dots, dashes and underscores, starting with a letter or digit';
@@ -17,13 +18,13 @@ export class CreateAntiAffinityGroupDto {
   name!: string;
 
   @ApiPropertyOptional({ maxLength: 2000 })
-  @IsOptional()
+  @Optional()
   @IsString()
   @MaxLength(2000)
   description?: string;
 
   @ApiPropertyOptional({ type: [String], format: 'uuid', description: 'VMs to put in the group now; they must be on distinct nodes (409 otherwise)' })
-  @IsOptional()
+  @Optional()
   @IsArray()
   @ArrayMaxSize(MAX_MEMBERS)
   @IsUUID('all', { each: true, message: 'vmIds must be UUIDs' })
@@ -32,7 +33,7 @@ export class CreateAntiAffinityGroupDto {
 
 export class UpdateAntiAffinityGroupDto {
   @ApiPropertyOptional({ description: GROUP_NAME_RULE })
-  @IsOptional()
+  @Optional()
   @IsString()
   @Matches(GROUP_NAME, { message: GROUP_NAME_RULE })
   name?: string;

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { NodeStatus } from '@vmops/persistence';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsString, Matches, Max, Min } from 'class-validator';
+import { Optional } from '../common/validation';
 
 export const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const NAME_RULE = 'must be 1-63 lowercase letters, digits and dashes, starting with a letter or digit';
@@ -36,33 +37,33 @@ export class CreateNodeDto {
   storageGb!: number;
 
   @ApiPropertyOptional({ enum: NODE_STATUSES, default: 'online' })
-  @IsOptional()
+  @Optional()
   @IsIn(NODE_STATUSES)
   status?: NodeStatus;
 }
 
 export class UpdateNodeDto {
   @ApiPropertyOptional({ enum: NODE_STATUSES, description: 'maintenance or offline: no new VM is placed on the node' })
-  @IsOptional()
+  @Optional()
   @IsIn(NODE_STATUSES)
   status?: NodeStatus;
 
   @ApiPropertyOptional({ minimum: 1 })
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(1)
   @Max(4096)
   cpus?: number;
 
   @ApiPropertyOptional({ minimum: 512 })
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(512)
   @Max(64 * 1024 * 1024)
   memoryMb?: number;
 
   @ApiPropertyOptional({ minimum: 1 })
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(1)
   @Max(10_000_000)

@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, Param, Post, Query, Res } from '@nestjs/
 import { ApiBearerAuth, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { NETWORK_PATTERN } from '@vmops/domain';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsInt, IsOptional, IsUUID, Matches, Max, Min } from 'class-validator';
+import { IsBoolean, IsInt, IsUUID, Matches, Max, Min } from 'class-validator';
 import type { Response } from 'express';
 import { CurrentPrincipal, type Principal } from '../auth/auth';
 import { Mutation } from '../common/mutation-options';
@@ -11,12 +11,13 @@ import { respondToLaunch } from '../operations/launch-response';
 import type { MutationOptions } from '../operations/operations.service';
 import { MutatingEndpoint } from '../vms/vms.controller';
 import { InterfacesService, MAX_NIC_POSITION, type InterfaceLaunch } from './interfaces.service';
+import { Optional } from '../common/validation';
 
 const NETWORK_RULE = 'network must be lower-case letters, digits and dashes, starting with a letter (at most 32)';
 
 export class AttachInterfaceDto {
   @ApiPropertyOptional({ minimum: 0, maximum: MAX_NIC_POSITION, description: 'Default: the lowest free position' })
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(0)
   @Max(MAX_NIC_POSITION)
@@ -25,25 +26,25 @@ export class AttachInterfaceDto {
 
 export class CreateInterfaceDto extends AttachInterfaceDto {
   @ApiPropertyOptional({ default: 'public', description: 'The network the interface is on' })
-  @IsOptional()
+  @Optional()
   @Matches(NETWORK_PATTERN, { message: NETWORK_RULE })
   network?: string;
 }
 
 export class ListInterfacesQuery {
   @ApiPropertyOptional({ format: 'uuid' })
-  @IsOptional()
+  @Optional()
   @IsUUID('all', { message: 'vmId must be a UUID' })
   vmId?: string;
 
   @ApiPropertyOptional({ description: 'true: only detached interfaces (those no VM owns any more included)' })
-  @IsOptional()
+  @Optional()
   @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
   @IsBoolean({ message: 'detached must be true or false' })
   detached?: boolean;
 
   @ApiPropertyOptional()
-  @IsOptional()
+  @Optional()
   @Matches(NETWORK_PATTERN, { message: NETWORK_RULE })
   network?: string;
 }

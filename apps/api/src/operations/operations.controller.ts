@@ -1,34 +1,34 @@
 import { Controller, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { OPERATION_STATUSES, OPERATION_TYPES, type OperationStatus, type OperationType } from '@vmops/contracts';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsUUID, Max, Min } from 'class-validator';
 import { CurrentPrincipal, type Principal } from '../auth/auth';
 import { uuidParam } from '../common/params';
 import { KeysetPageQuery } from '../common/keyset';
 import { OperationsService } from './operations.service';
+import { DecimalInt, Optional } from '../common/validation';
 
 class ListOperationsQuery extends KeysetPageQuery {
   @ApiPropertyOptional({ format: 'uuid' })
-  @IsOptional()
+  @Optional()
   @IsUUID('all', { message: 'vmId must be a UUID' })
   vmId?: string;
 
   @ApiPropertyOptional({ enum: OPERATION_TYPES })
-  @IsOptional()
+  @Optional()
   @IsIn(OPERATION_TYPES)
   type?: OperationType;
 
   @ApiPropertyOptional({ enum: OPERATION_STATUSES })
-  @IsOptional()
+  @Optional()
   @IsIn(OPERATION_STATUSES)
   status?: OperationStatus;
 }
 
 class WaitQuery {
   @ApiPropertyOptional({ default: 30, minimum: 0, maximum: 120, description: 'Seconds to wait for the operation to finish' })
-  @IsOptional()
-  @Type(() => Number)
+  @Optional()
+  @DecimalInt()
   @IsInt()
   @Min(0)
   @Max(120)
@@ -42,6 +42,7 @@ export class OperationsController {
   constructor(private readonly operations: OperationsService) {}
 
   @Get()
+  @ApiOperation({ summary: "List your tenant's operations, newest first", description: 'Filter by vmId, type and status; page with limit and cursor (or offset); total=true counts the matches.' })
   @ApiOkResponse({ description: 'The tenant\'s operations, newest first' })
   list(@CurrentPrincipal() principal: Principal, @Query() query: ListOperationsQuery) {
     const { vmId, type, status } = query;
@@ -49,6 +50,7 @@ export class OperationsController {
   }
 
   @Get(':id')
+  @ApiOperation({ summary: 'Get one operation: status, steps (with attempts, errors and undos), progress while it runs' })
   @ApiOkResponse({ description: 'The operation, with live progress while it runs' })
   get(@CurrentPrincipal() principal: Principal, @Param('id', uuidParam('operation id')) id: string) {
     return this.operations.get(principal, id);

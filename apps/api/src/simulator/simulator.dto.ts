@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { DRIVER_METHODS, FAULT_ERRORS, type FaultError } from '@vmops/hypervisor';
-import { IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsNumber, IsString, Max, MaxLength, Min } from 'class-validator';
+import { Optional } from '../common/validation';
 
 const METHODS = ['*', ...DRIVER_METHODS];
 const METHOD_RULE = `method must be "*" or a driver method: ${DRIVER_METHODS.join(', ')}`;
@@ -11,37 +12,37 @@ export class InjectFaultDto {
   method!: string;
 
   @ApiPropertyOptional({ description: 'Only calls on this node (its id); every node when absent' })
-  @IsOptional()
+  @Optional()
   @IsString()
   nodeId?: string;
 
   @ApiPropertyOptional({ enum: FAULT_ERRORS, default: 'unavailable', description: 'unavailable is transient (retried); the others are permanent' })
-  @IsOptional()
+  @Optional()
   @IsIn(FAULT_ERRORS)
   error?: FaultError;
 
   @ApiPropertyOptional({ maxLength: 500 })
-  @IsOptional()
+  @Optional()
   @IsString()
   @MaxLength(500)
   message?: string;
 
   @ApiPropertyOptional({ minimum: 0, default: 0, description: 'Calls let through first: 2 makes the 3rd call the first to fail' })
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(0)
   @Max(1_000_000)
   skipCalls?: number;
 
   @ApiPropertyOptional({ minimum: 1, description: 'How many calls fail before the fault is spent; absent: all of them' })
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(1)
   @Max(1_000_000)
   failCalls?: number;
 
   @ApiPropertyOptional({ minimum: 0, maximum: 1, default: 1, description: 'Chance that a covered call fails' })
-  @IsOptional()
+  @Optional()
   @IsNumber()
   @Min(0)
   @Max(1)
@@ -51,7 +52,7 @@ export class InjectFaultDto {
     default: false,
     description: 'The call does its work, then fails (with unavailable: its reply is lost); a retry meets the changed world',
   })
-  @IsOptional()
+  @Optional()
   @IsBoolean()
   lands?: boolean;
 }
@@ -62,7 +63,7 @@ export class SetLatencyDto {
   method!: string;
 
   @ApiPropertyOptional({ description: 'Only calls on this node (its id)' })
-  @IsOptional()
+  @Optional()
   @IsString()
   nodeId?: string;
 

@@ -1,8 +1,9 @@
 import { ApiProperty, ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsOptional, IsString, IsUUID, Matches, MaxLength } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsString, IsUUID, Matches, MaxLength } from 'class-validator';
 import { MutationQuery } from '../common/mutation-options';
 import { PageQuery } from '../common/page.query';
+import { Optional } from '../common/validation';
 
 /** Erigones' snapshot names: letters, digits, dots, dashes and underscores; unique per disk. */
 export const SNAPSHOT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -10,7 +11,7 @@ const NAME_RULE = 'must be 1-64 letters, digits, dots, dashes and underscores, s
 
 export class DiskField {
   @ApiPropertyOptional({ format: 'uuid', description: "The VM's disk; default: its system disk" })
-  @IsOptional()
+  @Optional()
   @IsUUID('all', { message: 'diskId must be a UUID' })
   diskId?: string;
 }
@@ -25,13 +26,13 @@ export class CreateSnapshotDto extends DiskField {
   name!: string;
 
   @ApiPropertyOptional({ maxLength: 1000 })
-  @IsOptional()
+  @Optional()
   @IsString()
   @MaxLength(1000)
   note?: string;
 
   @ApiPropertyOptional({ default: false, description: "Freeze the guest's filesystems while the snapshot is taken (needs a guest agent)" })
-  @IsOptional()
+  @Optional()
   @IsBoolean()
   fsfreeze?: boolean;
 }
@@ -47,22 +48,22 @@ export const SNAPSHOT_ORDER = ['name', '-name', 'disk', '-disk', 'size', '-size'
 
 export class ListSnapshotsQuery extends PageQuery {
   @ApiPropertyOptional({ format: 'uuid' })
-  @IsOptional()
+  @Optional()
   @IsUUID('all', { message: 'diskId must be a UUID' })
   diskId?: string;
 
   @ApiPropertyOptional({ enum: ['manual', 'automatic'] })
-  @IsOptional()
+  @Optional()
   @IsIn(['manual', 'automatic'])
   type?: 'manual' | 'automatic';
 
   @ApiPropertyOptional({ format: 'uuid', description: 'Only snapshots made by this snapshot definition' })
-  @IsOptional()
+  @Optional()
   @IsUUID('all', { message: 'definition must be a UUID' })
   definition?: string;
 
   @ApiPropertyOptional({ enum: SNAPSHOT_ORDER, default: '-created' })
-  @IsOptional()
+  @Optional()
   @IsIn(SNAPSHOT_ORDER)
   orderBy: (typeof SNAPSHOT_ORDER)[number] = '-created';
 }
@@ -89,22 +90,22 @@ export class RollbackSnapshotDto extends DiskField {
   method!: (typeof ROLLBACK_METHODS)[number];
 
   @ApiPropertyOptional({ default: false, description: 'in_place: delete the snapshots the rollback invalidates instead of refusing (417)' })
-  @IsOptional()
+  @Optional()
   @IsBoolean()
   force?: boolean;
 
   @ApiPropertyOptional({ default: false, description: 'in_place: stop a running VM first (and start it again after) instead of refusing (423)' })
-  @IsOptional()
+  @Optional()
   @IsBoolean()
   stopFirst?: boolean;
 
   @ApiPropertyOptional({ format: 'uuid', description: "in_place: restore into this VM's disk instead (same node, same size and kind)" })
-  @IsOptional()
+  @Optional()
   @IsUUID('all', { message: 'targetVmId must be a UUID' })
   targetVmId?: string;
 
   @ApiPropertyOptional({ format: 'uuid', description: 'in_place with targetVmId: the disk of the target VM to restore into' })
-  @IsOptional()
+  @Optional()
   @IsUUID('all', { message: 'targetDiskId must be a UUID' })
   targetDiskId?: string;
 }

@@ -1,8 +1,9 @@
 import { ApiProperty, ApiPropertyOptional, IntersectionType, PartialType, PickType } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsUUID, Max, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsUUID, Max, Min, ValidateNested } from 'class-validator';
 import { MutationQuery } from '../common/mutation-options';
 import { CreateVmDto, VM_LIMITS } from './create-vm.dto';
+import { Optional } from '../common/validation';
 
 /** A two-phase migration finalizes by itself after an hour unless told otherwise; a day at most. */
 export const DEFAULT_FINALIZE_TIMEOUT_SECONDS = 3600;
@@ -14,19 +15,19 @@ export class UpdateVmDto extends PartialType(PickType(CreateVmDto, ['cpus', 'mem
     enum: ['restart', 'next_stop'],
     description: 'For a running VM: restart it now to apply cpus/memory, or apply them when it next stops. A stopped VM is resized at once.',
   })
-  @IsOptional()
+  @Optional()
   @IsIn(['restart', 'next_stop'])
   apply?: 'restart' | 'next_stop';
 }
 
 export class RebuildVmDto {
   @ApiPropertyOptional({ format: 'uuid', description: "The template to rebuild from; default: the VM's own" })
-  @IsOptional()
+  @Optional()
   @IsUUID('all', { message: 'templateId must be a UUID' })
   templateId?: string;
 
   @ApiPropertyOptional({ default: true, description: 'false: leave the VM stopped once rebuilt (Gigas required_startup)' })
-  @IsOptional()
+  @Optional()
   @IsBoolean()
   startAfter?: boolean;
 }
@@ -36,7 +37,7 @@ export class DeleteVmQuery extends MutationQuery {
     default: false,
     description: 'true: delete every disk of the VM. Default (Gandi): the system disk and the first interface go, the other disks and interfaces are detached and kept.',
   })
-  @IsOptional()
+  @Optional()
   @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
   @IsBoolean({ message: 'deleteAllDisks must be true or false' })
   deleteAllDisks?: boolean;
@@ -44,7 +45,7 @@ export class DeleteVmQuery extends MutationQuery {
 
 export class MigrateVmDto {
   @ApiPropertyOptional({ format: 'uuid', description: 'The node to move to; default: the eligible node that keeps the most memory free' })
-  @IsOptional()
+  @Optional()
   @IsUUID('all', { message: 'targetNodeId must be a UUID' })
   targetNodeId?: string;
 
@@ -52,7 +53,7 @@ export class MigrateVmDto {
     enum: ['live', 'cold'],
     description: 'live: copied while it runs, a pause only at the switch-over (running VMs only). cold: stopped, copied, started on the target. Default: live for a running VM, cold for a stopped one.',
   })
-  @IsOptional()
+  @Optional()
   @IsIn(['live', 'cold'])
   mode?: 'live' | 'cold';
 
@@ -61,12 +62,12 @@ export class MigrateVmDto {
     description:
       'false (Gandi finalize_migration): after the switch-over the operation waits, the source keeping its copy, until POST /v1/operations/{id}/finalize or finalizeTimeoutSeconds; a cancel meanwhile moves the VM back.',
   })
-  @IsOptional()
+  @Optional()
   @IsBoolean()
   finalize?: boolean;
 
   @ApiPropertyOptional({ minimum: 10, maximum: MAX_FINALIZE_TIMEOUT_SECONDS, default: DEFAULT_FINALIZE_TIMEOUT_SECONDS, description: 'With finalize false: seconds after which the migration finalizes by itself' })
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(10)
   @Max(MAX_FINALIZE_TIMEOUT_SECONDS)
@@ -75,12 +76,12 @@ export class MigrateVmDto {
 
 export class MigrationCheckQuery {
   @ApiPropertyOptional({ format: 'uuid', description: 'Judge this node only; default: every node' })
-  @IsOptional()
+  @Optional()
   @IsUUID('all', { message: 'targetNodeId must be a UUID' })
   targetNodeId?: string;
 
   @ApiPropertyOptional({ enum: ['live', 'cold'], description: 'Default: live for a running VM, cold for a stopped one' })
-  @IsOptional()
+  @Optional()
   @IsIn(['live', 'cold'])
   mode?: 'live' | 'cold';
 }
@@ -105,7 +106,7 @@ export class CloneVmDto extends IntersectionType(
   PartialType(PickType(CreateVmDto, ['cpus', 'memoryMb', 'label', 'note', 'nodeId', 'antiAffinityGroupIds'] as const)),
 ) {
   @ApiPropertyOptional({ type: [CloneDiskSizeDto], maxItems: 16, description: 'Larger sizes for some disks of the clone, by position' })
-  @IsOptional()
+  @Optional()
   @IsArray()
   @ArrayMaxSize(16)
   @ValidateNested({ each: true })
@@ -113,7 +114,7 @@ export class CloneVmDto extends IntersectionType(
   disks?: CloneDiskSizeDto[];
 
   @ApiPropertyOptional({ default: false, description: 'true: start the clone once it is built' })
-  @IsOptional()
+  @Optional()
   @IsBoolean()
   start?: boolean;
 }

@@ -1,31 +1,32 @@
 import { ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
 import { VM_STATUSES, type VmStatus } from '@vmops/domain';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { IsBoolean, IsIn, IsString, IsUUID, MaxLength } from 'class-validator';
 import { KeysetPageQuery } from '../common/keyset';
+import { Optional } from '../common/validation';
 
 export const VM_ORDER = ['hostname', '-hostname', 'created', '-created', 'status', '-status', 'memory', '-memory', 'cpus', '-cpus'] as const;
 
 /** Filters of GET /v1/vms and GET /v1/vms/count (Gandi vm.list / vm.count, Gigas filters). */
 export class VmFilter {
   @ApiPropertyOptional({ enum: VM_STATUSES })
-  @IsOptional()
+  @Optional()
   @IsIn(VM_STATUSES)
   status?: VmStatus;
 
   @ApiPropertyOptional({ format: 'uuid' })
-  @IsOptional()
+  @Optional()
   @IsUUID('all', { message: 'nodeId must be a UUID' })
   nodeId?: string;
 
   @ApiPropertyOptional({ description: 'Hostname contains this (case-insensitive)' })
-  @IsOptional()
+  @Optional()
   @IsString()
   @MaxLength(63)
   hostname?: string;
 
   @ApiPropertyOptional({ description: 'Label equals this' })
-  @IsOptional()
+  @Optional()
   @IsString()
   @MaxLength(100)
   label?: string;
@@ -33,13 +34,13 @@ export class VmFilter {
 
 export class ListVmsQuery extends IntersectionType(KeysetPageQuery, VmFilter) {
   @ApiPropertyOptional({ default: false, description: "true: add each VM's live status, read from its node (one read per node)" })
-  @IsOptional()
+  @Optional()
   @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
   @IsBoolean({ message: 'live must be true or false' })
   live?: boolean;
 
   @ApiPropertyOptional({ enum: VM_ORDER, default: 'hostname' })
-  @IsOptional()
+  @Optional()
   @IsIn(VM_ORDER)
   orderBy: (typeof VM_ORDER)[number] = 'hostname';
 }

@@ -14,6 +14,8 @@ import { AntiAffinityGroups1764070000000 } from './1764070000000-anti-affinity-g
 import { SnapshotDefinitions1764080000000 } from './1764080000000-snapshot-definitions';
 import { TenantTemplates1764090000000 } from './1764090000000-tenant-templates';
 import { InterfaceAddresses1764100000000 } from './1764100000000-interface-addresses';
+import { HostnameCaseInsensitive1764110000000 } from './1764110000000-hostname-case-insensitive';
+import { ApiKeyPrefix1764120000000 } from './1764120000000-api-key-prefix';
 
 /** Every migration, oldest first. A new one is added here and committed with its entity change. */
 export const MIGRATIONS = [
@@ -33,4 +35,6 @@ export const MIGRATIONS = [
   SnapshotDefinitions1764080000000,
   TenantTemplates1764090000000,
   InterfaceAddresses1764100000000,
+  HostnameCaseInsensitive1764110000000,
+  ApiKeyPrefix1764120000000,
 ];
