@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startHarness, type Harness } from './support/harness';
 
 /** Bad input: a 4xx with the one JSON error shape, and nothing written. */
@@ -221,6 +223,9 @@ describe('API errors', () => {
     const res = await fetch(`${h.baseUrl}/docs-json`);
     expect(res.status).toBe(200);
     const doc = (await res.json()) as { paths: Record<string, Record<string, unknown>> };
+    // The committed openapi.json is the document the API serves (npm run openapi writes it).
+    const committed = readFileSync(join(__dirname, '..', 'openapi.json'), 'utf8');
+    if (`${JSON.stringify(doc, null, 2)}\n` !== committed) throw new Error('openapi.json is stale: run npm run build && npm run openapi, and commit it');
     const operations = Object.entries(doc.paths).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`));
     expect(operations).toEqual(
       expect.arrayContaining([

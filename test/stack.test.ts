@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import path from 'node:path';
@@ -499,5 +500,19 @@ describe('the stack as the README starts it (embedded PostgreSQL)', () => {
     const created = await call(DEMO_API_KEY, 'POST', '/v1/vms', { hostname: 'after-crash', templateId: await templateId(DEMO_API_KEY), cpus: 1, memoryMb: 512 });
     expect(created.status).toBe(202);
     expect((await waitFor(DEMO_API_KEY, created.body.id)).status).toBe('succeeded');
+  });
+
+  it("runs the README's tour, pasted into bash as it is written (only the keys and the port filled in), to its end", () => {
+    const readme = readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+    const from = readme.indexOf('```sh\n', readme.indexOf('## A short tour')) + '```sh\n'.length;
+    const tour = readme
+      .slice(from, readme.indexOf('```\n', from))
+      .replace('export KEY=<the demo API key from the banner>', `export KEY=${DEMO_API_KEY}`)
+      .replace('export ADMIN_KEY=<the admin key from the banner>', `export ADMIN_KEY=${stack!.adminKey()}`)
+      .replace('API=http://localhost:3000', `API=http://localhost:${env.PORT}`);
+    const run = spawnSync('bash', ['-e', '-o', 'pipefail', '-c', tour], { encoding: 'utf8', timeout: 300_000 });
+    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
+    // wait_op prints how each operation ended: create, snapshot, rollback, migration, drain.
+    expect(run.stdout.split('\n').filter((line) => /^(succeeded|failed|compensated|cancelled|stuck|running|pending)$/.test(line))).toEqual(Array(5).fill('succeeded'));
   });
 });

@@ -16,6 +16,13 @@ export async function createApiApp(config: AppConfig, options: { logger?: false 
   app.useBodyParser('json', { limit: REQUEST_BODY_LIMIT });
   app.enableShutdownHooks();
 
+  const document = openApiDocument(app);
+  SwaggerModule.setup('docs', app, document);
+  return app;
+}
+
+/** The OpenAPI document of the app's routes (served at /docs-json; written to openapi.json by `npm run openapi`). */
+export function openApiDocument(app: INestApplication): OpenAPIObject {
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -29,8 +36,20 @@ export async function createApiApp(config: AppConfig, options: { logger?: false 
       .build(),
   );
   describePathParameters(document);
-  SwaggerModule.setup('docs', app, document);
-  return app;
+  return document;
+}
+
+/**
+ * The document without a running API: the app built in Nest's preview mode (routes and their metadata, no provider
+ * started, so no database or workflow service is needed).
+ */
+export async function previewOpenApiDocument(config: AppConfig): Promise<OpenAPIObject> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forConfig(config), { preview: true, logger: false });
+  try {
+    return openApiDocument(app);
+  } finally {
+    await app.close();
+  }
 }
 
 /**

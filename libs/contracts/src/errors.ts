@@ -4,8 +4,10 @@
  * (`npm run docs:errors`, checked by a unit test) and the OpenAPI document describes each endpoint's errors with it.
  * One code per condition: a new condition gets a new entry, never a second code for an old one.
  *
- * Plain data (no imports): the API, the typed client and the CLI read the same list.
+ * Plain data: the API, the typed client and the CLI read the same list.
  */
+import { OPERATION_STATUS_MEANINGS, STEP_STATUS_MEANINGS } from './operations';
+
 export const API_ERRORS = {
   VALIDATION_FAILED: {
     status: 400,
@@ -116,7 +118,7 @@ export const OPERATION_ERRORS = {
 
 export type OperationErrorCode = keyof typeof OPERATION_ERRORS;
 
-/** The README's tables of both catalogues, as markdown (written by `npm run docs:errors`, checked by a unit test). */
+/** The README's tables of both catalogues and of the statuses, as markdown (written by `npm run docs:errors`, checked by a unit test). */
 export function errorCatalogueMarkdown(): string {
   const api = Object.entries(API_ERRORS)
     .map(([code, e]) => `| ${e.status} | \`${code}\` | ${e.meaning.replace(/\|/g, '\\|')} |`)
@@ -124,6 +126,10 @@ export function errorCatalogueMarkdown(): string {
   const operation = Object.entries(OPERATION_ERRORS)
     .map(([code, meaning]) => `| \`${code}\` | ${meaning.replace(/\|/g, '\\|')} |`)
     .join('\n');
+  const statuses = (meanings: Record<string, string>) =>
+    Object.entries(meanings)
+      .map(([status, meaning]) => `| \`${status}\` | ${meaning.replace(/\|/g, '\\|')} |`)
+      .join('\n');
   return [
     '| status | code | meaning |',
     '| --- | --- | --- |',
@@ -134,5 +140,17 @@ export function errorCatalogueMarkdown(): string {
     '| code | meaning |',
     '| --- | --- |',
     operation,
+    '',
+    "An operation's `status`:",
+    '',
+    '| status | meaning |',
+    '| --- | --- |',
+    statuses(OPERATION_STATUS_MEANINGS),
+    '',
+    "A step's `status` (in an operation's `steps`):",
+    '',
+    '| status | meaning |',
+    '| --- | --- |',
+    statuses(STEP_STATUS_MEANINGS),
   ].join('\n');
 }

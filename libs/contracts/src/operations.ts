@@ -99,7 +99,31 @@ export function isTerminalOperationStatus(status: OperationStatus): boolean {
   return TERMINAL_OPERATION_STATUSES.includes(status);
 }
 
+/** What each operation status means to the caller (the README's table is written from it). */
+export const OPERATION_STATUS_MEANINGS: Record<OperationStatus, string> = {
+  pending: 'Recorded; its workflow is starting.',
+  running: 'Its steps are running (`steps` shows each, `progress` the current one, `waiting` a two-phase migration parked for its finalize).',
+  succeeded: 'Every step is done.',
+  failed: 'It ended with nothing to undo (also `NEVER_STARTED`, `WORKFLOW_ENDED`: see `error.code`).',
+  cancelling: 'A cancel was asked for; its done steps are being undone.',
+  cancelled: 'Cancelled on request; the steps it had done are undone.',
+  compensating: 'A step failed for good; the steps before it are being undone, newest first.',
+  compensated: 'A step failed for good and every earlier step was undone: the VM is as it was.',
+  stuck:
+    'An undo failed too (`COMPENSATION_FAILED`), or a step failed past the point of no return (`FAILED_AFTER_COMMIT`, e.g. after `vm.delete` deleted the system disk): the VM stays locked and in `error` until an admin reset.',
+};
+
 export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'compensated' | 'compensation_failed';
+
+/** What each step status means (a step of `steps` in an operation). */
+export const STEP_STATUS_MEANINGS: Record<StepStatus, string> = {
+  pending: 'Not started yet.',
+  running: 'Running (`attempts` counts its tries; it retries with backoff).',
+  succeeded: 'Done.',
+  failed: 'Failed for good (`error` says why); the operation undoes the steps before it.',
+  compensated: 'It had been done and was undone.',
+  compensation_failed: 'Its undo failed: the operation is `stuck`.',
+};
 
 export interface OperationStep {
   name: string;
