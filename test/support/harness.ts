@@ -20,6 +20,7 @@ import { SimulatedHypervisor, SimulatorControl } from '../../libs/hypervisor/src
 import type { QemuDriver } from '../../libs/hypervisor/src/qemu';
 import { qemuNodes } from './qemu';
 import { createDataSource, seedDemo, type SeedResult } from '../../libs/persistence/src';
+import { checkAnswer } from './openapi-check';
 
 export interface ApiResponse<T = any> {
   status: number;
@@ -200,6 +201,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     } catch {
       // not JSON: the test sees the text
     }
+    checkAnswer(method, path, res.status, parsed);
     return { status: res.status, headers: res.headers, body: parsed as any };
   };
 

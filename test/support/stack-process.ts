@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../scripts/net';
+import { checkAnswer } from './openapi-check';
 
 /** The README's stack (`scripts/stack.sh` after the install step), run from the built dist/ as a user runs it. */
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -114,6 +115,7 @@ export function apiClient(port: () => string | number | undefined) {
     } catch {
       // not JSON: the assertion shows the text
     }
+    checkAnswer(method, p, res.status, parsed);
     return { status: res.status, body: parsed };
   };
   const waitFor = async (key: string, operationId: string) => {

@@ -2,9 +2,9 @@ import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
-import type { OperationObject, ParameterObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import type { AppConfig } from '@vmops/config';
 import { AppModule } from './app.module';
+import { describePathParameters, describeResponses } from './common/openapi';
 import { createValidationPipe, REQUEST_BODY_LIMIT } from './common/validation';
 
 /** Builds the API exactly as production runs it; main.ts and the integration tests both use this. */
@@ -36,6 +36,7 @@ export function openApiDocument(app: INestApplication): OpenAPIObject {
       .build(),
   );
   describePathParameters(document);
+  describeResponses(document);
   return document;
 }
 
@@ -49,26 +50,5 @@ export async function previewOpenApiDocument(config: AppConfig): Promise<OpenAPI
     return openApiDocument(app);
   } finally {
     await app.close();
-  }
-}
-
-/**
- * Path parameters as the API checks them (uuidParam, serialParam, name rules), which Nest's document leaves plain
- * strings: every `{id}` and `{…Id}` is a UUID (a simulator fault's id, a positive integer), `{name}` a resource name.
- */
-export function describePathParameters(document: OpenAPIObject): void {
-  for (const [path, item] of Object.entries(document.paths)) {
-    for (const operation of Object.values(item) as OperationObject[]) {
-      for (const parameter of (operation?.parameters ?? []) as ParameterObject[]) {
-        if (parameter.in !== 'path') continue;
-        if (parameter.name === 'id' || parameter.name.endsWith('Id')) {
-          parameter.schema = path.includes('/simulator/faults/')
-            ? { type: 'integer', minimum: 1, maximum: 2147483647 }
-            : { type: 'string', format: 'uuid' };
-        } else if (parameter.name === 'name') {
-          parameter.schema = { type: 'string', minLength: 1 };
-        }
-      }
-    }
   }
 }

@@ -1,5 +1,5 @@
 import { Body, Controller, Param, Post, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DrainNodeInput, VmPowerInput } from '@vmops/contracts';
 import { IsInt, Max, Min } from 'class-validator';
@@ -84,11 +84,10 @@ export class AdminController {
   }
 
   @Post('nodes/:id/drain')
-  @ApiOperation({
-    summary: 'Drain a node before maintenance: put it in maintenance and migrate every VM off it',
-    description:
-      "Starts a node.drain operation: the node goes to maintenance (no new VM is placed there), then each of its VMs migrates off — a vm.migrate operation of its own, in the VM's tenant, with its own id, lock and history (children) — at most `concurrency` at a time, to the node placement picks. A VM that cannot move (busy, frozen, no node with room) is reported in its step, not forced; the drain then ends failed (VMS_NOT_MOVED) and names each. Cancel starts no new migration and cancels the running ones (they roll back, or finish past their point of no return); the node stays in maintenance. 409 NODE_BUSY while another drain of the node runs.",
-  })
+  @MutatingEndpoint(
+    'Drain a node before maintenance: put it in maintenance and migrate every VM off it',
+    "Starts a node.drain operation: the node goes to maintenance (no new VM is placed there), then each of its VMs migrates off — a vm.migrate operation of its own, in the VM's tenant, with its own id, lock and history (children) — at most `concurrency` at a time, to the node placement picks. A VM that cannot move (busy, frozen, no node with room) is reported in its step, not forced; the drain then ends failed (VMS_NOT_MOVED) and names each. Cancel starts no new migration and cancels the running ones (they roll back, or finish past their point of no return); the node stays in maintenance. 409 NODE_BUSY while another drain of the node runs.",
+  )
   async drain(
     @CurrentPrincipal() admin: Principal,
     @Param('id', uuidParam('node id')) nodeId: string,

@@ -82,7 +82,7 @@ export class AntiAffinityController {
   }
 
   @Patch(':id')
-  @ApiOperation({ summary: 'Rename a group or change its description' })
+  @ApiOperation({ summary: 'Rename a group or change its description (409 NAME_TAKEN for a name another of your groups has)' })
   update(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('group id')) id: string, @Body() dto: UpdateAntiAffinityGroupDto) {
     return this.groups.update(p, id, dto);
   }

@@ -34,7 +34,7 @@ export class ApiKeysController {
   constructor(@InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>) {}
 
   @Post()
-  @ApiOperation({ summary: 'Create an API key for your tenant' })
+  @ApiOperation({ summary: 'Create an API key for your tenant (an admin key only with an admin key: 403 ADMIN_REQUIRED)' })
   @ApiCreatedResponse({ description: 'The key, in `key`: shown this once' })
   async create(@CurrentPrincipal() principal: Principal, @Body() dto: CreateApiKeyDto) {
     const role = dto.role ?? 'member';

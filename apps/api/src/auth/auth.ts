@@ -1,4 +1,5 @@
 import {
+  applyDecorators,
   CanActivate,
   createParamDecorator,
   ExecutionContext,
@@ -6,6 +7,7 @@ import {
   SetMetadata,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { ApiExtension } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { hashApiKey } from '@vmops/domain';
 import type { ApiKeyRole } from '@vmops/persistence';
@@ -22,7 +24,7 @@ export interface Principal {
 const PUBLIC = 'vmops:public';
 const ADMIN = 'vmops:admin';
 /** Marks an endpoint for platform operators: an admin API key, else 403 ADMIN_REQUIRED. */
-export const AdminOnly = () => SetMetadata(ADMIN, true);
+export const AdminOnly = () => applyDecorators(SetMetadata(ADMIN, true), ApiExtension('x-admin-only', true));
 /** Marks an endpoint that needs no API key (health only). */
 export const Public = () => SetMetadata(PUBLIC, true);
 

@@ -43,7 +43,7 @@ export class CatalogController {
 
   @Post('nodes')
   @AdminOnly()
-  @ApiOperation({ summary: 'Register a hypervisor node (admin)' })
+  @ApiOperation({ summary: 'Register a hypervisor node (admin); 409 NAME_TAKEN for a name another node has' })
   async createNode(@Body() dto: CreateNodeDto) {
     const row = await insertUnique('node', dto.name, () => this.nodes.save(this.nodes.create({ ...dto, status: dto.status ?? 'online' })));
     return nodeView(row, await this.usage());

@@ -64,7 +64,7 @@ export class OperationsController {
 
   @Post(':id/cancel')
   @HttpCode(HttpStatus.ACCEPTED)
-  @ApiOperation({ summary: 'Cancel a running operation: the steps it did are undone, and it ends cancelled. 409 if it has finished.' })
+  @ApiOperation({ summary: 'Cancel a running operation: the steps it did are undone, and it ends cancelled. 409 OPERATION_FINISHED if it has finished; 409 PAST_POINT_OF_NO_RETURN once it has passed its commit step.' })
   @ApiAcceptedResponse({ description: 'The operation, now cancelling' })
   cancel(@CurrentPrincipal() principal: Principal, @Param('id', uuidParam('operation id')) id: string) {
     return this.operations.cancel(principal, id);

@@ -67,7 +67,7 @@ export class SnapshotsController {
   @Post(':name/rollback')
   @MutatingEndpoint(
     'Roll a disk back to the snapshot',
-    'method in_place (snapshot.rollback): the VM must be stopped (423 VM_INVALID_STATE, or stopFirst); newer snapshots are destroyed only with force (417 NEWER_SNAPSHOTS otherwise); targetVmId + targetDiskId restore into another VM\'s disk on the same node, of the same size and kind (428 otherwise), whose snapshots force drops. method new_disk (disk.rollback): stop if running → detach the disk → a new disk from the snapshot → attach it at the same position → start again → delete the old disk (and its snapshots); any failure before the VM runs on the new disk puts the old one back.',
+    'method in_place (snapshot.rollback): the VM must be stopped (423 VM_INVALID_STATE, or stopFirst); newer snapshots are destroyed only with force (417 NEWER_SNAPSHOTS otherwise); targetVmId + targetDiskId restore into another VM\'s disk on the same node, of the same size and kind (428 NODE_MISMATCH, 428 DISK_SIZE_MISMATCH, 428 DISK_KIND_MISMATCH otherwise), whose snapshots force drops. method new_disk (disk.rollback): stop if running → detach the disk → a new disk from the snapshot → attach it at the same position → start again → delete the old disk (and its snapshots); any failure before the VM runs on the new disk puts the old one back.',
   )
   async rollback(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Param('name') name: string, @Body() dto: RollbackSnapshotDto, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
     return respondToLaunch(res, await this.snapshots.rollback(p, id, snapshotName(name), dto, o));

@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpStatus, Param, Post, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import type { OsFamily } from '@vmops/persistence';
 import { IsBoolean, IsIn, IsInt, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
 import type { Response } from 'express';
@@ -85,8 +85,9 @@ export class TemplatesController {
   @Post()
   @MutatingEndpoint(
     'Make a template from a VM (or add a base template, admin)',
-    "With vmId: starts a template.create operation that captures the VM's system disk — stopped, or running with fsfreeze (423 VM_INVALID_STATE otherwise) — as a template only your tenant sees, ready when the operation succeeds. With osFamily and diskSizeGb (admin key): a base template, 201. 409 NAME_TAKEN.",
+    "With vmId: starts a template.create operation that captures the VM's system disk — stopped, or running with fsfreeze (423 VM_INVALID_STATE otherwise) — as a template only your tenant sees, ready when the operation succeeds. With osFamily and diskSizeGb (admin key): a base template, 201 (403 ADMIN_REQUIRED without an admin key). 404 NOT_FOUND for a vmId that is not one of your VMs; 409 NAME_TAKEN.",
   )
+  @ApiCreatedResponse({ description: 'A base template, added at once' })
   async create(@CurrentPrincipal() p: Principal, @Body() dto: CreateTemplateDto, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
     refuseMixed(dto);
     if (dto.vmId) return respondToLaunch(res, await this.templates.createFromVm(p, { name: dto.name, vmId: dto.vmId, fsfreeze: dto.fsfreeze, description: dto.description }, o));
@@ -98,8 +99,9 @@ export class TemplatesController {
   @Delete(':id')
   @MutatingEndpoint(
     'Delete a template',
-    'Your own: starts a template.delete operation (its image goes). A base one: admin key, at once (204). 409 TEMPLATE_IN_USE naming the VMs built from it.',
+    'Your own: starts a template.delete operation (its image goes). A base one: admin key (403 ADMIN_REQUIRED otherwise), at once (204). 409 TEMPLATE_IN_USE naming the VMs built from it.',
   )
+  @ApiNoContentResponse({ description: 'A base template, deleted at once' })
   async remove(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('template id')) id: string, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
     const launched = await this.templates.delete(p, id, o);
     if (!launched) {

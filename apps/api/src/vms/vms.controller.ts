@@ -82,7 +82,10 @@ export class VmsController {
   }
 
   @Post()
-  @MutatingEndpoint('Create a VM from a template', 'Starts a vm.create operation: system disk from the template, define, start.')
+  @MutatingEndpoint(
+    'Create a VM from a template',
+    'Starts a vm.create operation: system disk from the template, define, start. 412 INVALID_PARAMETER for a template or node that does not exist; 409 HOSTNAME_TAKEN, 409 ANTI_AFFINITY; 417 INSUFFICIENT_CAPACITY, 417 ADDRESS_POOL_EXHAUSTED; 423 NODE_NOT_OPERATIONAL for a node not online, 423 TEMPLATE_NOT_READY.',
+  )
   async create(
     @CurrentPrincipal() principal: Principal,
     @Body() dto: CreateVmDto,
@@ -109,6 +112,8 @@ export class VmsController {
   })
   @ApiHeader({ name: 'Idempotency-Key', required: false })
   @ApiQuery({ name: 'dryRun', required: false, type: Boolean })
+  @ApiAcceptedResponse({ description: 'A resize: the vm.update operation; its address is in Location' })
+  @ApiOkResponse({ description: 'Label or note changed, or a size kept for the next stop: the VM' })
   async update(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Body() dto: UpdateVmDto, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
     const result = await this.lifecycle.update(p, id, dto, o);
     if (result.kind === 'updated') return result.vm;
