@@ -1,6 +1,7 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
 import type { OperationObject, ParameterObject, ResponseObject, SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { API_ERRORS, OPERATION_STATUSES, OPERATION_TYPES, type ApiErrorCode } from '@vmops/contracts';
+import { VM_STATUSES } from '@vmops/domain';
 
 const nullable = (schema: SchemaObject): SchemaObject => ({ ...schema, nullable: true });
 const object = (properties: Record<string, SchemaObject>, extra: Partial<SchemaObject> = {}): SchemaObject => ({
@@ -66,6 +67,52 @@ export const SHARED_SCHEMAS: Record<string, SchemaObject> = {
 // An interface's detach or delete that leaves the VM without one says so (the operation still runs).
 SHARED_SCHEMAS.Operation.properties!.warnings = { type: 'array', items: { type: 'string' } };
 
+SHARED_SCHEMAS.Vm = object(
+  {
+    id: uuid,
+    hostname: { type: 'string' },
+    label: nullable({ type: 'string' }),
+    note: nullable({ type: 'string' }),
+    cpus: { type: 'integer', minimum: 1 },
+    memoryMb: { type: 'integer', minimum: 1 },
+    status: { type: 'string', enum: [...VM_STATUSES] },
+    frozen: { type: 'boolean' },
+    pendingSize: nullable(object({ cpus: { type: 'integer' }, memoryMb: { type: 'integer' } })),
+    locked: { type: 'boolean' },
+    currentOperationId: nullable(uuid),
+    nodeId: uuid,
+    templateId: nullable(uuid),
+    disks: { type: 'array', items: object({ id: uuid, position: nullable(int), sizeGb: { type: 'integer', minimum: 1 } }) },
+    interfaces: {
+      type: 'array',
+      items: object({ id: uuid, position: nullable(int), mac: { type: 'string' }, network: { type: 'string' }, ipAddress: nullable({ type: 'string' }) }),
+    },
+    createdAt: time,
+    updatedAt: time,
+    links: object({ self: { type: 'string' }, operations: { type: 'string' } }),
+  },
+  { description: 'A VM as the inventory records it' },
+);
+// With ?live=true on the list: the VM as its node has it now, or why it could not be read.
+SHARED_SCHEMAS.Vm.properties!.live = { nullable: true, type: 'object', additionalProperties: true };
+
+/** A keyset page of `item`: `nextCursor` continues it; `total` only with ?total=true. */
+const pageOf = (item: string): SchemaObject => {
+  const page = object({ items: { type: 'array', items: { $ref: `#/components/schemas/${item}` } }, limit: int, offset: int, nextCursor: nullable({ type: 'string' }) });
+  page.properties!.total = int;
+  return page;
+};
+SHARED_SCHEMAS.VmPage = pageOf('Vm');
+SHARED_SCHEMAS.OperationPage = pageOf('Operation');
+
+/** The reads whose 200 answers a schema of SHARED_SCHEMAS. */
+const READ_SCHEMAS: Record<string, Record<string, string>> = {
+  '/v1/vms': { get: 'VmPage' },
+  '/v1/vms/{id}': { get: 'Vm' },
+  '/v1/operations': { get: 'OperationPage' },
+  '/v1/vms/{id}/operations': { get: 'OperationPage' },
+};
+
 /** Operations of the API that answer with an operation (202 and the reads of operations). */
 const OPERATION_RESPONSES: Record<string, string[]> = {
   '/v1/operations/{id}': ['get'],
@@ -116,6 +163,8 @@ export function describeResponses(document: OpenAPIObject): void {
       }
       // The codes its texts name: summary, description, and error responses a decorator declared (AdminOnly: 403).
       const declared = Object.entries(responses).filter(([status]) => Number(status) >= 400).map(([, r]) => r.description);
+      const read = READ_SCHEMAS[path]?.[method];
+      if (read && responses['200']) responses['200'] = { ...responses['200'], content: { 'application/json': { schema: { $ref: `#/components/schemas/${read}` } } } };
       const codes = new Set<ApiErrorCode>(codesNamedIn([operation.summary, operation.description, ...declared].join(' '), `${method.toUpperCase()} ${path}`));
       if (operation.security?.length) codes.add('UNAUTHENTICATED');
       if ((operation as { 'x-admin-only'?: boolean })['x-admin-only']) codes.add('ADMIN_REQUIRED');
