@@ -1,14 +1,15 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
 import type { OperationObject, ParameterObject, ResponseObject, SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
-import { API_ERRORS, OPERATION_STATUSES, OPERATION_TYPES, type ApiErrorCode } from '@vmops/contracts';
+import { API_ERRORS, OPERATION_STATUSES, OPERATION_TYPES, STEP_STATUS_MEANINGS, type ApiErrorCode } from '@vmops/contracts';
 import { VM_STATUSES } from '@vmops/domain';
 
 const nullable = (schema: SchemaObject): SchemaObject => ({ ...schema, nullable: true });
-const object = (properties: Record<string, SchemaObject>, extra: Partial<SchemaObject> = {}): SchemaObject => ({
+/** An object of exactly these properties, all required; `optional` ones may be left out. */
+const object = (properties: Record<string, SchemaObject>, extra: Partial<SchemaObject> = {}, optional: Record<string, SchemaObject> = {}): SchemaObject => ({
   type: 'object',
   required: Object.keys(properties),
   additionalProperties: false,
-  properties,
+  properties: { ...properties, ...optional },
   ...extra,
 });
 const uuid: SchemaObject = { type: 'string', format: 'uuid' };
@@ -26,7 +27,7 @@ export const SHARED_SCHEMAS: Record<string, SchemaObject> = {
   }),
   OperationStep: object({
     name: { type: 'string' },
-    status: { type: 'string', enum: ['pending', 'running', 'succeeded', 'failed', 'compensated', 'compensation_failed'] },
+    status: { type: 'string', enum: Object.keys(STEP_STATUS_MEANINGS) },
     startedAt: nullable(time),
     finishedAt: nullable(time),
     attempts: int,
@@ -62,10 +63,10 @@ export const SHARED_SCHEMAS: Record<string, SchemaObject> = {
       links: object({ self: { type: 'string' }, vm: nullable({ type: 'string' }), temporalUi: { type: 'string' } }),
     },
     { description: 'An operation: a workflow run on the caller’s behalf, its steps and how it ended' },
+    // An interface's detach or delete that leaves the VM without one says so (the operation still runs).
+    { warnings: { type: 'array', items: { type: 'string' } } },
   ),
 };
-// An interface's detach or delete that leaves the VM without one says so (the operation still runs).
-SHARED_SCHEMAS.Operation.properties!.warnings = { type: 'array', items: { type: 'string' } };
 
 SHARED_SCHEMAS.Vm = object(
   {
@@ -92,16 +93,13 @@ SHARED_SCHEMAS.Vm = object(
     links: object({ self: { type: 'string' }, operations: { type: 'string' } }),
   },
   { description: 'A VM as the inventory records it' },
+  // With ?live=true on the list: the VM as its node has it now, or why it could not be read.
+  { live: { nullable: true, type: 'object', additionalProperties: true } },
 );
-// With ?live=true on the list: the VM as its node has it now, or why it could not be read.
-SHARED_SCHEMAS.Vm.properties!.live = { nullable: true, type: 'object', additionalProperties: true };
 
 /** A keyset page of `item`: `nextCursor` continues it; `total` only with ?total=true. */
-const pageOf = (item: string): SchemaObject => {
-  const page = object({ items: { type: 'array', items: { $ref: `#/components/schemas/${item}` } }, limit: int, offset: int, nextCursor: nullable({ type: 'string' }) });
-  page.properties!.total = int;
-  return page;
-};
+const pageOf = (item: string): SchemaObject =>
+  object({ items: { type: 'array', items: { $ref: `#/components/schemas/${item}` } }, limit: int, offset: int, nextCursor: nullable({ type: 'string' }) }, {}, { total: int });
 SHARED_SCHEMAS.VmPage = pageOf('Vm');
 SHARED_SCHEMAS.OperationPage = pageOf('Operation');
 
