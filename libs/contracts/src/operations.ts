@@ -118,7 +118,7 @@ export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'compe
 /** What each step status means (a step of `steps` in an operation). */
 export const STEP_STATUS_MEANINGS: Record<StepStatus, string> = {
   pending: 'Not started yet.',
-  running: 'Running (`attempts` counts its tries; it retries with backoff).',
+  running: 'Running (`attempts` counts its tries, the one running included; it retries with backoff, and `error` says why the last try failed).',
   succeeded: 'Done.',
   failed: 'Failed for good (`error` says why); the operation undoes the steps before it.',
   compensated: 'It had been done and was undone.',

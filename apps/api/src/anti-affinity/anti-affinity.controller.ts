@@ -38,7 +38,7 @@ export class UpdateAntiAffinityGroupDto {
   @Matches(GROUP_NAME, { message: GROUP_NAME_RULE })
   name?: string;
 
-  @ApiPropertyOptional({ maxLength: 2000, nullable: true, description: 'null clears it' })
+  @ApiPropertyOptional({ type: String, maxLength: 2000, nullable: true, description: 'null clears it' })
   @ValidateIf((_, v) => v !== null && v !== undefined)
   @IsString()
   @MaxLength(2000)

@@ -55,7 +55,8 @@ export class CatalogController {
   async updateNode(@Param('id', uuidParam('node id')) id: string, @Body() dto: UpdateNodeDto) {
     const node = await this.nodes.findOneBy({ id });
     if (!node) throw notFound('Node', id);
-    await this.nodes.save(Object.assign(node, dto));
+    // Only the fields sent: a DTO's absent fields are present as undefined, which would blank them in the answer.
+    await this.nodes.save(Object.assign(node, Object.fromEntries(Object.entries(dto).filter(([, value]) => value !== undefined))));
     return nodeView(node, await this.usage());
   }
 

@@ -1,123 +1,7 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
-import type { OperationObject, ParameterObject, ResponseObject, SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
-import { API_ERRORS, OPERATION_STATUSES, OPERATION_TYPES, STEP_STATUS_MEANINGS, type ApiErrorCode } from '@vmops/contracts';
-import { VM_STATUSES } from '@vmops/domain';
-
-const nullable = (schema: SchemaObject): SchemaObject => ({ ...schema, nullable: true });
-/** An object of exactly these properties, all required; `optional` ones may be left out. */
-const object = (properties: Record<string, SchemaObject>, extra: Partial<SchemaObject> = {}, optional: Record<string, SchemaObject> = {}): SchemaObject => ({
-  type: 'object',
-  required: Object.keys(properties),
-  additionalProperties: false,
-  properties: { ...properties, ...optional },
-  ...extra,
-});
-const uuid: SchemaObject = { type: 'string', format: 'uuid' };
-const time: SchemaObject = { type: 'string', format: 'date-time' };
-const int: SchemaObject = { type: 'integer', minimum: 0 };
-
-/** The schemas every endpoint shares: the error body and the operation a mutation answers with. */
-export const SHARED_SCHEMAS: Record<string, SchemaObject> = {
-  Error: object({
-    error: object({
-      code: { type: 'string', enum: Object.keys(API_ERRORS), description: 'A code of the error catalogue (the README lists each with its meaning)' },
-      message: { type: 'string', description: 'What went wrong and what to do about it' },
-      details: { type: 'object', additionalProperties: true, description: 'Machine-readable context: the fields, ids, statuses the message names' },
-    }),
-  }),
-  OperationStep: object({
-    name: { type: 'string' },
-    status: { type: 'string', enum: Object.keys(STEP_STATUS_MEANINGS) },
-    startedAt: nullable(time),
-    finishedAt: nullable(time),
-    attempts: int,
-    error: nullable({ type: 'string' }),
-  }),
-  Operation: object(
-    {
-      id: uuid,
-      type: { type: 'string', enum: [...OPERATION_TYPES] },
-      status: { type: 'string', enum: [...OPERATION_STATUSES] },
-      vmId: nullable(uuid),
-      createdAt: time,
-      updatedAt: time,
-      finishedAt: nullable(time),
-      deadline: nullable(time),
-      overdue: { type: 'boolean', description: 'Still running past its deadline: someone should look at it' },
-      progress: object({
-        step: nullable({ type: 'string' }),
-        stepsDone: int,
-        stepsTotal: int,
-        percent: { type: 'integer', minimum: 0, maximum: 100 },
-        stepPercent: nullable({ type: 'number', minimum: 0, maximum: 100 }),
-        stepBytes: nullable(object({ transferred: int, total: int })),
-        children: nullable(object({ succeeded: int, failed: int, remaining: int })),
-      }),
-      steps: { type: 'array', items: { $ref: '#/components/schemas/OperationStep' } },
-      error: nullable(object({ code: { type: 'string', description: 'A code of the operation error catalogue' }, message: { type: 'string' }, step: nullable({ type: 'string' }) })),
-      mayCancel: { type: 'boolean' },
-      pointOfNoReturn: nullable({ type: 'string' }),
-      waiting: nullable(object({ for: { type: 'string' }, step: { type: 'string' }, until: time })),
-      children: { type: 'array', items: object({ step: { type: 'string' }, operationId: uuid, vmId: uuid, status: { type: 'string' }, link: { type: 'string' } }) },
-      resources: object({ vms: { type: 'array', items: { type: 'string' } } }),
-      links: object({ self: { type: 'string' }, vm: nullable({ type: 'string' }), temporalUi: { type: 'string' } }),
-    },
-    { description: 'An operation: a workflow run on the caller’s behalf, its steps and how it ended' },
-    // An interface's detach or delete that leaves the VM without one says so (the operation still runs).
-    { warnings: { type: 'array', items: { type: 'string' } } },
-  ),
-};
-
-SHARED_SCHEMAS.Vm = object(
-  {
-    id: uuid,
-    hostname: { type: 'string' },
-    label: nullable({ type: 'string' }),
-    note: nullable({ type: 'string' }),
-    cpus: { type: 'integer', minimum: 1 },
-    memoryMb: { type: 'integer', minimum: 1 },
-    status: { type: 'string', enum: [...VM_STATUSES] },
-    frozen: { type: 'boolean' },
-    pendingSize: nullable(object({ cpus: { type: 'integer' }, memoryMb: { type: 'integer' } })),
-    locked: { type: 'boolean' },
-    currentOperationId: nullable(uuid),
-    nodeId: uuid,
-    templateId: nullable(uuid),
-    disks: { type: 'array', items: object({ id: uuid, position: nullable(int), sizeGb: { type: 'integer', minimum: 1 } }) },
-    interfaces: {
-      type: 'array',
-      items: object({ id: uuid, position: nullable(int), mac: { type: 'string' }, network: { type: 'string' }, ipAddress: nullable({ type: 'string' }) }),
-    },
-    createdAt: time,
-    updatedAt: time,
-    links: object({ self: { type: 'string' }, operations: { type: 'string' } }),
-  },
-  { description: 'A VM as the inventory records it' },
-  // With ?live=true on the list: the VM as its node has it now, or why it could not be read.
-  { live: { nullable: true, type: 'object', additionalProperties: true } },
-);
-
-/** A keyset page of `item`: `nextCursor` continues it; `total` only with ?total=true. */
-const pageOf = (item: string): SchemaObject =>
-  object({ items: { type: 'array', items: { $ref: `#/components/schemas/${item}` } }, limit: int, offset: int, nextCursor: nullable({ type: 'string' }) }, {}, { total: int });
-SHARED_SCHEMAS.VmPage = pageOf('Vm');
-SHARED_SCHEMAS.OperationPage = pageOf('Operation');
-
-/** The reads whose 200 answers a schema of SHARED_SCHEMAS. */
-const READ_SCHEMAS: Record<string, Record<string, string>> = {
-  '/v1/vms': { get: 'VmPage' },
-  '/v1/vms/{id}': { get: 'Vm' },
-  '/v1/operations': { get: 'OperationPage' },
-  '/v1/vms/{id}/operations': { get: 'OperationPage' },
-};
-
-/** Operations of the API that answer with an operation (202 and the reads of operations). */
-const OPERATION_RESPONSES: Record<string, string[]> = {
-  '/v1/operations/{id}': ['get'],
-  '/v1/operations/{id}/wait': ['get'],
-  '/v1/operations/{id}/cancel': ['post'],
-  '/v1/operations/{id}/finalize': ['post'],
-};
+import type { OperationObject, ParameterObject, ResponseObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import { API_ERRORS, type ApiErrorCode } from '@vmops/contracts';
+import { RESPONSE_SCHEMAS, SHARED_SCHEMAS } from './openapi-schemas';
 
 /**
  * Path parameters as the API checks them (uuidParam, serialParam, name rules), which Nest's document leaves plain
@@ -149,21 +33,33 @@ export function describePathParameters(document: OpenAPIObject): void {
  */
 export function describeResponses(document: OpenAPIObject): void {
   document.components = { ...document.components, schemas: { ...document.components?.schemas, ...SHARED_SCHEMAS } };
+  // A property Nest could not type (an initialised field without a type: `limit = 50`) reads as the schema `Object`.
+  for (const [path, item] of Object.entries(document.paths)) {
+    if (JSON.stringify(item).includes('"#/components/schemas/Object"')) throw new Error(`${path} has a parameter or field of no type: give its @ApiProperty a type`);
+  }
+  for (const [name, schema] of Object.entries(document.components?.schemas ?? {})) {
+    for (const [field, property] of Object.entries((schema as { properties?: Record<string, { type?: string; properties?: unknown; additionalProperties?: unknown }> }).properties ?? {})) {
+      if (property.type === 'object' && !property.properties && property.additionalProperties === undefined) throw new Error(`${name}.${field} has no type: give its @ApiProperty a type`);
+    }
+  }
+  for (const key of Object.keys(RESPONSE_SCHEMAS)) {
+    const [method, path] = key.split(' ');
+    if (!document.paths[path]?.[method.toLowerCase() as 'get']) throw new Error(`RESPONSE_SCHEMAS names ${key}, which the API does not have`);
+  }
   for (const [path, item] of Object.entries(document.paths)) {
     for (const [method, operation] of Object.entries(item) as [string, OperationObject][]) {
       const responses = operation.responses as Record<string, ResponseObject>;
+      const where = `${method.toUpperCase()} ${path}`;
       // A 202 that starts an operation answers with it (a schedule's run answers with the schedule's action instead).
       const mutation = /operation/i.test(responses['202']?.description ?? '');
-      if (mutation || OPERATION_RESPONSES[path]?.includes(method)) {
-        for (const status of mutation ? ['202'] : Object.keys(responses).filter((s) => s.startsWith('2'))) {
-          responses[status] = { ...responses[status], content: { 'application/json': { schema: { $ref: '#/components/schemas/Operation' } } } };
-        }
+      for (const [status, response] of Object.entries(responses)) {
+        if (!status.startsWith('2') || status === '204') continue;
+        const schema = successSchema(where, status, response, mutation);
+        if (schema) responses[status] = { ...response, content: schema };
       }
       // The codes its texts name: summary, description, and error responses a decorator declared (AdminOnly: 403).
       const declared = Object.entries(responses).filter(([status]) => Number(status) >= 400).map(([, r]) => r.description);
-      const read = READ_SCHEMAS[path]?.[method];
-      if (read && responses['200']) responses['200'] = { ...responses['200'], content: { 'application/json': { schema: { $ref: `#/components/schemas/${read}` } } } };
-      const codes = new Set<ApiErrorCode>(codesNamedIn([operation.summary, operation.description, ...declared].join(' '), `${method.toUpperCase()} ${path}`));
+      const codes = new Set<ApiErrorCode>(codesNamedIn([operation.summary, operation.description, ...declared].join(' '), where));
       if (operation.security?.length) codes.add('UNAUTHENTICATED');
       if ((operation as { 'x-admin-only'?: boolean })['x-admin-only']) codes.add('ADMIN_REQUIRED');
       if (operation.parameters?.length || operation.requestBody) codes.add('VALIDATION_FAILED');
@@ -186,6 +82,21 @@ export function describeResponses(document: OpenAPIObject): void {
       }
     }
   }
+}
+
+/** A 2xx answer's content: the operation a mutation starts, a dry run's plan, or the endpoint's schema (none: an error). */
+function successSchema(where: string, status: string, response: ResponseObject, mutation: boolean): ResponseObject['content'] | null {
+  const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+  const json = (name: string | string[]) => ({ 'application/json': { schema: Array.isArray(name) ? { oneOf: name.map(ref) } : ref(name) } });
+  if (status === '202' && mutation) return json('Operation');
+  if (/^With dryRun=true/.test(response.description)) return json('DryRun');
+  const name = RESPONSE_SCHEMAS[where]?.[status];
+  if (name) return json(name);
+  if (where === 'GET /v1/events') {
+    return { 'text/event-stream': { schema: { type: 'string', description: 'Server-sent events: `event: operation`, `id`, and `data` an OperationEvent (components/schemas/OperationEvent)' } } };
+  }
+  if (response.content) return null; // documented where it is declared (the health check's own schema)
+  throw new Error(`${where} answers ${status} with no schema: add it to RESPONSE_SCHEMAS (apps/api/src/common/openapi-schemas.ts)`);
 }
 
 /** The catalogue codes a text names (a word of capitals that is a code); a "4xx WORD" that is no code is an error. */

@@ -4,7 +4,7 @@ import { DecimalInt, Optional } from './validation';
 
 /** ?limit=&offset= of every list endpoint. */
 export class PageQuery {
-  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 500 })
+  @ApiPropertyOptional({ type: 'integer', default: 50, minimum: 1, maximum: 500 })
   @Optional()
   @DecimalInt()
   @IsInt()
@@ -13,7 +13,7 @@ export class PageQuery {
   limit = 50;
 
   // PostgreSQL takes a bigint; past the largest exact JavaScript integer there is nothing to page to anyway.
-  @ApiPropertyOptional({ default: 0, minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
+  @ApiPropertyOptional({ type: 'integer', default: 0, minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
   @Optional()
   @DecimalInt()
   @IsInt()

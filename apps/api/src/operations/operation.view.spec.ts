@@ -39,9 +39,17 @@ describe('operation view', () => {
       status: 'running',
       steps: [step('a', 'succeeded'), step('b', 'running'), step('c', 'pending'), step('d', 'pending')],
       error: null,
-    }, ui, new Date(), { percent: 40, bytesTransferred: 4, bytesTotal: 10 });
+    }, ui, new Date(), { progress: { percent: 40, bytesTransferred: 4, bytesTotal: 10 }, attempt: 1, lastFailure: null });
     expect(view.progress).toEqual({ step: 'b', stepsDone: 1, stepsTotal: 4, percent: 25, stepPercent: 40, stepBytes: { transferred: 4, total: 10 }, children: null });
     expect(view.status).toBe('running');
+  });
+
+  it('shows the attempt a retrying step is on, and why the one before failed, while the workflow does not know yet', () => {
+    const live = { status: 'running' as const, steps: [step('a', 'succeeded'), step('b', 'running')], error: null };
+    const view = toOperationView(entity(), live, ui, new Date(), { progress: null, attempt: 3, lastFailure: 'node-1 unreachable' });
+    expect(view.steps[1]).toMatchObject({ name: 'b', status: 'running', attempts: 3, error: 'node-1 unreachable' });
+    expect(view.steps[0]).toEqual(live.steps[0]);
+    expect(view.progress.stepPercent).toBeNull();
   });
 
   it('uses the database record when there is no live view', () => {

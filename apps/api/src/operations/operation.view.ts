@@ -49,6 +49,13 @@ export interface OperationView {
   links: { self: string; vm: string | null; temporalUi: string };
 }
 
+/** The running step's activity as Temporal holds it: its last heartbeat, the attempt it is on, why the last one failed. */
+export interface RunningActivity {
+  progress: StepProgress | null;
+  attempt: number;
+  lastFailure: string | null;
+}
+
 export interface TemporalUiLocation {
   uiUrl: string;
   namespace: string;
@@ -60,10 +67,14 @@ export function toOperationView(
   live: OperationProgress | null,
   ui: TemporalUiLocation,
   now = new Date(),
-  stepProgress: StepProgress | null = null,
+  running: RunningActivity | null = null,
 ): OperationView {
   const status = live?.status ?? op.status;
-  const steps = live?.steps ?? op.steps;
+  // A step retrying: the workflow learns its attempts when it ends; Temporal knows them while it runs.
+  const steps = (live?.steps ?? op.steps).map((s) =>
+    s.status === 'running' && running ? { ...s, attempts: Math.max(s.attempts, running.attempt), error: running.lastFailure ?? s.error } : s,
+  );
+  const stepProgress = running?.progress ?? null;
   const stepsDone = steps.filter((s) => s.status === 'succeeded' || s.status === 'compensated').length;
   const current = steps.find((s) => s.status === 'running') ?? null;
   return {

@@ -26,7 +26,7 @@ class ListOperationsQuery extends KeysetPageQuery {
 }
 
 class WaitQuery {
-  @ApiPropertyOptional({ default: 30, minimum: 0, maximum: 120, description: 'Seconds to wait for the operation to finish' })
+  @ApiPropertyOptional({ type: 'integer', default: 30, minimum: 0, maximum: 120, description: 'Seconds to wait for the operation to finish' })
   @Optional()
   @DecimalInt()
   @IsInt()

@@ -30,7 +30,7 @@ import { CURSOR_PATTERNS, decodeCursor, encodeCursor, withCursorChecked, type Ke
 import { APP_CONFIG } from '../config.token';
 import { DatabaseNotificationsService } from '../events/database-notifications.service';
 import { TEMPORAL_CLIENT } from '../temporal/temporal.module';
-import { toOperationView, type OperationView } from './operation.view';
+import { toOperationView, type OperationView, type RunningActivity } from './operation.view';
 
 const LIVE_PROGRESS_TIMEOUT_MS = 2000;
 /** A consumer waits this long at most for Temporal to accept a new workflow before getting a 503. */
@@ -263,20 +263,24 @@ export class OperationsService {
   async get(principal: Principal, id: string): Promise<OperationView> {
     const op = await this.find(principal, id);
     const live = await this.liveProgress(op);
-    const stepProgress = live?.steps.some((s) => s.status === 'running') ? await this.runningStepProgress(op) : null;
-    return this.view(op, live, stepProgress);
+    const running = live?.steps.some((s) => s.status === 'running') ? await this.runningActivity(op) : null;
+    return this.view(op, live, running);
   }
 
-  /** The progress the running driver step last heartbeated (see ReportProgress), from the workflow's pending activities. */
-  private async runningStepProgress(op: OperationEntity): Promise<StepProgress | null> {
+  /**
+   * The running step's activity, from the workflow's pending activities: the progress its driver call last heartbeated
+   * (see ReportProgress), the attempt it is on and why the previous one failed.
+   */
+  private async runningActivity(op: OperationEntity): Promise<RunningActivity | null> {
     try {
       const { raw } = await this.temporal.connection.withDeadline(Date.now() + DESCRIBE_TIMEOUT_MS, () => this.temporal.workflow.getHandle(op.workflowId).describe());
-      for (const activity of raw.pendingActivities ?? []) {
-        const [payload] = activity.heartbeatDetails?.payloads ?? [];
-        const value: unknown = payload ? defaultPayloadConverter.fromPayload(payload) : null;
-        if (typeof value === 'number') return { percent: value };
-        if (value && typeof value === 'object' && typeof (value as StepProgress).percent === 'number') return value as StepProgress;
-      }
+      const [activity] = raw.pendingActivities ?? [];
+      if (!activity) return null;
+      const [payload] = activity.heartbeatDetails?.payloads ?? [];
+      const value: unknown = payload ? defaultPayloadConverter.fromPayload(payload) : null;
+      const progress =
+        typeof value === 'number' ? { percent: value } : value && typeof value === 'object' && typeof (value as StepProgress).percent === 'number' ? (value as StepProgress) : null;
+      return { progress, attempt: activity.attempt ?? 1, lastFailure: activity.lastFailure?.message ?? null };
     } catch (err) {
       this.logger.warn(`step progress of ${op.workflowId} unavailable: ${err instanceof Error ? err.message : err}`);
     }
@@ -485,7 +489,7 @@ export class OperationsService {
     }
   }
 
-  private view(op: OperationEntity, live: OperationProgress | null, stepProgress: StepProgress | null = null): OperationView {
-    return toOperationView(op, live, { uiUrl: this.config.temporalUiUrl, namespace: this.config.temporalNamespace }, new Date(), stepProgress);
+  private view(op: OperationEntity, live: OperationProgress | null, running: RunningActivity | null = null): OperationView {
+    return toOperationView(op, live, { uiUrl: this.config.temporalUiUrl, namespace: this.config.temporalNamespace }, new Date(), running);
   }
 }

@@ -43,7 +43,7 @@ class DefinitionFieldsDto {
   @IsIn(['skip', 'retry'], { message: 'onBusy must be skip or retry' })
   onBusy?: OnBusy;
 
-  @ApiPropertyOptional({ maxLength: 1000, nullable: true })
+  @ApiPropertyOptional({ type: String, maxLength: 1000, nullable: true })
   @ValidateIf((_, v) => v !== null && v !== undefined)
   @IsString()
   @MaxLength(1000)

@@ -69,7 +69,7 @@ export class ListSnapshotsQuery extends PageQuery {
 }
 
 export class DeleteSnapshotsQuery extends DiskSelector {
-  @ApiProperty({ example: 'a,b', description: 'Comma-separated names of the snapshots to delete' })
+  @ApiProperty({ example: ['a', 'b'], description: 'The names of the snapshots to delete: ?names=a&names=b, or comma-separated, ?names=a,b' })
   @Transform(({ value }) => (typeof value === 'string' ? value.split(',').map((v: string) => v.trim()).filter(Boolean) : value))
   @IsArray()
   @ArrayMinSize(1, { message: 'names must name at least one snapshot' })

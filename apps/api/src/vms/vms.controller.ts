@@ -113,7 +113,7 @@ export class VmsController {
   @ApiHeader({ name: 'Idempotency-Key', required: false })
   @ApiQuery({ name: 'dryRun', required: false, type: Boolean })
   @ApiAcceptedResponse({ description: 'A resize: the vm.update operation; its address is in Location' })
-  @ApiOkResponse({ description: 'Label or note changed, or a size kept for the next stop: the VM' })
+  @ApiOkResponse({ description: 'Label or note changed, or a size kept for the next stop: the VM; with dryRun=true, the plan' })
   async update(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Body() dto: UpdateVmDto, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
     const result = await this.lifecycle.update(p, id, dto, o);
     if (result.kind === 'updated') return result.vm;
