@@ -3,6 +3,9 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /app
 ENV DO_NOT_TRACK=1
 COPY package.json package-lock.json ./
+# The workspaces (the typed client and vmctl): npm ci links them, so their manifests come first.
+COPY libs/client/package.json libs/client/package.json
+COPY apps/vmctl/package.json apps/vmctl/package.json
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY apps apps

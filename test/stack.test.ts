@@ -1,9 +1,13 @@
 import { Client, Connection } from '@temporalio/client';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import path from 'node:path';
+import { followOperation, operationEvents, started, unwrap, type Operation, type OperationEvent } from '@vmops/client';
+import { randomUUID } from 'node:crypto';
 import { apiClient, killStack, stackDataDir, stackEnv, startStack, stopStack, type Reply, type StackProcess } from './support/stack-process';
+import { Terminal } from './support/terminal';
+import { freePort } from '../scripts/net';
 
 /**
  * The README's stack, as a user runs it (after scripts/install.sh built dist/) with nothing set: the embedded
@@ -38,7 +42,7 @@ describe('the stack as the README starts it (embedded PostgreSQL)', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const { call, waitFor } = apiClient(() => env.PORT);
+  const { call, waitFor, typed } = apiClient(() => env.PORT);
 
   const templateId = async (key: string) => (await call(key, 'GET', '/v1/templates')).body.items[0].id as string;
 
@@ -514,5 +518,133 @@ describe('the stack as the README starts it (embedded PostgreSQL)', () => {
     expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
     // wait_op prints how each operation ended: create, snapshot, rollback, migration, drain.
     expect(run.stdout.split('\n').filter((line) => /^(succeeded|failed|compensated|cancelled|stuck|running|pending)$/.test(line))).toEqual(Array(5).fill('succeeded'));
+  });
+  /** The README's second tour and vmctl as users meet it: after the curl tour, on the same stack (web-2 is its VM). */
+  const ROOT = path.join(__dirname, '..');
+  const VMCTL = path.join(ROOT, 'node_modules', '.bin', 'vmctl');
+  const vmctlEnv = () => ({ VMCTL_URL: `http://localhost:${env.PORT}`, VMCTL_API_KEY: DEMO_API_KEY, VMCTL_CONFIG: path.join(dataDir, 'vmctl.json') });
+  /** A process run without blocking this one's event loop (spawnSync would leave the HTTP clients' sockets stale). */
+  const run = (command: string, args: string[], extraEnv: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+    new Promise((resolve, reject) => {
+      const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...extraEnv } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
+      child.on('error', reject);
+      child.on('close', (status) => {
+        clearTimeout(timer);
+        resolve({ status, stdout, stderr });
+      });
+    });
+  const vmctl = (...args: string[]) => run(VMCTL, args, vmctlEnv());
+
+  it("runs the README's vmctl tour, pasted into bash as it is written (only the keys and the port filled in), to its end", async () => {
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const from = readme.indexOf('```sh\n', readme.indexOf('The same with `vmctl`')) + '```sh\n'.length;
+    const tour = readme
+      .slice(from, readme.indexOf('```\n', from))
+      .replace('<the demo API key from the banner>', DEMO_API_KEY)
+      .replace('<the admin key from the banner>', stack!.adminKey())
+      .replace('http://localhost:3000', `http://localhost:${env.PORT}`);
+    const tourRun = await run('bash', ['-e', '-o', 'pipefail', '-c', tour], { VMCTL_CONFIG: vmctlEnv().VMCTL_CONFIG });
+    expect({ status: tourRun.status, stderr: tourRun.status === 0 ? '' : tourRun.stderr }).toEqual({ status: 0, stderr: '' });
+    // Each --wait ends with how its operation ended: create, snapshot, rollback, migration, drain.
+    const ends = tourRun.stdout.split('\n').flatMap((line) => /^(\S+) [0-9a-f-]{36} (\w+) in [\d.]+ s$/.exec(line)?.slice(1).join(' ') ?? []);
+    expect(ends).toEqual(['vm.create succeeded', 'snapshot.create succeeded', 'disk.rollback succeeded', 'vm.migrate succeeded', 'node.drain succeeded']);
+    expect(tourRun.stdout).toContain('disk.rollback: the plan (dry run, nothing was started)');
+    expect(tourRun.stdout).toMatch(/Temporal UI: http:\/\/\S+\/workflows\/vm-create-web-2-[0-9a-f]{8}/);
+    // Without a terminal, the progress is a line per change, on stderr.
+    expect(tourRun.stderr).toMatch(/^vm\.migrate \d\/\d steps \| running: \w+/m);
+  });
+
+  it('vmctl for scripts: --json prints what the API answered, and the exit code says how it went', async () => {
+    const get = await vmctl('--json', 'vm', 'get', 'web-2');
+    expect(get.status).toBe(0);
+    expect(JSON.parse(get.stdout)).toMatchObject({ hostname: 'web-2', status: 'running' });
+
+    const snapshot = await vmctl('--json', 'snapshot', 'create', 'web-2', 's2', '--wait');
+    expect({ status: snapshot.status, stderr: snapshot.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(JSON.parse(snapshot.stdout)).toMatchObject({ type: 'snapshot.create', status: 'succeeded' });
+
+    const plan = await vmctl('--json', 'vm', 'stop', 'web-2', '--dry-run');
+    expect(plan.status).toBe(0);
+    expect(JSON.parse(plan.stdout)).toMatchObject({ dryRun: true, type: 'vm.stop', steps: [{ name: 'stopVm' }, { name: 'recordVm' }] });
+
+    // Refused by the API: exit 2 and the catalogue's code; nothing was started.
+    const refused = await vmctl('vm', 'start', 'web-2');
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/^vmctl: 423 VM_INVALID_STATE: /);
+    const unknown = await vmctl('vm', 'get', 'no-such-vm');
+    expect({ status: unknown.status, stderr: unknown.stderr }).toEqual({ status: 2, stderr: 'vmctl: no VM with hostname no-such-vm\n' });
+    // No API there: exit 3.
+    const unreachable = await vmctl('--url', `http://127.0.0.1:${await freePort()}`, 'vm', 'list');
+    expect(unreachable.status).toBe(3);
+    expect(unreachable.stderr).toMatch(/^vmctl: the API could not be reached \(ECONNREFUSED\)/);
+  });
+
+  it('vmctl --wait in a real terminal: a progress bar of the steps, each retry, the undo while it compensates, and how it ended', async () => {
+    const admin = typed(stack!.adminKey());
+    // Every driver call takes 400 ms; the first two stops fail as an unreachable node would (the step retries); the
+    // rollback's attach fails for good (the rollback is undone).
+    await unwrap(admin.PUT('/v1/admin/simulator/latency', { body: { method: '*', ms: 400 } }));
+    await unwrap(admin.POST('/v1/admin/simulator/faults', { body: { method: 'stopVm', failCalls: 2, error: 'unavailable' } }));
+    await unwrap(admin.POST('/v1/admin/simulator/faults', { body: { method: 'attachDisk', failCalls: 1, error: 'invalid_state' } }));
+    try {
+      const stop = new Terminal(`${VMCTL} vm stop web-2 --wait`, { env: vmctlEnv(), cwd: ROOT });
+      try {
+        const { exitCode, seen, screen } = await stop.untilExit(120_000);
+        expect({ exitCode, screen }).toMatchObject({ exitCode: 0 });
+        expect(seen).toContainEqual(expect.stringMatching(/^vm\.stop \[-+\] 0\/2 steps \| running: stopVm \(attempt [23]\)$/));
+        expect(screen).toMatch(/^vm\.stop \[=+\] 2\/2 steps \| succeeded$/m);
+        expect(screen).toMatch(/^vm\.stop [0-9a-f-]{36} succeeded in [\d.]+ s$/m);
+        expect(screen).toMatch(/Temporal UI: http:\/\/\S+\/workflows\/vm-stop-web-2-[0-9a-f]{8}/);
+      } finally {
+        stop.close();
+      }
+
+      const rollback = new Terminal(`${VMCTL} snapshot rollback web-2 s2 --new-disk --wait`, { env: vmctlEnv(), cwd: ROOT });
+      try {
+        const { exitCode, seen, screen } = await rollback.untilExit(120_000);
+        expect({ exitCode, screen }).toMatchObject({ exitCode: 1 });
+        expect(seen).toContainEqual(expect.stringMatching(/^disk\.rollback \[[-=]+\] \d\/\d steps \| running: attachNewDisk$/));
+        expect(seen).toContainEqual(expect.stringMatching(/^disk\.rollback \[[-=]+\] \d\/\d steps \| compensating: undo (createNewDisk|detachOldDisk)$/));
+        expect(screen).toMatch(/^disk\.rollback [0-9a-f-]{36} compensated in [\d.]+ s$/m);
+        expect(screen).toMatch(/DriverInvalidStateError: injected fault .* \(step attachNewDisk\)/);
+      } finally {
+        rollback.close();
+      }
+    } finally {
+      await unwrap(admin.DELETE('/v1/admin/simulator/faults'));
+      await unwrap(admin.DELETE('/v1/admin/simulator/latency'));
+    }
+  });
+
+  it('the typed client generated from openapi.json drives the stack: an operation followed over the event stream, errors with their codes', async () => {
+    const api = typed(DEMO_API_KEY);
+    const [vm] = (await unwrap(api.GET('/v1/vms', { params: { query: { hostname: 'web-2' } } }))).items;
+    expect(vm).toMatchObject({ hostname: 'web-2', status: 'stopped' });
+
+    const abort = new AbortController();
+    const events: OperationEvent[] = [];
+    const listening = (async () => {
+      for await (const event of operationEvents(api, { signal: abort.signal })) {
+        events.push(event);
+        if (event.vmId === vm.id && event.status === 'succeeded') break;
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 300)); // the stream is open
+    const op = await started(api.POST('/v1/vms/{id}/start', { params: { path: { id: vm.id } }, body: {} }));
+    const views: Operation['status'][] = [];
+    const end = await followOperation(api, op.id, { onUpdate: (view) => views.push(view.status) });
+    expect(end).toMatchObject({ type: 'vm.start', status: 'succeeded', vmId: vm.id });
+    expect(views.at(-1)).toBe('succeeded');
+    await listening;
+    abort.abort();
+    expect(events.filter((e) => e.operationId === end.id).map((e) => e.status)).toEqual(expect.arrayContaining(['running', 'succeeded']));
+
+    await expect(unwrap(api.GET('/v1/vms/{id}', { params: { path: { id: randomUUID() } } }))).rejects.toMatchObject({ status: 404, code: 'NOT_FOUND' });
+    await expect(unwrap(api.POST('/v1/vms/{id}/start', { params: { path: { id: vm.id } }, body: {} }))).rejects.toMatchObject({ status: 423, code: 'VM_INVALID_STATE' });
   });
 });

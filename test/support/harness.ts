@@ -20,7 +20,8 @@ import { SimulatedHypervisor, SimulatorControl } from '../../libs/hypervisor/src
 import type { QemuDriver } from '../../libs/hypervisor/src/qemu';
 import { qemuNodes } from './qemu';
 import { createDataSource, seedDemo, type SeedResult } from '../../libs/persistence/src';
-import { checkAnswer } from './openapi-check';
+import { isDryRun, unwrap, type VmopsClient } from '@vmops/client';
+import { checkAnswer, checkedClient } from './openapi-check';
 
 export interface ApiResponse<T = any> {
   status: number;
@@ -51,6 +52,8 @@ export interface Harness {
     path: string,
     options?: { key?: string | null; body?: unknown; rawBody?: string; headers?: Record<string, string> },
   ): Promise<ApiResponse<T>>;
+  /** The typed client (@vmops/client, generated from openapi.json) with this key; its answers are checked like call's. */
+  api(apiKey: string): VmopsClient;
   newTenant(role?: 'member' | 'admin'): Promise<{ tenantId: string; apiKey: string }>;
   waitForOperation(apiKey: string, operationId: string, timeoutMs?: number): Promise<OperationView>;
   /** Creates a VM through the API and waits for it: running unless `start: false`. */
@@ -223,6 +226,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     temporal,
     world,
     call,
+    api: (apiKey) => checkedClient(baseUrl, apiKey),
     async newTenant(role = 'member') {
       const apiKey = generateApiKey();
       const [tenant] = await dataSource.query(`INSERT INTO tenants (name) VALUES ($1) RETURNING id`, [`tenant-${randomUUID()}`]);
@@ -247,12 +251,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     async createVm(apiKey, { start = true, templateId = world.templateId, nodeId } = {}) {
       const hostname = `vm-${Date.now().toString(36)}-${(vmCounter++).toString(36)}`;
-      const res = await call('POST', '/v1/vms', { key: apiKey, body: { hostname, templateId, cpus: 1, memoryMb: 512, start, ...(nodeId ? { nodeId } : {}) } });
-      if (res.status !== 202) throw new Error(`POST /v1/vms answered ${res.status}: ${JSON.stringify(res.body)}`);
-      const op = await harness.waitForOperation(apiKey, res.body.id);
+      const created = await unwrap(harness.api(apiKey).POST('/v1/vms', { body: { hostname, templateId, cpus: 1, memoryMb: 512, start, ...(nodeId ? { nodeId } : {}) } }));
+      if (isDryRun(created)) throw new Error('POST /v1/vms answered a plan');
+      const op = await harness.waitForOperation(apiKey, created.id);
       if (op.status !== 'succeeded') throw new Error(`creating ${hostname} ended ${op.status}: ${JSON.stringify(op.error)}`);
-      const [vm] = await dataSource.query(`SELECT node_id FROM vms WHERE id = $1`, [res.body.vmId]);
-      return { id: res.body.vmId, hostname, nodeId: vm.node_id };
+      const vm = await unwrap(harness.api(apiKey).GET('/v1/vms/{id}', { params: { path: { id: created.vmId! } } }));
+      return { id: vm.id, hostname: vm.hostname, nodeId: vm.nodeId };
     },
     async runOperation(apiKey, method, path, body) {
       const res = await call(method, path, { key: apiKey, body });
@@ -261,9 +265,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     async auditNode(nodeId) {
       adminKey ??= (await harness.newTenant('admin')).apiKey;
-      const res = await call('GET', `/v1/admin/nodes/${nodeId}/audit`, { key: adminKey });
-      if (res.status !== 200) throw new Error(`node audit answered ${res.status}: ${JSON.stringify(res.body)}`);
-      return res.body;
+      const audit = await unwrap(harness.api(adminKey).GET('/v1/admin/nodes/{id}/audit', { params: { path: { id: nodeId } } }));
+      return audit as unknown as { diff: AuditDiff; audit: NodeAudit };
     },
     async close() {
       if (options.reconcileEverySeconds) await temporal.schedule.getHandle(reconcilerScheduleId(config.temporalTaskQueue)).delete();

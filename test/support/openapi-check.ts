@@ -2,6 +2,7 @@ import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createVmopsClient, type VmopsClient } from '@vmops/client';
 import { API_ERRORS } from '@vmops/contracts';
 
 /**
@@ -43,7 +44,9 @@ export function checkAnswer(method: string, url: string, status: number, body: u
   const operation = route && doc.paths[route.path][method.toLowerCase()];
   if (!operation) return; // a route the API does not have (404, 405): the catalogue check above is all there is
   const response = operation.responses[String(status)];
-  if (!response) throw new Error(`${where}, a status ${method} ${route.path} does not document (it documents ${Object.keys(operation.responses).join(', ')})`);
+  if (!response) {
+    throw new Error(`${where}, a status ${method} ${route.path} does not document (it documents ${Object.keys(operation.responses).join(', ')}): ${JSON.stringify(body).slice(0, 500)}`);
+  }
   const schema = response.content?.['application/json']?.schema;
   if (!schema || body === null || typeof body !== 'object') return;
   const key = JSON.stringify(schema);
@@ -53,4 +56,28 @@ export function checkAnswer(method: string, url: string, status: number, body: u
     validators.set(key, validate);
   }
   if (!validate(body)) throw new Error(`${where} with a body that does not match the document: ${ajv.errorsText(validate.errors)}`);
+}
+
+/**
+ * The typed client (@vmops/client, generated from openapi.json) as the tests use it: every answer it receives is
+ * held against the document by checkAnswer, like those of the untyped helpers.
+ */
+export function checkedClient(baseUrl: string, apiKey?: string): VmopsClient {
+  const client = createVmopsClient({ baseUrl, apiKey });
+  client.use({
+    async onResponse({ request, response }) {
+      if ((response.headers.get('content-type') ?? '').startsWith('text/event-stream')) return response;
+      const text = await response.clone().text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : null;
+      } catch {
+        // not JSON: checked as it is
+      }
+      const url = new URL(request.url);
+      checkAnswer(request.method, url.pathname + url.search, response.status, parsed);
+      return response;
+    },
+  });
+  return client;
 }

@@ -3,7 +3,8 @@ import { chmodSync, existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../scripts/net';
-import { checkAnswer } from './openapi-check';
+import { unwrap, waitForOperation, type Operation } from '@vmops/client';
+import { checkAnswer, checkedClient } from './openapi-check';
 
 /** The README's stack (`scripts/stack.sh` after the install step), run from the built dist/ as a user runs it. */
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -98,8 +99,6 @@ export interface Reply {
   body: any;
 }
 
-const FINAL = ['succeeded', 'failed', 'compensated', 'cancelled', 'stuck'];
-
 /** A client of the stack's API on `port()`: JSON in and out, and a wait for an operation to end. */
 export function apiClient(port: () => string | number | undefined) {
   const call = async (key: string | null, method: string, p: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> => {
@@ -118,13 +117,10 @@ export function apiClient(port: () => string | number | undefined) {
     checkAnswer(method, p, res.status, parsed);
     return { status: res.status, body: parsed };
   };
-  const waitFor = async (key: string, operationId: string) => {
-    for (let i = 0; i < 300; i++) {
-      const op = await call(key, 'GET', `/v1/operations/${operationId}/wait?timeout=5`);
-      if (op.status !== 200) throw new Error(`waiting on ${operationId} answered ${op.status}: ${JSON.stringify(op.body)}`);
-      if (FINAL.includes(op.body.status)) return op.body;
-    }
-    throw new Error(`operation ${operationId} did not finish`);
-  };
-  return { call, waitFor };
+  /** The operation's end, through the typed client's long-poll (5 s a call, 25 minutes at most). */
+  const waitFor = async (key: string, operationId: string): Promise<Operation> =>
+    waitForOperation(checkedClient(`http://127.0.0.1:${port()}`, key), operationId, { pollSeconds: 5, totalSeconds: 1500 });
+  /** The typed client (@vmops/client) on the stack, with this key. */
+  const typed = (key: string) => checkedClient(`http://127.0.0.1:${port()}`, key);
+  return { call, waitFor, typed, unwrap };
 }
