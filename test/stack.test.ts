@@ -567,6 +567,7 @@ describe('the stack as the README starts it (embedded PostgreSQL)', () => {
     const snapshot = await vmctl('--json', 'snapshot', 'create', 'web-2', 's2', '--wait');
     expect({ status: snapshot.status, stderr: snapshot.stderr }).toEqual({ status: 0, stderr: '' });
     expect(JSON.parse(snapshot.stdout)).toMatchObject({ type: 'snapshot.create', status: 'succeeded' });
+    expect(JSON.parse((await vmctl('--json', 'snapshot', 'get', 'web-2', 's2')).stdout)).toMatchObject({ name: 's2', status: 'ok', type: 'manual' });
 
     const plan = await vmctl('--json', 'vm', 'stop', 'web-2', '--dry-run');
     expect(plan.status).toBe(0);

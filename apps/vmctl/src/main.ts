@@ -465,6 +465,16 @@ export function buildProgram(cli: Cli): Command {
         cli.table(['name', 'status', 'type', 'disk', 'size', 'created', 'note'], p.items.map((s) => [s.name, s.status, s.type, s.diskId, s.sizeMb === null ? null : `${s.sizeMb} MB`, s.createdAt, s.note])),
       );
     });
+  snapshot
+    .command('get <vm> <name>')
+    .description('one snapshot')
+    .option('--disk <disk>', 'of this disk (id)')
+    .action(async (ref: string, name: string, o, c: Command) => {
+      const id = await cli.vmId(c, ref);
+      await cli.show<Schemas['Snapshot']>(c, cli.client(c).GET('/v1/vms/{id}/snapshots/{name}', { params: { path: { id, name }, query: { diskId: o.disk } } }), (x) =>
+        cli.print(`${x.name} ${x.id}: ${x.status}, ${x.type}, disk ${x.diskId}, ${x.sizeMb === null ? 'size unknown' : `${x.sizeMb} MB`}, ${x.createdAt}${x.note ? `\n  ${x.note}` : ''}`),
+      );
+    });
   mutating(snapshot.command('create <vm> <name>'))
     .description('snapshot a disk (snapshot.create)')
     .option('--disk <disk>', 'this disk (id; default: the system disk)')
