@@ -72,27 +72,31 @@ export async function startBenchStack(extraEnv: Record<string, string> = {}): Pr
   const [port, temporalPort, uiPort, pgPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const apiKey = 'bench-demo-key-0123456789';
   const adminKey = 'bench-admin-key-0123456789';
-  const proc: ChildProcess = spawn(process.execPath, ['-r', path.join(ROOT, 'scripts', 'register-paths.js'), path.join(ROOT, 'dist', 'scripts', 'stack.js')], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      VMOPS_DATA_DIR: dataDir,
-      PORT: String(port),
-      TEMPORAL_PORT: String(temporalPort),
-      TEMPORAL_UI_PORT: String(uiPort),
-      POSTGRES_PORT: String(pgPort),
-      DATABASE_URL: '',
-      TEMPORAL_ADDRESS: '',
-      DEMO_API_KEY: apiKey,
-      DEMO_ADMIN_API_KEY: adminKey,
-      SIM_LATENCY_MS: '0',
-      SIM_GUEST_SHUTDOWN_MS: '0',
-      SIM_TRANSFER_STEP_MS: '0',
-      ...extraEnv,
+  const proc: ChildProcess = spawn(
+    process.execPath,
+    ['-r', path.join(ROOT, 'scripts', 'register-paths.js'), path.join(ROOT, 'dist', 'scripts', 'stack.js')],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        VMOPS_DATA_DIR: dataDir,
+        PORT: String(port),
+        TEMPORAL_PORT: String(temporalPort),
+        TEMPORAL_UI_PORT: String(uiPort),
+        POSTGRES_PORT: String(pgPort),
+        DATABASE_URL: '',
+        TEMPORAL_ADDRESS: '',
+        DEMO_API_KEY: apiKey,
+        DEMO_ADMIN_API_KEY: adminKey,
+        SIM_LATENCY_MS: '0',
+        SIM_GUEST_SHUTDOWN_MS: '0',
+        SIM_TRANSFER_STEP_MS: '0',
+        ...extraEnv,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
+  );
   let out = '';
   proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
@@ -110,7 +114,7 @@ export async function startBenchStack(extraEnv: Record<string, string> = {}): Pr
     }
   };
   const descendants = (pid: number): number[] => {
-    let kids: number[] = [];
+    let kids: number[];
     try {
       kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
     } catch {
@@ -155,7 +159,13 @@ export async function startBenchStack(extraEnv: Record<string, string> = {}): Pr
 }
 
 /** A JSON call to the stack's API; throws on an unexpected status. */
-export async function api<T = any>(stack: BenchStack, method: string, route: string, body?: unknown, key = stack.apiKey): Promise<{ status: number; body: T }> {
+export async function api<T = any>(
+  stack: BenchStack,
+  method: string,
+  route: string,
+  body?: unknown,
+  key = stack.apiKey,
+): Promise<{ status: number; body: T }> {
   const res = await fetch(`${stack.apiUrl}${route}`, {
     method,
     headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -171,7 +181,13 @@ export async function api<T = any>(stack: BenchStack, method: string, route: str
  * A mutating call as a careful client sends it: a 503 (Temporal did not accept the start in time; nothing was
  * changed) is sent again, with backoff; `onRetry` counts them.
  */
-export async function postRetrying<T = any>(stack: BenchStack, method: string, route: string, body: unknown, onRetry = () => {}): Promise<{ status: number; body: T }> {
+export async function postRetrying<T = any>(
+  stack: BenchStack,
+  method: string,
+  route: string,
+  body: unknown,
+  onRetry = () => {},
+): Promise<{ status: number; body: T }> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await api<T>(stack, method, route, body);
@@ -203,7 +219,11 @@ export async function enlargeNodes(stack: BenchStack): Promise<string[]> {
 }
 
 /** Creates `count` small VMs through the API, `parallel` at a time; resolves to their ids. */
-export async function createVms(stack: BenchStack, count: number, options: { start: boolean; parallel?: number; prefix?: string }): Promise<string[]> {
+export async function createVms(
+  stack: BenchStack,
+  count: number,
+  options: { start: boolean; parallel?: number; prefix?: string },
+): Promise<string[]> {
   const [{ id: templateId }] = (await api(stack, 'GET', '/v1/templates')).body.items;
   const ids: string[] = [];
   let next = 0;
@@ -245,5 +265,8 @@ export function report(name: string, rows: Record<string, string | number>[], no
   for (const row of rows) console.log(line(columns.map((c) => String(row[c] ?? ''))));
   const dir = path.join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, `${name}.json`), JSON.stringify({ name, quick: QUICK, at: new Date().toISOString(), cpus: os.cpus().length, rows, ...notes }, null, 2) + '\n');
+  writeFileSync(
+    path.join(dir, `${name}.json`),
+    JSON.stringify({ name, quick: QUICK, at: new Date().toISOString(), cpus: os.cpus().length, rows, ...notes }, null, 2) + '\n',
+  );
 }

@@ -14,5 +14,7 @@ bash scripts/install-test-tools.sh
 
 echo "type-checking"
 npm run --silent typecheck
+echo "linting (ESLint, Prettier)"
+npm run --silent lint
 
 exec npx jest --ci "$@"

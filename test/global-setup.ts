@@ -11,9 +11,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from '../scripts/embedde
 import { startTemporalDevServer, type TemporalDevServer } from '../scripts/temporal-dev-server';
 
 declare global {
-  // eslint-disable-next-line no-var
   var __VMOPS_TEMPORAL__: TemporalDevServer | undefined;
-  // eslint-disable-next-line no-var
   var __VMOPS_POSTGRES__: EmbeddedPostgres | undefined;
 }
 
@@ -41,10 +39,7 @@ export default async function globalSetup(): Promise<void> {
   await runMigrations(dataSource);
   await dataSource.destroy();
 
-  const [temporal, bundle] = await Promise.all([
-    freePort().then((port) => startTemporalDevServer({ port })),
-    bundleWorkflows(),
-  ]);
+  const [temporal, bundle] = await Promise.all([freePort().then((port) => startTemporalDevServer({ port })), bundleWorkflows()]);
   globalThis.__VMOPS_TEMPORAL__ = temporal;
 
   const bundlePath = path.join(os.tmpdir(), `${database}-workflows.js`);

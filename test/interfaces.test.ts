@@ -24,14 +24,19 @@ describe('network interfaces', () => {
   afterAll(() => h?.close());
   afterEach(() => h.resetFaults());
 
-  const ifaces = async (vmId: string, k = key) => (await h.call('GET', `/v1/vms/${vmId}/interfaces`, { key: k })).body as { items: Iface[]; warnings: string[] };
+  const ifaces = async (vmId: string, k = key) =>
+    (await h.call('GET', `/v1/vms/${vmId}/interfaces`, { key: k })).body as { items: Iface[]; warnings: string[] };
   const first = async (vmId: string) => (await ifaces(vmId)).items.find((n) => n.position === 0)!;
 
   it('creates an interface on a running VM and attaches it; undone at every driver call', async () => {
     const calls = await checkSaga(h, key, {
       setup: async () => {
         const vm = await h.createVm(key);
-        return { vmId: vm.id, nodeId: vm.nodeId, request: { method: 'POST', path: `/v1/vms/${vm.id}/interfaces`, body: { network: 'private' } } };
+        return {
+          vmId: vm.id,
+          nodeId: vm.nodeId,
+          request: { method: 'POST', path: `/v1/vms/${vm.id}/interfaces`, body: { network: 'private' } },
+        };
       },
     });
     expect(calls).toEqual(['createNic', 'attachNic']);
@@ -57,7 +62,7 @@ describe('network interfaces', () => {
     expect((await h.auditNode(vm.nodeId)).diff.clean).toBe(true);
   });
 
-  it('detaches the last interface with a warning (allowed, as Gandi), keeps it the VM\'s, and attaches it again', async () => {
+  it("detaches the last interface with a warning (allowed, as Gandi), keeps it the VM's, and attaches it again", async () => {
     const vm = await h.createVm(key);
     const nic = await first(vm.id);
     const detach = await h.call('POST', `/v1/vms/${vm.id}/interfaces/${nic.id}/detach`, { key });
@@ -66,7 +71,10 @@ describe('network interfaces', () => {
     const detached = await h.waitForOperation(key, detach.body.id);
     expect(detached.status).toBe('succeeded');
     await recordOperationHistory(h, detached.id, 'nic-detach.succeeded');
-    expect(await ifaces(vm.id)).toEqual({ items: [expect.objectContaining({ id: nic.id, vmId: vm.id, position: null })], warnings: [expect.stringContaining('no network interface')] });
+    expect(await ifaces(vm.id)).toEqual({
+      items: [expect.objectContaining({ id: nic.id, vmId: vm.id, position: null })],
+      warnings: [expect.stringContaining('no network interface')],
+    });
     expect((await h.call('GET', '/v1/interfaces?detached=true', { key })).body.items.map((n: Iface) => n.id)).toContain(nic.id);
     expect((await h.hypervisor.getVm(vm.nodeId, vm.id))?.nics).toEqual([]);
 
@@ -80,7 +88,11 @@ describe('network interfaces', () => {
     expect((await h.auditNode(vm.nodeId)).diff.clean).toBe(true);
 
     const dry = await h.call('POST', `/v1/vms/${vm.id}/interfaces/${nic.id}/detach?dryRun=true`, { key });
-    expect([dry.status, dry.body.steps.map((s: { name: string }) => s.name), dry.body.warnings.length]).toEqual([200, ['detachNic', 'recordNic'], 1]);
+    expect([dry.status, dry.body.steps.map((s: { name: string }) => s.name), dry.body.warnings.length]).toEqual([
+      200,
+      ['detachNic', 'recordNic'],
+      1,
+    ]);
   });
 
   it('detach and attach are undone at every driver call', async () => {
@@ -145,7 +157,10 @@ describe('network interfaces', () => {
     await h.sim.injectFault({ method: 'attachNic', nodeId, failCalls: 1, error: 'invalid_state', lands: true });
     const failed = await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/interfaces/${kept.id}/attach`);
     expect(failed.status).toBe('failed');
-    expect((await h.dataSource.query(`SELECT vm_id, position FROM network_interfaces WHERE id = $1`, [kept.id]))[0]).toEqual({ vm_id: null, position: null });
+    expect((await h.dataSource.query(`SELECT vm_id, position FROM network_interfaces WHERE id = $1`, [kept.id]))[0]).toEqual({
+      vm_id: null,
+      position: null,
+    });
     expect((await h.hypervisor.getVm(nodeId, vm.id))?.nics.map((n) => n.id)).not.toContain(kept.id);
     expect((await h.auditNode(nodeId)).diff.clean).toBe(true);
     await h.resetFaults();
@@ -204,10 +219,19 @@ describe('network interfaces', () => {
     await h.sim.setLatency({ method: 'createNic', ms: 500 });
     // VMs created at the same time take addresses of the same pool, and the nodes' rows, while interfaces are recorded.
     const [started, creates] = await Promise.all([
-      Promise.all(vms.flatMap(({ k, vm }) => [0, 1].map(async () => ({ k, res: await h.call('POST', `/v1/vms/${vm.id}/interfaces`, { key: k, body: {} }) })))),
+      Promise.all(
+        vms.flatMap(({ k, vm }) =>
+          [0, 1].map(async () => ({ k, res: await h.call('POST', `/v1/vms/${vm.id}/interfaces`, { key: k, body: {} }) })),
+        ),
+      ),
       Promise.all(
         tenants.flatMap((k) =>
-          [0, 1].map((i) => h.call('POST', '/v1/vms', { key: k, body: { hostname: `nic-race-${Date.now().toString(36)}-${i}`, templateId: h.world.templateId, cpus: 1, memoryMb: 512 } })),
+          [0, 1].map((i) =>
+            h.call('POST', '/v1/vms', {
+              key: k,
+              body: { hostname: `nic-race-${Date.now().toString(36)}-${i}`, templateId: h.world.templateId, cpus: 1, memoryMb: 512 },
+            }),
+          ),
         ),
       ),
     ]);
@@ -223,12 +247,16 @@ describe('network interfaces', () => {
     for (const { k, vm } of vms) {
       const { items } = await ifaces(vm.id, k);
       expect(items.map((n) => n.position)).toEqual([0, 1]);
-      for (const n of items) macs.add(n.mac), addresses.add(n.ipAddress!);
+      for (const n of items) {
+        macs.add(n.mac);
+        addresses.add(n.ipAddress!);
+      }
     }
     // Every interface of both tenants has a MAC and a public address of its own.
     expect([macs.size, addresses.size]).toEqual([12, 12]);
     const second = (await h.call('GET', '/v1/interfaces', { key: tenants[1] })).body.items as Iface[];
-    for (const [i, r] of creates.entries()) expect((await h.waitForOperation(tenants[Math.floor(i / 2)], r.body.id)).status).toBe('succeeded');
+    for (const [i, r] of creates.entries())
+      expect((await h.waitForOperation(tenants[Math.floor(i / 2)], r.body.id)).status).toBe('succeeded');
     const secondsVms = [...vms.filter((v) => v.k === tenants[1]).map((v) => v.vm.id), ...creates.slice(2).map((r) => r.body.vmId)];
     expect(new Set(second.map((n) => n.vmId))).toEqual(new Set(secondsVms));
     for (const nodeId of h.world.nodeIds) expect((await h.auditNode(nodeId)).diff.clean).toBe(true);
@@ -242,7 +270,11 @@ describe('network interfaces', () => {
     // 192.0.2.0/30: .1 is the gateway's, .3 the broadcast: one address to hand out.
     expect(tiny.ipAddress).toBe('192.0.2.2');
     const none = await h.call('POST', `/v1/vms/${vm.id}/interfaces`, { key, body: { network: 'tiny' } });
-    expect([none.status, none.body.error.code, none.body.error.details]).toEqual([417, 'ADDRESS_POOL_EXHAUSTED', { network: 'tiny', pool: '192.0.2.0/30' }]);
+    expect([none.status, none.body.error.code, none.body.error.details]).toEqual([
+      417,
+      'ADDRESS_POOL_EXHAUSTED',
+      { network: 'tiny', pool: '192.0.2.0/30' },
+    ]);
     await h.runOperation(key, 'DELETE', `/v1/vms/${vm.id}/interfaces/${tiny.id}`);
     await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/interfaces`, { network: 'tiny' });
     expect((await ifaces(vm.id)).items.find((n) => n.network === 'tiny')?.ipAddress).toBe('192.0.2.2');

@@ -26,7 +26,10 @@ describe('operations on QEMU nodes', () => {
       return await h.waitForOperation(key, res.body.id, 120_000);
     } catch (err) {
       const op = (await h.call('GET', `/v1/operations/${res.body.id}`, { key })).body;
-      throw new Error(`${(err as Error).message}; steps: ${JSON.stringify(op.steps?.map((s: any) => [s.name, s.status, s.attempts, s.error]))}`);
+      throw new Error(
+        `${(err as Error).message}; steps: ${JSON.stringify(op.steps?.map((s: any) => [s.name, s.status, s.attempts, s.error]))}`,
+        { cause: err },
+      );
     }
   };
   const vmView = async (vmId: string) => (await h.call('GET', `/v1/vms/${vmId}`, { key })).body;

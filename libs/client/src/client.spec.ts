@@ -10,7 +10,10 @@ describe('the typed client', () => {
     try {
       execFileSync('npm', ['run', '--silent', 'openapi:client', '--', '--check'], { cwd: ROOT, stdio: 'pipe' });
     } catch (err) {
-      throw new Error(`libs/client/src/schema.ts is stale: run npm run openapi:client and commit it\n${String((err as { stderr?: Buffer }).stderr ?? err)}`);
+      throw new Error(
+        `libs/client/src/schema.ts is stale: run npm run openapi:client and commit it\n${String((err as { stderr?: Buffer }).stderr ?? err)}`,
+        { cause: err },
+      );
     }
   }, 60_000);
 
@@ -23,10 +26,15 @@ describe('the typed client', () => {
 
   it('reads an error answer into its code, message and details', () => {
     const response = new Response(null, { status: 409, statusText: 'Conflict' });
-    const error = VmopsApiError.of(response, { error: { code: 'VM_BUSY', message: 'web-1 is busy with vm.stop', details: { operationId: 'x' } } });
+    const error = VmopsApiError.of(response, {
+      error: { code: 'VM_BUSY', message: 'web-1 is busy with vm.stop', details: { operationId: 'x' } },
+    });
     expect(error).toMatchObject({ status: 409, code: 'VM_BUSY', message: 'web-1 is busy with vm.stop', details: { operationId: 'x' } });
     // A body that is no error of the API (a proxy's page) still says what answered.
-    expect(VmopsApiError.of(new Response(null, { status: 502, statusText: 'Bad Gateway' }), 'upstream down')).toMatchObject({ status: 502, code: 'HTTP_502' });
+    expect(VmopsApiError.of(new Response(null, { status: 502, statusText: 'Bad Gateway' }), 'upstream down')).toMatchObject({
+      status: 502,
+      code: 'HTTP_502',
+    });
   });
 });
 

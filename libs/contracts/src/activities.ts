@@ -1,13 +1,5 @@
 import type { OperationProgress, OperationStep, WaitReason } from './operations';
-import type {
-  DiskInfo,
-  MigrationInfo,
-  NodeAudit,
-  SnapshotInfo,
-  VmDefinition,
-  VmInfo,
-  VmUsage,
-} from '../../hypervisor/src/driver';
+import type { DiskInfo, MigrationInfo, NodeAudit, SnapshotInfo, VmDefinition, VmInfo, VmUsage } from '../../hypervisor/src/driver';
 import type { DrainMigrationLaunch, ScheduledLaunch, SnapshotCreateInput, SnapshotDeleteInput, VmPowerState } from './workflows';
 
 /** What every step activity resolves to: the attempt that succeeded (1 = first try) and what it read, if anything. */
@@ -98,7 +90,7 @@ export interface InventoryActivities {
   finishOperation(args: { operationId: string; vmId: string | null; progress: OperationProgress }): Promise<StepReport>;
 }
 
-type OnNode<A = {}> = { nodeId: string } & A;
+type OnNode<A = object> = { nodeId: string } & A;
 
 /**
  * Activities that call the hypervisor driver. Each runs on the task queue of the node named by `nodeId` (see
@@ -117,7 +109,9 @@ export interface DriverActivities {
    * ACPI shutdown, then up to `timeoutSeconds` for the guest (0: none); after that `force` pulls the plug,
    * `fail` gives up (GuestDidNotStop, permanent). Resolves to how the VM went off.
    */
-  stopVmWithTimeout(args: OnNode<{ vmId: string; timeoutSeconds: number; onTimeout: 'force' | 'fail' }>): Promise<StepReport<'graceful' | 'forced'>>;
+  stopVmWithTimeout(
+    args: OnNode<{ vmId: string; timeoutSeconds: number; onTimeout: 'force' | 'fail' }>,
+  ): Promise<StepReport<'graceful' | 'forced'>>;
   resetVm(args: OnNode<{ vmId: string }>): Promise<StepReport>;
   freezeVm(args: OnNode<{ vmId: string }>): Promise<StepReport>;
   unfreezeVm(args: OnNode<{ vmId: string }>): Promise<StepReport>;
@@ -298,7 +292,13 @@ export interface DrainActivities {
    * target (placement picks one), locking the VM for `operationId`; the workflow then starts it as a child.
    * Idempotent: a retried call finds its own pending record and makes it anew.
    */
-  launchDrainMigration(args: { drainOperationId: string; requestedByTenantId: string; operationId: string; vmId: string; nodeId: string }): Promise<DrainMigrationLaunch>;
+  launchDrainMigration(args: {
+    drainOperationId: string;
+    requestedByTenantId: string;
+    operationId: string;
+    vmId: string;
+    nodeId: string;
+  }): Promise<DrainMigrationLaunch>;
 }
 
 /**
@@ -308,7 +308,12 @@ export interface DrainActivities {
  */
 export interface SnapshotScheduleActivities {
   /** snapshot.create of the definition's disk, named `<definition>-<takenAt as YYYYMMDD-HHMMSS>`, type automatic. */
-  launchScheduledSnapshot(args: { definitionId: string; scheduleId: string; operationId: string; takenAt: string }): Promise<ScheduledLaunch<SnapshotCreateInput>>;
+  launchScheduledSnapshot(args: {
+    definitionId: string;
+    scheduleId: string;
+    operationId: string;
+    takenAt: string;
+  }): Promise<ScheduledLaunch<SnapshotCreateInput>>;
   /** snapshot.delete of the definition's automatic snapshots beyond its retention, oldest first. */
   launchSnapshotPruning(args: { definitionId: string; operationId: string }): Promise<ScheduledLaunch<SnapshotDeleteInput>>;
 }

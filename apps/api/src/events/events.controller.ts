@@ -6,6 +6,7 @@ import { ApiError } from '../common/api-error';
 import { OperationEventsService } from './operation-events.service';
 
 /** The Last-Event-ID header (read without @Headers, which the OpenAPI document would list as a second, required header). */
+// eslint-disable-next-line no-useless-assignment -- used as a parameter decorator below, which the rule does not see
 const LastEventId = createParamDecorator((_: unknown, ctx: ExecutionContext): string | undefined => {
   const value = ctx.switchToHttp().getRequest<{ headers: Record<string, string | string[] | undefined> }>().headers['last-event-id'];
   return Array.isArray(value) ? value[0] : value;
@@ -29,8 +30,8 @@ export class EventsController {
     if (lastEventId !== undefined && !/^\d{1,15}$/.test(lastEventId)) {
       throw new ApiError('VALIDATION_FAILED', 'Last-Event-ID must be an event id from this stream');
     }
-    return this.events.stream(principal.tenantId, lastEventId === undefined ? null : Number(lastEventId), principal.apiKeyId).pipe(
-      map(({ id, tenantId: _tenant, ...data }) => ({ id: String(id), type: 'operation', data })),
-    );
+    return this.events
+      .stream(principal.tenantId, lastEventId === undefined ? null : Number(lastEventId), principal.apiKeyId)
+      .pipe(map(({ id, tenantId: _tenant, ...data }) => ({ id: String(id), type: 'operation', data })));
   }
 }

@@ -20,8 +20,21 @@ import type {
   VmUsage,
 } from '../driver';
 import { DriverCapacityError, DriverInvalidStateError, DriverNotFoundError, DriverUnavailableError } from '../errors';
-import { QmpClient, QmpCommandError } from './qmp-client';
-import { contentWrites, copyImage, createImage, exists, GiB, imageSizeGb, listNames, readContent, readJson, run, tempPath, writeJson } from './qemu-tools';
+import { QmpClient, QmpCommandError, type QmpBlockJob, type QmpBlockNode, type QmpBlockStats, type QmpMigrationInfo } from './qmp-client';
+import {
+  contentWrites,
+  copyImage,
+  createImage,
+  exists,
+  GiB,
+  imageSizeGb,
+  listNames,
+  readContent,
+  readJson,
+  run,
+  tempPath,
+  writeJson,
+} from './qemu-tools';
 
 export interface QemuDriverOptions {
   /**
@@ -110,7 +123,8 @@ export class QemuDriver implements HypervisorDriver {
     this.qemu = options.qemuBinary ?? 'qemu-system-x86_64';
     this.accel = options.accel ?? 'tcg';
     this.repeatMs = options.powerButtonRepeatMs ?? 1000;
-    this.socketDir = options.socketDir ?? join(tmpdir(), `vmops-qemu-${createHash('sha256').update(options.root).digest('hex').slice(0, 12)}`);
+    this.socketDir =
+      options.socketDir ?? join(tmpdir(), `vmops-qemu-${createHash('sha256').update(options.root).digest('hex').slice(0, 12)}`);
   }
 
   /** Serves `nodeId` with this capacity from now on (creates its directories). */
@@ -118,7 +132,8 @@ export class QemuDriver implements HypervisorDriver {
     await this.withLock([nodeId], async () => {
       const existing = await readJson<NodeRecord>(this.nodeFile(nodeId));
       await writeJson(this.nodeFile(nodeId), { capacity, seq: existing?.seq ?? 0 });
-      for (const dir of ['vms', 'disks', 'snapshots', 'nics', 'held', 'incoming']) await fs.mkdir(join(this.nodeDir(nodeId), dir), { recursive: true });
+      for (const dir of ['vms', 'disks', 'snapshots', 'nics', 'held', 'incoming'])
+        await fs.mkdir(join(this.nodeDir(nodeId), dir), { recursive: true });
     });
   }
 
@@ -167,7 +182,11 @@ export class QemuDriver implements HypervisorDriver {
   }
 
   async close(): Promise<void> {
-    for (const c of this.qmpClients.values()) await c.then((q) => q.close(), () => undefined);
+    for (const c of this.qmpClients.values())
+      await c.then(
+        (q) => q.close(),
+        () => undefined,
+      );
     this.qmpClients.clear();
   }
 
@@ -181,7 +200,8 @@ export class QemuDriver implements HypervisorDriver {
         if (elsewhere !== nodeId) throw new DriverInvalidStateError(`VM ${def.vmId} is defined on node ${elsewhere}`);
         return;
       }
-      if (def.cpus > node.capacity.cpus) throw new DriverCapacityError(`node ${nodeId} has ${node.capacity.cpus} CPUs; VM ${def.vmId} asks for ${def.cpus}`);
+      if (def.cpus > node.capacity.cpus)
+        throw new DriverCapacityError(`node ${nodeId} has ${node.capacity.cpus} CPUs; VM ${def.vmId} asks for ${def.cpus}`);
       const { disks, nics } = await this.attachments(nodeId);
       for (const [kind, list, held, has] of [
         ['disk', def.disks, disks, (id: string) => exists(this.diskFile(nodeId, id))],
@@ -192,9 +212,17 @@ export class QemuDriver implements HypervisorDriver {
           const holder = held.get(a.id);
           if (holder) throw new DriverInvalidStateError(`${kind} ${a.id} is attached to VM ${holder.vmId}`);
         }
-        if (new Set(list.map((a) => a.position)).size !== list.length) throw new DriverInvalidStateError(`VM ${def.vmId} has two ${kind}s at one position`);
+        if (new Set(list.map((a) => a.position)).size !== list.length)
+          throw new DriverInvalidStateError(`VM ${def.vmId} has two ${kind}s at one position`);
       }
-      const record: VmRecord = { ...def, rootPasswordHash: def.rootPasswordHash ?? null, frozen: false, bootIso: null, startedAt: null, powerdownAt: null };
+      const record: VmRecord = {
+        ...def,
+        rootPasswordHash: def.rootPasswordHash ?? null,
+        frozen: false,
+        bootIso: null,
+        startedAt: null,
+        powerdownAt: null,
+      };
       await writeJson(this.vmFile(nodeId, def.vmId), record);
     });
   }
@@ -204,7 +232,8 @@ export class QemuDriver implements HypervisorDriver {
       await this.node(nodeId);
       const vm = await this.vmRecord(nodeId, vmId);
       if (!vm) return;
-      if (await this.alive(nodeId, vmId)) throw new DriverInvalidStateError(`VM ${vmId} is ${await this.powerState(nodeId, vm)}; stop it first`);
+      if (await this.alive(nodeId, vmId))
+        throw new DriverInvalidStateError(`VM ${vmId} is ${await this.powerState(nodeId, vm)}; stop it first`);
       await fs.rm(this.vmFile(nodeId, vmId), { force: true });
     });
   }
@@ -219,8 +248,10 @@ export class QemuDriver implements HypervisorDriver {
     await this.withLock([nodeId], async () => {
       const node = await this.node(nodeId);
       const vm = await this.requireVm(nodeId, vmId);
-      if (await this.alive(nodeId, vmId)) throw new DriverInvalidStateError(`VM ${vmId} is ${await this.powerState(nodeId, vm)}; resize it stopped`);
-      if (size.cpus > node.capacity.cpus) throw new DriverCapacityError(`node ${nodeId} has ${node.capacity.cpus} CPUs; VM ${vmId} asks for ${size.cpus}`);
+      if (await this.alive(nodeId, vmId))
+        throw new DriverInvalidStateError(`VM ${vmId} is ${await this.powerState(nodeId, vm)}; resize it stopped`);
+      if (size.cpus > node.capacity.cpus)
+        throw new DriverCapacityError(`node ${nodeId} has ${node.capacity.cpus} CPUs; VM ${vmId} asks for ${size.cpus}`);
       await writeJson(this.vmFile(nodeId, vmId), { ...vm, cpus: size.cpus, memoryMb: size.memoryMb });
     });
   }
@@ -243,7 +274,9 @@ export class QemuDriver implements HypervisorDriver {
       }
       const used = await this.usedOn(nodeId);
       if (used.memoryMb + vm.memoryMb > node.capacity.memoryMb) {
-        throw new DriverCapacityError(`node ${nodeId} has ${node.capacity.memoryMb - used.memoryMb} MB of memory free; VM ${vmId} needs ${vm.memoryMb}`);
+        throw new DriverCapacityError(
+          `node ${nodeId} has ${node.capacity.memoryMb - used.memoryMb} MB of memory free; VM ${vmId} needs ${vm.memoryMb}`,
+        );
       }
       // Written first: a QEMU that runs is never without its start time, whenever this call is cut short.
       const started: VmRecord = { ...vm, startedAt: new Date().toISOString(), bootIso: options.bootIso ?? null, powerdownAt: null };
@@ -262,9 +295,13 @@ export class QemuDriver implements HypervisorDriver {
     this.keepPressing(nodeId, vmId);
   }
 
-  async stopVm(nodeId: string, vmId: string, { timeoutSeconds, onProgress }: { timeoutSeconds: number; onProgress?: ProgressListener }): Promise<'stopped' | 'timed_out'> {
+  async stopVm(
+    nodeId: string,
+    vmId: string,
+    { timeoutSeconds, onProgress }: { timeoutSeconds: number; onProgress?: ProgressListener },
+  ): Promise<'stopped' | 'timed_out'> {
     const deadline = Date.now() + timeoutSeconds * 1000;
-    for (let pressedAt = 0; ; ) {
+    for (let pressedAt = 0; ;) {
       if (!(await this.alive(nodeId, vmId))) {
         await this.requireVm(nodeId, vmId);
         await this.settleStopped(nodeId, vmId);
@@ -316,11 +353,12 @@ export class QemuDriver implements HypervisorDriver {
   async usage(nodeId: string, vmId: string): Promise<VmUsage> {
     const vm = await this.requireVm(nodeId, vmId);
     const pid = await this.pid(nodeId, vmId);
-    if (!pid) return { uptimeSeconds: 0, cpuSeconds: 0, memoryUsedMb: 0, diskReadBytes: 0, diskWriteBytes: 0, netRxBytes: 0, netTxBytes: 0 };
+    if (!pid)
+      return { uptimeSeconds: 0, cpuSeconds: 0, memoryUsedMb: 0, diskReadBytes: 0, diskWriteBytes: 0, netRxBytes: 0, netTxBytes: 0 };
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     const ticks = 100;
     const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    const stats = await (await this.qmp(nodeId, vmId)).execute<any[]>('query-blockstats', { 'query-nodes': false });
+    const stats = await (await this.qmp(nodeId, vmId)).execute<QmpBlockStats[]>('query-blockstats', { 'query-nodes': false });
     const sum = (key: string) => stats.reduce((n, s) => n + (s.stats?.[key] ?? 0), 0);
     return {
       uptimeSeconds: vm.startedAt ? Math.max(0, Math.floor((Date.now() - Date.parse(vm.startedAt)) / 1000)) : 0,
@@ -343,28 +381,38 @@ export class QemuDriver implements HypervisorDriver {
   async createDiskFromTemplate(nodeId: string, disk: { diskId: string; templateId: string; sizeGb: number }): Promise<void> {
     const image = await readJson<ImageRecord>(this.imageMeta(disk.templateId));
     if (!image) throw new DriverNotFoundError(`template image ${disk.templateId} is not in the image store`);
-    if (disk.sizeGb < image.sizeGb) throw new DriverInvalidStateError(`image ${disk.templateId} needs a disk of at least ${image.sizeGb} GB`);
-    await this.createDisk(nodeId, disk.diskId, disk.sizeGb, `template ${disk.templateId}`, (tmp) => copyImage(this.imageFile(disk.templateId), tmp, disk.sizeGb));
+    if (disk.sizeGb < image.sizeGb)
+      throw new DriverInvalidStateError(`image ${disk.templateId} needs a disk of at least ${image.sizeGb} GB`);
+    await this.createDisk(nodeId, disk.diskId, disk.sizeGb, `template ${disk.templateId}`, (tmp) =>
+      copyImage(this.imageFile(disk.templateId), tmp, disk.sizeGb),
+    );
   }
 
   async createDiskFromSnapshot(nodeId: string, disk: { diskId: string; snapshotId: string; sizeGb?: number }): Promise<void> {
     const snap = await this.requireSnapshot(nodeId, disk.snapshotId);
     const sizeGb = disk.sizeGb ?? snap.sizeGb;
     if (sizeGb < snap.sizeGb) throw new DriverInvalidStateError(`snapshot ${disk.snapshotId} needs a disk of at least ${snap.sizeGb} GB`);
-    await this.createDisk(nodeId, disk.diskId, sizeGb, `snapshot ${disk.snapshotId}`, (tmp) => copyImage(this.snapshotFile(nodeId, disk.snapshotId), tmp, sizeGb));
+    await this.createDisk(nodeId, disk.diskId, sizeGb, `snapshot ${disk.snapshotId}`, (tmp) =>
+      copyImage(this.snapshotFile(nodeId, disk.snapshotId), tmp, sizeGb),
+    );
   }
 
   async captureImage(nodeId: string, image: { imageId: string; diskId: string; fsfreeze: boolean }): Promise<void> {
     await this.withLock([nodeId], async () => {
       const existing = await readJson<ImageRecord>(this.imageMeta(image.imageId));
       if (existing) {
-        if (existing.sourceDiskId !== image.diskId) throw new DriverInvalidStateError(`image ${image.imageId} was captured from another disk`);
+        if (existing.sourceDiskId !== image.diskId)
+          throw new DriverInvalidStateError(`image ${image.imageId} was captured from another disk`);
         return;
       }
       const path = await this.requireDiskFile(nodeId, image.diskId);
       await fs.mkdir(join(this.options.root, 'images'), { recursive: true });
       await this.pointInTimeCopy(nodeId, image.diskId, path, this.imageFile(image.imageId), image.fsfreeze, 'capture a consistent image');
-      await writeJson(this.imageMeta(image.imageId), { imageId: image.imageId, sizeGb: await imageSizeGb(path), sourceDiskId: image.diskId } satisfies ImageRecord);
+      await writeJson(this.imageMeta(image.imageId), {
+        imageId: image.imageId,
+        sizeGb: await imageSizeGb(path),
+        sourceDiskId: image.diskId,
+      } satisfies ImageRecord);
     });
   }
 
@@ -416,16 +464,20 @@ export class QemuDriver implements HypervisorDriver {
       if (holder?.vmId === vmId && holder.position === position) return;
       if (holder) throw new DriverInvalidStateError(`disk ${diskId} is attached to VM ${holder.vmId}`);
       const running = await this.alive(nodeId, vmId);
-      if (position === 0 && running) throw new DriverInvalidStateError(`VM ${vmId} is running; its boot disk changes only while it is stopped`);
+      if (position === 0 && running)
+        throw new DriverInvalidStateError(`VM ${vmId} is running; its boot disk changes only while it is stopped`);
       const taken = vm.disks.find((d) => d.position === position);
       if (taken) throw new DriverInvalidStateError(`VM ${vmId} already has disk ${taken.id} at position ${position}`);
       if (running) {
         const q = await this.qmp(nodeId, vmId);
-        const nodes = await q.execute<any[]>('query-named-block-nodes', { flat: true });
+        const nodes = await q.execute<QmpBlockNode[]>('query-named-block-nodes', { flat: true });
         if (!nodes.some((n) => n['node-name'] === qid('d', diskId))) await q.execute('blockdev-add', diskBlockdev(diskId, path));
         if (!(await this.hasDevice(q, qid('v', diskId)))) await q.execute('device_add', diskDevice(diskId, position));
       }
-      await writeJson(this.vmFile(nodeId, vmId), { ...vm, disks: [...vm.disks, { id: diskId, position }].sort((a, b) => a.position - b.position) });
+      await writeJson(this.vmFile(nodeId, vmId), {
+        ...vm,
+        disks: [...vm.disks, { id: diskId, position }].sort((a, b) => a.position - b.position),
+      });
     });
   }
 
@@ -440,7 +492,7 @@ export class QemuDriver implements HypervisorDriver {
         if (holder.position === 0) throw new DriverInvalidStateError(`VM ${vmId} is running; its boot disk stays attached while it runs`);
         const q = await this.qmp(nodeId, vmId);
         await this.unplug(q, qid('v', diskId), `disk ${diskId}`);
-        const nodes = await q.execute<any[]>('query-named-block-nodes', { flat: true });
+        const nodes = await q.execute<QmpBlockNode[]>('query-named-block-nodes', { flat: true });
         if (nodes.some((n) => n['node-name'] === qid('d', diskId))) await q.execute('blockdev-del', { 'node-name': qid('d', diskId) });
       }
       await writeJson(this.vmFile(nodeId, vmId), { ...vm, disks: vm.disks.filter((d) => d.id !== diskId) });
@@ -494,10 +546,14 @@ export class QemuDriver implements HypervisorDriver {
       const targetId = options.targetDiskId ?? snap.diskId;
       const target = await this.requireDiskFile(nodeId, targetId);
       const holder = (await this.attachments(nodeId)).disks.get(targetId);
-      if (holder && (await this.alive(nodeId, holder.vmId))) throw new DriverInvalidStateError(`VM ${holder.vmId} is running; stop it before a rollback`);
+      if (holder && (await this.alive(nodeId, holder.vmId)))
+        throw new DriverInvalidStateError(`VM ${holder.vmId} is running; stop it before a rollback`);
       const targetGb = await imageSizeGb(target);
-      if (targetGb < snap.sizeGb) throw new DriverInvalidStateError(`disk ${targetId} is ${targetGb} GB; snapshot ${snapshotId} needs ${snap.sizeGb} GB`);
-      const invalidated = (await this.snapshots(nodeId)).filter((s) => s.diskId === targetId && (targetId !== snap.diskId || s.seq > snap.seq));
+      if (targetGb < snap.sizeGb)
+        throw new DriverInvalidStateError(`disk ${targetId} is ${targetGb} GB; snapshot ${snapshotId} needs ${snap.sizeGb} GB`);
+      const invalidated = (await this.snapshots(nodeId)).filter(
+        (s) => s.diskId === targetId && (targetId !== snap.diskId || s.seq > snap.seq),
+      );
       if (invalidated.length && !options.discardSnapshots) {
         throw new DriverInvalidStateError(
           `the rollback would invalidate snapshot(s) ${invalidated.map((s) => s.snapshotId).join(', ')} of disk ${targetId}; discard them to go on`,
@@ -536,11 +592,16 @@ export class QemuDriver implements HypervisorDriver {
       if (taken) throw new DriverInvalidStateError(`VM ${vmId} already has interface ${taken.id} at position ${position}`);
       if (await this.alive(nodeId, vmId)) {
         const q = await this.qmp(nodeId, vmId);
-        const netdevs = await q.execute<any[]>('query-netdev').catch(() => [] as any[]);
-        if (!netdevs.some((n) => n.id === qid('n', nicId))) await q.execute('netdev_add', { type: 'user', id: qid('n', nicId), restrict: true });
-        if (!(await this.hasDevice(q, qid('i', nicId)))) await q.execute('device_add', { driver: 'virtio-net-pci', netdev: qid('n', nicId), mac: nic.mac, id: qid('i', nicId) });
+        const netdevs = await q.execute<{ id: string }[]>('query-netdev').catch(() => [] as { id: string }[]);
+        if (!netdevs.some((n) => n.id === qid('n', nicId)))
+          await q.execute('netdev_add', { type: 'user', id: qid('n', nicId), restrict: true });
+        if (!(await this.hasDevice(q, qid('i', nicId))))
+          await q.execute('device_add', { driver: 'virtio-net-pci', netdev: qid('n', nicId), mac: nic.mac, id: qid('i', nicId) });
       }
-      await writeJson(this.vmFile(nodeId, vmId), { ...vm, nics: [...vm.nics, { id: nicId, position }].sort((a, b) => a.position - b.position) });
+      await writeJson(this.vmFile(nodeId, vmId), {
+        ...vm,
+        nics: [...vm.nics, { id: nicId, position }].sort((a, b) => a.position - b.position),
+      });
     });
   }
 
@@ -577,7 +638,8 @@ export class QemuDriver implements HypervisorDriver {
     await this.withLock([targetNodeId, m.sourceNodeId], async () => {
       const existing = await this.migration(m.migrationId);
       if (existing) {
-        if (existing.targetNodeId !== targetNodeId || existing.vmId !== m.vmId) throw new DriverInvalidStateError(`migration ${m.migrationId} exists for another VM or target`);
+        if (existing.targetNodeId !== targetNodeId || existing.vmId !== m.vmId)
+          throw new DriverInvalidStateError(`migration ${m.migrationId} exists for another VM or target`);
         return;
       }
       if (targetNodeId === m.sourceNodeId) throw new DriverInvalidStateError(`VM ${m.vmId} is already on node ${targetNodeId}`);
@@ -585,12 +647,15 @@ export class QemuDriver implements HypervisorDriver {
       const vm = await this.requireVm(m.sourceNodeId, m.vmId);
       const busy = (await this.migrations()).find((x) => x.vmId === vm.vmId && RESERVING.includes(x.state));
       if (busy) throw new DriverInvalidStateError(`VM ${vm.vmId} is already migrating (${busy.migrationId})`);
-      if (vm.cpus > node.capacity.cpus) throw new DriverCapacityError(`node ${targetNodeId} has ${node.capacity.cpus} CPUs; VM ${vm.vmId} has ${vm.cpus}`);
+      if (vm.cpus > node.capacity.cpus)
+        throw new DriverCapacityError(`node ${targetNodeId} has ${node.capacity.cpus} CPUs; VM ${vm.vmId} has ${vm.cpus}`);
       let storageGb = 0;
       for (const d of vm.disks) storageGb += await imageSizeGb(this.diskFile(m.sourceNodeId, d.id));
       const used = await this.usedOn(targetNodeId);
       if (used.memoryMb + vm.memoryMb > node.capacity.memoryMb) {
-        throw new DriverCapacityError(`node ${targetNodeId} has ${node.capacity.memoryMb - used.memoryMb} MB of memory free; VM ${vm.vmId} needs ${vm.memoryMb}`);
+        throw new DriverCapacityError(
+          `node ${targetNodeId} has ${node.capacity.memoryMb - used.memoryMb} MB of memory free; VM ${vm.vmId} needs ${vm.memoryMb}`,
+        );
       }
       await this.reserveStorage(targetNodeId, storageGb, `receive VM ${vm.vmId}`);
       const running = await this.alive(m.sourceNodeId, vm.vmId);
@@ -641,7 +706,8 @@ export class QemuDriver implements HypervisorDriver {
       const done = await this.withLock([sourceNodeId], async () => {
         const current = await this.migration(migrationId);
         if (current && current.state !== 'transferring' && TRANSFERRED.includes(current.state)) return true;
-        if (!current || current.state !== 'transferring') throw new DriverInvalidStateError(`migration ${migrationId} was aborted during the transfer`);
+        if (!current || current.state !== 'transferring')
+          throw new DriverInvalidStateError(`migration ${migrationId} was aborted during the transfer`);
         await writeJson(this.migrationFile(migrationId), { ...current, progress: Math.max(current.progress, p) });
         return false;
       });
@@ -665,13 +731,18 @@ export class QemuDriver implements HypervisorDriver {
       }
     } catch (err) {
       // Another attempt of this call finished the transfer (and the switch-over may have ended this one's mirror).
-      if (err instanceof TransferFinishedElsewhere || TRANSFERRED.includes((await this.migration(migrationId))?.state as MigrationInfo['state'])) return;
+      if (
+        err instanceof TransferFinishedElsewhere ||
+        TRANSFERRED.includes((await this.migration(migrationId))?.state as MigrationInfo['state'])
+      )
+        return;
       throw err;
     }
     await this.withLock([sourceNodeId], async () => {
       const current = await this.migration(migrationId);
       if (current && TRANSFERRED.includes(current.state)) return;
-      if (!current || current.state !== 'transferring') throw new DriverInvalidStateError(`migration ${migrationId} was aborted during the transfer`);
+      if (!current || current.state !== 'transferring')
+        throw new DriverInvalidStateError(`migration ${migrationId} was aborted during the transfer`);
       await writeJson(this.migrationFile(migrationId), { ...current, state: 'transferred', progress: 100 });
     });
     if (last < 100) report(100);
@@ -686,14 +757,22 @@ export class QemuDriver implements HypervisorDriver {
       const vm = await this.vmRecord(sourceNodeId, m.vmId);
       if (!vm) {
         // An earlier attempt moved the VM's files and stopped before it recorded the switch-over.
-        if (!(await this.vmRecord(m.targetNodeId, m.vmId))) throw new DriverNotFoundError(`VM ${m.vmId} is on neither end of migration ${migrationId}`);
+        if (!(await this.vmRecord(m.targetNodeId, m.vmId)))
+          throw new DriverNotFoundError(`VM ${m.vmId} is on neither end of migration ${migrationId}`);
         await writeJson(this.migrationFile(migrationId), { ...m, state: 'switched' });
         return;
       }
       if (m.live && (await this.alive(sourceNodeId, m.vmId))) {
         // A target QEMU that is gone (a failed memory move ends it) is started and mirrored into again.
         if (!(await this.alive(m.targetNodeId, m.vmId))) {
-          await this.startMirror(sourceNodeId, sourceNodeId, m.targetNodeId, vm, (diskId) => join(incoming, `${diskId}.qcow2`), async () => undefined);
+          await this.startMirror(
+            sourceNodeId,
+            sourceNodeId,
+            m.targetNodeId,
+            vm,
+            (diskId) => join(incoming, `${diskId}.qcow2`),
+            async () => undefined,
+          );
         }
         await this.finishLiveMove(sourceNodeId, sourceNodeId, m.targetNodeId, vm, migrationId);
       } else if (m.live && !(await this.alive(m.targetNodeId, m.vmId))) {
@@ -711,17 +790,26 @@ export class QemuDriver implements HypervisorDriver {
       const m = await this.migration(migrationId);
       if (!m) return;
       if (m.sourceNodeId !== sourceNodeId) throw new DriverNotFoundError(`migration ${migrationId} has no source on node ${sourceNodeId}`);
-      if (m.state === 'completed') throw new DriverInvalidStateError(`migration ${migrationId} has cleaned up its source; the VM can only migrate back`);
+      if (m.state === 'completed')
+        throw new DriverInvalidStateError(`migration ${migrationId} has cleaned up its source; the VM can only migrate back`);
       if (m.state !== 'switched') return;
       const target = m.targetNodeId;
       const vm = await this.requireVm(target, m.vmId);
       const back = this.incomingDir(sourceNodeId, migrationId);
       await fs.mkdir(back, { recursive: true });
       for (const s of await this.snapshots(target)) {
-        if (vm.disks.some((d) => d.id === s.diskId)) await copyFile(this.snapshotFile(target, s.snapshotId), join(back, `${s.snapshotId}.snap.qcow2`));
+        if (vm.disks.some((d) => d.id === s.diskId))
+          await copyFile(this.snapshotFile(target, s.snapshotId), join(back, `${s.snapshotId}.snap.qcow2`));
       }
       if (await this.alive(target, m.vmId)) {
-        await this.startMirror(sourceNodeId, target, sourceNodeId, vm, (diskId) => join(back, `${diskId}.qcow2`), async () => undefined);
+        await this.startMirror(
+          sourceNodeId,
+          target,
+          sourceNodeId,
+          vm,
+          (diskId) => join(back, `${diskId}.qcow2`),
+          async () => undefined,
+        );
         await this.finishLiveMove(sourceNodeId, target, sourceNodeId, vm, migrationId);
       } else {
         for (const d of vm.disks) await copyFile(this.diskFile(target, d.id), join(back, `${d.id}.qcow2`));
@@ -738,7 +826,8 @@ export class QemuDriver implements HypervisorDriver {
     await this.withLock([m.sourceNodeId, m.targetNodeId], async () => {
       const m = await this.migration(migrationId);
       if (!m) return;
-      if (m.sourceNodeId !== nodeId && m.targetNodeId !== nodeId) throw new DriverNotFoundError(`migration ${migrationId} not found on node ${nodeId}`);
+      if (m.sourceNodeId !== nodeId && m.targetNodeId !== nodeId)
+        throw new DriverNotFoundError(`migration ${migrationId} not found on node ${nodeId}`);
       if (m.state === 'switched' || m.state === 'completed') {
         throw new DriverInvalidStateError(`migration ${migrationId} has switched over; the VM runs on node ${m.targetNodeId}`);
       }
@@ -777,7 +866,15 @@ export class QemuDriver implements HypervisorDriver {
     const nics: NicInfo[] = [];
     for (const id of await listNames(join(this.nodeDir(nodeId), 'nics'), '.json')) {
       const nic = await readJson<NicRecord>(this.nicFile(nodeId, id));
-      if (nic) nics.push({ nodeId, nicId: nic.nicId, mac: nic.mac, network: nic.network, vmId: nicHolders.get(id)?.vmId ?? null, position: nicHolders.get(id)?.position ?? null });
+      if (nic)
+        nics.push({
+          nodeId,
+          nicId: nic.nicId,
+          mac: nic.mac,
+          network: nic.network,
+          vmId: nicHolders.get(id)?.vmId ?? null,
+          position: nicHolders.get(id)?.position ?? null,
+        });
     }
     return {
       nodeId,
@@ -908,7 +1005,9 @@ export class QemuDriver implements HypervisorDriver {
   }
 
   /** Which VM holds each disk and interface of the node, at which position (the VM definitions say). */
-  private async attachments(nodeId: string): Promise<{ disks: Map<string, { vmId: string; position: number }>; nics: Map<string, { vmId: string; position: number }> }> {
+  private async attachments(
+    nodeId: string,
+  ): Promise<{ disks: Map<string, { vmId: string; position: number }>; nics: Map<string, { vmId: string; position: number }> }> {
     const disks = new Map<string, { vmId: string; position: number }>();
     const nics = new Map<string, { vmId: string; position: number }>();
     for (const id of await listNames(join(this.nodeDir(nodeId), 'vms'), '.json')) {
@@ -931,7 +1030,9 @@ export class QemuDriver implements HypervisorDriver {
   }
 
   private async snapshots(nodeId: string): Promise<SnapshotRecord[]> {
-    const all = await Promise.all((await listNames(join(this.nodeDir(nodeId), 'snapshots'), '.json')).map((id) => this.snapshotRecord(nodeId, id)));
+    const all = await Promise.all(
+      (await listNames(join(this.nodeDir(nodeId), 'snapshots'), '.json')).map((id) => this.snapshotRecord(nodeId, id)),
+    );
     return all.filter((s): s is SnapshotRecord => !!s).sort((a, b) => a.seq - b.seq);
   }
 
@@ -951,7 +1052,8 @@ export class QemuDriver implements HypervisorDriver {
 
   private async requireMigrationFrom(migrationId: string, sourceNodeId: string): Promise<MigrationRecord> {
     const m = await this.migration(migrationId);
-    if (!m || m.sourceNodeId !== sourceNodeId) throw new DriverNotFoundError(`migration ${migrationId} has no source on node ${sourceNodeId}`);
+    if (!m || m.sourceNodeId !== sourceNodeId)
+      throw new DriverNotFoundError(`migration ${migrationId} has no source on node ${sourceNodeId}`);
     return m;
   }
 
@@ -962,7 +1064,8 @@ export class QemuDriver implements HypervisorDriver {
       const vm = await this.vmRecord(nodeId, id);
       if (vm && (await this.alive(nodeId, id))) memoryMb += vm.memoryMb;
     }
-    for (const id of await listNames(join(this.nodeDir(nodeId), 'disks'), '.qcow2')) storageGb += await imageSizeGb(this.diskFile(nodeId, id));
+    for (const id of await listNames(join(this.nodeDir(nodeId), 'disks'), '.qcow2'))
+      storageGb += await imageSizeGb(this.diskFile(nodeId, id));
     for (const m of await this.migrations()) {
       if (m.targetNodeId === nodeId && RESERVING.includes(m.state)) {
         memoryMb += m.memoryMb;
@@ -977,20 +1080,30 @@ export class QemuDriver implements HypervisorDriver {
     const node = await this.node(nodeId);
     const used = await this.usedOn(nodeId);
     if (used.storageGb + gb > node.capacity.storageGb) {
-      throw new DriverCapacityError(`node ${nodeId} has ${node.capacity.storageGb - used.storageGb} GB of storage free; ${what} needs ${gb} GB`);
+      throw new DriverCapacityError(
+        `node ${nodeId} has ${node.capacity.storageGb - used.storageGb} GB of storage free; ${what} needs ${gb} GB`,
+      );
     }
   }
 
-  private async createDisk(nodeId: string, diskId: string, sizeGb: number, origin: string, produce: (tmp: string) => Promise<void>): Promise<void> {
+  private async createDisk(
+    nodeId: string,
+    diskId: string,
+    sizeGb: number,
+    origin: string,
+    produce: (tmp: string) => Promise<void>,
+  ): Promise<void> {
     await this.withLock([nodeId], async () => {
       await this.node(nodeId);
       const path = this.diskFile(nodeId, diskId);
       if (await exists(path)) {
-        if ((await imageSizeGb(path)) !== sizeGb) throw new DriverInvalidStateError(`disk ${diskId} already exists with another definition`);
+        if ((await imageSizeGb(path)) !== sizeGb)
+          throw new DriverInvalidStateError(`disk ${diskId} already exists with another definition`);
         return;
       }
       for (const other of await this.nodeIds()) {
-        if (other !== nodeId && (await exists(this.diskFile(other, diskId)))) throw new DriverInvalidStateError(`disk ${diskId} exists on node ${other}`);
+        if (other !== nodeId && (await exists(this.diskFile(other, diskId))))
+          throw new DriverInvalidStateError(`disk ${diskId} exists on node ${other}`);
       }
       await this.reserveStorage(nodeId, sizeGb, `disk ${diskId} (${origin})`);
       const tmp = `${path}.new`;
@@ -1020,7 +1133,14 @@ export class QemuDriver implements HypervisorDriver {
 
   private async diskInfo(nodeId: string, diskId: string, holder?: { vmId: string; position: number }): Promise<DiskInfo> {
     const path = this.diskFile(nodeId, diskId);
-    return { nodeId, diskId, sizeGb: await imageSizeGb(path), content: await readContent(path), vmId: holder?.vmId ?? null, position: holder?.position ?? null };
+    return {
+      nodeId,
+      diskId,
+      sizeGb: await imageSizeGb(path),
+      content: await readContent(path),
+      vmId: holder?.vmId ?? null,
+      position: holder?.position ?? null,
+    };
   }
 
   // ---- QEMU processes
@@ -1112,7 +1232,11 @@ export class QemuDriver implements HypervisorDriver {
    * The VM's monitor for a long exchange (a migration): each command takes the connection anew, as one held across
    * a long wait would have closed as idle.
    */
-  private monitor(nodeId: string, vmId: string, peer = false): { execute<T = any>(command: string, args?: Record<string, unknown>): Promise<T> } {
+  private monitor(
+    nodeId: string,
+    vmId: string,
+    peer = false,
+  ): { execute<T = unknown>(command: string, args?: Record<string, unknown>): Promise<T> } {
     return { execute: async (command, args) => (await this.qmp(nodeId, vmId, peer)).execute(command, args) };
   }
 
@@ -1122,19 +1246,32 @@ export class QemuDriver implements HypervisorDriver {
     await fs.mkdir(this.socketDir, { recursive: true });
     for (const ext of ['qmp', 'peer.qmp', 'pid', 'vnc']) await fs.rm(run(ext), { force: true });
     const args = [
-      '-name', `guest=${vm.vmId},process=vmops-${vm.vmId}`,
-      '-machine', `pc,accel=${this.accel}`,
-      '-smp', String(vm.cpus),
-      '-m', String(vm.memoryMb),
-      '-nodefaults', '-display', 'none', '-no-user-config',
-      '-qmp', `unix:${run('qmp')},server=on,wait=off`,
+      '-name',
+      `guest=${vm.vmId},process=vmops-${vm.vmId}`,
+      '-machine',
+      `pc,accel=${this.accel}`,
+      '-smp',
+      String(vm.cpus),
+      '-m',
+      String(vm.memoryMb),
+      '-nodefaults',
+      '-display',
+      'none',
+      '-no-user-config',
+      '-qmp',
+      `unix:${run('qmp')},server=on,wait=off`,
       // The other end of a migration drives this VM through a monitor of its own (a QMP socket serves one client).
-      '-qmp', `unix:${run('peer.qmp')},server=on,wait=off`,
-      '-pidfile', run('pid'),
+      '-qmp',
+      `unix:${run('peer.qmp')},server=on,wait=off`,
+      '-pidfile',
+      run('pid'),
       '-daemonize',
-      '-serial', `file:${run('serial')}`,
-      '-vnc', `unix:${run('vnc')}`,
-      '-device', 'virtio-scsi-pci,id=scsi0',
+      '-serial',
+      `file:${run('serial')}`,
+      '-vnc',
+      `unix:${run('vnc')}`,
+      '-device',
+      'virtio-scsi-pci,id=scsi0',
     ];
     for (const d of vm.disks) {
       args.push('-blockdev', JSON.stringify(diskBlockdev(d.id, opts.diskPath?.(d.id) ?? this.diskFile(nodeId, d.id))));
@@ -1146,12 +1283,28 @@ export class QemuDriver implements HypervisorDriver {
       args.push('-device', `virtio-net-pci,netdev=${qid('n', n.id)},mac=${nic?.mac ?? '52:54:00:00:00:00'},id=${qid('i', n.id)}`);
     }
     if (vm.bootIso) {
-      args.push('-blockdev', JSON.stringify({ driver: 'raw', 'node-name': 'iso', 'read-only': true, file: { driver: 'file', filename: this.isoFile(vm.bootIso), 'read-only': true } }));
+      args.push(
+        '-blockdev',
+        JSON.stringify({
+          driver: 'raw',
+          'node-name': 'iso',
+          'read-only': true,
+          file: { driver: 'file', filename: this.isoFile(vm.bootIso), 'read-only': true },
+        }),
+      );
       // The tiny guest's kernel (-kernel) holds boot index 0 when it is there.
       args.push('-device', `scsi-cd,bus=scsi0.0,scsi-id=255,drive=iso,bootindex=${vm.guestAgent ? 1 : 0}`);
     }
     // A guest with an agent runs the tiny guest, which powers off when asked; without one nothing answers ACPI.
-    if (vm.guestAgent) args.push('-kernel', this.options.guestKernel, '-initrd', this.options.guestInitrd, '-append', 'console=ttyS0 quiet panic=-1 mitigations=off nowatchdog nmi_watchdog=0 tsc=reliable');
+    if (vm.guestAgent)
+      args.push(
+        '-kernel',
+        this.options.guestKernel,
+        '-initrd',
+        this.options.guestInitrd,
+        '-append',
+        'console=ttyS0 quiet panic=-1 mitigations=off nowatchdog nmi_watchdog=0 tsc=reliable',
+      );
     if (opts.incoming) args.push('-incoming', 'defer', '-S');
     try {
       await run_(this.qemu, args);
@@ -1168,7 +1321,8 @@ export class QemuDriver implements HypervisorDriver {
       if (!(err instanceof QmpCommandError)) throw err;
     });
     // A frozen guest does not react to the button; one without an agent ignores it.
-    if (vm.guestAgent && !vm.frozen && !vm.powerdownAt) await writeJson(this.vmFile(nodeId, vmId), { ...vm, powerdownAt: new Date().toISOString() });
+    if (vm.guestAgent && !vm.frozen && !vm.powerdownAt)
+      await writeJson(this.vmFile(nodeId, vmId), { ...vm, powerdownAt: new Date().toISOString() });
   }
 
   /**
@@ -1199,7 +1353,8 @@ export class QemuDriver implements HypervisorDriver {
 
   private async settleStopped(nodeId: string, vmId: string): Promise<void> {
     const vm = await this.vmRecord(nodeId, vmId);
-    if (vm && (vm.startedAt || vm.powerdownAt || vm.bootIso)) await writeJson(this.vmFile(nodeId, vmId), { ...vm, startedAt: null, bootIso: null, powerdownAt: null });
+    if (vm && (vm.startedAt || vm.powerdownAt || vm.bootIso))
+      await writeJson(this.vmFile(nodeId, vmId), { ...vm, startedAt: null, bootIso: null, powerdownAt: null });
     for (const ext of ['qmp', 'peer.qmp', 'pid', 'vnc']) await fs.rm(this.runFile(nodeId, vmId, ext), { force: true });
   }
 
@@ -1263,23 +1418,32 @@ export class QemuDriver implements HypervisorDriver {
    * runs, with a `blockdev-backup` job (point in time: its start). `fsfreeze` pauses the guest until the job
    * has started; without it, a running VM's copy is refused when `refuseLiveWithout` names why.
    */
-  private async pointInTimeCopy(nodeId: string, diskId: string, path: string, target: string, fsfreeze: boolean, refuseLiveWithout: string | null): Promise<void> {
+  private async pointInTimeCopy(
+    nodeId: string,
+    diskId: string,
+    path: string,
+    target: string,
+    fsfreeze: boolean,
+    refuseLiveWithout: string | null,
+  ): Promise<void> {
     const holder = (await this.attachments(nodeId)).disks.get(diskId);
     const vm = holder ? await this.vmRecord(nodeId, holder.vmId) : null;
     if (!vm || !(await this.alive(nodeId, vm.vmId))) {
       await copyImage(path, target);
       return;
     }
-    if (refuseLiveWithout && !fsfreeze) throw new DriverInvalidStateError(`VM ${vm.vmId} is running: stop it, or freeze its filesystems, to ${refuseLiveWithout}`);
-    if (fsfreeze && !vm.guestAgent) throw new DriverInvalidStateError(`VM ${vm.vmId} runs without a guest agent: its filesystems cannot be frozen`);
+    if (refuseLiveWithout && !fsfreeze)
+      throw new DriverInvalidStateError(`VM ${vm.vmId} is running: stop it, or freeze its filesystems, to ${refuseLiveWithout}`);
+    if (fsfreeze && !vm.guestAgent)
+      throw new DriverInvalidStateError(`VM ${vm.vmId} runs without a guest agent: its filesystems cannot be frozen`);
     const q = await this.qmp(nodeId, vm.vmId);
     const tmp = `${target}.tmp`;
     const node = qid('b', target);
     const job = qid('j', target);
     // What an attempt that was cut short left in QEMU (its job goes on without it) is dropped; the copy starts over.
-    if ((await q.execute<any[]>('query-block-jobs')).some((j) => j.device === job)) {
+    if ((await q.execute<QmpBlockJob[]>('query-block-jobs')).some((j) => j.device === job)) {
       await q.execute('block-job-cancel', { device: job, force: true }).catch(() => undefined);
-      for (let i = 0; (await q.execute<any[]>('query-block-jobs')).some((j) => j.device === job); i++) {
+      for (let i = 0; (await q.execute<QmpBlockJob[]>('query-block-jobs')).some((j) => j.device === job); i++) {
         if (i > 1500) throw new DriverUnavailableError(`the copy job ${job} of disk ${diskId} did not end`);
         await sleep(20);
       }
@@ -1337,25 +1501,39 @@ export class QemuDriver implements HypervisorDriver {
       await target.execute('nbd-server-start', { addr: { type: 'unix', data: { path: nbd } } }).catch((err) => {
         if (!(err instanceof QmpCommandError && /already/i.test(err.message))) throw err;
       });
-      const exports = (await target.execute<any[]>('query-block-exports')).map((e) => e.id);
+      const exports = (await target.execute<{ id: string }[]>('query-block-exports')).map((e) => e.id);
       for (const d of vm.disks) {
         if (!exports.includes(qid('x', d.id))) {
-          await target.execute('block-export-add', { type: 'nbd', id: qid('x', d.id), 'node-name': qid('d', d.id), name: qid('d', d.id), writable: true });
+          await target.execute('block-export-add', {
+            type: 'nbd',
+            id: qid('x', d.id),
+            'node-name': qid('d', d.id),
+            name: qid('d', d.id),
+            writable: true,
+          });
         }
       }
-      const jobs = (await source.execute<any[]>('query-block-jobs')).map((j) => j.device);
-      const nodes = (await source.execute<any[]>('query-named-block-nodes', { flat: true })).map((n) => n['node-name']);
+      const jobs = (await source.execute<QmpBlockJob[]>('query-block-jobs')).map((j) => j.device);
+      const nodes = (await source.execute<QmpBlockNode[]>('query-named-block-nodes', { flat: true })).map((n) => n['node-name']);
       for (const d of vm.disks) {
         if (jobs.includes(qid('m', d.id))) continue;
         if (!nodes.includes(qid('t', d.id))) {
-          await source.execute('blockdev-add', { driver: 'nbd', 'node-name': qid('t', d.id), server: { type: 'unix', path: nbd }, export: qid('d', d.id) });
+          await source.execute('blockdev-add', {
+            driver: 'nbd',
+            'node-name': qid('t', d.id),
+            server: { type: 'unix', path: nbd },
+            export: qid('d', d.id),
+          });
         }
         await source.execute('blockdev-mirror', { 'job-id': qid('m', d.id), device: qid('d', d.id), target: qid('t', d.id), sync: 'full' });
       }
     });
     for (;;) {
-      const mirrors = (await source.execute<any[]>('query-block-jobs')).filter((j) => vm.disks.some((d) => qid('m', d.id) === j.device));
-      if (mirrors.length !== vm.disks.length) throw new DriverUnavailableError(`a disk mirror of VM ${vm.vmId} stopped before it was in sync`);
+      const mirrors = (await source.execute<QmpBlockJob[]>('query-block-jobs')).filter((j) =>
+        vm.disks.some((d) => qid('m', d.id) === j.device),
+      );
+      if (mirrors.length !== vm.disks.length)
+        throw new DriverUnavailableError(`a disk mirror of VM ${vm.vmId} stopped before it was in sync`);
       const len = mirrors.reduce((n, j) => n + j.len, 0);
       const offset = mirrors.reduce((n, j) => n + j.offset, 0);
       if (mirrors.every((j) => j.ready)) break;
@@ -1377,10 +1555,10 @@ export class QemuDriver implements HypervisorDriver {
     // saying 'completed' about that incoming one. Its own outgoing migration is done once it is 'postmigrate'.
     const outgoing = async () => ({
       run: (await source.execute<{ status: string }>('query-status')).status,
-      info: await source.execute<any>('query-migrate'),
+      info: await source.execute<QmpMigrationInfo>('query-migrate'),
     });
     let { run, info } = await outgoing();
-    const underway = ['setup', 'active', 'pre-switchover', 'device', 'wait-unplug'].includes(info.status);
+    const underway = ['setup', 'active', 'pre-switchover', 'device', 'wait-unplug'].includes(info.status ?? '');
     if (run !== 'postmigrate' && !underway) {
       await target.execute('migrate-incoming', { uri }).catch((err) => {
         if (!(err instanceof QmpCommandError && /already|incoming/i.test(err.message))) throw err;
@@ -1391,7 +1569,9 @@ export class QemuDriver implements HypervisorDriver {
       ({ run, info } = await outgoing());
       if (run === 'postmigrate' && info.status === 'completed') break;
       if (info.status === 'failed' || info.status === 'cancelled') {
-        throw new DriverUnavailableError(`migration ${migrationId} of VM ${vm.vmId}: ${info['error-desc'] ?? info.status}; the VM runs on node ${fromNode}`);
+        throw new DriverUnavailableError(
+          `migration ${migrationId} of VM ${vm.vmId}: ${info['error-desc'] ?? info.status}; the VM runs on node ${fromNode}`,
+        );
       }
       await sleep(20);
     }
@@ -1410,9 +1590,9 @@ export class QemuDriver implements HypervisorDriver {
     const q = this.monitor(nodeId, vm.vmId, nodeId !== caller);
     for (const d of vm.disks) {
       const job = qid('m', d.id);
-      if ((await q.execute<any[]>('query-block-jobs')).some((j) => j.device === job)) {
+      if ((await q.execute<QmpBlockJob[]>('query-block-jobs')).some((j) => j.device === job)) {
         await q.execute('block-job-cancel', { device: job, force }).catch(() => undefined);
-        for (let i = 0; (await q.execute<any[]>('query-block-jobs')).some((j) => j.device === job); i++) {
+        for (let i = 0; (await q.execute<QmpBlockJob[]>('query-block-jobs')).some((j) => j.device === job); i++) {
           if (i > 1500) throw new DriverUnavailableError(`the disk mirror ${job} of VM ${vm.vmId} did not end`);
           await sleep(20);
         }
@@ -1462,7 +1642,8 @@ export class QemuDriver implements HypervisorDriver {
 const run_ = run;
 
 function safe(id: string): string {
-  if (!/^[A-Za-z0-9._:-]+$/.test(id) || id.startsWith('.')) throw new DriverInvalidStateError(`"${id}" is not a valid id for this hypervisor`);
+  if (!/^[A-Za-z0-9._:-]+$/.test(id) || id.startsWith('.'))
+    throw new DriverInvalidStateError(`"${id}" is not a valid id for this hypervisor`);
   return id;
 }
 
@@ -1471,7 +1652,15 @@ function diskBlockdev(diskId: string, path: string): Record<string, unknown> {
 }
 
 function diskDevice(diskId: string, position: number, bootindex?: number): Record<string, unknown> {
-  return { driver: 'scsi-hd', bus: 'scsi0.0', 'scsi-id': position, lun: 0, drive: qid('d', diskId), id: qid('v', diskId), ...(bootindex !== undefined ? { bootindex } : {}) };
+  return {
+    driver: 'scsi-hd',
+    bus: 'scsi0.0',
+    'scsi-id': position,
+    lun: 0,
+    drive: qid('d', diskId),
+    id: qid('v', diskId),
+    ...(bootindex !== undefined ? { bootindex } : {}),
+  };
 }
 
 function deviceArg(device: Record<string, unknown>): string {
@@ -1496,5 +1685,13 @@ function toSnapshotInfo(nodeId: string, { seq: _seq, ...snapshot }: SnapshotReco
 }
 
 function toMigrationInfo(m: MigrationInfo): MigrationInfo {
-  return { migrationId: m.migrationId, vmId: m.vmId, sourceNodeId: m.sourceNodeId, targetNodeId: m.targetNodeId, state: m.state, progress: m.progress, bytesTotal: m.bytesTotal };
+  return {
+    migrationId: m.migrationId,
+    vmId: m.vmId,
+    sourceNodeId: m.sourceNodeId,
+    targetNodeId: m.targetNodeId,
+    state: m.state,
+    progress: m.progress,
+    bytesTotal: m.bytesTotal,
+  };
 }

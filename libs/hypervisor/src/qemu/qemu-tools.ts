@@ -16,8 +16,8 @@ export function run(program: string, args: string[], timeoutMs = 120_000): Promi
 export async function readJson<T>(path: string): Promise<T | null> {
   try {
     return JSON.parse(await fs.readFile(path, 'utf8')) as T;
-  } catch (err: any) {
-    if (err.code === 'ENOENT') return null;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
 }
@@ -47,9 +47,12 @@ export async function exists(path: string): Promise<boolean> {
 
 export async function listNames(dir: string, suffix: string): Promise<string[]> {
   try {
-    return (await fs.readdir(dir)).filter((f) => f.endsWith(suffix)).map((f) => f.slice(0, -suffix.length)).sort();
-  } catch (err: any) {
-    if (err.code === 'ENOENT') return [];
+    return (await fs.readdir(dir))
+      .filter((f) => f.endsWith(suffix))
+      .map((f) => f.slice(0, -suffix.length))
+      .sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
 }
@@ -95,7 +98,13 @@ export async function readContent(path: string): Promise<string> {
   const bytes: number[] = [];
   for (const line of dump.split('\n')) {
     const m = /^[0-9a-f]{8}:\s+((?:[0-9a-f]{2}\s)+)/.exec(line);
-    if (m) bytes.push(...m[1].trim().split(/\s+/).map((h) => parseInt(h, 16)));
+    if (m)
+      bytes.push(
+        ...m[1]
+          .trim()
+          .split(/\s+/)
+          .map((h) => parseInt(h, 16)),
+      );
   }
   if (bytes.every((b) => b === 0)) return 'blank';
   const end = bytes.indexOf(0);

@@ -3,7 +3,7 @@ import { createConnection, type Socket } from 'node:net';
 
 export interface QmpEvent {
   event: string;
-  data?: Record<string, any>;
+  data?: Record<string, unknown>;
   timestamp?: { seconds: number; microseconds: number };
 }
 
@@ -27,9 +27,37 @@ export class QmpConnectionError extends Error {
   }
 }
 
+/** The parts of QMP replies the driver reads (QEMU's QAPI schema documents the rest). */
+export interface QmpBlockJob {
+  device: string;
+  len: number;
+  offset: number;
+  ready: boolean;
+}
+export interface QmpBlockNode {
+  'node-name': string;
+}
+export interface QmpBlockStats {
+  stats?: Record<string, number>;
+}
+export interface QmpMigrationInfo {
+  /** Absent before any migration was started. */
+  status?: string;
+  'error-desc'?: string;
+}
+
+/** A line QEMU sent: its greeting, an event, or the reply to command `id`. */
+interface QmpMessage {
+  QMP?: unknown;
+  event?: string;
+  id?: string;
+  return?: unknown;
+  error?: { class: string; desc: string };
+}
+
 interface Pending {
   command: string;
-  resolve: (value: any) => void;
+  resolve: (value: unknown) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
 }
@@ -89,7 +117,7 @@ export class QmpClient extends EventEmitter {
   }
 
   /** Runs one command; resolves with its `return`, rejects with QmpCommandError or QmpConnectionError. */
-  execute<T = any>(command: string, args?: Record<string, unknown>, timeoutMs = 30_000): Promise<T> {
+  execute<T = unknown>(command: string, args?: Record<string, unknown>, timeoutMs = 30_000): Promise<T> {
     if (this.closed) return Promise.reject(new QmpConnectionError('the QMP socket is closed'));
     const id = `c${this.nextId++}`;
     this.notIdle();
@@ -99,7 +127,8 @@ export class QmpClient extends EventEmitter {
         reject(new QmpConnectionError(`QMP ${command} got no answer in ${timeoutMs} ms`));
         this.maybeIdle();
       }, timeoutMs);
-      this.pending.set(id, { command, resolve, reject, timer });
+      // The reply's `return` is what QEMU documents for the command: the caller names it as T.
+      this.pending.set(id, { command, resolve: resolve as (value: unknown) => void, reject, timer });
       this.socket.write(`${JSON.stringify(args ? { execute: command, arguments: args, id } : { execute: command, id })}\n`);
     });
   }
@@ -164,7 +193,7 @@ export class QmpClient extends EventEmitter {
       const line = this.buffer.slice(0, nl).trim();
       this.buffer = this.buffer.slice(nl + 1);
       if (!line) continue;
-      let message: any;
+      let message: QmpMessage;
       try {
         message = JSON.parse(line);
       } catch {
@@ -174,7 +203,7 @@ export class QmpClient extends EventEmitter {
         this.greetingWaiter?.resolve();
         this.greetingWaiter = undefined;
       } else if (message.event) {
-        this.emit('event', message as QmpEvent);
+        this.emit('event', message as unknown as QmpEvent);
       } else if (message.id !== undefined) {
         const p = this.pending.get(message.id);
         if (!p) continue;

@@ -35,6 +35,7 @@ export class SimStore {
     return `${this.schema}.${table}`;
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a row as pg returns it; callers name its shape
   async query<R extends object = any>(sql: string, params: unknown[] = []): Promise<R[]> {
     await this.ensureSchema();
     return (await this.pool.query<R>(sql, params)).rows;
@@ -75,10 +76,9 @@ export class SimStore {
       await client.query('BEGIN');
       // Several processes open the simulator at once; one creates the tables, the others wait for it.
       await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`vmops:${this.schema}`]);
-      const layout = await client.query(
-        `SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'layout'`,
-        [this.schema],
-      );
+      const layout = await client.query(`SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'layout'`, [
+        this.schema,
+      ]);
       const version = layout.rowCount ? (await client.query(`SELECT version FROM ${t('layout')}`)).rows[0]?.version : undefined;
       if (version === LAYOUT_VERSION) {
         await client.query('COMMIT');
@@ -114,7 +114,9 @@ export class SimStore {
           name text NOT NULL, size_gb integer NOT NULL, content text NOT NULL, fsfreeze boolean NOT NULL,
           created_at timestamptz NOT NULL DEFAULT clock_timestamp())`);
       // The image store templates are read from: shared by every node (as a real store would be).
-      await client.query(`CREATE TABLE ${t('images')} (id text PRIMARY KEY, source_disk_id text NOT NULL, size_gb integer NOT NULL, content text NOT NULL)`);
+      await client.query(
+        `CREATE TABLE ${t('images')} (id text PRIMARY KEY, source_disk_id text NOT NULL, size_gb integer NOT NULL, content text NOT NULL)`,
+      );
       await client.query(`
         CREATE TABLE ${t('nics')} (
           id text PRIMARY KEY, node_id text NOT NULL, mac text NOT NULL, network text NOT NULL,

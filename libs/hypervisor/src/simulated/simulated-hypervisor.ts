@@ -28,6 +28,7 @@ export interface SimulatedHypervisorOptions extends SimStoreOptions {
   transferStepMs?: number;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a row as pg returns it, read column by column
 type Row = Record<string, any>;
 
 const FAULT_ERROR_CLASSES: Record<FaultError, new (message: string) => DriverError> = {
@@ -129,12 +130,14 @@ export class SimulatedHypervisor implements HypervisorDriver {
       const node = await this.node(c, nodeId);
       const used = await this.usedOn(c, nodeId);
       if (used.memoryMb + vm.memory_mb > node.memory_mb) {
-        throw new DriverCapacityError(`node ${nodeId} has ${node.memory_mb - used.memoryMb} MB of memory free; VM ${vmId} needs ${vm.memory_mb}`);
+        throw new DriverCapacityError(
+          `node ${nodeId} has ${node.memory_mb - used.memoryMb} MB of memory free; VM ${vmId} needs ${vm.memory_mb}`,
+        );
       }
-      await c.query(
-        `UPDATE ${this.t('vms')} SET power_state = 'running', started_at = clock_timestamp(), boot_iso = $2 WHERE id = $1`,
-        [vmId, options.bootIso ?? null],
-      );
+      await c.query(`UPDATE ${this.t('vms')} SET power_state = 'running', started_at = clock_timestamp(), boot_iso = $2 WHERE id = $1`, [
+        vmId,
+        options.bootIso ?? null,
+      ]);
     });
   }
 
@@ -170,7 +173,8 @@ export class SimulatedHypervisor implements HypervisorDriver {
   async resetVm(nodeId: string, vmId: string): Promise<void> {
     await this.call('resetVm', nodeId, async (c) => {
       const vm = await this.requireVm(c, vmId, nodeId);
-      if (vm.power_state !== 'running') throw new DriverInvalidStateError(`VM ${vmId} is ${vm.power_state}; only a running VM can be reset`);
+      if (vm.power_state !== 'running')
+        throw new DriverInvalidStateError(`VM ${vmId} is ${vm.power_state}; only a running VM can be reset`);
       await c.query(`UPDATE ${this.t('vms')} SET started_at = clock_timestamp(), boot_iso = NULL WHERE id = $1`, [vmId]);
     });
   }
@@ -219,7 +223,8 @@ export class SimulatedHypervisor implements HypervisorDriver {
     await this.call('createDiskFromTemplate', nodeId, async (c) => {
       const { rows } = await c.query(`SELECT content, size_gb FROM ${this.t('images')} WHERE id = $1`, [disk.templateId]);
       const image = rows[0];
-      if (image && disk.sizeGb < image.size_gb) throw new DriverInvalidStateError(`image ${disk.templateId} needs a disk of at least ${image.size_gb} GB`);
+      if (image && disk.sizeGb < image.size_gb)
+        throw new DriverInvalidStateError(`image ${disk.templateId} needs a disk of at least ${image.size_gb} GB`);
       await this.createDisk(c, nodeId, disk.diskId, disk.sizeGb, image ? image.content : `template:${disk.templateId}`);
     });
   }
@@ -228,16 +233,25 @@ export class SimulatedHypervisor implements HypervisorDriver {
     await this.call('captureImage', nodeId, async (c) => {
       const { rows } = await c.query(`SELECT source_disk_id FROM ${this.t('images')} WHERE id = $1 FOR UPDATE`, [image.imageId]);
       if (rows[0]) {
-        if (rows[0].source_disk_id !== image.diskId) throw new DriverInvalidStateError(`image ${image.imageId} was captured from another disk`);
+        if (rows[0].source_disk_id !== image.diskId)
+          throw new DriverInvalidStateError(`image ${image.imageId} was captured from another disk`);
         return;
       }
       const disk = await this.requireDisk(c, image.diskId, nodeId);
       const vm = disk.vm_id ? await this.lockVm(c, disk.vm_id) : undefined;
       if (vm && vm.power_state !== 'stopped') {
-        if (!image.fsfreeze) throw new DriverInvalidStateError(`VM ${vm.id} is ${vm.power_state}: stop it, or freeze its filesystems, to capture a consistent image`);
+        if (!image.fsfreeze)
+          throw new DriverInvalidStateError(
+            `VM ${vm.id} is ${vm.power_state}: stop it, or freeze its filesystems, to capture a consistent image`,
+          );
         if (!vm.guest_agent) throw new DriverInvalidStateError(`VM ${vm.id} runs without a guest agent: its filesystems cannot be frozen`);
       }
-      await c.query(`INSERT INTO ${this.t('images')} (id, source_disk_id, size_gb, content) VALUES ($1, $2, $3, $4)`, [image.imageId, image.diskId, disk.size_gb, disk.content]);
+      await c.query(`INSERT INTO ${this.t('images')} (id, source_disk_id, size_gb, content) VALUES ($1, $2, $3, $4)`, [
+        image.imageId,
+        image.diskId,
+        disk.size_gb,
+        disk.content,
+      ]);
     });
   }
 
@@ -249,7 +263,8 @@ export class SimulatedHypervisor implements HypervisorDriver {
     await this.call('createDiskFromSnapshot', nodeId, async (c) => {
       const snap = await this.requireSnapshot(c, disk.snapshotId, nodeId);
       const sizeGb = disk.sizeGb ?? snap.size_gb;
-      if (sizeGb < snap.size_gb) throw new DriverInvalidStateError(`snapshot ${disk.snapshotId} needs a disk of at least ${snap.size_gb} GB`);
+      if (sizeGb < snap.size_gb)
+        throw new DriverInvalidStateError(`snapshot ${disk.snapshotId} needs a disk of at least ${snap.size_gb} GB`);
       await this.createDisk(c, nodeId, disk.diskId, sizeGb, snap.content, `snapshot:${disk.snapshotId}`);
     });
   }
@@ -334,7 +349,8 @@ export class SimulatedHypervisor implements HypervisorDriver {
       const target = await this.requireDisk(c, targetId, nodeId);
       if (target.vm_id) {
         const vm = await this.lockVm(c, target.vm_id);
-        if (vm && vm.power_state !== 'stopped') throw new DriverInvalidStateError(`VM ${vm.id} is ${vm.power_state}; stop it before a rollback`);
+        if (vm && vm.power_state !== 'stopped')
+          throw new DriverInvalidStateError(`VM ${vm.id} is ${vm.power_state}; stop it before a rollback`);
       }
       if (target.size_gb < snap.size_gb) {
         throw new DriverInvalidStateError(`disk ${targetId} is ${target.size_gb} GB; snapshot ${snapshotId} needs ${snap.size_gb} GB`);
@@ -364,7 +380,12 @@ export class SimulatedHypervisor implements HypervisorDriver {
         }
         return;
       }
-      await c.query(`INSERT INTO ${this.t('nics')} (id, node_id, mac, network) VALUES ($1, $2, $3, $4)`, [nic.nicId, nodeId, nic.mac, nic.network]);
+      await c.query(`INSERT INTO ${this.t('nics')} (id, node_id, mac, network) VALUES ($1, $2, $3, $4)`, [
+        nic.nicId,
+        nodeId,
+        nic.mac,
+        nic.network,
+      ]);
     });
   }
 
@@ -405,14 +426,24 @@ export class SimulatedHypervisor implements HypervisorDriver {
       const { rows } = await c.query(`SELECT coalesce(sum(size_gb), 0)::int AS gb FROM ${this.t('disks')} WHERE vm_id = $1`, [vm.id]);
       const used = await this.usedOn(c, targetNodeId);
       if (used.memoryMb + vm.memory_mb > node.memory_mb) {
-        throw new DriverCapacityError(`node ${targetNodeId} has ${node.memory_mb - used.memoryMb} MB of memory free; VM ${vm.id} needs ${vm.memory_mb}`);
+        throw new DriverCapacityError(
+          `node ${targetNodeId} has ${node.memory_mb - used.memoryMb} MB of memory free; VM ${vm.id} needs ${vm.memory_mb}`,
+        );
       }
       await this.reserveStorage(c, targetNodeId, rows[0].gb, `receive VM ${vm.id}`);
       await c.query(
         `INSERT INTO ${this.t('migrations')} (id, vm_id, source_node_id, target_node_id, state, memory_mb, storage_gb, bytes_total)
          VALUES ($1, $2, $3, $4, 'prepared', $5, $6, $7)`,
         // The disks are copied; the memory too when the VM runs (a live migration).
-        [m.migrationId, vm.id, m.sourceNodeId, targetNodeId, vm.memory_mb, rows[0].gb, rows[0].gb * 2 ** 30 + (vm.power_state === 'stopped' ? 0 : vm.memory_mb * 2 ** 20)],
+        [
+          m.migrationId,
+          vm.id,
+          m.sourceNodeId,
+          targetNodeId,
+          vm.memory_mb,
+          rows[0].gb,
+          rows[0].gb * 2 ** 30 + (vm.power_state === 'stopped' ? 0 : vm.memory_mb * 2 ** 20),
+        ],
       );
     });
   }
@@ -425,7 +456,7 @@ export class SimulatedHypervisor implements HypervisorDriver {
     });
     if (!['prepared', 'transferring'].includes(start.state)) return;
     // Progress is stored as it goes, so a transfer that is retried after a crash resumes where it was.
-    for (let progress = start.progress; progress < 100; ) {
+    for (let progress = start.progress; progress < 100;) {
       await sleep(this.transferStepMs);
       progress = Math.min(100, progress + 10);
       const [row] = await this.store.query(
@@ -458,8 +489,10 @@ export class SimulatedHypervisor implements HypervisorDriver {
     await this.call('switchBackVm', sourceNodeId, async (c) => {
       const m = await this.lockRow(c, 'migrations', migrationId);
       if (!m) return;
-      if (m.source_node_id !== sourceNodeId) throw new DriverNotFoundError(`migration ${migrationId} has no source on node ${sourceNodeId}`);
-      if (m.state === 'completed') throw new DriverInvalidStateError(`migration ${migrationId} has cleaned up its source; the VM can only migrate back`);
+      if (m.source_node_id !== sourceNodeId)
+        throw new DriverNotFoundError(`migration ${migrationId} has no source on node ${sourceNodeId}`);
+      if (m.state === 'completed')
+        throw new DriverInvalidStateError(`migration ${migrationId} has cleaned up its source; the VM can only migrate back`);
       if (m.state !== 'switched') return;
       await this.moveVm(c, m.vm_id, m.source_node_id);
       await c.query(`UPDATE ${this.t('migrations')} SET state = 'transferred' WHERE id = $1`, [migrationId]);
@@ -470,7 +503,8 @@ export class SimulatedHypervisor implements HypervisorDriver {
     await this.call('abortMigration', nodeId, async (c) => {
       const m = await this.lockRow(c, 'migrations', migrationId);
       if (!m) return;
-      if (m.source_node_id !== nodeId && m.target_node_id !== nodeId) throw new DriverNotFoundError(`migration ${migrationId} not found on node ${nodeId}`);
+      if (m.source_node_id !== nodeId && m.target_node_id !== nodeId)
+        throw new DriverNotFoundError(`migration ${migrationId} not found on node ${nodeId}`);
       if (m.state === 'switched' || m.state === 'completed') {
         throw new DriverInvalidStateError(`migration ${migrationId} has switched over; the VM runs on node ${m.target_node_id}`);
       }
@@ -492,7 +526,10 @@ export class SimulatedHypervisor implements HypervisorDriver {
     for (const table of ['disks', 'nics']) {
       await c.query(`UPDATE ${this.t(table)} SET node_id = $2 WHERE vm_id = $1`, [vmId, nodeId]);
     }
-    await c.query(`UPDATE ${this.t('snapshots')} SET node_id = $2 WHERE disk_id IN (SELECT id FROM ${this.t('disks')} WHERE vm_id = $1)`, [vmId, nodeId]);
+    await c.query(`UPDATE ${this.t('snapshots')} SET node_id = $2 WHERE disk_id IN (SELECT id FROM ${this.t('disks')} WHERE vm_id = $1)`, [
+      vmId,
+      nodeId,
+    ]);
     await c.query(`UPDATE ${this.t('vms')} SET node_id = $2 WHERE id = $1`, [vmId, nodeId]);
   }
 
@@ -585,7 +622,9 @@ export class SimulatedHypervisor implements HypervisorDriver {
       await c.query(`UPDATE ${this.t('faults')} SET seen = seen + 1, failed = failed + $2 WHERE id = $1`, [f.id, fires ? 1 : 0]);
       if (fires) {
         const ErrorClass = FAULT_ERROR_CLASSES[f.error as FaultError] ?? DriverUnavailableError;
-        const message = f.message ?? `injected fault #${f.id}: ${method} on node ${nodeId} ${f.lands ? 'did its work, then failed' : 'failed'} (${f.error})`;
+        const message =
+          f.message ??
+          `injected fault #${f.id}: ${method} on node ${nodeId} ${f.lands ? 'did its work, then failed' : 'failed'} (${f.error})`;
         return { error: new ErrorClass(message), lands: f.lands };
       }
     }
@@ -619,7 +658,14 @@ export class SimulatedHypervisor implements HypervisorDriver {
     }
   }
 
-  private async createDisk(c: PoolClient, nodeId: string, diskId: string, sizeGb: number, content: string, origin = content): Promise<void> {
+  private async createDisk(
+    c: PoolClient,
+    nodeId: string,
+    diskId: string,
+    sizeGb: number,
+    content: string,
+    origin = content,
+  ): Promise<void> {
     const existing = await this.lockRow(c, 'disks', diskId);
     if (existing) {
       if (existing.node_id !== nodeId || existing.size_gb !== sizeGb) {
@@ -628,7 +674,12 @@ export class SimulatedHypervisor implements HypervisorDriver {
       return;
     }
     await this.reserveStorage(c, nodeId, sizeGb, `disk ${diskId} (${origin})`);
-    await c.query(`INSERT INTO ${this.t('disks')} (id, node_id, size_gb, content) VALUES ($1, $2, $3, $4)`, [diskId, nodeId, sizeGb, content]);
+    await c.query(`INSERT INTO ${this.t('disks')} (id, node_id, size_gb, content) VALUES ($1, $2, $3, $4)`, [
+      diskId,
+      nodeId,
+      sizeGb,
+      content,
+    ]);
   }
 
   private async attach(c: PoolClient, table: 'disks' | 'nics', nodeId: string, id: string, vmId: string, position: number): Promise<void> {
@@ -654,7 +705,8 @@ export class SimulatedHypervisor implements HypervisorDriver {
     if (item.vm_id !== vmId) throw new DriverInvalidStateError(`${what} ${id} is attached to VM ${item.vm_id}, not ${vmId}`);
     if (table === 'disks' && item.position === 0) {
       const vm = await this.lockVm(c, vmId);
-      if (vm && vm.power_state !== 'stopped') throw new DriverInvalidStateError(`VM ${vmId} is ${vm.power_state}; its boot disk stays attached while it runs`);
+      if (vm && vm.power_state !== 'stopped')
+        throw new DriverInvalidStateError(`VM ${vmId} is ${vm.power_state}; its boot disk stays attached while it runs`);
     }
     await c.query(`UPDATE ${this.t(table)} SET vm_id = NULL, position = NULL WHERE id = $1`, [id]);
   }
@@ -729,7 +781,8 @@ export class SimulatedHypervisor implements HypervisorDriver {
 
   private async requireMigrationFrom(c: PoolClient, migrationId: string, sourceNodeId: string): Promise<Row> {
     const m = await this.lockRow(c, 'migrations', migrationId);
-    if (!m || m.source_node_id !== sourceNodeId) throw new DriverNotFoundError(`migration ${migrationId} has no source on node ${sourceNodeId}`);
+    if (!m || m.source_node_id !== sourceNodeId)
+      throw new DriverNotFoundError(`migration ${migrationId} has no source on node ${sourceNodeId}`);
     return m;
   }
 }

@@ -70,7 +70,16 @@ export class SimulatorControl {
     const [row] = await this.store.query(
       `INSERT INTO ${this.store.t('faults')} (method, node_id, error, message, skip_calls, fail_calls, probability, lands)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
-      [spec.method, spec.nodeId ?? null, spec.error ?? 'unavailable', spec.message ?? null, spec.skipCalls ?? 0, spec.failCalls ?? null, spec.probability ?? 1, spec.lands ?? false],
+      [
+        spec.method,
+        spec.nodeId ?? null,
+        spec.error ?? 'unavailable',
+        spec.message ?? null,
+        spec.skipCalls ?? 0,
+        spec.failCalls ?? null,
+        spec.probability ?? 1,
+        spec.lands ?? false,
+      ],
     );
     return toFault(row);
   }
@@ -97,10 +106,9 @@ export class SimulatorControl {
 
   /** Removes one fault, or all of them; true when something was removed. */
   async clearFaults(id?: number): Promise<boolean> {
-    const rows = await this.store.query(
-      `DELETE FROM ${this.store.t('faults')} WHERE $1::int IS NULL OR id = $1 RETURNING id`,
-      [id ?? null],
-    );
+    const rows = await this.store.query(`DELETE FROM ${this.store.t('faults')} WHERE $1::int IS NULL OR id = $1 RETURNING id`, [
+      id ?? null,
+    ]);
     return rows.length > 0;
   }
 
@@ -133,7 +141,9 @@ export class SimulatorControl {
 
   /** Every driver call after `afterSeq` (0: all), oldest first: the order an operation called the driver in. */
   async callLog(afterSeq = 0): Promise<{ seq: number; method: DriverMethod; nodeId: string }[]> {
-    const rows = await this.store.query(`SELECT seq, method, node_id FROM ${this.store.t('call_log')} WHERE seq > $1 ORDER BY seq`, [afterSeq]);
+    const rows = await this.store.query(`SELECT seq, method, node_id FROM ${this.store.t('call_log')} WHERE seq > $1 ORDER BY seq`, [
+      afterSeq,
+    ]);
     return rows.map((r) => ({ seq: Number(r.seq), method: r.method, nodeId: r.node_id }));
   }
 
@@ -170,7 +180,22 @@ export class SimulatorControl {
   }
 }
 
-function toFault(row: any): Fault {
+/** A row of the faults table (snake_case columns). */
+interface FaultRow {
+  id: number;
+  method: Fault['method'];
+  node_id: string | null;
+  error: Fault['error'];
+  message: string | null;
+  skip_calls: number;
+  fail_calls: number | null;
+  probability: number;
+  lands: boolean;
+  seen: number;
+  failed: number;
+}
+
+function toFault(row: FaultRow): Fault {
   return {
     id: row.id,
     method: row.method,
