@@ -63,12 +63,15 @@ async function shapeOf(client: Client, workflowId: string, sharedQueue: string):
   for (const event of events) {
     extras.summaries += sizeOf(v1.sdk.v1.UserMetadata, event.userMetadata);
     extras.searchAttributes += sizeOf(v1.common.v1.SearchAttributes, event.workflowExecutionStartedEventAttributes?.searchAttributes);
-    extras.payloads += payloads(event.workflowExecutionStartedEventAttributes?.input) + payloads(event.activityTaskScheduledEventAttributes?.input);
-    extras.payloads += payloads(event.activityTaskCompletedEventAttributes?.result) + payloads(event.workflowExecutionCompletedEventAttributes?.result);
+    extras.payloads +=
+      payloads(event.workflowExecutionStartedEventAttributes?.input) + payloads(event.activityTaskScheduledEventAttributes?.input);
+    extras.payloads +=
+      payloads(event.activityTaskCompletedEventAttributes?.result) + payloads(event.workflowExecutionCompletedEventAttributes?.result);
     extras.retryPolicies += sizeOf(v1.common.v1.RetryPolicy, event.activityTaskScheduledEventAttributes?.retryPolicy);
     const upsert = event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes;
     if (event.markerRecordedEventAttributes?.markerName === 'core_patch') extras.patches += sizeOf(v1.history.v1.HistoryEvent, event);
-    else if (upsert?.indexedFields && 'TemporalChangeVersion' in upsert.indexedFields) extras.patches += sizeOf(v1.history.v1.HistoryEvent, event);
+    else if (upsert?.indexedFields && 'TemporalChangeVersion' in upsert.indexedFields)
+      extras.patches += sizeOf(v1.history.v1.HistoryEvent, event);
     else if (upsert) extras.searchAttributes += sizeOf(v1.common.v1.SearchAttributes, upsert);
   }
   return {
@@ -104,7 +107,8 @@ async function main(): Promise<void> {
       const posted = await postRetrying(stack, method, route, body, () => (retried503 += 1));
       let done = await api(stack, 'GET', `/v1/operations/${posted.body.id}/wait?timeout=120`);
       // Under a thousand at once an operation may take longer than one /wait: wait again.
-      while (!done.body.finishedAt && performance.now() - t0 < 30 * 60_000) done = await api(stack, 'GET', `/v1/operations/${posted.body.id}/wait?timeout=120`);
+      while (!done.body.finishedAt && performance.now() - t0 < 30 * 60_000)
+        done = await api(stack, 'GET', `/v1/operations/${posted.body.id}/wait?timeout=120`);
       const ms = performance.now() - t0;
       waitLags.push(Date.now() - Date.parse(done.body.finishedAt));
       if (done.body.status !== 'succeeded') throw new Error(`${route} ended ${done.body.status}: ${JSON.stringify(done.body.error)}`);
@@ -112,7 +116,8 @@ async function main(): Promise<void> {
     };
     const queuesOf = (steps: Shape['steps'], split: boolean) => steps.map((s) => (split && s === 'node' ? BARE_NODE_QUEUE : BARE_QUEUE));
     const runBare = (steps: Shape['steps'], split: boolean) => bare.run(queuesOf(steps, split));
-    const bareHistory = async (steps: Shape['steps'], split = false) => shapeOf(client, await bare.runWithId(queuesOf(steps, split)), BARE_QUEUE);
+    const bareHistory = async (steps: Shape['steps'], split = false) =>
+      shapeOf(client, await bare.runWithId(queuesOf(steps, split)), BARE_QUEUE);
 
     // One round: stop, start, snapshot, and a new-disk rollback to that snapshot; the VM ends each round as it began.
     const round1 = async () => {

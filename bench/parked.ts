@@ -68,7 +68,9 @@ async function measure(parked: number): Promise<Record<string, string | number>>
     const deadline = Date.now() + 30 * 60_000;
     let calls = 0;
     while (Date.now() < deadline) {
-      calls = await withDatabase(stack, async (db) => Number((await db.query(`SELECT coalesce(sum(count), 0) AS n FROM hypervisor_sim.calls WHERE method = 'stopVm'`)).rows[0].n));
+      calls = await withDatabase(stack, async (db) =>
+        Number((await db.query(`SELECT coalesce(sum(count), 0) AS n FROM hypervisor_sim.calls WHERE method = 'stopVm'`)).rows[0].n),
+      );
       if (calls >= Math.min(parked, 2 * 2000)) break;
       await new Promise((r) => setTimeout(r, 1000));
     }

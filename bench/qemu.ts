@@ -30,13 +30,24 @@ async function main(): Promise<void> {
     for (const node of ['bench-a', 'bench-b']) await driver.registerNode(node, { cpus: 8, memoryMb: 16384, storageGb: 1000 });
     await driver.ensureBaseImage('base', 10);
     for (let i = 0; i < RUNS; i++) {
-      const vm: VmDefinition = { vmId: `vm-${i}`, hostname: 'bench', cpus: 1, memoryMb: 256, guestAgent: true, disks: [{ id: `disk-${i}`, position: 0 }], nics: [] };
+      const vm: VmDefinition = {
+        vmId: `vm-${i}`,
+        hostname: 'bench',
+        cpus: 1,
+        memoryMb: 256,
+        guestAgent: true,
+        disks: [{ id: `disk-${i}`, position: 0 }],
+        nics: [],
+      };
       await driver.createDiskFromTemplate('bench-a', { diskId: `disk-${i}`, templateId: 'base', sizeGb: 10 });
       await driver.defineVm('bench-a', vm);
       await driver.guestWrite('bench-a', `disk-${i}`, 'v1');
 
       // Snapshot and rollback, offline, against qemu-img converting the same image.
-      add('snapshot (stopped)', (await timed(() => driver.createSnapshot('bench-a', { snapshotId: `s-${i}`, diskId: `disk-${i}`, name: 's', fsfreeze: false })))[0]);
+      add(
+        'snapshot (stopped)',
+        (await timed(() => driver.createSnapshot('bench-a', { snapshotId: `s-${i}`, diskId: `disk-${i}`, name: 's', fsfreeze: false })))[0],
+      );
       await driver.guestWrite('bench-a', `disk-${i}`, 'v2');
       add('rollback in place', (await timed(() => driver.rollbackSnapshot('bench-a', `s-${i}`, { discardSnapshots: false })))[0]);
       const diskFile = path.join(root, 'nodes', 'bench-a', 'disks', `disk-${i}.qcow2`);
@@ -53,7 +64,10 @@ async function main(): Promise<void> {
       }
       add('guest boot (start → init)', performance.now() - bootStarted);
 
-      add('live snapshot', (await timed(() => driver.createSnapshot('bench-a', { snapshotId: `l-${i}`, diskId: `disk-${i}`, name: 'l', fsfreeze: true })))[0]);
+      add(
+        'live snapshot',
+        (await timed(() => driver.createSnapshot('bench-a', { snapshotId: `l-${i}`, diskId: `disk-${i}`, name: 'l', fsfreeze: true })))[0],
+      );
 
       // Live migration: the disk mirrored, then the memory moved.
       const migrationId = `m-${i}`;
@@ -67,20 +81,45 @@ async function main(): Promise<void> {
       // Cold migration back: the images copied.
       const back = `b-${i}`;
       await driver.prepareMigrationTarget('bench-a', { migrationId: back, vmId: vm.vmId, sourceNodeId: 'bench-b' });
-      add('cold migration', (await timed(async () => {
-        await driver.transferVm('bench-b', back);
-        await driver.switchOverVm('bench-b', back);
-      }))[0]);
+      add(
+        'cold migration',
+        (
+          await timed(async () => {
+            await driver.transferVm('bench-b', back);
+            await driver.switchOverVm('bench-b', back);
+          })
+        )[0],
+      );
       await driver.cleanUpMigrationSource('bench-b', back);
 
       // Bare: the same QEMU command line, up to the QMP greeting, without the driver around it.
       const sock = path.join(tmpdir(), `vmops-bench-bare-${process.pid}-${i}.qmp`);
       const [bare] = await timed(async () => {
         execFileSync('qemu-system-x86_64', [
-          '-machine', 'pc,accel=tcg', '-m', '256', '-nodefaults', '-display', 'none', '-daemonize',
-          '-qmp', `unix:${sock},server=on,wait=off`, '-device', 'virtio-scsi-pci,id=scsi0',
-          '-blockdev', JSON.stringify({ driver: 'qcow2', 'node-name': 'd0', file: { driver: 'file', filename: path.join(root, 'nodes', 'bench-a', 'disks', `disk-${i}.qcow2`) } }),
-          '-device', 'scsi-hd,bus=scsi0.0,drive=d0', '-kernel', guest.guestKernel, '-initrd', guest.guestInitrd,
+          '-machine',
+          'pc,accel=tcg',
+          '-m',
+          '256',
+          '-nodefaults',
+          '-display',
+          'none',
+          '-daemonize',
+          '-qmp',
+          `unix:${sock},server=on,wait=off`,
+          '-device',
+          'virtio-scsi-pci,id=scsi0',
+          '-blockdev',
+          JSON.stringify({
+            driver: 'qcow2',
+            'node-name': 'd0',
+            file: { driver: 'file', filename: path.join(root, 'nodes', 'bench-a', 'disks', `disk-${i}.qcow2`) },
+          }),
+          '-device',
+          'scsi-hd,bus=scsi0.0,drive=d0',
+          '-kernel',
+          guest.guestKernel,
+          '-initrd',
+          guest.guestInitrd,
         ]);
         const q = await QmpClient.connect(sock);
         await q.execute('quit').catch(() => undefined);

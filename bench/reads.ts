@@ -78,19 +78,63 @@ async function main(): Promise<void> {
           [tenantId, ...params],
         );
       const opPage = (where: string, params: unknown[]) =>
-        db.query(`SELECT * FROM operations WHERE tenant_id = $1 ${where} ORDER BY created_at DESC, id DESC LIMIT 100`, [tenantId, ...params]);
+        db.query(`SELECT * FROM operations WHERE tenant_id = $1 ${where} ORDER BY created_at DESC, id DESC LIMIT 100`, [
+          tenantId,
+          ...params,
+        ]);
       const cases: { what: string; route: string; sql: () => Promise<unknown>; target: number }[] = [
         // The floor: one VM by id, the smallest authenticated read (its key checked, one row, a small answer).
         { what: 'floor: one VM by id', route: `/v1/vms/${vmId}`, sql: () => vmPage('AND id = $2', 'hostname', [vmId]), target: 10 },
         { what: 'VMs, first page', route: '/v1/vms?limit=100', sql: () => vmPage('', 'hostname, id', []), target: 10 },
-        { what: 'VMs, a page in the middle (cursor)', route: `/v1/vms?limit=100&cursor=${deepCursor}`, sql: () => vmPage('AND hostname > $2', 'hostname, id', [deepKey]), target: 10 },
-        { what: 'VMs, status=stopped', route: '/v1/vms?limit=100&status=stopped', sql: () => vmPage(`AND status = 'stopped'`, 'hostname, id', []), target: 10 },
-        { what: 'VMs, newest first', route: '/v1/vms?limit=100&orderBy=-created', sql: () => vmPage('', 'created_at DESC, hostname DESC', []), target: 10 },
-        { what: 'VMs, hostname contains "abc"', route: '/v1/vms?limit=100&hostname=abc', sql: () => vmPage(`AND hostname ILIKE '%abc%'`, 'hostname, id', [], `(SELECT * FROM vms WHERE tenant_id = $1 AND hostname ILIKE '%abc%' OFFSET 0)`), target: 15 },
+        {
+          what: 'VMs, a page in the middle (cursor)',
+          route: `/v1/vms?limit=100&cursor=${deepCursor}`,
+          sql: () => vmPage('AND hostname > $2', 'hostname, id', [deepKey]),
+          target: 10,
+        },
+        {
+          what: 'VMs, status=stopped',
+          route: '/v1/vms?limit=100&status=stopped',
+          sql: () => vmPage(`AND status = 'stopped'`, 'hostname, id', []),
+          target: 10,
+        },
+        {
+          what: 'VMs, newest first',
+          route: '/v1/vms?limit=100&orderBy=-created',
+          sql: () => vmPage('', 'created_at DESC, hostname DESC', []),
+          target: 10,
+        },
+        {
+          what: 'VMs, hostname contains "abc"',
+          route: '/v1/vms?limit=100&hostname=abc',
+          sql: () =>
+            vmPage(
+              `AND hostname ILIKE '%abc%'`,
+              'hostname, id',
+              [],
+              `(SELECT * FROM vms WHERE tenant_id = $1 AND hostname ILIKE '%abc%' OFFSET 0)`,
+            ),
+          target: 15,
+        },
         { what: 'operations, first page', route: '/v1/operations?limit=100', sql: () => opPage('', []), target: 10 },
-        { what: 'operations, status=failed', route: '/v1/operations?limit=100&status=failed', sql: () => opPage(`AND status = 'failed'`, []), target: 10 },
-        { what: 'operations, type=vm.stop', route: '/v1/operations?limit=100&type=vm.stop', sql: () => opPage(`AND type = 'vm.stop'`, []), target: 10 },
-        { what: "a VM's operations", route: `/v1/vms/${vmId}/operations?limit=100`, sql: () => opPage('AND vm_id = $2', [vmId]), target: 10 },
+        {
+          what: 'operations, status=failed',
+          route: '/v1/operations?limit=100&status=failed',
+          sql: () => opPage(`AND status = 'failed'`, []),
+          target: 10,
+        },
+        {
+          what: 'operations, type=vm.stop',
+          route: '/v1/operations?limit=100&type=vm.stop',
+          sql: () => opPage(`AND type = 'vm.stop'`, []),
+          target: 10,
+        },
+        {
+          what: "a VM's operations",
+          route: `/v1/vms/${vmId}/operations?limit=100`,
+          sql: () => opPage('AND vm_id = $2', [vmId]),
+          target: 10,
+        },
       ];
       for (const c of cases) {
         const ours = await timeIt(runs, () => api(stack, 'GET', c.route));

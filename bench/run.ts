@@ -6,9 +6,13 @@ const BENCHES = ['temporal-tuning', 'operations', 'reads', 'parked', 'qemu'];
 
 let failed = 0;
 for (const name of BENCHES) {
-  const run = spawnSync(process.execPath, ['-r', path.join(__dirname, '..', '..', 'scripts', 'register-paths.js'), path.join(__dirname, `${name}.js`), ...process.argv.slice(2)], {
-    stdio: 'inherit',
-  });
+  const run = spawnSync(
+    process.execPath,
+    ['-r', path.join(__dirname, '..', '..', 'scripts', 'register-paths.js'), path.join(__dirname, `${name}.js`), ...process.argv.slice(2)],
+    {
+      stdio: 'inherit',
+    },
+  );
   if (run.status !== 0) {
     console.error(`bench ${name} failed (${run.signal ?? `exit ${run.status}`})`);
     failed += 1;

@@ -16,7 +16,9 @@ async function main(): Promise<void> {
     if (missing.length) {
       await connection.operatorService.addSearchAttributes({
         namespace: temporalNamespace,
-        searchAttributes: Object.fromEntries(missing.map((name) => [name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+        searchAttributes: Object.fromEntries(
+          missing.map((name) => [name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+        ),
       });
     }
     console.log(missing.length ? `registered search attributes: ${missing.join(', ')}` : 'search attributes already registered');

@@ -60,15 +60,30 @@ function run(name: string, script: string, env: NodeJS.ProcessEnv, youngDeaths =
   const startedAt = Date.now();
   const proc = spawn(
     process.execPath,
-    ['-r', path.join(ROOT, 'scripts', 'register-paths.js'), '-r', path.join(ROOT, 'scripts', 'exit-with-parent.js'), path.join(DIST, script)],
+    [
+      '-r',
+      path.join(ROOT, 'scripts', 'register-paths.js'),
+      '-r',
+      path.join(ROOT, 'scripts', 'exit-with-parent.js'),
+      path.join(DIST, script),
+    ],
     { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] },
   );
   for (const stream of [proc.stdout, proc.stderr]) {
-    stream?.on('data', (chunk: Buffer) => chunk.toString().split('\n').filter(Boolean).forEach((l) => log(name, l)));
+    stream?.on('data', (chunk: Buffer) =>
+      chunk
+        .toString()
+        .split('\n')
+        .filter(Boolean)
+        .forEach((l) => log(name, l)),
+    );
   }
   proc.once('exit', (code, signal) => {
     if (stopping) return;
-    children.splice(children.findIndex((c) => c.proc === proc), 1);
+    children.splice(
+      children.findIndex((c) => c.proc === proc),
+      1,
+    );
     onDeath(name, startedAt, youngDeaths, signal ?? `code ${code}`, (young) => run(name, script, env, young));
   });
   children.push({ name, proc });
@@ -162,7 +177,9 @@ async function main(): Promise<void> {
       });
       postgres = server;
       server.process.once('exit', (code, signal) =>
-        onDeath('postgres', startedAt, youngDeaths, signal ?? `code ${code}`, (young) => startPostgres(young).catch((err) => fail('postgres', err))),
+        onDeath('postgres', startedAt, youngDeaths, signal ?? `code ${code}`, (young) =>
+          startPostgres(young).catch((err) => fail('postgres', err)),
+        ),
       );
       log('postgres', `PostgreSQL ready on 127.0.0.1:${POSTGRES_PORT} in ${server.startMs} ms`);
     };
@@ -182,7 +199,9 @@ async function main(): Promise<void> {
       });
       temporal = server;
       server.process.once('exit', (code, signal) =>
-        onDeath('temporal', startedAt, youngDeaths, signal ?? `code ${code}`, (young) => startTemporal(young).catch((err) => fail('temporal', err))),
+        onDeath('temporal', startedAt, youngDeaths, signal ?? `code ${code}`, (young) =>
+          startTemporal(young).catch((err) => fail('temporal', err)),
+        ),
       );
     };
     await startTemporal(0);
@@ -201,7 +220,9 @@ async function main(): Promise<void> {
     await seedDemo(dataSource, apiKey, adminKey);
     nodes = await dataSource.query(`SELECT id, name, cpus, memory_mb, storage_gb FROM nodes WHERE status <> 'offline' ORDER BY name`);
     // The public templates that are not captured from a VM: a QEMU node's image store needs a base image of each.
-    baseImages = await dataSource.query(`SELECT id, disk_size_gb FROM templates WHERE tenant_id IS NULL AND node_id IS NULL AND source_vm_id IS NULL ORDER BY name`);
+    baseImages = await dataSource.query(
+      `SELECT id, disk_size_gb FROM templates WHERE tenant_id IS NULL AND node_id IS NULL AND source_vm_id IS NULL ORDER BY name`,
+    );
   } finally {
     await dataSource.destroy();
   }
@@ -216,9 +237,15 @@ async function main(): Promise<void> {
   run('worker', 'apps/worker/src/main.js', env);
   // One agent per node, as on real hosts; each reports its node's inventory capacity. The nodes VMOPS_QEMU_NODES
   // names (e.g. node-2) run on QEMU: their state and image store under .data/qemu.
-  const qemuNodes = (process.env.VMOPS_QEMU_NODES ?? '').split(',').map((n) => n.trim()).filter(Boolean);
+  const qemuNodes = (process.env.VMOPS_QEMU_NODES ?? '')
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
   const unknown = qemuNodes.filter((name) => !nodes.some((n) => n.name === name));
-  if (unknown.length) throw new Error(`VMOPS_QEMU_NODES names no node of the inventory: ${unknown.join(', ')} (nodes: ${nodes.map((n) => n.name).join(', ')})`);
+  if (unknown.length)
+    throw new Error(
+      `VMOPS_QEMU_NODES names no node of the inventory: ${unknown.join(', ')} (nodes: ${nodes.map((n) => n.name).join(', ')})`,
+    );
   for (const node of nodes) {
     const qemu = qemuNodes.includes(node.name);
     run(`agent:${node.name}`, 'apps/agent/src/main.js', {

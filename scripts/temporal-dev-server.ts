@@ -71,7 +71,8 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
   args.push(...(options.uiPort ? ['--ui-port', String(options.uiPort)] : ['--headless']));
   if (options.dbFile) {
     args.push('--db-filename', options.dbFile);
-    for (const [pragma, value] of Object.entries(options.sqlitePragmas ?? TEMPORAL_SQLITE_PRAGMAS)) args.push('--sqlite-pragma', `${pragma}=${value}`);
+    for (const [pragma, value] of Object.entries(options.sqlitePragmas ?? TEMPORAL_SQLITE_PRAGMAS))
+      args.push('--sqlite-pragma', `${pragma}=${value}`);
   }
   for (const name of SEARCH_ATTRIBUTE_NAMES) args.push('--search-attribute', `${name}=Keyword`);
   for (const [key, value] of Object.entries({ ...TEMPORAL_DYNAMIC_CONFIG, ...options.dynamicConfig })) {

@@ -19,7 +19,9 @@ describe('admin role, API keys, and the reset of a stuck VM', () => {
     const denied = await h.call('POST', '/v1/nodes', { key: member, body: node });
     expect(denied.status).toBe(403);
     expect(denied.body.error.code).toBe('ADMIN_REQUIRED');
-    expect((await h.call('POST', '/v1/templates', { key: member, body: { name: 'x', osFamily: 'linux', diskSizeGb: 5 } })).status).toBe(403);
+    expect((await h.call('POST', '/v1/templates', { key: member, body: { name: 'x', osFamily: 'linux', diskSizeGb: 5 } })).status).toBe(
+      403,
+    );
 
     const created = await h.call('POST', '/v1/nodes', { key: admin, body: node });
     expect(created.status).toBe(201);
@@ -40,7 +42,10 @@ describe('admin role, API keys, and the reset of a stuck VM', () => {
     const seen = (await h.call('GET', '/v1/nodes', { key: member })).body.items.find((n: any) => n.id === created.body.id);
     expect(seen).toEqual({ id: created.body.id, name: node.name, datacenter: 'dc2', status: 'maintenance' });
 
-    const template = await h.call('POST', '/v1/templates', { key: admin, body: { name: `tpl-${Date.now().toString(36)}`, osFamily: 'windows', diskSizeGb: 40 } });
+    const template = await h.call('POST', '/v1/templates', {
+      key: admin,
+      body: { name: `tpl-${Date.now().toString(36)}`, osFamily: 'windows', diskSizeGb: 40 },
+    });
     expect(template.status).toBe(201);
     expect((await h.call('GET', '/v1/templates', { key: member })).body.items).toEqual(expect.arrayContaining([template.body]));
   });
@@ -54,7 +59,14 @@ describe('admin role, API keys, and the reset of a stuck VM', () => {
 
     const listed = await h.call('GET', '/v1/api-keys', { key: member });
     const row = listed.body.items.find((k: any) => k.id === created.body.id);
-    expect(row).toEqual({ id: created.body.id, name: 'ci', role: 'member', prefix: created.body.prefix, createdAt: expect.any(String), revokedAt: null });
+    expect(row).toEqual({
+      id: created.body.id,
+      name: 'ci',
+      role: 'member',
+      prefix: created.body.prefix,
+      createdAt: expect.any(String),
+      revokedAt: null,
+    });
     expect(JSON.stringify(listed.body)).not.toContain(created.body.key);
     const [stored] = await h.dataSource.query(`SELECT key_hash FROM api_keys WHERE id = $1`, [created.body.id]);
     expect(stored.key_hash).not.toContain(created.body.key);
@@ -100,7 +112,14 @@ describe('admin role, API keys, and the reset of a stuck VM', () => {
       ['vm.reset', 'succeeded'],
       ['vm.create', 'stuck'],
     ]);
-    expect((await h.call('POST', '/v1/vms', { key: member, body: { hostname: 'stuck-1', templateId: h.world.templateId, cpus: 1, memoryMb: 512 } })).status).toBe(202);
+    expect(
+      (
+        await h.call('POST', '/v1/vms', {
+          key: member,
+          body: { hostname: 'stuck-1', templateId: h.world.templateId, cpus: 1, memoryMb: 512 },
+        })
+      ).status,
+    ).toBe(202);
 
     await recordHistory(h.temporal, `vm-reset-stuck-1-${reset.body.id.slice(0, 8)}`, 'reset-vm.succeeded');
   });

@@ -28,7 +28,10 @@ describe('anti-affinity groups', () => {
     return res.body as { id: string; name: string; members: { vmId: string; nodeId: string }[] };
   };
   const createIn = (k: string, groupIds: string[], extra: Record<string, unknown> = {}) =>
-    h.call('POST', '/v1/vms', { key: k, body: { hostname: hostname(), templateId: h.world.templateId, cpus: 1, memoryMb: 512, antiAffinityGroupIds: groupIds, ...extra } });
+    h.call('POST', '/v1/vms', {
+      key: k,
+      body: { hostname: hostname(), templateId: h.world.templateId, cpus: 1, memoryMb: 512, antiAffinityGroupIds: groupIds, ...extra },
+    });
   const nodeOf = async (vmId: string) => (await h.dataSource.query(`SELECT node_id FROM vms WHERE id = $1`, [vmId]))[0].node_id as string;
 
   it('creates, reads, renames and deletes a group; refuses bad input with what to fix', async () => {
@@ -47,7 +50,19 @@ describe('anti-affinity groups', () => {
       ['POST', `/v1/anti-affinity-groups/${g.id}/members`, { vmIds: [] }, 400, 'VALIDATION_FAILED'],
       ['GET', '/v1/anti-affinity-groups/00000000-0000-4000-8000-000000000000', undefined, 404, 'NOT_FOUND'],
       ['DELETE', `/v1/anti-affinity-groups/${g.id}/members/00000000-0000-4000-8000-000000000000`, undefined, 404, 'NOT_FOUND'],
-      ['POST', '/v1/vms', { hostname: 'bad-group', templateId: h.world.templateId, cpus: 1, memoryMb: 512, antiAffinityGroupIds: ['00000000-0000-4000-8000-000000000000'] }, 412, 'INVALID_PARAMETER'],
+      [
+        'POST',
+        '/v1/vms',
+        {
+          hostname: 'bad-group',
+          templateId: h.world.templateId,
+          cpus: 1,
+          memoryMb: 512,
+          antiAffinityGroupIds: ['00000000-0000-4000-8000-000000000000'],
+        },
+        412,
+        'INVALID_PARAMETER',
+      ],
     ];
     for (const [method, path, body, status, code] of cases) {
       const res = await h.call(method, path, { key, body });
@@ -94,11 +109,14 @@ describe('anti-affinity groups', () => {
   it('two tenants creating many members at once: never two of a group on one node, the rest refused with 409', async () => {
     const tenants = [key, (await h.newTenant()).apiKey];
     const groups = await Promise.all(tenants.map((k) => group(k)));
-    const all = await Promise.all(tenants.flatMap((k, t) => Array.from({ length: 5 }, async () => ({ k, res: await createIn(k, [groups[t].id]) }))));
+    const all = await Promise.all(
+      tenants.flatMap((k, t) => Array.from({ length: 5 }, async () => ({ k, res: await createIn(k, [groups[t].id]) }))),
+    );
     for (const [t, k] of tenants.entries()) {
       const mine = all.filter((x) => x.k === k);
       expect(mine.filter((x) => x.res.status === 202)).toHaveLength(h.world.nodeIds.length);
-      for (const x of mine.filter((x) => x.res.status !== 202)) expect([x.res.status, x.res.body.error.code]).toEqual([409, 'ANTI_AFFINITY']);
+      for (const x of mine.filter((x) => x.res.status !== 202))
+        expect([x.res.status, x.res.body.error.code]).toEqual([409, 'ANTI_AFFINITY']);
       const nodes = [];
       for (const x of mine.filter((x) => x.res.status === 202)) {
         expect((await h.waitForOperation(k, x.res.body.id)).status).toBe('succeeded');
@@ -119,10 +137,16 @@ describe('anti-affinity groups', () => {
     const refused = await h.call('POST', `/v1/vms/${a.body.vmId}/migrate`, { key, body: { targetNodeId: node2 } });
     expect([refused.status, refused.body.error.code]).toEqual([409, 'MIGRATION_REFUSED']);
     expect(refused.body.error.details.reasons).toEqual([
-      expect.objectContaining({ code: 'ANTI_AFFINITY', group: { id: g.id, name: g.name }, vm: { id: b.body.vmId, hostname: expect.any(String) } }),
+      expect.objectContaining({
+        code: 'ANTI_AFFINITY',
+        group: { id: g.id, name: g.name },
+        vm: { id: b.body.vmId, hostname: expect.any(String) },
+      }),
     ]);
     const check = await h.call('GET', `/v1/vms/${a.body.vmId}/migration-check`, { key });
-    expect(check.body.targets.find((t: { nodeId: string }) => t.nodeId === node2).reasons.map((r: { code: string }) => r.code)).toEqual(['ANTI_AFFINITY']);
+    expect(check.body.targets.find((t: { nodeId: string }) => t.nodeId === node2).reasons.map((r: { code: string }) => r.code)).toEqual([
+      'ANTI_AFFINITY',
+    ]);
     expect(check.body.placementChoice).toBe(node3);
 
     const moved = await h.runOperation(key, 'POST', `/v1/vms/${a.body.vmId}/migrate`, {});

@@ -32,18 +32,33 @@ describe('API errors', () => {
     const before = await counts();
     const big = await h.call('POST', '/v1/vms', { key, rawBody: JSON.stringify({ ...valid(), note: 'x'.repeat(20 * 1024 * 1024) }) });
     expect([big.status, big.body.error.code]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
-    const latin1 = await h.call('POST', '/v1/vms', { key, rawBody: JSON.stringify(valid()), headers: { 'content-type': 'application/json; charset=latin1' } });
+    const latin1 = await h.call('POST', '/v1/vms', {
+      key,
+      rawBody: JSON.stringify(valid()),
+      headers: { 'content-type': 'application/json; charset=latin1' },
+    });
     expect([latin1.status, latin1.body.error.code]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
     const deep = await h.call('POST', '/v1/vms', { key, rawBody: '['.repeat(100_000) + ']'.repeat(100_000) });
     expect([deep.status, deep.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
-    const nested = await h.call('POST', '/v1/vms', { key, body: { ...valid(), label: JSON.parse('{"a":'.repeat(40) + '1' + '}'.repeat(40)) } });
+    const nested = await h.call('POST', '/v1/vms', {
+      key,
+      body: { ...valid(), label: JSON.parse('{"a":'.repeat(40) + '1' + '}'.repeat(40)) },
+    });
     expect([nested.status, nested.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
-    for (const path of ['/v1/vms?offset=99999999999999999999', '/v1/operations?offset=99999999999999999999', '/v1/vms?label=a%00b', '/v1/vms?hostname=%00']) {
+    for (const path of [
+      '/v1/vms?offset=99999999999999999999',
+      '/v1/operations?offset=99999999999999999999',
+      '/v1/vms?label=a%00b',
+      '/v1/vms?hostname=%00',
+    ]) {
       const res = await h.call('GET', path, { key });
       expect({ path, status: res.status, code: res.body.error?.code }).toEqual({ path, status: 400, code: 'VALIDATION_FAILED' });
     }
     const nul = await h.call('POST', '/v1/vms', { key, body: { ...valid(), note: 'a\u0000b' } });
-    expect([nul.status, nul.body.error.details.fields]).toEqual([400, [{ field: 'body.note', problems: ['must not contain the NUL character'] }]]);
+    expect([nul.status, nul.body.error.details.fields]).toEqual([
+      400,
+      [{ field: 'body.note', problems: ['must not contain the NUL character'] }],
+    ]);
     for (const res of [big, latin1, deep, nested, nul]) expectErrorShape(res.body, res.body.error.code);
     expect(await counts()).toEqual(before);
   });
@@ -52,7 +67,11 @@ describe('API errors', () => {
     ['no Authorization header', null],
     ['an unknown key', 'vmo_not-a-real-key'],
   ])('401 with %s, on reads and writes alike', async (_, badKey) => {
-    for (const [method, path] of [['GET', '/v1/vms'], ['POST', '/v1/vms'], ['GET', '/v1/operations']]) {
+    for (const [method, path] of [
+      ['GET', '/v1/vms'],
+      ['POST', '/v1/vms'],
+      ['GET', '/v1/operations'],
+    ]) {
       const res = await h.call(method, path, { key: badKey, body: method === 'POST' ? valid() : undefined });
       expect(res.status).toBe(401);
       expect(res.body.error.code).toBe('UNAUTHENTICATED');
@@ -139,7 +158,11 @@ describe('API errors', () => {
     expect(await counts()).toEqual(before);
     // Hostnames are DNS names: another case is the same name.
     const upper = await h.call('POST', '/v1/vms', { key, body: { ...body, hostname: 'Dup-HOST' } });
-    expect([upper.status, upper.body.error.code, upper.body.error.details]).toEqual([409, 'HOSTNAME_TAKEN', { hostname: 'Dup-HOST', existing: 'dup-host' }]);
+    expect([upper.status, upper.body.error.code, upper.body.error.details]).toEqual([
+      409,
+      'HOSTNAME_TAKEN',
+      { hostname: 'Dup-HOST', existing: 'dup-host' },
+    ]);
     expect(await counts()).toEqual(before);
 
     const other = await h.newTenant();
@@ -169,7 +192,20 @@ describe('API errors', () => {
 
   it('400 for bad list parameters', async () => {
     // Numbers are decimal digits: 0x10, 1e1, +5, " 5" and an empty value are not read as 16, 10, 5, 5 and 0.
-    for (const query of ['limit=0', 'limit=abc', 'status=sleeping', 'offset=-1', 'limit=1000000000', 'offset=-99999999999', 'limit=0x10', 'limit=1e1', 'limit=%2B5', 'limit=%205', 'limit=', 'offset=0b1']) {
+    for (const query of [
+      'limit=0',
+      'limit=abc',
+      'status=sleeping',
+      'offset=-1',
+      'limit=1000000000',
+      'offset=-99999999999',
+      'limit=0x10',
+      'limit=1e1',
+      'limit=%2B5',
+      'limit=%205',
+      'limit=',
+      'offset=0b1',
+    ]) {
       const res = await h.call('GET', `/v1/vms?${query}`, { key });
       expect({ query, status: res.status, code: res.body.error?.code }).toEqual({ query, status: 400, code: 'VALIDATION_FAILED' });
     }
@@ -184,7 +220,13 @@ describe('API errors', () => {
     ] as const) {
       const res = await fetch(`${h.baseUrl}${path}`, { method, headers: { authorization: `Bearer ${key}` } });
       const body = (await res.json()) as any;
-      expect({ method, path, status: res.status, allow: res.headers.get('allow'), code: body.error.code }).toEqual({ method, path, status: 405, allow, code: 'METHOD_NOT_ALLOWED' });
+      expect({ method, path, status: res.status, allow: res.headers.get('allow'), code: body.error.code }).toEqual({
+        method,
+        path,
+        status: 405,
+        allow,
+        code: 'METHOD_NOT_ALLOWED',
+      });
       expect(body.error.details.allowed).toEqual(allow.split(', '));
     }
     const unknown = await h.call('PUT', '/v1/nothing-here', { key });
@@ -194,7 +236,11 @@ describe('API errors', () => {
   it('400 for a "__proto__" field, as for any field the request does not take, and for null where a field takes no null', async () => {
     const before = await counts();
     const raw = JSON.stringify(valid()).replace(/^\{/, '{"__proto__": {"cpus": 64},');
-    const res = await fetch(`${h.baseUrl}/v1/vms`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: raw });
+    const res = await fetch(`${h.baseUrl}/v1/vms`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: raw,
+    });
     const body = (await res.json()) as any;
     expect([res.status, body.error.code, body.error.details.fields[0].field]).toEqual([400, 'VALIDATION_FAILED', 'body.__proto__']);
     for (const [path, field] of [
@@ -210,7 +256,11 @@ describe('API errors', () => {
 
   it('very long strings are refused quickly, in the error shape, and write nothing', async () => {
     const before = await counts();
-    for (const body of [{ ...valid(), hostname: 'a'.repeat(200_000) }, { ...valid(), label: 'l'.repeat(200_000) }, { ...valid(), note: 'n'.repeat(200_000) }]) {
+    for (const body of [
+      { ...valid(), hostname: 'a'.repeat(200_000) },
+      { ...valid(), label: 'l'.repeat(200_000) },
+      { ...valid(), note: 'n'.repeat(200_000) },
+    ]) {
       const started = Date.now();
       const res = await h.call('POST', '/v1/vms', { key, body });
       expect([res.status, res.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
@@ -225,8 +275,11 @@ describe('API errors', () => {
     const doc = (await res.json()) as { paths: Record<string, Record<string, unknown>> };
     // The committed openapi.json is the document the API serves (npm run openapi writes it).
     const committed = readFileSync(join(__dirname, '..', 'openapi.json'), 'utf8');
-    if (`${JSON.stringify(doc, null, 2)}\n` !== committed) throw new Error('openapi.json is stale: run npm run build && npm run openapi, and commit it');
-    const operations = Object.entries(doc.paths).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`));
+    if (`${JSON.stringify(doc, null, 2)}\n` !== committed)
+      throw new Error('openapi.json is stale: run npm run build && npm run openapi, and commit it');
+    const operations = Object.entries(doc.paths).flatMap(([path, methods]) =>
+      Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`),
+    );
     expect(operations).toEqual(
       expect.arrayContaining([
         'POST /v1/vms',
@@ -255,18 +308,26 @@ describe('API errors', () => {
         'POST /v1/admin/simulator/faults',
       ]),
     );
-    const all = Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method, op: op as any })));
+    const all = Object.entries(doc.paths).flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, op]) => ({ path, method, op: op as any })),
+    );
     // Every operation says what it does; path ids are UUIDs (as the API checks them); no header is required twice.
     expect(all.filter(({ op }) => !op.summary).map(({ method, path }) => `${method} ${path}`)).toEqual([]);
     for (const { path, op } of all) {
       for (const param of op.parameters ?? []) {
         if (param.in === 'path' && (param.name === 'id' || param.name.endsWith('Id')) && !path.includes('/simulator/faults/')) {
-          expect({ path, param: param.name, schema: param.schema }).toEqual({ path, param: param.name, schema: { type: 'string', format: 'uuid' } });
+          expect({ path, param: param.name, schema: param.schema }).toEqual({
+            path,
+            param: param.name,
+            schema: { type: 'string', format: 'uuid' },
+          });
         }
       }
     }
     const events = all.find(({ path, method }) => path === '/v1/events' && method === 'get')!.op;
-    expect(events.parameters.filter((p: any) => p.in === 'header').map((p: any) => [p.name, p.required])).toEqual([['Last-Event-ID', false]]);
+    expect(events.parameters.filter((p: any) => p.in === 'header').map((p: any) => [p.name, p.required])).toEqual([
+      ['Last-Event-ID', false],
+    ]);
     expect((doc as any).components.securitySchemes.bearer.bearerFormat).not.toMatch(/JWT/);
     const hostname = (doc as any).components.schemas.CreateVmDto.properties.hostname;
     expect(new RegExp(hostname.pattern).test('web-1') && !new RegExp(hostname.pattern).test('1web')).toBe(true);

@@ -21,7 +21,9 @@ describe('clone', () => {
   const images = async () => Number((await h.dataSource.query(`SELECT count(*)::int AS n FROM ${h.config.simulator.schema}.images`))[0].n);
   /** VMs still held by an operation, but for clones left stuck (for a human) past the point of no return. */
   const lockedVms = async () =>
-    (await h.dataSource.query(`SELECT v.hostname FROM vms v JOIN operations o ON o.id = v.current_operation_id WHERE o.status <> 'stuck'`)).map((r: { hostname: string }) => r.hostname);
+    (
+      await h.dataSource.query(`SELECT v.hostname FROM vms v JOIN operations o ON o.id = v.current_operation_id WHERE o.status <> 'stuck'`)
+    ).map((r: { hostname: string }) => r.hostname);
 
   it('clones a stopped VM with a data disk onto another node; undone at every step, leaving no clone, no capture, the source free', async () => {
     const [sourceNode, targetNode] = h.world.nodeIds;
@@ -41,12 +43,25 @@ describe('clone', () => {
       pastPointOfNoReturn: (k, calls) => k > calls.indexOf('deleteImage'),
       expectedAfterFailure: () => ABSENT,
     });
-    expect(calls).toEqual(['captureImage', 'captureImage', 'createDiskFromTemplate', 'createDiskFromTemplate', 'createNic', 'defineVm', 'deleteImage', 'deleteImage']);
+    expect(calls).toEqual([
+      'captureImage',
+      'captureImage',
+      'createDiskFromTemplate',
+      'createDiskFromTemplate',
+      'createNic',
+      'defineVm',
+      'deleteImage',
+      'deleteImage',
+    ]);
     // Every run ended with its source free and its captures gone (but for clones stuck past the point of no return).
     expect(await lockedVms()).toEqual([]);
-    const stuckClones = await h.dataSource.query(`SELECT v.status FROM vms v JOIN operations o ON o.id = v.current_operation_id WHERE o.type = 'vm.clone' AND o.status = 'stuck'`);
+    const stuckClones = await h.dataSource.query(
+      `SELECT v.status FROM vms v JOIN operations o ON o.id = v.current_operation_id WHERE o.type = 'vm.clone' AND o.status = 'stuck'`,
+    );
     for (const vm of stuckClones) expect(vm.status).toBe('error');
-    const stuck = Number((await h.dataSource.query(`SELECT count(*)::int AS n FROM operations WHERE type = 'vm.clone' AND status = 'stuck'`))[0].n);
+    const stuck = Number(
+      (await h.dataSource.query(`SELECT count(*)::int AS n FROM operations WHERE type = 'vm.clone' AND status = 'stuck'`))[0].n,
+    );
     expect(await images()).toBeLessThanOrEqual(before + stuck);
   });
 
@@ -62,7 +77,15 @@ describe('clone', () => {
     const name = hostname();
     const res = await h.call('POST', `/v1/vms/${source.id}/clone`, {
       key,
-      body: { hostname: name, cpus: 2, memoryMb: 1024, label: 'copy', disks: [{ position: 1, sizeGb: 4 }], start: true, nodeId: h.world.nodeIds[1] },
+      body: {
+        hostname: name,
+        cpus: 2,
+        memoryMb: 1024,
+        label: 'copy',
+        disks: [{ position: 1, sizeGb: 4 }],
+        start: true,
+        nodeId: h.world.nodeIds[1],
+      },
     });
     expect(res.status).toBe(202);
     for (;;) {
@@ -78,7 +101,15 @@ describe('clone', () => {
     await recordOperationHistory(h, op.id, 'clone-vm.running-source');
     expect(op).toMatchObject({ type: 'vm.clone', status: 'succeeded', vmId: res.body.vmId });
     const clone = await get(res.body.vmId);
-    expect(clone).toMatchObject({ hostname: name, cpus: 2, memoryMb: 1024, label: 'copy', status: 'running', nodeId: h.world.nodeIds[1], templateId: (await get(source.id)).templateId });
+    expect(clone).toMatchObject({
+      hostname: name,
+      cpus: 2,
+      memoryMb: 1024,
+      label: 'copy',
+      status: 'running',
+      nodeId: h.world.nodeIds[1],
+      templateId: (await get(source.id)).templateId,
+    });
     expect(clone.disks.map((d: { position: number; sizeGb: number }) => [d.position, d.sizeGb])).toEqual([
       [0, 10],
       [1, 4],
@@ -132,9 +163,15 @@ describe('clone', () => {
     const [node1, node2] = h.world.nodeIds;
     const source = await h.createVm(key, { start: false, nodeId: node1 });
     const group = (await h.call('POST', '/v1/anti-affinity-groups', { key, body: { name: hostname(), vmIds: [source.id] } })).body;
-    const named = await h.call('POST', `/v1/vms/${source.id}/clone`, { key, body: { hostname: hostname(), nodeId: node1, antiAffinityGroupIds: [group.id] } });
+    const named = await h.call('POST', `/v1/vms/${source.id}/clone`, {
+      key,
+      body: { hostname: hostname(), nodeId: node1, antiAffinityGroupIds: [group.id] },
+    });
     expect([named.status, named.body.error.code, named.body.error.details.vm.id]).toEqual([409, 'ANTI_AFFINITY', source.id]);
-    const placed = await h.runOperation(key, 'POST', `/v1/vms/${source.id}/clone`, { hostname: hostname(), antiAffinityGroupIds: [group.id] });
+    const placed = await h.runOperation(key, 'POST', `/v1/vms/${source.id}/clone`, {
+      hostname: hostname(),
+      antiAffinityGroupIds: [group.id],
+    });
     expect(placed.status).toBe('succeeded');
     expect((await get(placed.vmId!)).nodeId).toBe(node2);
   });

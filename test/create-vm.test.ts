@@ -46,7 +46,15 @@ describe('POST /v1/vms: HTTP → Temporal → worker → driver → PostgreSQL',
       ['startVm', 'succeeded'],
       ['recordVm', 'succeeded'],
     ]);
-    expect(op.progress).toEqual({ step: null, stepsDone: 5, stepsTotal: 5, percent: 100, stepPercent: null, stepBytes: null, children: null });
+    expect(op.progress).toEqual({
+      step: null,
+      stepsDone: 5,
+      stepsTotal: 5,
+      percent: 100,
+      stepPercent: null,
+      stepBytes: null,
+      children: null,
+    });
 
     const vm = (await h.call('GET', `/v1/vms/${op.vmId}`, { key })).body;
     expect(vm).toMatchObject({ hostname: body.hostname, label: 'web front', status: 'running', locked: false, currentOperationId: null });

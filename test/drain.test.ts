@@ -26,7 +26,8 @@ describe('node drain', () => {
     expect((await observeVm(h, vmId, h.world.nodeIds)).placement).toEqual({ inventoryNodeId: nodeId, definedOn: [nodeId] });
   };
   const expectCleanAudits = async () => {
-    for (const node of h.world.nodeIds) expect({ node, diff: (await h.auditNode(node)).diff }).toEqual({ node, diff: expect.objectContaining({ clean: true }) });
+    for (const node of h.world.nodeIds)
+      expect({ node, diff: (await h.auditNode(node)).diff }).toEqual({ node, diff: expect.objectContaining({ clean: true }) });
   };
 
   it('moves every VM of two tenants off the node, two at a time, and reports the one that cannot move', async () => {
@@ -110,7 +111,10 @@ describe('node drain', () => {
     const cancel = await h.call('POST', `/v1/operations/${res.body.id}/cancel`, { key: admin });
     expect(cancel.status).toBe(202);
     const [row] = await h.dataSource.query(`SELECT workflow_id FROM operations WHERE id = $1`, [res.body.id]);
-    await h.temporal.workflow.getHandle(row.workflow_id).result().catch(() => undefined);
+    await h.temporal.workflow
+      .getHandle(row.workflow_id)
+      .result()
+      .catch(() => undefined);
     const op = await h.waitForOperation(admin, res.body.id);
     await recordOperationHistory(h, op.id, 'drain-node.cancelled');
     expect(op.status).toBe('cancelled');
@@ -127,7 +131,9 @@ describe('node drain', () => {
   });
 
   it('an empty node drains at once', async () => {
-    const [node] = await h.dataSource.query(`INSERT INTO nodes (name, datacenter, status, cpus, memory_mb, storage_gb) VALUES ('node-empty', 'dc1', 'online', 8, 8192, 100) RETURNING id`);
+    const [node] = await h.dataSource.query(
+      `INSERT INTO nodes (name, datacenter, status, cpus, memory_mb, storage_gb) VALUES ('node-empty', 'dc1', 'online', 8, 8192, 100) RETURNING id`,
+    );
     const res = await h.call('POST', `/v1/admin/nodes/${node.id}/drain`, { key: admin, body: {} });
     expect(res.status).toBe(202);
     const op = await h.waitForOperation(admin, res.body.id);

@@ -43,9 +43,21 @@ describe('simulated hypervisor: injected faults and latency', () => {
   });
 
   it('fails the calls a fault names (skip 2, fail 1: the 3rd), with its typed error, then lets calls through', async () => {
-    await control.injectFault({ method: 'createBlankDisk', skipCalls: 2, failCalls: 1, error: 'invalid_state', message: 'disk pool offline' });
+    await control.injectFault({
+      method: 'createBlankDisk',
+      skipCalls: 2,
+      failCalls: 1,
+      error: 'invalid_state',
+      message: 'disk pool offline',
+    });
     const outcomes = [];
-    for (let i = 0; i < 5; i++) outcomes.push(await create(i).then(() => 'ok', (e: Error) => `${e.name}: ${e.message}`));
+    for (let i = 0; i < 5; i++)
+      outcomes.push(
+        await create(i).then(
+          () => 'ok',
+          (e: Error) => `${e.name}: ${e.message}`,
+        ),
+      );
     expect(outcomes).toEqual(['ok', 'ok', 'DriverInvalidStateError: disk pool offline', 'ok', 'ok']);
     expect(await control.listFaults()).toEqual([expect.objectContaining({ seen: 5, failed: 1 })]);
     expect(await control.callCount('createBlankDisk')).toBe(5);
@@ -69,10 +81,13 @@ describe('simulated hypervisor: injected faults and latency', () => {
     expect(failed.filter((r) => r.status === 'rejected')).toHaveLength(3);
   });
 
-  it('a fault that lands does the call\'s work first, then fails: the world changed although the caller saw an error', async () => {
+  it("a fault that lands does the call's work first, then fails: the world changed although the caller saw an error", async () => {
     await control.injectFault({ method: 'createBlankDisk', failCalls: 1, lands: true, message: 'reply lost' });
     const diskId = `d-${randomUUID().slice(0, 8)}`;
-    await expect(driver.createBlankDisk(node, { diskId, sizeGb: 1 })).rejects.toMatchObject({ name: 'DriverUnavailableError', message: 'reply lost' });
+    await expect(driver.createBlankDisk(node, { diskId, sizeGb: 1 })).rejects.toMatchObject({
+      name: 'DriverUnavailableError',
+      message: 'reply lost',
+    });
     expect(await driver.getDisk(node, diskId)).toMatchObject({ diskId, sizeGb: 1 });
     // The retry meets the disk it made: the call is idempotent.
     await expect(driver.createBlankDisk(node, { diskId, sizeGb: 1 })).resolves.toBeUndefined();
@@ -84,7 +99,9 @@ describe('simulated hypervisor: injected faults and latency', () => {
     const terminator = new Client({ connectionString: databaseUrl });
     await terminator.connect();
     try {
-      const { rows } = await terminator.query(`SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
+      const { rows } = await terminator.query(
+        `SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+      );
       expect(rows.length).toBeGreaterThan(0);
     } finally {
       await terminator.end();

@@ -1,7 +1,6 @@
 import { startHarness, type Harness } from './support/harness';
 import { readEvents, type SseEvent } from './support/sse';
 
-
 describe('operation events and deadlines', () => {
   let h: Harness;
   let key: string;

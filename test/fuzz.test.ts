@@ -67,46 +67,56 @@ describe('fuzzing the API from its OpenAPI document (Schemathesis)', () => {
     await h?.close();
   });
 
-  it('answers every generated request below 500, refuses in the error shape, writes nothing for a refusal, and is healthy after', async () => {
-    const member = await h.newTenant();
-    const operator = await h.newTenant('admin');
-    // Something of the member's to find: a VM, so that generated requests also reach code past the 404s.
-    await h.createVm(member.apiKey);
-    const count = async (table: string) => Number((await h.dataSource.query(`SELECT count(*) AS n FROM ${table}`))[0].n);
-    const operationsBefore = await count('operations');
+  it(
+    'answers every generated request below 500, refuses in the error shape, writes nothing for a refusal, and is healthy after',
+    async () => {
+      const member = await h.newTenant();
+      const operator = await h.newTenant('admin');
+      // Something of the member's to find: a VM, so that generated requests also reach code past the 404s.
+      await h.createVm(member.apiKey);
+      const count = async (table: string) => Number((await h.dataSource.query(`SELECT count(*) AS n FROM ${table}`))[0].n);
+      const operationsBefore = await count('operations');
 
-    const runs = [
-      { who: 'member', key: member.apiKey, exclude: [] as string[] },
-      // The simulator's fault and latency injectors would make later operations fail on purpose.
-      { who: 'operator', key: operator.apiKey, exclude: ['/v1/admin/simulator/faults', '/v1/admin/simulator/latency'] },
-    ];
-    const seen: Logged[] = [];
-    for (const run of runs) {
-      const log = path.join(os.tmpdir(), `vmops-fuzz-${run.who}-${process.pid}.ndjson`);
-      logs.push(log);
-      rmSync(log, { force: true });
-      const { code, output } = await fuzz(h.baseUrl, run.key, log, run.exclude);
-      const lines: Logged[] = readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
-      seen.push(...lines);
-      // Schemathesis exits 1 on any failed check; its report names the request and how to replay it.
-      expect({ who: run.who, code, report: code === 0 ? '' : output.slice(-4000) }).toEqual({ who: run.who, code: 0, report: '' });
-      expect(lines.length).toBeGreaterThanOrEqual(MIN_REQUESTS);
-      console.log(`fuzz (${run.who}): ${lines.length} requests over ${new Set(lines.map((l) => l.endpoint)).size} endpoints; ${tally(lines)}`);
-    }
-    expect(seen.filter((l) => l.status >= 500)).toEqual([]);
+      const runs = [
+        { who: 'member', key: member.apiKey, exclude: [] as string[] },
+        // The simulator's fault and latency injectors would make later operations fail on purpose.
+        { who: 'operator', key: operator.apiKey, exclude: ['/v1/admin/simulator/faults', '/v1/admin/simulator/latency'] },
+      ];
+      const seen: Logged[] = [];
+      for (const run of runs) {
+        const log = path.join(os.tmpdir(), `vmops-fuzz-${run.who}-${process.pid}.ndjson`);
+        logs.push(log);
+        rmSync(log, { force: true });
+        const { code, output } = await fuzz(h.baseUrl, run.key, log, run.exclude);
+        const lines: Logged[] = readFileSync(log, 'utf8')
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l));
+        seen.push(...lines);
+        // Schemathesis exits 1 on any failed check; its report names the request and how to replay it.
+        expect({ who: run.who, code, report: code === 0 ? '' : output.slice(-4000) }).toEqual({ who: run.who, code: 0, report: '' });
+        expect(lines.length).toBeGreaterThanOrEqual(MIN_REQUESTS);
+        console.log(
+          `fuzz (${run.who}): ${lines.length} requests over ${new Set(lines.map((l) => l.endpoint)).size} endpoints; ${tally(lines)}`,
+        );
+      }
+      expect(seen.filter((l) => l.status >= 500)).toEqual([]);
 
-    // Every operation recorded was accepted (202; one replayed with its Idempotency-Key names the same one); no
-    // refused request left one behind.
-    const accepted = new Set(seen.filter((l) => l.status === 202).map((l) => l.operationId)).size;
-    expect(await count('operations')).toBe(operationsBefore + accepted);
-    // What was accepted runs to its end and frees its VM.
-    for (let i = 0; i < 600 && (await h.dataSource.query(`SELECT 1 FROM operations WHERE finished_at IS NULL LIMIT 1`)).length; i++) {
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    expect(await h.dataSource.query(`SELECT id, type, status FROM operations WHERE finished_at IS NULL OR status = 'stuck'`)).toEqual([]);
-    expect(await h.dataSource.query(`SELECT id, hostname FROM vms WHERE current_operation_id IS NOT NULL`)).toEqual([]);
-    expect((await h.call('GET', '/health')).status).toBe(200);
-  }, 30 * 60_000);
+      // Every operation recorded was accepted (202; one replayed with its Idempotency-Key names the same one); no
+      // refused request left one behind.
+      const accepted = new Set(seen.filter((l) => l.status === 202).map((l) => l.operationId)).size;
+      expect(await count('operations')).toBe(operationsBefore + accepted);
+      // What was accepted runs to its end and frees its VM.
+      for (let i = 0; i < 600 && (await h.dataSource.query(`SELECT 1 FROM operations WHERE finished_at IS NULL LIMIT 1`)).length; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(await h.dataSource.query(`SELECT id, type, status FROM operations WHERE finished_at IS NULL OR status = 'stuck'`)).toEqual([]);
+      expect(await h.dataSource.query(`SELECT id, hostname FROM vms WHERE current_operation_id IS NOT NULL`)).toEqual([]);
+      expect((await h.call('GET', '/health')).status).toBe(200);
+    },
+    30 * 60_000,
+  );
 
   it('refuses the fault id the fuzzer once found answering 500 (a float past integer range)', async () => {
     const operator = await h.newTenant('admin');
@@ -121,5 +131,8 @@ describe('fuzzing the API from its OpenAPI document (Schemathesis)', () => {
 function tally(lines: Logged[]): string {
   const byStatus = new Map<number, number>();
   for (const l of lines) byStatus.set(l.status, (byStatus.get(l.status) ?? 0) + 1);
-  return [...byStatus].sort(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`).join(' ');
+  return [...byStatus]
+    .sort(([a], [b]) => a - b)
+    .map(([s, n]) => `${s}×${n}`)
+    .join(' ');
 }

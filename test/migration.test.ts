@@ -50,7 +50,12 @@ describe('migration between nodes', () => {
       const calls = await checkSaga(h, key, {
         setup: async () => {
           const vm = await h.createVm(key, { nodeId: source() });
-          return { vmId: vm.id, nodeId: source(), otherNodeIds: [target()], request: { method: 'POST', path: `/v1/vms/${vm.id}/migrate`, body: { targetNodeId: target() } } };
+          return {
+            vmId: vm.id,
+            nodeId: source(),
+            otherNodeIds: [target()],
+            request: { method: 'POST', path: `/v1/vms/${vm.id}/migrate`, body: { targetNodeId: target() } },
+          };
         },
         // Once the move is recorded the VM stays on the target: only the source's clean-up is left, for a human if it fails.
         pastPointOfNoReturn: (k, calls) => calls[k] === 'cleanUpMigrationSource',
@@ -69,7 +74,10 @@ describe('migration between nodes', () => {
         return op.steps.find((s) => s.name === 'transfer')?.status === 'succeeded';
       });
       const midway = seen.find((p) => p.stepPercent! > 0 && p.stepPercent! < 100);
-      expect(midway?.stepBytes).toEqual({ total: 10 * 2 ** 30 + 512 * 2 ** 20, transferred: Math.round(((10 * 2 ** 30 + 512 * 2 ** 20) * midway!.stepPercent!) / 100) });
+      expect(midway?.stepBytes).toEqual({
+        total: 10 * 2 ** 30 + 512 * 2 ** 20,
+        transferred: Math.round(((10 * 2 ** 30 + 512 * 2 ** 20) * midway!.stepPercent!) / 100),
+      });
       const op = await h.waitForOperation(key, res.body.id);
       expect(op).toMatchObject({ status: 'succeeded', error: null });
       await recordOperationHistory(h, op.id, 'migrate-vm.live.succeeded');
@@ -91,7 +99,12 @@ describe('migration between nodes', () => {
       const calls = await checkSaga(h, key, {
         setup: async () => {
           const vm = await h.createVm(key, { nodeId: source() });
-          return { vmId: vm.id, nodeId: source(), otherNodeIds: [target()], request: { method: 'POST', path: `/v1/vms/${vm.id}/migrate`, body: { targetNodeId: target(), mode: 'cold' } } };
+          return {
+            vmId: vm.id,
+            nodeId: source(),
+            otherNodeIds: [target()],
+            request: { method: 'POST', path: `/v1/vms/${vm.id}/migrate`, body: { targetNodeId: target(), mode: 'cold' } },
+          };
         },
         pastPointOfNoReturn: (k, calls) => calls[k] === 'cleanUpMigrationSource',
       });
@@ -106,7 +119,13 @@ describe('migration between nodes', () => {
     it('moves a stopped VM (cold by default) and leaves it stopped', async () => {
       const vm = await h.createVm(key, { nodeId: target(), start: false });
       const dry = await h.call('POST', `/v1/vms/${vm.id}/migrate?dryRun=true`, { key, body: {} });
-      expect(dry.body.steps.map((s: { name: string }) => s.name)).toEqual(['prepareTarget', 'transfer', 'switchOver', 'recordMove', 'cleanUpSource']);
+      expect(dry.body.steps.map((s: { name: string }) => s.name)).toEqual([
+        'prepareTarget',
+        'transfer',
+        'switchOver',
+        'recordMove',
+        'cleanUpSource',
+      ]);
       const op = await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/migrate`, {});
       expect(op.status).toBe('succeeded');
       await expectSettledOn(vm.id, source(), 'stopped');
@@ -133,7 +152,12 @@ describe('migration between nodes', () => {
       expect(early.body.error.code).toBe('NOT_WAITING_FOR_FINALIZE');
 
       const waiting = await waitForFinalize(operationId);
-      expect(waiting).toMatchObject({ status: 'running', mayCancel: true, waiting: { for: 'finalize', step: 'awaitFinalize' }, progress: { step: 'awaitFinalize' } });
+      expect(waiting).toMatchObject({
+        status: 'running',
+        mayCancel: true,
+        waiting: { for: 'finalize', step: 'awaitFinalize' },
+        progress: { step: 'awaitFinalize' },
+      });
       expect(Date.parse(waiting.waiting!.until) - Date.now()).toBeGreaterThan(3500 * 1000 - 60_000);
       // The VM runs on the target and is recorded there; the source keeps its copy, and both nodes count it.
       const seen = await observeVm(h, vm.id, h.world.nodeIds);
@@ -189,16 +213,27 @@ describe('migration between nodes', () => {
         const refused = await h.call('GET', `/v1/vms/${vm.id}/migration-check?targetNodeId=${target()}`, { key });
         expect(refused.body.canMigrate).toBe(false);
         expect(refused.body.targets).toEqual([
-          { nodeId: target(), name: 'node-2', eligible: false, reasons: [expect.objectContaining({ code: 'NODE_NOT_ONLINE' }), expect.objectContaining({ code: 'INSUFFICIENT_MEMORY' })] },
+          {
+            nodeId: target(),
+            name: 'node-2',
+            eligible: false,
+            reasons: [expect.objectContaining({ code: 'NODE_NOT_ONLINE' }), expect.objectContaining({ code: 'INSUFFICIENT_MEMORY' })],
+          },
         ]);
         const all = await h.call('GET', `/v1/vms/${vm.id}/migration-check`, { key });
-        expect(all.body.targets.map((t: { reasons: { code: string }[] }) => t.reasons.map((r) => r.code))).toEqual([['SAME_NODE'], ['NODE_NOT_ONLINE', 'INSUFFICIENT_MEMORY']]);
+        expect(all.body.targets.map((t: { reasons: { code: string }[] }) => t.reasons.map((r) => r.code))).toEqual([
+          ['SAME_NODE'],
+          ['NODE_NOT_ONLINE', 'INSUFFICIENT_MEMORY'],
+        ]);
         expect(all.body.placementChoice).toBeNull();
 
         const before = await operations();
         const explicit = await h.call('POST', `/v1/vms/${vm.id}/migrate`, { key, body: { targetNodeId: target() } });
         expect([explicit.status, explicit.body.error.code]).toEqual([409, 'MIGRATION_REFUSED']);
-        expect(explicit.body.error.details.reasons.map((r: { code: string }) => r.code)).toEqual(['NODE_NOT_ONLINE', 'INSUFFICIENT_MEMORY']);
+        expect(explicit.body.error.details.reasons.map((r: { code: string }) => r.code)).toEqual([
+          'NODE_NOT_ONLINE',
+          'INSUFFICIENT_MEMORY',
+        ]);
         const placed = await h.call('POST', `/v1/vms/${vm.id}/migrate`, { key, body: {} });
         expect([placed.status, placed.body.error.code]).toEqual([409, 'MIGRATION_REFUSED']);
         expect(placed.body.error.details.targets).toHaveLength(2);
@@ -250,7 +285,9 @@ describe('migration between nodes', () => {
       const [node] = await h.dataSource.query(`SELECT memory_mb FROM nodes WHERE id = $1`, [target()]);
       const admin = await h.newTenant('admin');
       const usage = async () =>
-        ((await h.call('GET', '/v1/nodes', { key: admin.apiKey })).body.items as { id: string; used: { memoryMb: number } }[]).find((n) => n.id === target())!.used.memoryMb;
+        ((await h.call('GET', '/v1/nodes', { key: admin.apiKey })).body.items as { id: string; used: { memoryMb: number } }[]).find(
+          (n) => n.id === target(),
+        )!.used.memoryMb;
       const res = await h.call('POST', `/v1/vms/${vm.id}/migrate`, { key, body: { finalize: false } });
       await waitUntil('the migration waits for its finalize', async () => (await getOp(res.body.id)).waiting !== null);
       const used = await usage();
@@ -261,7 +298,10 @@ describe('migration between nodes', () => {
         const third = await h.createVm(key, { nodeId: source() });
         expect((await h.runOperation(key, 'POST', `/v1/vms/${second.id}/migrate`, { targetNodeId: target() })).status).toBe('succeeded');
         const refused = await h.call('POST', `/v1/vms/${third.id}/migrate`, { key, body: { targetNodeId: target() } });
-        expect([refused.status, refused.body.error.details.reasons.map((r: { code: string }) => r.code)]).toEqual([409, ['INSUFFICIENT_MEMORY']]);
+        expect([refused.status, refused.body.error.details.reasons.map((r: { code: string }) => r.code)]).toEqual([
+          409,
+          ['INSUFFICIENT_MEMORY'],
+        ]);
       } finally {
         await h.dataSource.query(`UPDATE nodes SET memory_mb = $2 WHERE id = $1`, [target(), node.memory_mb]);
       }

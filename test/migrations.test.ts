@@ -20,18 +20,20 @@ describe('migrations', () => {
     const dataSource = await createDataSource({ databaseUrl: withDatabase(adminDatabaseUrl(), database), poolSize: 1 }).initialize();
     try {
       const tables = async () =>
-        (await dataSource.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations' ORDER BY 1`)).map(
-          (r: { tablename: string }) => r.tablename,
-        );
+        (
+          await dataSource.query(
+            `SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations' ORDER BY 1`,
+          )
+        ).map((r: { tablename: string }) => r.tablename);
       expect((await dataSource.runMigrations({ transaction: 'each' })).length).toBe(MIGRATIONS.length);
       const applied = await tables();
       for (const entity of ENTITIES) {
         const meta = dataSource.getMetadata(entity);
         expect(applied).toContain(meta.tableName);
         // Every mapped column exists in its table.
-        const columns = (await dataSource.query(`SELECT column_name FROM information_schema.columns WHERE table_name = $1`, [meta.tableName])).map(
-          (r: { column_name: string }) => r.column_name,
-        );
+        const columns = (
+          await dataSource.query(`SELECT column_name FROM information_schema.columns WHERE table_name = $1`, [meta.tableName])
+        ).map((r: { column_name: string }) => r.column_name);
         expect(columns).toEqual(expect.arrayContaining(meta.columns.map((c) => c.databaseName)));
       }
 

@@ -97,7 +97,14 @@ describe('operations core', () => {
 
     const workflowId = `vm-stop-${vm.hostname}-${stop.body.id.slice(0, 8)}`;
     execFileSync(resolveTemporalCli(), [
-      'workflow', 'terminate', '--address', process.env.VMOPS_TEST_TEMPORAL_ADDRESS!, '--workflow-id', workflowId, '--reason', 'test: operator gave up',
+      'workflow',
+      'terminate',
+      '--address',
+      process.env.VMOPS_TEST_TEMPORAL_ADDRESS!,
+      '--workflow-id',
+      workflowId,
+      '--reason',
+      'test: operator gave up',
     ]);
     await h.sim.resetControls();
 
@@ -144,14 +151,22 @@ describe('operations core', () => {
 
   it('20 concurrent requests with one Idempotency-Key: one operation, and every answer is that operation (a stop and a create)', async () => {
     const vm = await createVm();
-    const stops = await Promise.all(Array.from({ length: 20 }, () => h.call('POST', `/v1/vms/${vm.id}/stop`, { key, headers: { 'idempotency-key': `race-stop-${vm.id}` } })));
+    const stops = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        h.call('POST', `/v1/vms/${vm.id}/stop`, { key, headers: { 'idempotency-key': `race-stop-${vm.id}` } }),
+      ),
+    );
     expect(new Set(stops.map((r) => `${r.status} ${r.body.id}`)).size).toBe(1);
     expect(stops[0].status).toBe(202);
     const body = { hostname: `race-${Date.now().toString(36)}`, templateId: h.world.templateId, cpus: 1, memoryMb: 512 };
-    const creates = await Promise.all(Array.from({ length: 20 }, () => h.call('POST', '/v1/vms', { key, body, headers: { 'idempotency-key': `race-create-${vm.id}` } })));
+    const creates = await Promise.all(
+      Array.from({ length: 20 }, () => h.call('POST', '/v1/vms', { key, body, headers: { 'idempotency-key': `race-create-${vm.id}` } })),
+    );
     expect(new Set(creates.map((r) => `${r.status} ${r.body.id}`)).size).toBe(1);
     expect(creates[0].status).toBe(202);
-    expect((await h.dataSource.query(`SELECT count(*)::int AS n FROM operations WHERE idempotency_key LIKE $1`, [`race-%-${vm.id}`]))[0].n).toBe(2);
+    expect(
+      (await h.dataSource.query(`SELECT count(*)::int AS n FROM operations WHERE idempotency_key LIKE $1`, [`race-%-${vm.id}`]))[0].n,
+    ).toBe(2);
     for (const op of [stops[0], creates[0]]) expect((await h.waitForOperation(key, op.body.id)).status).toBe('succeeded');
   });
 
@@ -182,8 +197,22 @@ describe('operations core', () => {
     expect((await h.call('POST', `/v1/vms/${vm.id}/stop?dryRun=true`, { key })).status).toBe(423);
     const plan = await h.call('POST', `/v1/vms/${vm.id}/start?dryRun=true`, { key });
     expect(plan.body.steps).toEqual([
-      { name: 'startVm', activity: 'startVm', summary: `Start ${vm.hostname}`, undo: `Force-stop ${vm.hostname}`, undoActivity: 'forceStopVm', commit: false },
-      { name: 'recordVm', activity: 'recordVmStatus', summary: `Record ${vm.hostname} as running`, undo: null, undoActivity: null, commit: false },
+      {
+        name: 'startVm',
+        activity: 'startVm',
+        summary: `Start ${vm.hostname}`,
+        undo: `Force-stop ${vm.hostname}`,
+        undoActivity: 'forceStopVm',
+        commit: false,
+      },
+      {
+        name: 'recordVm',
+        activity: 'recordVmStatus',
+        summary: `Record ${vm.hostname} as running`,
+        undo: null,
+        undoActivity: null,
+        commit: false,
+      },
     ]);
     expect((await h.call('GET', `/v1/vms/${vm.id}`, { key })).body).toMatchObject({ status: 'stopped', locked: false });
     expect((await h.call('POST', '/v1/vms?dryRun=maybe', { key, body: {} })).status).toBe(400);

@@ -85,11 +85,15 @@ describe('VM power operations', () => {
 
   it('defaults the graceful timeout to 180 s, and 300 s for a Windows template (dry run shows it)', async () => {
     const admin = (await h.newTenant('admin')).apiKey;
-    const windows = await h.call('POST', '/v1/templates', { key: admin, body: { name: 'windows-2022', osFamily: 'windows', diskSizeGb: 10 } });
+    const windows = await h.call('POST', '/v1/templates', {
+      key: admin,
+      body: { name: 'windows-2022', osFamily: 'windows', diskSizeGb: 10 },
+    });
     expect(windows.status).toBe(201);
     const linuxVm = await h.createVm(key);
     const windowsVm = await h.createVm(key, { templateId: windows.body.id });
-    const summary = async (id: string, action: string) => (await h.call('POST', `/v1/vms/${id}/${action}?dryRun=true`, { key })).body.steps[0].summary;
+    const summary = async (id: string, action: string) =>
+      (await h.call('POST', `/v1/vms/${id}/${action}?dryRun=true`, { key })).body.steps[0].summary;
     expect(await summary(linuxVm.id, 'stop')).toMatch(/180 s/);
     expect(await summary(windowsVm.id, 'stop')).toMatch(/300 s/);
     expect(await summary(windowsVm.id, 'reboot')).toMatch(/300 s/);

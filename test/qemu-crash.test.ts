@@ -55,7 +55,9 @@ describe('QEMU driver: the agent killed mid-call, the call retried', () => {
   async function callKilledAfter(ms: number, method: keyof QemuDriver, ...args: unknown[]): Promise<'killed' | 'finished'> {
     for (const driver of [d, ...live]) await driver.close();
     const options = { root, guestKernel: QEMU_GUEST.kernel, guestInitrd: QEMU_GUEST.initrd, powerButtonRepeatMs: 500 };
-    const child = spawn(process.execPath, [CALL, COMPILED_DRIVER, JSON.stringify({ options, method, args })], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CALL, COMPILED_DRIVER, JSON.stringify({ options, method, args })], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
     let timer: NodeJS.Timeout | undefined;
@@ -82,7 +84,16 @@ describe('QEMU driver: the agent killed mid-call, the call retried', () => {
   async function newVm(overrides: Partial<VmDefinition> = {}, onNode = node): Promise<VmDefinition> {
     const diskId = id('disk');
     await d.createDiskFromTemplate(onNode, { diskId, templateId: 'debian-12', sizeGb: 10 });
-    const def: VmDefinition = { vmId: id('vm'), hostname: 'crash', cpus: 1, memoryMb: 256, guestAgent: false, disks: [{ id: diskId, position: 0 }], nics: [], ...overrides };
+    const def: VmDefinition = {
+      vmId: id('vm'),
+      hostname: 'crash',
+      cpus: 1,
+      memoryMb: 256,
+      guestAgent: false,
+      disks: [{ id: diskId, position: 0 }],
+      nics: [],
+      ...overrides,
+    };
     await d.defineVm(onNode, def);
     return def;
   }
@@ -99,25 +110,28 @@ describe('QEMU driver: the agent killed mid-call, the call retried', () => {
     await again.close();
   });
 
-  it.each(KILL_AFTER_MS)('a live snapshot killed after %i ms, then retried: one snapshot, holding what the disk held, the guest running', async (ms) => {
-    const vm = await newVm();
-    await d.startVm(node, vm.vmId);
-    await d.guestWrite(node, vm.disks[0].id, `before-${ms}`);
-    const snapshotId = id('snap');
-    await callKilledAfter(ms, 'createSnapshot', node, { snapshotId, diskId: vm.disks[0].id, name: 's', fsfreeze: false });
-    const again = restarted();
-    await again.createSnapshot(node, { snapshotId, diskId: vm.disks[0].id, name: 's', fsfreeze: false });
-    expect((await again.listSnapshots(node, { diskId: vm.disks[0].id })).map((s) => s.snapshotId)).toEqual([snapshotId]);
-    const copy = id('disk');
-    await again.createDiskFromSnapshot(node, { diskId: copy, snapshotId });
-    expect((await again.getDisk(node, copy))?.content).toBe(`before-${ms}`);
-    expect(await again.getVm(node, vm.vmId)).toMatchObject({ powerState: 'running' });
-    // The guest still writes: no copy job or frozen vCPU was left behind.
-    await again.guestWrite(node, vm.disks[0].id, 'after');
-    expect((await again.getDisk(node, vm.disks[0].id))?.content).toBe('after');
-    await again.forceStopVm(node, vm.vmId);
-    await again.close();
-  });
+  it.each(KILL_AFTER_MS)(
+    'a live snapshot killed after %i ms, then retried: one snapshot, holding what the disk held, the guest running',
+    async (ms) => {
+      const vm = await newVm();
+      await d.startVm(node, vm.vmId);
+      await d.guestWrite(node, vm.disks[0].id, `before-${ms}`);
+      const snapshotId = id('snap');
+      await callKilledAfter(ms, 'createSnapshot', node, { snapshotId, diskId: vm.disks[0].id, name: 's', fsfreeze: false });
+      const again = restarted();
+      await again.createSnapshot(node, { snapshotId, diskId: vm.disks[0].id, name: 's', fsfreeze: false });
+      expect((await again.listSnapshots(node, { diskId: vm.disks[0].id })).map((s) => s.snapshotId)).toEqual([snapshotId]);
+      const copy = id('disk');
+      await again.createDiskFromSnapshot(node, { diskId: copy, snapshotId });
+      expect((await again.getDisk(node, copy))?.content).toBe(`before-${ms}`);
+      expect(await again.getVm(node, vm.vmId)).toMatchObject({ powerState: 'running' });
+      // The guest still writes: no copy job or frozen vCPU was left behind.
+      await again.guestWrite(node, vm.disks[0].id, 'after');
+      expect((await again.getDisk(node, vm.disks[0].id))?.content).toBe('after');
+      await again.forceStopVm(node, vm.vmId);
+      await again.close();
+    },
+  );
 
   it.each(KILL_AFTER_MS)('an in-place rollback killed after %i ms, then retried: the disk holds the snapshot', async (ms) => {
     const vm = await newVm();
@@ -132,32 +146,35 @@ describe('QEMU driver: the agent killed mid-call, the call retried', () => {
     await again.close();
   });
 
-  it.each(KILL_AFTER_MS)('a live migration whose transfer and switch-over are each killed after %i ms, then retried: the VM runs on the target alone', async (ms) => {
-    const vm = await newVm();
-    await d.startVm(node, vm.vmId);
-    await d.guestWrite(node, vm.disks[0].id, 'moving');
-    const startedAt = (await d.getVm(node, vm.vmId))?.startedAt;
-    const migrationId = id('mig');
-    await d.prepareMigrationTarget(other, { migrationId, vmId: vm.vmId, sourceNodeId: node });
-    await callKilledAfter(ms, 'transferVm', node, migrationId);
-    const again = restarted();
-    await again.transferVm(node, migrationId);
-    expect(await again.getMigration(node, migrationId)).toMatchObject({ state: 'transferred', progress: 100 });
-    // Until the switch-over the VM runs on the source; the target's QEMU only waits for it.
-    expect(await again.getVm(node, vm.vmId)).toMatchObject({ powerState: 'running' });
-    await callKilledAfter(ms, 'switchOverVm', node, migrationId);
-    const third = restarted();
-    await third.switchOverVm(node, migrationId);
-    await third.cleanUpMigrationSource(node, migrationId);
-    expect(await third.getVm(node, vm.vmId)).toBeNull();
-    expect(await third.getVm(other, vm.vmId)).toMatchObject({ powerState: 'running', startedAt });
-    expect(qemuProcesses(vm.vmId)).toBe(1);
-    expect((await third.getDisk(other, vm.disks[0].id))?.content).toBe('moving');
-    expect((await third.audit(node)).migrations).toEqual([]);
-    await third.forceStopVm(other, vm.vmId);
-    await again.close();
-    await third.close();
-  });
+  it.each(KILL_AFTER_MS)(
+    'a live migration whose transfer and switch-over are each killed after %i ms, then retried: the VM runs on the target alone',
+    async (ms) => {
+      const vm = await newVm();
+      await d.startVm(node, vm.vmId);
+      await d.guestWrite(node, vm.disks[0].id, 'moving');
+      const startedAt = (await d.getVm(node, vm.vmId))?.startedAt;
+      const migrationId = id('mig');
+      await d.prepareMigrationTarget(other, { migrationId, vmId: vm.vmId, sourceNodeId: node });
+      await callKilledAfter(ms, 'transferVm', node, migrationId);
+      const again = restarted();
+      await again.transferVm(node, migrationId);
+      expect(await again.getMigration(node, migrationId)).toMatchObject({ state: 'transferred', progress: 100 });
+      // Until the switch-over the VM runs on the source; the target's QEMU only waits for it.
+      expect(await again.getVm(node, vm.vmId)).toMatchObject({ powerState: 'running' });
+      await callKilledAfter(ms, 'switchOverVm', node, migrationId);
+      const third = restarted();
+      await third.switchOverVm(node, migrationId);
+      await third.cleanUpMigrationSource(node, migrationId);
+      expect(await third.getVm(node, vm.vmId)).toBeNull();
+      expect(await third.getVm(other, vm.vmId)).toMatchObject({ powerState: 'running', startedAt });
+      expect(qemuProcesses(vm.vmId)).toBe(1);
+      expect((await third.getDisk(other, vm.disks[0].id))?.content).toBe('moving');
+      expect((await third.audit(node)).migrations).toEqual([]);
+      await third.forceStopVm(other, vm.vmId);
+      await again.close();
+      await third.close();
+    },
+  );
 
   it.each(KILL_AFTER_MS)('a graceful stop killed after %i ms, then retried: the guest powers off', async (ms) => {
     const vm = await newVm({ guestAgent: true });

@@ -54,7 +54,9 @@ describe('event-driven waits and keyset pages', () => {
 
   it('/wait of many operations at once: each answers when its own ends, whatever the others do', async () => {
     const ids = await Promise.all(Array.from({ length: 30 }, () => runningOperation(tenantId)));
-    const answers = ids.map((id) => h.call('GET', `/v1/operations/${id}/wait?timeout=10`, { key }).then((res) => ({ res, at: Date.now() })));
+    const answers = ids.map((id) =>
+      h.call('GET', `/v1/operations/${id}/wait?timeout=10`, { key }).then((res) => ({ res, at: Date.now() })),
+    );
     await new Promise((r) => setTimeout(r, 300));
     const firstHalf = ids.slice(0, 15);
     const committedAt = Date.now();
@@ -87,7 +89,11 @@ describe('event-driven waits and keyset pages', () => {
     const mine = await runningOperation(tenantId);
     const theirs = await runningOperation(otherTenantId);
     const events = readEvents(res, (seen) => seen.some((e) => e.data.operationId === mine && e.data.status === 'succeeded'), 10_000);
-    const theirEvents = readEvents(other, (seen) => seen.some((e) => e.data.operationId === theirs && e.data.status === 'succeeded'), 10_000);
+    const theirEvents = readEvents(
+      other,
+      (seen) => seen.some((e) => e.data.operationId === theirs && e.data.status === 'succeeded'),
+      10_000,
+    );
     await new Promise((r) => setTimeout(r, 200));
     await finish(theirs);
     const committedAt = await finish(mine);
@@ -124,7 +130,9 @@ describe('event-driven waits and keyset pages', () => {
       let cursor: string | null = null;
       let pages = 0;
       do {
-        const res: any = await h.call('GET', `${path}${path.includes('?') ? '&' : '?'}limit=10${cursor ? `&cursor=${cursor}` : ''}`, { key: apiKey });
+        const res: any = await h.call('GET', `${path}${path.includes('?') ? '&' : '?'}limit=10${cursor ? `&cursor=${cursor}` : ''}`, {
+          key: apiKey,
+        });
         expect(res.status).toBe(200);
         expect(res.body.total).toBeUndefined();
         items.push(...res.body.items);
@@ -142,11 +150,14 @@ describe('event-driven waits and keyset pages', () => {
         expect(new Set(walked.map((v) => v.id)).size).toBe(VMS);
         const byOffset: any[] = [];
         for (let offset = 0; offset < VMS; offset += 25) {
-          byOffset.push(...(await h.call('GET', `/v1/vms?hostname=page-&orderBy=${orderBy}&limit=25&offset=${offset}`, { key })).body.items);
+          byOffset.push(
+            ...(await h.call('GET', `/v1/vms?hostname=page-&orderBy=${orderBy}&limit=25&offset=${offset}`, { key })).body.items,
+          );
         }
         expect(walked.map((v) => v.id)).toEqual(byOffset.map((v) => v.id));
         const field = orderBy.replace('-', '') as string;
-        const value = (v: any) => ({ hostname: v.hostname, created: v.createdAt, status: v.status, memory: v.memoryMb, cpus: v.cpus })[field];
+        const value = (v: any) =>
+          ({ hostname: v.hostname, created: v.createdAt, status: v.status, memory: v.memoryMb, cpus: v.cpus })[field];
         const sorted = [...walked].sort((a, b) => {
           const [x, y] = [value(a), value(b)];
           const c = x < y ? -1 : x > y ? 1 : a.hostname < b.hostname ? -1 : 1;

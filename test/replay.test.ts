@@ -14,7 +14,9 @@ const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
 describe('workflow determinism: replay of recorded histories', () => {
   it('has a recording of every workflow type the worker registers, and of the compensation and cancel paths', () => {
     const recorded = new Set(
-      files.map((f) => JSON.parse(readFileSync(path.join(DIR, f), 'utf8')).events[0].workflowExecutionStartedEventAttributes.workflowType.name),
+      files.map(
+        (f) => JSON.parse(readFileSync(path.join(DIR, f), 'utf8')).events[0].workflowExecutionStartedEventAttributes.workflowType.name,
+      ),
     );
     expect(Object.keys(workflows).filter((type) => !recorded.has(type))).toEqual([]);
     expect(files).toEqual(
@@ -26,10 +28,6 @@ describe('workflow determinism: replay of recorded histories', () => {
 
   it.each(files)('%s replays without non-determinism', async (file) => {
     const history = JSON.parse(readFileSync(path.join(DIR, file), 'utf8'));
-    await Worker.runReplayHistory(
-      { workflowBundle: { codePath: process.env.VMOPS_TEST_WORKFLOW_BUNDLE! } },
-      history,
-      `replay-${file}`,
-    );
+    await Worker.runReplayHistory({ workflowBundle: { codePath: process.env.VMOPS_TEST_WORKFLOW_BUNDLE! } }, history, `replay-${file}`);
   });
 });

@@ -4,7 +4,14 @@ import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
-import { nodeLongTaskQueue, nodeTaskQueue, progressQuery, type OperationPlan, type OperationProgress, type PlannedStep } from '../libs/contracts/src';
+import {
+  nodeLongTaskQueue,
+  nodeTaskQueue,
+  progressQuery,
+  type OperationPlan,
+  type OperationProgress,
+  type PlannedStep,
+} from '../libs/contracts/src';
 
 /**
  * The saga runner itself, on the run's Temporal server with scripted activities instead of a driver and a
@@ -35,9 +42,19 @@ describe('the saga runner', () => {
     return result === undefined ? { attempt } : { attempt, result };
   };
   const activities = Object.fromEntries(
-    ['createBlankDisk', 'deleteDisk', 'defineVm', 'undefineVm', 'startVm', 'forceStopVm', 'deleteNic', 'getVm', 'syncVmFromNode', 'markSnapshotsOk', 'recordVmStatus'].map(
-      (name) => [name, activity(name)],
-    ),
+    [
+      'createBlankDisk',
+      'deleteDisk',
+      'defineVm',
+      'undefineVm',
+      'startVm',
+      'forceStopVm',
+      'deleteNic',
+      'getVm',
+      'syncVmFromNode',
+      'markSnapshotsOk',
+      'recordVmStatus',
+    ].map((name) => [name, activity(name)]),
   );
   const fail = (type: string, message = `scripted ${type}`) => {
     throw ApplicationFailure.create({ type, message });
@@ -46,7 +63,10 @@ describe('the saga runner', () => {
   beforeAll(async () => {
     env = await TestWorkflowEnvironment.createFromExistingServer({ address: process.env.VMOPS_TEST_TEMPORAL_ADDRESS! });
     client = env.client;
-    bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('./support/runner-test.workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never });
+    bundle = await bundleWorkflowCode({
+      workflowsPath: require.resolve('./support/runner-test.workflows'),
+      logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never,
+    });
     const all = {
       ...activities,
       markOperationRunning: async () => {
@@ -60,7 +80,13 @@ describe('the saga runner', () => {
       },
     };
     for (const queue of [taskQueue, nodeTaskQueue(taskQueue, NODE), nodeLongTaskQueue(taskQueue, NODE)]) {
-      const worker = await Worker.create({ connection: env.nativeConnection, namespace: 'default', taskQueue: queue, workflowBundle: bundle, activities: all });
+      const worker = await Worker.create({
+        connection: env.nativeConnection,
+        namespace: 'default',
+        taskQueue: queue,
+        workflowBundle: bundle,
+        activities: all,
+      });
       workers.push({ worker, run: worker.run() });
     }
   });
@@ -80,12 +106,17 @@ describe('the saga runner', () => {
   const driverStep = (name: string, activity: string, undo?: string, extra: Partial<PlannedStep> = {}): PlannedStep => ({
     name,
     do: { activity, args: { nodeId: NODE, step: name }, summary: name } as PlannedStep['do'],
-    ...(undo ? { undo: { activity: undo, args: { nodeId: NODE, step: `undo ${name}` }, summary: `undo ${name}` } as PlannedStep['do'] } : {}),
+    ...(undo
+      ? { undo: { activity: undo, args: { nodeId: NODE, step: `undo ${name}` }, summary: `undo ${name}` } as PlannedStep['do'] }
+      : {}),
     ...extra,
   });
   const start = (plan: OperationPlan) => {
     const operationId = randomUUID();
-    return { operationId, handle: client.workflow.start('runPlanWorkflow', { taskQueue, workflowId: `runner-${operationId}`, args: [operationId, plan] }) };
+    return {
+      operationId,
+      handle: client.workflow.start('runPlanWorkflow', { taskQueue, workflowId: `runner-${operationId}`, args: [operationId, plan] }),
+    };
   };
   const outcome = async (operationId: string, handle: Promise<{ result(): Promise<unknown> }>) => {
     await (await handle).result().catch((err) => {
@@ -116,7 +147,10 @@ describe('the saga runner', () => {
     behaviours.getVm = () => ({ powerState: 'stopped' });
     behaviours.syncVmFromNode = (args) => void (observed = args.observed);
     const { operationId, handle } = start({
-      steps: [driverStep('read', 'getVm'), { name: 'sync', do: { activity: 'syncVmFromNode', args: { vmId: 'v' }, observes: 'read', summary: 'sync' } }],
+      steps: [
+        driverStep('read', 'getVm'),
+        { name: 'sync', do: { activity: 'syncVmFromNode', args: { vmId: 'v' }, observes: 'read', summary: 'sync' } },
+      ],
     });
     expect((await outcome(operationId, handle)).status).toBe('succeeded');
     expect(observed).toEqual({ powerState: 'stopped' });
@@ -124,10 +158,19 @@ describe('the saga runner', () => {
 
   it('a step that fails after its effect may have landed is undone too', async () => {
     behaviours.defineVm = () => fail('DriverInvalidStateError', 'defined, then the reply said otherwise');
-    const { operationId, handle } = start({ steps: [driverStep('disk', 'createBlankDisk', 'deleteDisk'), driverStep('vm', 'defineVm', 'undefineVm')] });
+    const { operationId, handle } = start({
+      steps: [driverStep('disk', 'createBlankDisk', 'deleteDisk'), driverStep('vm', 'defineVm', 'undefineVm')],
+    });
     const progress = await outcome(operationId, handle);
     expect(progress.status).toBe('compensated');
-    expect(log).toEqual(['markOperationRunning', 'createBlankDisk#1', 'defineVm#1', 'undefineVm#1', 'deleteDisk#1', 'finishOperation:compensated']);
+    expect(log).toEqual([
+      'markOperationRunning',
+      'createBlankDisk#1',
+      'defineVm#1',
+      'undefineVm#1',
+      'deleteDisk#1',
+      'finishOperation:compensated',
+    ]);
     expect(progress.steps.map((s) => s.status)).toEqual(['compensated', 'failed']);
   });
 
@@ -143,7 +186,11 @@ describe('the saga runner', () => {
     behaviours.defineVm = () => fail('DriverInvalidStateError');
     behaviours.undefineVm = () => fail('DriverNotFoundError', 'the node lost the VM');
     const { operationId, handle } = start({
-      steps: [driverStep('disk', 'createBlankDisk', 'deleteDisk'), driverStep('vm', 'startVm', 'undefineVm'), driverStep('boot', 'defineVm')],
+      steps: [
+        driverStep('disk', 'createBlankDisk', 'deleteDisk'),
+        driverStep('vm', 'startVm', 'undefineVm'),
+        driverStep('boot', 'defineVm'),
+      ],
     });
     const progress = await outcome(operationId, handle);
     expect(progress).toMatchObject({ status: 'stuck', error: { code: 'COMPENSATION_FAILED', step: 'undefineVm' } });
@@ -159,14 +206,21 @@ describe('the saga runner', () => {
       steps: [driverStep('disk', 'createBlankDisk', 'deleteDisk'), driverStep('vm', 'defineVm')],
       afterCompensation: { activity: 'markSnapshotsOk', args: { snapshotIds: [] }, summary: 'after' },
     });
-    expect(await outcome(operationId, handle)).toMatchObject({ status: 'stuck', error: { code: 'COMPENSATION_FAILED', step: 'markSnapshotsOk' } });
+    expect(await outcome(operationId, handle)).toMatchObject({
+      status: 'stuck',
+      error: { code: 'COMPENSATION_FAILED', step: 'markSnapshotsOk' },
+    });
   });
 
   it('a cancel before the point of no return: the step in flight ends, no new step starts, everything done is undone', async () => {
     const inFlight = gate();
     behaviours.defineVm = () => inFlight.opened;
     const { operationId, handle } = start({
-      steps: [driverStep('disk', 'createBlankDisk', 'deleteDisk'), driverStep('vm', 'defineVm', 'undefineVm'), driverStep('nic', 'deleteNic', undefined, { commit: true })],
+      steps: [
+        driverStep('disk', 'createBlankDisk', 'deleteDisk'),
+        driverStep('vm', 'defineVm', 'undefineVm'),
+        driverStep('nic', 'deleteNic', undefined, { commit: true }),
+      ],
     });
     await waitFor('defineVm#1');
     await (await handle).cancel();
@@ -181,7 +235,11 @@ describe('the saga runner', () => {
     const last = gate();
     behaviours.startVm = () => last.opened;
     const { operationId, handle } = start({
-      steps: [driverStep('disk', 'createBlankDisk', 'deleteDisk'), driverStep('point', 'deleteNic', undefined, { commit: true }), driverStep('boot', 'startVm', 'forceStopVm')],
+      steps: [
+        driverStep('disk', 'createBlankDisk', 'deleteDisk'),
+        driverStep('point', 'deleteNic', undefined, { commit: true }),
+        driverStep('boot', 'startVm', 'forceStopVm'),
+      ],
     });
     await waitFor('startVm#1');
     const live = await (await handle).query(progressQuery);

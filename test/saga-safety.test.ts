@@ -30,7 +30,8 @@ describe('saga safety', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
   };
-  const operationRow = async (id: string) => (await h.dataSource.query(`SELECT status, error, finished_at FROM operations WHERE id = $1`, [id]))[0];
+  const operationRow = async (id: string) =>
+    (await h.dataSource.query(`SELECT status, error, finished_at FROM operations WHERE id = $1`, [id]))[0];
   const vmRow = async (id: string) => (await h.dataSource.query(`SELECT status, current_operation_id FROM vms WHERE id = $1`, [id]))[0];
 
   describe('cancel after the point of no return', () => {
@@ -46,7 +47,11 @@ describe('saga safety', () => {
       expect(committed).toMatchObject({ status: 'running', mayCancel: false, pointOfNoReturn: 'deleteSystemDisk' });
 
       const cancel = await h.call('POST', `/v1/operations/${del.body.id}/cancel`, { key });
-      expect([cancel.status, cancel.body.error.code, cancel.body.error.details.step]).toEqual([409, 'PAST_POINT_OF_NO_RETURN', 'deleteSystemDisk']);
+      expect([cancel.status, cancel.body.error.code, cancel.body.error.details.step]).toEqual([
+        409,
+        'PAST_POINT_OF_NO_RETURN',
+        'deleteSystemDisk',
+      ]);
       // A cancel request that reaches the workflow regardless (the Temporal UI, the CLI): the steps run to the end.
       const [op] = await h.dataSource.query(`SELECT workflow_id FROM operations WHERE id = $1`, [del.body.id]);
       await h.temporal.workflow.getHandle(op.workflow_id).cancel();
@@ -67,7 +72,11 @@ describe('saga safety', () => {
       // and start the VM again, and the driver refuses that start's first attempt.
       await h.sim.injectFault({ method: 'startVm', nodeId: vm.nodeId, failCalls: 2, error: 'invalid_state', message: 'injected: not yet' });
       const op = await h.runOperation(key, 'PATCH', `/v1/vms/${vm.id}`, { cpus: 2, apply: 'restart' });
-      expect({ status: op.status, code: op.error?.code, step: op.error?.step }).toEqual({ status: 'compensated', code: 'DriverInvalidStateError', step: 'startVm' });
+      expect({ status: op.status, code: op.error?.code, step: op.error?.step }).toEqual({
+        status: 'compensated',
+        code: 'DriverInvalidStateError',
+        step: 'startVm',
+      });
       expect(op.steps.find((s) => s.name === 'stopVm')).toMatchObject({ status: 'compensated' });
       expect(await observeVm(h, vm.id, vm.nodeId)).toEqual(before);
       expect((await h.auditNode(vm.nodeId)).diff.clean).toBe(true);
@@ -87,8 +96,18 @@ describe('saga safety', () => {
     it('a failure before the rollback gives the snapshots it was to discard back (ok, deletable)', async () => {
       const vm = await stoppedVmWithSnapshots();
       await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/start`);
-      await h.sim.injectFault({ method: 'stopVm', nodeId: vm.nodeId, failCalls: 1, error: 'invalid_state', message: 'injected: stop refused' });
-      const op = await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/snapshots/s1/rollback`, { method: 'in_place', stopFirst: true, force: true });
+      await h.sim.injectFault({
+        method: 'stopVm',
+        nodeId: vm.nodeId,
+        failCalls: 1,
+        error: 'invalid_state',
+        message: 'injected: stop refused',
+      });
+      const op = await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/snapshots/s1/rollback`, {
+        method: 'in_place',
+        stopFirst: true,
+        force: true,
+      });
       expect(op.status).toMatch(/^(compensated|failed)$/);
       const snaps = (await h.call('GET', `/v1/vms/${vm.id}/snapshots`, { key })).body.items;
       expect(snaps.map((s: { name: string; status: string }) => [s.name, s.status]).sort()).toEqual([
@@ -101,8 +120,18 @@ describe('saga safety', () => {
     it('a failure after the rollback is not reported compensated: the disk holds the snapshot, the operation is stuck', async () => {
       const vm = await stoppedVmWithSnapshots();
       await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/start`);
-      await h.sim.injectFault({ method: 'startVm', nodeId: vm.nodeId, failCalls: 1, error: 'invalid_state', message: 'injected: start refused' });
-      const op = await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/snapshots/s1/rollback`, { method: 'in_place', stopFirst: true, force: true });
+      await h.sim.injectFault({
+        method: 'startVm',
+        nodeId: vm.nodeId,
+        failCalls: 1,
+        error: 'invalid_state',
+        message: 'injected: start refused',
+      });
+      const op = await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/snapshots/s1/rollback`, {
+        method: 'in_place',
+        stopFirst: true,
+        force: true,
+      });
       expect({ status: op.status, code: op.error?.code }).toEqual({ status: 'stuck', code: 'FAILED_AFTER_COMMIT' });
     });
   });
@@ -135,7 +164,10 @@ describe('saga safety', () => {
         signal: abort.signal,
       }).catch(() => undefined);
       const op = await waitUntil('the operation to be recorded', async () => {
-        const [row] = await h.dataSource.query(`SELECT id, vm_id FROM operations WHERE type = $1 AND status = 'pending' ORDER BY created_at DESC LIMIT 1`, [type]);
+        const [row] = await h.dataSource.query(
+          `SELECT id, vm_id FROM operations WHERE type = $1 AND status = 'pending' ORDER BY created_at DESC LIMIT 1`,
+          [type],
+        );
         return row;
       });
       abort.abort();
@@ -154,7 +186,10 @@ describe('saga safety', () => {
 
       const disk = await h.call('POST', `/v1/vms/${vm.id}/disks`, { key, body: { sizeGb: 1 } });
       expect(disk.status).toBe(202);
-      expect(await operationRow(rebuild.body.id)).toMatchObject({ status: 'failed', error: expect.objectContaining({ code: 'WORKFLOW_ENDED' }) });
+      expect(await operationRow(rebuild.body.id)).toMatchObject({
+        status: 'failed',
+        error: expect.objectContaining({ code: 'WORKFLOW_ENDED' }),
+      });
       expect((await h.waitForOperation(key, disk.body.id)).status).toBe('succeeded');
     });
 
@@ -176,7 +211,11 @@ describe('saga safety', () => {
       // Nobody asks: within two minutes (here: the 15 s it takes to call an operation never started, and a 2 s
       // Schedule) the reconciler has failed them, removed the VM the create recorded and freed the other VM.
       const ghosts = [create, stop, snap];
-      const settled = await waitUntil('the reconciler', async () => ((await Promise.all(ghosts.map((g) => operationRow(g.id)))).every((r) => r.finished_at) ? true : null), 60_000);
+      const settled = await waitUntil(
+        'the reconciler',
+        async () => ((await Promise.all(ghosts.map((g) => operationRow(g.id)))).every((r) => r.finished_at) ? true : null),
+        60_000,
+      );
       expect(settled).toBe(true);
       // The snapshot's pending record is gone with it: the name is free, the VM too.
       expect((await h.call('GET', `/v1/vms/${other.id}/snapshots/ghost`, { key })).status).toBe(404);
@@ -190,7 +229,10 @@ describe('saga safety', () => {
       expect(again.body).toMatchObject({ status: 'failed', mayCancel: false });
       // One more pass, by hand: nothing is left to settle.
       const pass = `reconcile-operations-by-hand-${Date.now().toString(36)}`;
-      const report = await h.temporal.workflow.execute('reconcileOperationsWorkflow', { taskQueue: h.config.temporalTaskQueue, workflowId: pass });
+      const report = await h.temporal.workflow.execute('reconcileOperationsWorkflow', {
+        taskQueue: h.config.temporalTaskQueue,
+        workflowId: pass,
+      });
       expect(report).toMatchObject({ settled: [] });
       await recordHistory(h.temporal, pass, 'reconcile-operations.succeeded');
 
@@ -238,13 +280,24 @@ describe('saga safety', () => {
       const [system] = await h.dataSource.query(`SELECT id FROM disks WHERE vm_id = $1 AND position = 0`, [vm.id]);
       // The new disk cannot be attached, and neither can the old one again: the rollback is stuck with the VM
       // stopped and its system disk detached on the node, while the inventory still has it attached.
-      await h.sim.injectFault({ method: 'attachDisk', nodeId: vm.nodeId, error: 'not_found', message: 'injected: the disk controller is gone' });
+      await h.sim.injectFault({
+        method: 'attachDisk',
+        nodeId: vm.nodeId,
+        error: 'not_found',
+        message: 'injected: the disk controller is gone',
+      });
       const stuck = await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/snapshots/r1/rollback`, { method: 'new_disk' });
-      expect({ status: stuck.status, code: stuck.error?.code, step: stuck.error?.step }).toEqual({ status: 'stuck', code: 'COMPENSATION_FAILED', step: 'attachDisk' });
+      expect({ status: stuck.status, code: stuck.error?.code, step: stuck.error?.step }).toEqual({
+        status: 'stuck',
+        code: 'COMPENSATION_FAILED',
+        step: 'attachDisk',
+      });
       await h.resetFaults();
       const drift = (await h.call('GET', `/v1/vms/${vm.id}/status/current`, { key })).body;
       expect(drift.inSync).toBe(false);
-      expect(drift.differences).toEqual(expect.arrayContaining([`disk ${system.id}: the inventory says attached at position 0, the node detached`]));
+      expect(drift.differences).toEqual(
+        expect.arrayContaining([`disk ${system.id}: the inventory says attached at position 0, the node detached`]),
+      );
 
       const operator = await h.newTenant('admin');
       const reset = await h.call('POST', `/v1/admin/vms/${vm.id}/reset`, { key: operator.apiKey });
@@ -253,11 +306,20 @@ describe('saga safety', () => {
       const done = await h.waitForOperation(operator.apiKey, reset.body.id);
       expect({ status: done.status, error: done.error }).toEqual({ status: 'succeeded', error: null });
       // The owner sees it in the VM's history; the operator's own list has it too.
-      expect((await h.call('GET', `/v1/vms/${vm.id}/operations`, { key })).body.items[0]).toMatchObject({ id: reset.body.id, type: 'vm.reset' });
-      expect((await h.call('GET', '/v1/operations', { key: operator.apiKey })).body.items.map((o: { id: string }) => o.id)).toContain(reset.body.id);
+      expect((await h.call('GET', `/v1/vms/${vm.id}/operations`, { key })).body.items[0]).toMatchObject({
+        id: reset.body.id,
+        type: 'vm.reset',
+      });
+      expect((await h.call('GET', '/v1/operations', { key: operator.apiKey })).body.items.map((o: { id: string }) => o.id)).toContain(
+        reset.body.id,
+      );
 
       const synced = (await h.call('GET', `/v1/vms/${vm.id}/status/current`, { key })).body;
-      expect({ inSync: synced.inSync, differences: synced.differences, inventoryStatus: synced.inventoryStatus }).toEqual({ inSync: true, differences: [], inventoryStatus: 'stopped' });
+      expect({ inSync: synced.inSync, differences: synced.differences, inventoryStatus: synced.inventoryStatus }).toEqual({
+        inSync: true,
+        differences: [],
+        inventoryStatus: 'stopped',
+      });
       expect((await h.auditNode(vm.nodeId)).diff.clean).toBe(true);
       // The owner can take it from there: the disk back in place, the VM started.
       expect((await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/disks/${system.id}/attach`, { position: 0 })).status).toBe('succeeded');
@@ -267,7 +329,9 @@ describe('saga safety', () => {
 
   describe('capacity under concurrent admissions', () => {
     const nodeUse = async (nodeId: string) =>
-      (await h.dataSource.query(`SELECT coalesce(sum(cpus), 0)::int AS cpus, count(*)::int AS vms FROM vms WHERE node_id = $1`, [nodeId]))[0];
+      (
+        await h.dataSource.query(`SELECT coalesce(sum(cpus), 0)::int AS cpus, count(*)::int AS vms FROM vms WHERE node_id = $1`, [nodeId])
+      )[0];
 
     it('60 concurrent creates on a node with room for 7 more vCPUs: exactly 7 admitted, the rest 417', async () => {
       const [nodeId, otherNode] = h.world.nodeIds;
@@ -278,13 +342,17 @@ describe('saga safety', () => {
         const stamp = Date.now().toString(36);
         const replies = await Promise.all(
           Array.from({ length: 60 }, (_, i) =>
-            h.call('POST', '/v1/vms', { key, body: { hostname: `cap-${stamp}-${i}`, templateId: h.world.templateId, cpus: 1, memoryMb: 256, start: false } }),
+            h.call('POST', '/v1/vms', {
+              key,
+              body: { hostname: `cap-${stamp}-${i}`, templateId: h.world.templateId, cpus: 1, memoryMb: 256, start: false },
+            }),
           ),
         );
         const statuses = replies.map((r) => r.status);
         expect(statuses.filter((s) => s === 202)).toHaveLength(7);
         expect(statuses.filter((s) => s === 417)).toHaveLength(53);
-        for (const r of replies.filter((r) => r.status === 202)) expect((await h.waitForOperation(key, r.body.id)).status).toBe('succeeded');
+        for (const r of replies.filter((r) => r.status === 202))
+          expect((await h.waitForOperation(key, r.body.id)).status).toBe('succeeded');
         expect((await nodeUse(nodeId)).cpus).toBe(used.cpus + 7);
       } finally {
         await h.dataSource.query(`UPDATE nodes SET status = 'online', cpus = 4096 WHERE id = ANY($1::uuid[])`, [h.world.nodeIds]);
@@ -302,7 +370,10 @@ describe('saga safety', () => {
         expect(accepted).toHaveLength(6);
         expect(replies.filter((r) => r.status === 417)).toHaveLength(14);
         // While they run, the node already counts them: one more is refused.
-        const extra = await h.call('POST', '/v1/vms', { key, body: { hostname: `cap-x-${Date.now().toString(36)}`, templateId: h.world.templateId, cpus: 1, memoryMb: 256, nodeId } });
+        const extra = await h.call('POST', '/v1/vms', {
+          key,
+          body: { hostname: `cap-x-${Date.now().toString(36)}`, templateId: h.world.templateId, cpus: 1, memoryMb: 256, nodeId },
+        });
         expect(extra.status).toBe(417);
         for (const r of accepted) expect((await h.waitForOperation(key, r.body.id)).status).toBe('succeeded');
         expect((await nodeUse(nodeId)).cpus).toBe(used.cpus + 6);

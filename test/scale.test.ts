@@ -43,20 +43,28 @@ describe('two APIs and two workers under load', () => {
     const { apiKey } = await h.newTenant();
     const vm = await h.createVm(apiKey);
     await h.sim.setLatency({ method: 'stopVm', ms: 1000 });
-    const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => via(i, 'POST', `/v1/vms/${vm.id}/${['reboot', 'stop', 'freeze'][i % 3]}`, apiKey, {})));
+    const replies = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => via(i, 'POST', `/v1/vms/${vm.id}/${['reboot', 'stop', 'freeze'][i % 3]}`, apiKey, {})),
+    );
     const accepted = replies.filter((r) => r.status === 202);
     expect(accepted).toHaveLength(1);
     const others = replies.filter((r) => r.status !== 202);
     // 409 naming the winner, or — for a freeze, which needs a stopped VM — 423 for the state it is in.
-    expect(others.filter((r) => !(r.status === 409 && r.body.error.details.operationId === accepted[0].body.id) && r.status !== 423)).toEqual([]);
+    expect(
+      others.filter((r) => !(r.status === 409 && r.body.error.details.operationId === accepted[0].body.id) && r.status !== 423),
+    ).toEqual([]);
     expect((await h.waitForOperation(apiKey, accepted[0].body.id)).status).toBe('succeeded');
-    console.log(`scale: 50 conflicting requests over 2 APIs → 1 accepted, ${others.filter((r) => r.status === 409).length} × 409, ${others.filter((r) => r.status === 423).length} × 423`);
+    console.log(
+      `scale: 50 conflicting requests over 2 APIs → 1 accepted, ${others.filter((r) => r.status === 409).length} × 409, ${others.filter((r) => r.status === 423).length} × 423`,
+    );
   });
 
   it('20 requests with one Idempotency-Key through both APIs: one operation, every answer names it', async () => {
     const { apiKey } = await h.newTenant();
     const body = { hostname: `idem-${Date.now().toString(36)}`, templateId: templateId(), cpus: 1, memoryMb: 512 };
-    const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => via(i, 'POST', '/v1/vms', apiKey, body, { 'idempotency-key': 'one-key' })));
+    const replies = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => via(i, 'POST', '/v1/vms', apiKey, body, { 'idempotency-key': 'one-key' })),
+    );
     expect(replies.map((r) => r.status).filter((s) => s !== 202)).toEqual([]);
     expect(new Set(replies.map((r) => r.body.id)).size).toBe(1);
     const [{ n }] = await h.dataSource.query(`SELECT count(*)::int AS n FROM vms WHERE hostname = $1`, [body.hostname]);
@@ -75,20 +83,27 @@ describe('two APIs and two workers under load', () => {
     try {
       const stamp = Date.now().toString(36);
       const hostnames = Array.from({ length: 100 }, (_, i) => `cap-${stamp}-${i < 80 ? i : i - 80}`);
-      const replies = await Promise.all(hostnames.map((hostname, i) => via(i, 'POST', '/v1/vms', apiKey, { hostname, templateId: templateId(), cpus: 1, memoryMb: 512 })));
+      const replies = await Promise.all(
+        hostnames.map((hostname, i) => via(i, 'POST', '/v1/vms', apiKey, { hostname, templateId: templateId(), cpus: 1, memoryMb: 512 })),
+      );
       const codes = replies.map((r) => (r.status === 202 ? 'accepted' : r.body.error.code));
       const count = (c: string) => codes.filter((x) => x === c).length;
       expect(codes.filter((c) => !['accepted', 'HOSTNAME_TAKEN', 'INSUFFICIENT_CAPACITY'].includes(c))).toEqual([]);
       expect(count('accepted')).toBe(30);
-      for (const r of replies.filter((x) => x.status === 202)) expect((await h.waitForOperation(apiKey, r.body.id)).status).toBe('succeeded');
+      for (const r of replies.filter((x) => x.status === 202))
+        expect((await h.waitForOperation(apiKey, r.body.id)).status).toBe('succeeded');
       const made: { hostname: string; n: number }[] = await h.dataSource.query(
         `SELECT hostname, count(*)::int AS n FROM vms WHERE hostname LIKE $1 GROUP BY hostname HAVING count(*) > 1`,
         [`cap-${stamp}-%`],
       );
       expect(made).toEqual([]);
-      const over = await h.dataSource.query(`SELECT n.name FROM nodes n WHERE (SELECT coalesce(sum(cpus), 0) FROM vms WHERE node_id = n.id) > n.cpus`);
+      const over = await h.dataSource.query(
+        `SELECT n.name FROM nodes n WHERE (SELECT coalesce(sum(cpus), 0) FROM vms WHERE node_id = n.id) > n.cpus`,
+      );
       expect(over).toEqual([]);
-      console.log(`scale: 100 creates (20 duplicate names) over 2 APIs on room for 30 → ${count('accepted')} accepted, ${count('HOSTNAME_TAKEN')} × HOSTNAME_TAKEN, ${count('INSUFFICIENT_CAPACITY')} × INSUFFICIENT_CAPACITY`);
+      console.log(
+        `scale: 100 creates (20 duplicate names) over 2 APIs on room for 30 → ${count('accepted')} accepted, ${count('HOSTNAME_TAKEN')} × HOSTNAME_TAKEN, ${count('INSUFFICIENT_CAPACITY')} × INSUFFICIENT_CAPACITY`,
+      );
     } finally {
       for (const n of nodes) await h.dataSource.query(`UPDATE nodes SET cpus = $2 WHERE id = $1`, [n.id, n.cpus]);
     }
@@ -96,14 +111,25 @@ describe('two APIs and two workers under load', () => {
 
   it(`${LOAD_VMS} VMs of two tenants × 5 concurrent operations each, through both APIs and both workers: one at a time per VM, all settle, audits clean; each tenant's event stream carries its own operations only`, async () => {
     const tenants = [await h.newTenant(), await h.newTenant()];
-    const vms = await Promise.all(Array.from({ length: LOAD_VMS }, (_, i) => h.createVm(tenants[i % 2].apiKey).then((vm) => ({ ...vm, key: tenants[i % 2].apiKey, tenant: i % 2 }))));
+    const vms = await Promise.all(
+      Array.from({ length: LOAD_VMS }, (_, i) =>
+        h.createVm(tenants[i % 2].apiKey).then((vm) => ({ ...vm, key: tenants[i % 2].apiKey, tenant: i % 2 })),
+      ),
+    );
     // Each tenant listens on the other API than most of its requests go to.
-    const streams = await Promise.all(tenants.map((t, i) => fetch(`${i ? h.baseUrl : secondUrl}/v1/events`, { headers: { authorization: `Bearer ${t.apiKey}` } })));
+    const streams = await Promise.all(
+      tenants.map((t, i) => fetch(`${i ? h.baseUrl : secondUrl}/v1/events`, { headers: { authorization: `Bearer ${t.apiKey}` } })),
+    );
     const started = Date.now();
     const actions = ['reboot', 'stop', 'start', 'snapshots', 'reboot'];
     const replies = await Promise.all(
       vms.flatMap((vm, v) =>
-        actions.map((action, a) => via(v + a, 'POST', `/v1/vms/${vm.id}/${action}`, vm.key, action === 'snapshots' ? { name: `s-${a}` } : {}).then((r) => ({ vm, r }))),
+        actions.map((action, a) =>
+          via(v + a, 'POST', `/v1/vms/${vm.id}/${action}`, vm.key, action === 'snapshots' ? { name: `s-${a}` } : {}).then((r) => ({
+            vm,
+            r,
+          })),
+        ),
       ),
     );
     const accepted = replies.filter(({ r }) => r.status === 202);
@@ -114,13 +140,19 @@ describe('two APIs and two workers under load', () => {
     expect(replies.filter(({ r }) => r.status !== 202 && r.status !== 409 && r.status !== 423).map(({ r }) => r)).toEqual([]);
     const finals = await Promise.all(accepted.map(({ vm, r }) => h.waitForOperation(vm.key, r.body.id, 120_000)));
     expect(finals.filter((op) => op.status !== 'succeeded')).toEqual([]);
-    console.log(`scale: ${LOAD_VMS} VMs × 5 concurrent operations over 2 APIs and 2 workers → ${accepted.length} accepted, all succeeded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(
+      `scale: ${LOAD_VMS} VMs × 5 concurrent operations over 2 APIs and 2 workers → ${accepted.length} accepted, all succeeded in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
 
     expect(await h.dataSource.query(`SELECT id FROM vms WHERE current_operation_id IS NOT NULL`)).toEqual([]);
     for (const node of h.world.nodeIds) expect((await h.auditNode(node)).diff).toMatchObject({ clean: true });
     for (const [t, res] of streams.entries()) {
       const mine = new Set(accepted.filter(({ vm }) => vm.tenant === t).map(({ r }) => r.body.id));
-      const events = await readEvents(res, (seen) => [...mine].every((id) => seen.some((e) => e.data.operationId === id && e.data.status === 'succeeded')), 60_000);
+      const events = await readEvents(
+        res,
+        (seen) => [...mine].every((id) => seen.some((e) => e.data.operationId === id && e.data.status === 'succeeded')),
+        60_000,
+      );
       const theirs = accepted.filter(({ vm }) => vm.tenant !== t).map(({ r }) => r.body.id);
       expect(events.filter((e) => theirs.includes(e.data.operationId))).toEqual([]);
     }

@@ -30,7 +30,8 @@ describe('scheduled snapshots', () => {
     expect([res.status, res.body.error]).toEqual([201, undefined]);
     return res.body as { id: string; name: string; scheduleId: string; nextRunAt: string | null; diskId: string };
   };
-  const snapshots = async (vmId: string): Promise<Snapshot[]> => (await h.call('GET', `/v1/vms/${vmId}/snapshots?orderBy=created&limit=100`, { key })).body.items;
+  const snapshots = async (vmId: string): Promise<Snapshot[]> =>
+    (await h.call('GET', `/v1/vms/${vmId}/snapshots?orderBy=created&limit=100`, { key })).body.items;
   const schedule = (id: string) => h.temporal.schedule.getHandle(id);
   /** The runs the schedule has started so far, oldest first, each awaited to its end. */
   const finishedRuns = async (scheduleId: string) => {
@@ -66,9 +67,17 @@ describe('scheduled snapshots', () => {
     // Two runs now (as the Temporal UI's Trigger would), then the cron's own, within the minute.
     for (const expected of [1, 2]) {
       expect((await h.call('POST', `${defs(vm.id)}/minutely/run`, { key })).status).toBe(202);
-      await waitFor('a run to finish', () => finishedRuns(def.scheduleId), (runs) => runs.length === expected);
+      await waitFor(
+        'a run to finish',
+        () => finishedRuns(def.scheduleId),
+        (runs) => runs.length === expected,
+      );
     }
-    const runs = await waitFor('the cron to run the schedule', () => finishedRuns(def.scheduleId), (runs) => runs.length >= 3);
+    const runs = await waitFor(
+      'the cron to run the schedule',
+      () => finishedRuns(def.scheduleId),
+      (runs) => runs.length >= 3,
+    );
     const automatic = (await snapshots(vm.id)).filter((s) => s.type === 'automatic');
     expect(automatic.map((s) => [s.status, s.definitionId])).toEqual([
       ['ok', def.id],
@@ -80,12 +89,17 @@ describe('scheduled snapshots', () => {
     // The first run found nothing beyond the retention; the third pruned the first run's snapshot.
     expect(runs[0].result).toMatchObject({ snapshot: { outcome: 'succeeded' }, pruning: { outcome: 'nothing' } });
     expect(runs[2].result).toMatchObject({ snapshot: { outcome: 'succeeded' }, pruning: { outcome: 'succeeded' } });
-    const pruneOp = (await h.call('GET', `/v1/operations/${(runs[2].result as { pruning: { operationId: string } }).pruning.operationId}`, { key })).body;
+    const pruneOp = (
+      await h.call('GET', `/v1/operations/${(runs[2].result as { pruning: { operationId: string } }).pruning.operationId}`, { key })
+    ).body;
     expect(pruneOp).toMatchObject({ type: 'snapshot.delete', status: 'succeeded', vmId: vm.id });
     const creates = (await h.call('GET', `/v1/operations?vmId=${vm.id}&type=snapshot.create&limit=10`, { key })).body.items;
     expect(creates.filter((o: { status: string }) => o.status === 'succeeded')).toHaveLength(4);
     // The node holds exactly what the inventory says.
-    const onNode = (await h.hypervisor.listSnapshots(vm.nodeId)).filter((s) => s.name.startsWith('minutely-')).map((s) => s.name).sort();
+    const onNode = (await h.hypervisor.listSnapshots(vm.nodeId))
+      .filter((s) => s.name.startsWith('minutely-'))
+      .map((s) => s.name)
+      .sort();
     expect(onNode).toEqual(automatic.map((s) => s.name).sort());
     expect((await h.auditNode(vm.nodeId)).diff.clean).toBe(true);
     await recordHistory(h.temporal, runs[2].workflowId, 'scheduled-snapshot.created-and-pruned');
@@ -116,9 +130,20 @@ describe('scheduled snapshots', () => {
     expect(busy.status).toBe(202);
     await h.call('POST', `${defs(vm.id)}/skipper/run`, { key });
     await h.call('POST', `${defs(vm.id)}/waiter/run`, { key });
-    const [skipped] = await waitFor('the skipping run', () => finishedRuns(skip.scheduleId), (r) => r.length === 1);
-    expect(skipped.result).toMatchObject({ snapshot: { outcome: 'skipped', detail: expect.stringContaining(busy.body.id) }, pruning: null });
-    const [waited] = await waitFor('the waiting run', () => finishedRuns(retry.scheduleId), (r) => r.length === 1);
+    const [skipped] = await waitFor(
+      'the skipping run',
+      () => finishedRuns(skip.scheduleId),
+      (r) => r.length === 1,
+    );
+    expect(skipped.result).toMatchObject({
+      snapshot: { outcome: 'skipped', detail: expect.stringContaining(busy.body.id) },
+      pruning: null,
+    });
+    const [waited] = await waitFor(
+      'the waiting run',
+      () => finishedRuns(retry.scheduleId),
+      (r) => r.length === 1,
+    );
     expect(waited.result).toMatchObject({ snapshot: { outcome: 'succeeded' } });
     expect((await h.waitForOperation(key, busy.body.id)).status).toBe('succeeded');
     expect((await snapshots(vm.id)).map((s) => s.name)).toEqual([expect.stringMatching(/^waiter-/)]);
@@ -137,7 +162,13 @@ describe('scheduled snapshots', () => {
       ['POST', defs(vm.id), { name: 'custom', schedule: '0 * * * *', retention: 0 }, 400, 'VALIDATION_FAILED'],
       ['POST', defs(vm.id), { name: 'has.dot', schedule: '0 * * * *', retention: 3 }, 400, 'VALIDATION_FAILED'],
       ['POST', defs(vm.id), { name: 'custom', schedule: '0 * * * *', retention: 3, onBusy: 'wait' }, 400, 'VALIDATION_FAILED'],
-      ['POST', defs(vm.id), { name: 'custom', schedule: '0 * * * *', retention: 3, diskId: '00000000-0000-4000-8000-000000000000' }, 412, 'INVALID_PARAMETER'],
+      [
+        'POST',
+        defs(vm.id),
+        { name: 'custom', schedule: '0 * * * *', retention: 3, diskId: '00000000-0000-4000-8000-000000000000' },
+        412,
+        'INVALID_PARAMETER',
+      ],
       ['PATCH', `${defs(vm.id)}/daily`, { schedule: 'every day' }, 400, 'VALIDATION_FAILED'],
       ['GET', `${defs(vm.id)}/nightly`, undefined, 404, 'NOT_FOUND'],
       ['GET', `/v1/vms/00000000-0000-4000-8000-000000000000/snapshot-definitions`, undefined, 404, 'NOT_FOUND'],
@@ -167,8 +198,21 @@ describe('scheduled snapshots', () => {
     expect((await h.dataSource.query(`SELECT 1 FROM snapshot_definitions WHERE id = $1`, [def.id])).length).toBe(0);
     // Its schedule's next run finds the definition gone and deletes the schedule (the reconciler would as well).
     await schedule(def.scheduleId).trigger();
-    await waitFor('the schedule to go', () => schedule(def.scheduleId).describe().then(() => 'there', (err) => (err instanceof ScheduleNotFoundError ? 'gone' : 'error')), (s) => s === 'gone', 30_000);
-    expect((await h.dataSource.query(`SELECT 1 FROM snapshot_schedules_to_delete WHERE schedule_id = $1`, [def.scheduleId])).length).toBe(0);
+    await waitFor(
+      'the schedule to go',
+      () =>
+        schedule(def.scheduleId)
+          .describe()
+          .then(
+            () => 'there',
+            (err) => (err instanceof ScheduleNotFoundError ? 'gone' : 'error'),
+          ),
+      (s) => s === 'gone',
+      30_000,
+    );
+    expect((await h.dataSource.query(`SELECT 1 FROM snapshot_schedules_to_delete WHERE schedule_id = $1`, [def.scheduleId])).length).toBe(
+      0,
+    );
   });
 
   it('a schedule the API could not delete (Temporal unreachable) is deleted by the reconciler', async () => {
@@ -177,9 +221,14 @@ describe('scheduled snapshots', () => {
     // The definition's row goes as the API's delete does; its schedule stays, as when Temporal did not answer.
     await h.dataSource.query(`DELETE FROM snapshot_definitions WHERE id = $1`, [def.id]);
     expect((await schedule(def.scheduleId).describe()).scheduleId).toBe(def.scheduleId);
-    const report = await h.temporal.workflow.execute('reconcileOperationsWorkflow', { taskQueue: h.config.temporalTaskQueue, workflowId: `reconcile-schedules-${def.id}` });
+    const report = await h.temporal.workflow.execute('reconcileOperationsWorkflow', {
+      taskQueue: h.config.temporalTaskQueue,
+      workflowId: `reconcile-schedules-${def.id}`,
+    });
     expect(report.schedulesDeleted).toBeGreaterThanOrEqual(1);
     await expect(schedule(def.scheduleId).describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
-    expect((await h.dataSource.query(`SELECT 1 FROM snapshot_schedules_to_delete WHERE schedule_id = $1`, [def.scheduleId])).length).toBe(0);
+    expect((await h.dataSource.query(`SELECT 1 FROM snapshot_schedules_to_delete WHERE schedule_id = $1`, [def.scheduleId])).length).toBe(
+      0,
+    );
   });
 });

@@ -32,7 +32,11 @@ describe('snapshots and disk rollback', () => {
     const calls = await checkSaga(h, key, {
       setup: async () => {
         const vm = await h.createVm(key);
-        return { vmId: vm.id, nodeId: vm.nodeId, request: { method: 'POST', path: `/v1/vms/${vm.id}/snapshots`, body: { name: 'daily-1', fsfreeze: true } } };
+        return {
+          vmId: vm.id,
+          nodeId: vm.nodeId,
+          request: { method: 'POST', path: `/v1/vms/${vm.id}/snapshots`, body: { name: 'daily-1', fsfreeze: true } },
+        };
       },
     });
     expect(calls).toEqual(['createSnapshot']);
@@ -43,9 +47,14 @@ describe('snapshots and disk rollback', () => {
     await snapshot(vm.id, 'second');
     const list = await h.call('GET', `/v1/vms/${vm.id}/snapshots?orderBy=name`, { key });
     expect(list.body).toMatchObject({ total: 2, items: [{ name: 'first', note: 'n1', status: 'ok', type: 'manual' }, { name: 'second' }] });
-    expect((await h.call('GET', `/v1/vms/${vm.id}/snapshots?orderBy=-created&limit=1`, { key })).body.items.map((s: { name: string }) => s.name)).toEqual(['second']);
+    expect(
+      (await h.call('GET', `/v1/vms/${vm.id}/snapshots?orderBy=-created&limit=1`, { key })).body.items.map((s: { name: string }) => s.name),
+    ).toEqual(['second']);
     expect((await h.call('GET', `/v1/vms/${vm.id}/snapshots?type=automatic`, { key })).body.total).toBe(0);
-    expect((await h.call('GET', `/v1/vms/${vm.id}/snapshots/first`, { key })).body).toMatchObject({ name: 'first', diskId: await systemDisk(vm.id) });
+    expect((await h.call('GET', `/v1/vms/${vm.id}/snapshots/first`, { key })).body).toMatchObject({
+      name: 'first',
+      diskId: await systemDisk(vm.id),
+    });
     const patched = await h.call('PATCH', `/v1/vms/${vm.id}/snapshots/first`, { key, body: { note: 'kept for audit' } });
     expect(patched.body.note).toBe('kept for audit');
     expect((await h.hypervisor.listSnapshots(vm.nodeId)).filter((s) => s.name === 'first' || s.name === 'second')).toHaveLength(2);
@@ -61,7 +70,10 @@ describe('snapshots and disk rollback', () => {
     const limit = await h.call('POST', `/v1/vms/${vm.id}/snapshots`, { key, body: { name: 'd' } });
     expect([limit.status, limit.body.error.code]).toEqual([417, 'SNAPSHOT_LIMIT_REACHED']);
     expect((await h.call('POST', `/v1/vms/${vm.id}/snapshots`, { key, body: { name: '-bad name' } })).status).toBe(400);
-    const disk = await h.call('POST', `/v1/vms/${vm.id}/snapshots`, { key, body: { name: 'e', diskId: '00000000-0000-4000-8000-000000000000' } });
+    const disk = await h.call('POST', `/v1/vms/${vm.id}/snapshots`, {
+      key,
+      body: { name: 'e', diskId: '00000000-0000-4000-8000-000000000000' },
+    });
     expect([disk.status, disk.body.error.code]).toEqual([412, 'INVALID_PARAMETER']);
     expect((await h.call('GET', `/v1/vms/${vm.id}/snapshots/nope`, { key })).status).toBe(404);
     expect((await h.call('GET', `/v1/vms/${vm.id}/snapshots?orderBy=colour`, { key })).status).toBe(400);
@@ -107,17 +119,26 @@ describe('snapshots and disk rollback', () => {
     await snapshot(vm.id, 'lost-on-node');
     const [lost] = await h.dataSource.query(`SELECT id FROM snapshots WHERE vm_id = $1 AND name = 'lost-on-node'`, [vm.id]);
     await h.hypervisor.deleteSnapshot(vm.nodeId, lost.id);
-    await h.hypervisor.createSnapshot(vm.nodeId, { snapshotId: '11111111-2222-4333-8444-555555555555', diskId: await systemDisk(vm.id), name: 'made-by-hand', fsfreeze: false });
+    await h.hypervisor.createSnapshot(vm.nodeId, {
+      snapshotId: '11111111-2222-4333-8444-555555555555',
+      diskId: await systemDisk(vm.id),
+      name: 'made-by-hand',
+      fsfreeze: false,
+    });
     expect((await h.auditNode(vm.nodeId)).diff.clean).toBe(false);
 
     const synced = await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/snapshots/sync`);
     expect(synced.steps.map((s) => s.name)).toEqual(['readSnapshots', 'syncRecords']);
     await recordOperationHistory(h, synced.id, 'snapshot-sync.succeeded');
-    expect((await h.call('GET', `/v1/vms/${vm.id}/snapshots?orderBy=name`, { key })).body.items.map((s: { name: string }) => s.name)).toEqual(['kept', 'made-by-hand']);
+    expect(
+      (await h.call('GET', `/v1/vms/${vm.id}/snapshots?orderBy=name`, { key })).body.items.map((s: { name: string }) => s.name),
+    ).toEqual(['kept', 'made-by-hand']);
     expect((await h.auditNode(vm.nodeId)).diff.clean).toBe(true);
-    expect(await checkSaga(h, key, { setup: async () => ({ vmId: vm.id, nodeId: vm.nodeId, request: { method: 'POST', path: `/v1/vms/${vm.id}/snapshots/sync` } }) })).toEqual([
-      'listSnapshots',
-    ]);
+    expect(
+      await checkSaga(h, key, {
+        setup: async () => ({ vmId: vm.id, nodeId: vm.nodeId, request: { method: 'POST', path: `/v1/vms/${vm.id}/snapshots/sync` } }),
+      }),
+    ).toEqual(['listSnapshots']);
   });
 
   describe('new-disk rollback (disk.rollback)', () => {
@@ -125,7 +146,11 @@ describe('snapshots and disk rollback', () => {
       const calls = await checkSaga(h, key, {
         setup: async () => {
           const vm = await vmWithSnapshot();
-          return { vmId: vm.id, nodeId: vm.nodeId, request: { method: 'POST', path: `/v1/vms/${vm.id}/snapshots/s1/rollback`, body: { method: 'new_disk' } } };
+          return {
+            vmId: vm.id,
+            nodeId: vm.nodeId,
+            request: { method: 'POST', path: `/v1/vms/${vm.id}/snapshots/s1/rollback`, body: { method: 'new_disk' } },
+          };
         },
       });
       expect(calls).toEqual(['stopVm', 'detachDisk', 'createDiskFromSnapshot', 'attachDisk', 'startVm', 'deleteDisk']);
@@ -135,7 +160,14 @@ describe('snapshots and disk rollback', () => {
       const vm = await vmWithSnapshot(false);
       const op = await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/snapshots/s1/rollback`, { method: 'new_disk' });
       await recordOperationHistory(h, op.id, 'disk-rollback.succeeded');
-      expect(op.steps.map((s) => s.name)).toEqual(['detachOldDisk', 'createNewDisk', 'attachNewDisk', 'recordNewDisk', 'deleteOldDisk', 'forgetOldDisk']);
+      expect(op.steps.map((s) => s.name)).toEqual([
+        'detachOldDisk',
+        'createNewDisk',
+        'attachNewDisk',
+        'recordNewDisk',
+        'deleteOldDisk',
+        'forgetOldDisk',
+      ]);
       const after = await observeVm(h, vm.id, vm.nodeId);
       expect(after.node).toMatchObject({ powerState: 'stopped', snapshots: [] });
       const newDisk = after.records.disks[0];
@@ -167,7 +199,11 @@ describe('snapshots and disk rollback', () => {
       const calls = await checkSaga(h, key, {
         setup: async () => {
           const vm = await vmWithSnapshot(false);
-          return { vmId: vm.id, nodeId: vm.nodeId, request: { method: 'POST', path: `/v1/vms/${vm.id}/snapshots/s1/rollback`, body: { method: 'in_place' } } };
+          return {
+            vmId: vm.id,
+            nodeId: vm.nodeId,
+            request: { method: 'POST', path: `/v1/vms/${vm.id}/snapshots/s1/rollback`, body: { method: 'in_place' } },
+          };
         },
       });
       expect(calls).toEqual(['rollbackSnapshot']);
@@ -200,7 +236,10 @@ describe('snapshots and disk rollback', () => {
       await snapshot(vm.id, 's2');
       await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/stop`, { force: true });
       const newer = await h.call('POST', `/v1/vms/${vm.id}/snapshots/s1/rollback`, { key, body: { method: 'in_place' } });
-      expect([newer.status, newer.body.error]).toEqual([417, expect.objectContaining({ code: 'NEWER_SNAPSHOTS', details: { snapshots: ['s2'] } })]);
+      expect([newer.status, newer.body.error]).toEqual([
+        417,
+        expect.objectContaining({ code: 'NEWER_SNAPSHOTS', details: { snapshots: ['s2'] } }),
+      ]);
       const forced = await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/snapshots/s1/rollback`, { method: 'in_place', force: true });
       expect(forced.steps.map((s) => s.name)).toEqual(['rollbackSnapshot', 'forgetDiscarded']);
       expect((await h.call('GET', `/v1/vms/${vm.id}/snapshots`, { key })).body.items.map((s: { name: string }) => s.name)).toEqual(['s1']);
@@ -215,7 +254,10 @@ describe('snapshots and disk rollback', () => {
       const body = { method: 'in_place', targetVmId: target.id, targetDiskId: targetDisk };
       const has = await h.call('POST', `/v1/vms/${source.id}/snapshots/s1/rollback`, { key, body });
       expect([has.status, has.body.error.code]).toEqual([417, 'TARGET_HAS_SNAPSHOTS']);
-      expect((await h.call('POST', `/v1/vms/${source.id}/snapshots/s1/rollback`, { key, body: { method: 'in_place', targetVmId: target.id } })).status).toBe(412);
+      expect(
+        (await h.call('POST', `/v1/vms/${source.id}/snapshots/s1/rollback`, { key, body: { method: 'in_place', targetVmId: target.id } }))
+          .status,
+      ).toBe(412);
 
       const op = await h.runOperation(key, 'POST', `/v1/vms/${source.id}/snapshots/s1/rollback`, { ...body, force: true });
       expect(op.vmId).toBe(target.id);

@@ -5,7 +5,16 @@ import { createConnection } from 'node:net';
 import path from 'node:path';
 import { followOperation, operationEvents, started, unwrap, type Operation, type OperationEvent } from '@vmops/client';
 import { randomUUID } from 'node:crypto';
-import { apiClient, killStack, stackDataDir, stackEnv, startStack, stopStack, type Reply, type StackProcess } from './support/stack-process';
+import {
+  apiClient,
+  killStack,
+  stackDataDir,
+  stackEnv,
+  startStack,
+  stopStack,
+  type Reply,
+  type StackProcess,
+} from './support/stack-process';
 import { Terminal } from './support/terminal';
 import { freePort } from '../scripts/net';
 
@@ -103,7 +112,9 @@ describe('the stack as the README starts it (embedded PostgreSQL)', () => {
       const template = await call(key, 'POST', '/v1/templates', { name: `${name}-golden`, vmId: quiet.id, fsfreeze: true });
       expect(template.status).toBe(202);
       expect((await waitFor(key, template.body.id)).status).toBe('succeeded');
-      const [templateRow] = (await call(key, 'GET', '/v1/templates')).body.items.filter((t: { name: string }) => t.name === `${name}-golden`);
+      const [templateRow] = (await call(key, 'GET', '/v1/templates')).body.items.filter(
+        (t: { name: string }) => t.name === `${name}-golden`,
+      );
       tenants.push({
         name,
         key,
@@ -135,28 +146,67 @@ describe('the stack as the README starts it (embedded PostgreSQL)', () => {
         [tenants[1], tenants[0]],
       ]) {
         const own = new Set([self.quietVm, self.busyVm]);
-        times(20, { label: 'own VM', run: () => call(self.key, 'GET', `/v1/vms/${self.quietVm}`), check: (r) => r.status === 200 && r.body.id === self.quietVm });
-        times(25, { label: "other tenant's VM", run: () => call(self.key, 'GET', `/v1/vms/${other.quietVm}`), check: (r) => r.status === 404 });
+        times(20, {
+          label: 'own VM',
+          run: () => call(self.key, 'GET', `/v1/vms/${self.quietVm}`),
+          check: (r) => r.status === 200 && r.body.id === self.quietVm,
+        });
+        times(25, {
+          label: "other tenant's VM",
+          run: () => call(self.key, 'GET', `/v1/vms/${other.quietVm}`),
+          check: (r) => r.status === 404,
+        });
         times(15, {
           label: 'VM list',
           run: () => call(self.key, 'GET', '/v1/vms'),
           check: (r) => r.status === 200 && r.body.items.length === 2 && r.body.items.every((v: { id: string }) => own.has(v.id)),
         });
-        times(15, { label: 'own dry run', run: () => call(self.key, 'POST', `/v1/vms/${self.quietVm}/reboot?dryRun=true`, {}), check: (r) => r.status === 200 && r.body.dryRun === true });
-        times(15, { label: "other tenant's dry run", run: () => call(self.key, 'POST', `/v1/vms/${other.quietVm}/reboot?dryRun=true`, {}), check: (r) => r.status === 404 });
-        times(10, { label: 'own operation', run: () => call(self.key, 'GET', `/v1/operations/${self.operationId}`), check: (r) => r.status === 200 && r.body.id === self.operationId });
-        times(10, { label: "other tenant's operation", run: () => call(self.key, 'GET', `/v1/operations/${other.operationId}`), check: (r) => r.status === 404 });
-        times(10, { label: "other tenant's snapshot", run: () => call(self.key, 'GET', `/v1/vms/${other.quietVm}/snapshots/${other.snapshot}`), check: (r) => r.status === 404 });
+        times(15, {
+          label: 'own dry run',
+          run: () => call(self.key, 'POST', `/v1/vms/${self.quietVm}/reboot?dryRun=true`, {}),
+          check: (r) => r.status === 200 && r.body.dryRun === true,
+        });
+        times(15, {
+          label: "other tenant's dry run",
+          run: () => call(self.key, 'POST', `/v1/vms/${other.quietVm}/reboot?dryRun=true`, {}),
+          check: (r) => r.status === 404,
+        });
+        times(10, {
+          label: 'own operation',
+          run: () => call(self.key, 'GET', `/v1/operations/${self.operationId}`),
+          check: (r) => r.status === 200 && r.body.id === self.operationId,
+        });
+        times(10, {
+          label: "other tenant's operation",
+          run: () => call(self.key, 'GET', `/v1/operations/${other.operationId}`),
+          check: (r) => r.status === 404,
+        });
+        times(10, {
+          label: "other tenant's snapshot",
+          run: () => call(self.key, 'GET', `/v1/vms/${other.quietVm}/snapshots/${other.snapshot}`),
+          check: (r) => r.status === 404,
+        });
         times(15, {
           label: 'conflicting mutation',
           run: () => call(self.key, 'POST', `/v1/vms/${self.busyVm}/${round}`, {}),
           // The loser sees the winner busy, or (when the winner already finished) the VM in the state it left.
-          check: (r) => r.status === 202 || (r.status === 409 && r.body.error.code === 'VM_BUSY') || (r.status === 423 && r.body.error.code === 'VM_INVALID_STATE'),
+          check: (r) =>
+            r.status === 202 ||
+            (r.status === 409 && r.body.error.code === 'VM_BUSY') ||
+            (r.status === 423 && r.body.error.code === 'VM_INVALID_STATE'),
           conflict: self.busyVm,
         });
-        times(10, { label: 'made-up key, admin path', run: () => call(madeUp(), 'GET', `/v1/admin/nodes/${node}/audit`), check: (r) => r.status === 401 });
+        times(10, {
+          label: 'made-up key, admin path',
+          run: () => call(madeUp(), 'GET', `/v1/admin/nodes/${node}/audit`),
+          check: (r) => r.status === 401,
+        });
         times(10, { label: 'made-up key, VM list', run: () => call(madeUp(), 'GET', '/v1/vms'), check: (r) => r.status === 401 });
-        times(5, { label: 'member key, admin path', run: () => call(DEMO_API_KEY, 'GET', `/v1/admin/nodes/${node}/audit`), check: (r) => r.status === 403 });
+        times(5, {
+          label: 'member key, admin path',
+          run: () => call(DEMO_API_KEY, 'GET', `/v1/admin/nodes/${node}/audit`),
+          check: (r) => r.status === 403,
+        });
       }
       for (let i = probes.length - 1; i > 0; i--) {
         const j = Math.floor(Math.random() * (i + 1));
@@ -165,7 +215,9 @@ describe('the stack as the README starts it (embedded PostgreSQL)', () => {
       expect(probes.length).toBeGreaterThanOrEqual(200);
 
       const replies = await Promise.all(probes.map((p) => p.run().catch((err: Error) => ({ status: 0, body: err.message }))));
-      const wrong = replies.flatMap((r, i) => (probes[i].check(r) ? [] : [`${probes[i].label}: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`]));
+      const wrong = replies.flatMap((r, i) =>
+        probes[i].check(r) ? [] : [`${probes[i].label}: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`],
+      );
       for (const r of replies) tally[r.status] = (tally[r.status] ?? 0) + 1;
       expect(wrong).toEqual([]);
       expect(replies.filter((r) => r.status >= 500 || r.status === 0)).toEqual([]);
@@ -180,7 +232,7 @@ describe('the stack as the README starts it (embedded PostgreSQL)', () => {
     console.log(`stack concurrency: statuses seen ${JSON.stringify(tally)}`);
   });
 
-  it('migrates VMs between the two nodes\' agents (live, cold, two-phase) and drains a node', async () => {
+  it("migrates VMs between the two nodes' agents (live, cold, two-phase) and drains a node", async () => {
     const temporal = new Client({ connection: await Connection.connect({ address: `127.0.0.1:${env.TEMPORAL_PORT}` }) });
     const measure = async (label: string, key: string, operationId: string) => {
       const op = (await call(key, 'GET', `/v1/operations/${operationId}`)).body;
@@ -211,7 +263,8 @@ describe('the stack as the README starts it (embedded PostgreSQL)', () => {
       expect((await call(demo.key, 'GET', `/v1/vms/${vm.id}`)).body).toMatchObject({ nodeId: vm.nodeId, status: 'running' });
 
       const twoPhase = await call(demo.key, 'POST', `/v1/vms/${vm.id}/migrate`, { finalize: false });
-      for (let i = 0; i < 200 && !(await call(demo.key, 'GET', `/v1/operations/${twoPhase.body.id}`)).body.waiting; i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 200 && !(await call(demo.key, 'GET', `/v1/operations/${twoPhase.body.id}`)).body.waiting; i++)
+        await new Promise((r) => setTimeout(r, 100));
       expect((await call(demo.key, 'POST', `/v1/operations/${twoPhase.body.id}/finalize`)).status).toBe(200);
       expect((await waitFor(demo.key, twoPhase.body.id)).status).toBe('succeeded');
 
@@ -235,7 +288,7 @@ describe('the stack as the README starts it (embedded PostgreSQL)', () => {
     }
   });
 
-  it('tenancy sweep: every path of the API document refuses another tenant\'s ids (404) and a missing or made-up key (401)', async () => {
+  it("tenancy sweep: every path of the API document refuses another tenant's ids (404) and a missing or made-up key (401)", async () => {
     const doc = (await call(null, 'GET', '/docs-json')).body;
     const [self, other] = tenants;
 
@@ -306,7 +359,8 @@ describe('the stack as the README starts it (embedded PostgreSQL)', () => {
         for (const attempt of attempts) {
           const r = await call(self.key, method.toUpperCase(), fill(attempt), body);
           probed++;
-          if (r.status !== 404) problems.push(`${method.toUpperCase()} ${fill(attempt)}: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
+          if (r.status !== 404)
+            problems.push(`${method.toUpperCase()} ${fill(attempt)}: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
         }
       }
     }
@@ -317,7 +371,9 @@ describe('the stack as the README starts it (embedded PostgreSQL)', () => {
     const vm = await call(other.key, 'GET', `/v1/vms/${other.quietVm}`);
     expect(vm.body).toMatchObject({ status: 'running', currentOperationId: null });
     expect((await call(other.key, 'GET', `/v1/vms/${other.quietVm}/snapshots/${other.snapshot}`)).status).toBe(200);
-    expect((await call(other.key, 'GET', '/v1/api-keys')).body.items.map((k: { id: string; revokedAt: string | null }) => [k.id, k.revokedAt])).toContainEqual([other.apiKeyId, null]);
+    expect(
+      (await call(other.key, 'GET', '/v1/api-keys')).body.items.map((k: { id: string; revokedAt: string | null }) => [k.id, k.revokedAt]),
+    ).toContainEqual([other.apiKeyId, null]);
   });
 
   it('starts the worker, an agent and the API again when they are SIGKILLed; the operation in flight finishes', async () => {
@@ -336,7 +392,12 @@ describe('the stack as the README starts it (embedded PostgreSQL)', () => {
       return pid;
     };
     expect((await call(admin, 'PUT', '/v1/admin/simulator/latency', { method: 'defineVm', ms: 4000 })).status).toBe(200);
-    const created = await call(DEMO_API_KEY, 'POST', '/v1/vms', { hostname: 'through-crashes', templateId: await templateId(DEMO_API_KEY), cpus: 1, memoryMb: 512 });
+    const created = await call(DEMO_API_KEY, 'POST', '/v1/vms', {
+      hostname: 'through-crashes',
+      templateId: await templateId(DEMO_API_KEY),
+      cpus: 1,
+      memoryMb: 512,
+    });
     expect(created.status).toBe(202);
     await new Promise((r) => setTimeout(r, 1500));
     const killed = ['apps/worker/src/main.js', 'apps/agent/src/main.js', 'apps/api/src/main.js'].map((script) => {
@@ -348,11 +409,15 @@ describe('the stack as the README starts it (embedded PostgreSQL)', () => {
     let healthy = false;
     for (let i = 0; i < 120 && !healthy; i++) {
       await new Promise((r) => setTimeout(r, 250));
-      healthy = await fetch(`http://127.0.0.1:${env.PORT}/health`).then((r) => r.ok, () => false);
+      healthy = await fetch(`http://127.0.0.1:${env.PORT}/health`).then(
+        (r) => r.ok,
+        () => false,
+      );
     }
     expect(healthy).toBe(true);
     expect(stack!.proc.exitCode).toBeNull();
-    for (const [i, script] of ['apps/worker/src/main.js', 'apps/agent/src/main.js', 'apps/api/src/main.js'].entries()) expect(childPid(script)).not.toBe(killed[i]);
+    for (const [i, script] of ['apps/worker/src/main.js', 'apps/agent/src/main.js', 'apps/api/src/main.js'].entries())
+      expect(childPid(script)).not.toBe(killed[i]);
     expect(stack!.output()).toMatch(/\[worker\]\s+exited unexpectedly \(SIGKILL\); restarting it in 1 s/);
     expect(stack!.output()).toMatch(/\[api\]\s+exited unexpectedly \(SIGKILL\); restarting it in 1 s/);
     await call(admin, 'DELETE', '/v1/admin/simulator/latency');
@@ -363,7 +428,8 @@ describe('the stack as the README starts it (embedded PostgreSQL)', () => {
 
   it('starts Temporal and PostgreSQL again when they are SIGKILLed; the operation in flight finishes, once', async () => {
     const admin = stack!.adminKey();
-    const childrenOf = (pid: number) => readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    const childrenOf = (pid: number) =>
+      readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
     const cmdline = (pid: number) => {
       try {
         return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
@@ -373,12 +439,23 @@ describe('the stack as the README starts it (embedded PostgreSQL)', () => {
     };
     const healthy = async (timeoutMs: number) => {
       for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await new Promise((r) => setTimeout(r, 250))) {
-        if (await fetch(`http://127.0.0.1:${env.PORT}/health`).then((r) => r.ok, () => false)) return true;
+        if (
+          await fetch(`http://127.0.0.1:${env.PORT}/health`).then(
+            (r) => r.ok,
+            () => false,
+          )
+        )
+          return true;
       }
       return false;
     };
     expect((await call(admin, 'PUT', '/v1/admin/simulator/latency', { method: 'defineVm', ms: 3000 })).status).toBe(200);
-    const created = await call(DEMO_API_KEY, 'POST', '/v1/vms', { hostname: 'through-outages', templateId: await templateId(DEMO_API_KEY), cpus: 1, memoryMb: 512 });
+    const created = await call(DEMO_API_KEY, 'POST', '/v1/vms', {
+      hostname: 'through-outages',
+      templateId: await templateId(DEMO_API_KEY),
+      cpus: 1,
+      memoryMb: 512,
+    });
     expect(created.status).toBe(202);
     await new Promise((r) => setTimeout(r, 1000));
 
@@ -415,7 +492,11 @@ describe('the stack as the README starts it (embedded PostgreSQL)', () => {
   it('with its database stalled, answers 503 DATABASE_UNAVAILABLE within seconds, and serves again once it is back', async () => {
     // The embedded server and its backends (each in a process group of its own) stop answering, as a hung host would.
     const postmaster = Number(readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
-    const backends = readFileSync(`/proc/${postmaster}/task/${postmaster}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    const backends = readFileSync(`/proc/${postmaster}/task/${postmaster}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
     const signal = (sig: NodeJS.Signals) => {
       for (const pid of [postmaster, ...backends]) {
         try {
@@ -501,7 +582,12 @@ describe('the stack as the README starts it (embedded PostgreSQL)', () => {
 
     stack = await startStack(env);
     expect((await call(DEMO_API_KEY, 'GET', '/v1/vms')).body.items.map((v: { hostname: string }) => v.hostname).sort()).toEqual(before);
-    const created = await call(DEMO_API_KEY, 'POST', '/v1/vms', { hostname: 'after-crash', templateId: await templateId(DEMO_API_KEY), cpus: 1, memoryMb: 512 });
+    const created = await call(DEMO_API_KEY, 'POST', '/v1/vms', {
+      hostname: 'after-crash',
+      templateId: await templateId(DEMO_API_KEY),
+      cpus: 1,
+      memoryMb: 512,
+    });
     expect(created.status).toBe(202);
     expect((await waitFor(DEMO_API_KEY, created.body.id)).status).toBe('succeeded');
   });
@@ -517,14 +603,24 @@ describe('the stack as the README starts it (embedded PostgreSQL)', () => {
     const run = spawnSync('bash', ['-e', '-o', 'pipefail', '-c', tour], { encoding: 'utf8', timeout: 300_000 });
     expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
     // wait_op prints how each operation ended: create, snapshot, rollback, migration, drain.
-    expect(run.stdout.split('\n').filter((line) => /^(succeeded|failed|compensated|cancelled|stuck|running|pending)$/.test(line))).toEqual(Array(5).fill('succeeded'));
+    expect(run.stdout.split('\n').filter((line) => /^(succeeded|failed|compensated|cancelled|stuck|running|pending)$/.test(line))).toEqual(
+      Array(5).fill('succeeded'),
+    );
   });
   /** The README's second tour and vmctl as users meet it: after the curl tour, on the same stack (web-2 is its VM). */
   const ROOT = path.join(__dirname, '..');
   const VMCTL = path.join(ROOT, 'node_modules', '.bin', 'vmctl');
-  const vmctlEnv = () => ({ VMCTL_URL: `http://localhost:${env.PORT}`, VMCTL_API_KEY: DEMO_API_KEY, VMCTL_CONFIG: path.join(dataDir, 'vmctl.json') });
+  const vmctlEnv = () => ({
+    VMCTL_URL: `http://localhost:${env.PORT}`,
+    VMCTL_API_KEY: DEMO_API_KEY,
+    VMCTL_CONFIG: path.join(dataDir, 'vmctl.json'),
+  });
   /** A process run without blocking this one's event loop (spawnSync would leave the HTTP clients' sockets stale). */
-  const run = (command: string, args: string[], extraEnv: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+  const run = (
+    command: string,
+    args: string[],
+    extraEnv: Record<string, string> = {},
+  ): Promise<{ status: number | null; stdout: string; stderr: string }> =>
     new Promise((resolve, reject) => {
       const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...extraEnv } });
       let stdout = '';
@@ -551,8 +647,16 @@ describe('the stack as the README starts it (embedded PostgreSQL)', () => {
     const tourRun = await run('bash', ['-e', '-o', 'pipefail', '-c', tour], { VMCTL_CONFIG: vmctlEnv().VMCTL_CONFIG });
     expect({ status: tourRun.status, stderr: tourRun.status === 0 ? '' : tourRun.stderr }).toEqual({ status: 0, stderr: '' });
     // Each --wait ends with how its operation ended: create, snapshot, rollback, migration, drain.
-    const ends = tourRun.stdout.split('\n').flatMap((line) => /^(\S+) [0-9a-f-]{36} (\w+) in [\d.]+ s$/.exec(line)?.slice(1).join(' ') ?? []);
-    expect(ends).toEqual(['vm.create succeeded', 'snapshot.create succeeded', 'disk.rollback succeeded', 'vm.migrate succeeded', 'node.drain succeeded']);
+    const ends = tourRun.stdout
+      .split('\n')
+      .flatMap((line) => /^(\S+) [0-9a-f-]{36} (\w+) in [\d.]+ s$/.exec(line)?.slice(1).join(' ') ?? []);
+    expect(ends).toEqual([
+      'vm.create succeeded',
+      'snapshot.create succeeded',
+      'disk.rollback succeeded',
+      'vm.migrate succeeded',
+      'node.drain succeeded',
+    ]);
     expect(tourRun.stdout).toContain('disk.rollback: the plan (dry run, nothing was started)');
     expect(tourRun.stdout).toMatch(/Temporal UI: http:\/\/\S+\/workflows\/vm-create-web-2-[0-9a-f]{8}/);
     // Without a terminal, the progress is a line per change, on stderr.
@@ -567,7 +671,11 @@ describe('the stack as the README starts it (embedded PostgreSQL)', () => {
     const snapshot = await vmctl('--json', 'snapshot', 'create', 'web-2', 's2', '--wait');
     expect({ status: snapshot.status, stderr: snapshot.stderr }).toEqual({ status: 0, stderr: '' });
     expect(JSON.parse(snapshot.stdout)).toMatchObject({ type: 'snapshot.create', status: 'succeeded' });
-    expect(JSON.parse((await vmctl('--json', 'snapshot', 'get', 'web-2', 's2')).stdout)).toMatchObject({ name: 's2', status: 'ok', type: 'manual' });
+    expect(JSON.parse((await vmctl('--json', 'snapshot', 'get', 'web-2', 's2')).stdout)).toMatchObject({
+      name: 's2',
+      status: 'ok',
+      type: 'manual',
+    });
 
     const plan = await vmctl('--json', 'vm', 'stop', 'web-2', '--dry-run');
     expect(plan.status).toBe(0);
@@ -610,7 +718,9 @@ describe('the stack as the README starts it (embedded PostgreSQL)', () => {
         const { exitCode, seen, screen } = await rollback.untilExit(120_000);
         expect({ exitCode, screen }).toMatchObject({ exitCode: 1 });
         expect(seen).toContainEqual(expect.stringMatching(/^disk\.rollback \[[-=]+\] \d\/\d steps \| running: attachNewDisk$/));
-        expect(seen).toContainEqual(expect.stringMatching(/^disk\.rollback \[[-=]+\] \d\/\d steps \| compensating: undo (createNewDisk|detachOldDisk)$/));
+        expect(seen).toContainEqual(
+          expect.stringMatching(/^disk\.rollback \[[-=]+\] \d\/\d steps \| compensating: undo (createNewDisk|detachOldDisk)$/),
+        );
         expect(screen).toMatch(/^disk\.rollback [0-9a-f-]{36} compensated in [\d.]+ s$/m);
         expect(screen).toMatch(/DriverInvalidStateError: injected fault .* \(step attachNewDisk\)/);
       } finally {
@@ -645,7 +755,13 @@ describe('the stack as the README starts it (embedded PostgreSQL)', () => {
     abort.abort();
     expect(events.filter((e) => e.operationId === end.id).map((e) => e.status)).toEqual(expect.arrayContaining(['running', 'succeeded']));
 
-    await expect(unwrap(api.GET('/v1/vms/{id}', { params: { path: { id: randomUUID() } } }))).rejects.toMatchObject({ status: 404, code: 'NOT_FOUND' });
-    await expect(unwrap(api.POST('/v1/vms/{id}/start', { params: { path: { id: vm.id } }, body: {} }))).rejects.toMatchObject({ status: 423, code: 'VM_INVALID_STATE' });
+    await expect(unwrap(api.GET('/v1/vms/{id}', { params: { path: { id: randomUUID() } } }))).rejects.toMatchObject({
+      status: 404,
+      code: 'NOT_FOUND',
+    });
+    await expect(unwrap(api.POST('/v1/vms/{id}/start', { params: { path: { id: vm.id } }, body: {} }))).rejects.toMatchObject({
+      status: 423,
+      code: 'VM_INVALID_STATE',
+    });
   });
 });

@@ -18,7 +18,9 @@ describe('templates from VMs', () => {
   const name = () => `golden-${Date.now().toString(36)}-${n++}`;
   const systemDisk = async (vmId: string) => (await h.call('GET', `/v1/vms/${vmId}`, { key })).body.disks[0].id as string;
   const templateNamed = async (k: string, templateName: string) =>
-    ((await h.call('GET', '/v1/templates', { key: k })).body.items as { id: string; name: string; status: string; visibility: string }[]).find((t) => t.name === templateName);
+    (
+      (await h.call('GET', '/v1/templates', { key: k })).body.items as { id: string; name: string; status: string; visibility: string }[]
+    ).find((t) => t.name === templateName);
 
   it("captures a stopped VM's system disk; new VMs built from it hold its data; undone at the capture", async () => {
     const calls = await checkSaga(h, key, {
@@ -36,12 +38,25 @@ describe('templates from VMs', () => {
     await recordOperationHistory(h, op.id, 'template-create.succeeded');
     expect(op).toMatchObject({ type: 'template.create', status: 'succeeded', vmId: source.id });
     const template = await templateNamed(key, templateName);
-    expect(template).toMatchObject({ status: 'ready', visibility: 'tenant', sourceVmId: source.id, diskSizeGb: 10, osFamily: 'linux', description: 'nginx + app' });
+    expect(template).toMatchObject({
+      status: 'ready',
+      visibility: 'tenant',
+      sourceVmId: source.id,
+      diskSizeGb: 10,
+      osFamily: 'linux',
+      description: 'nginx + app',
+    });
 
     // Writes to the source after the capture do not reach VMs built from the template, on either node.
     await h.sim.writeToDisk(await systemDisk(source.id), 'changed later');
     for (const nodeId of h.world.nodeIds) {
-      const created = await h.runOperation(key, 'POST', '/v1/vms', { hostname: name(), templateId: template!.id, cpus: 1, memoryMb: 512, nodeId });
+      const created = await h.runOperation(key, 'POST', '/v1/vms', {
+        hostname: name(),
+        templateId: template!.id,
+        cpus: 1,
+        memoryMb: 512,
+        nodeId,
+      });
       expect(created.status).toBe('succeeded');
       const vm = (await h.call('GET', `/v1/vms/${created.vmId}`, { key })).body;
       expect(vm.templateId).toBe(template!.id);
@@ -73,13 +88,20 @@ describe('templates from VMs', () => {
     const stranger = (await h.newTenant()).apiKey;
     expect(await templateNamed(stranger, templateName)).toBeUndefined();
     expect((await h.call('GET', `/v1/templates/${template.id}`, { key: stranger })).status).toBe(404);
-    const foreign = await h.call('POST', '/v1/vms', { key: stranger, body: { hostname: name(), templateId: template.id, cpus: 1, memoryMb: 512 } });
+    const foreign = await h.call('POST', '/v1/vms', {
+      key: stranger,
+      body: { hostname: name(), templateId: template.id, cpus: 1, memoryMb: 512 },
+    });
     expect([foreign.status, foreign.body.error.code]).toEqual([412, 'INVALID_PARAMETER']);
     expect((await h.call('DELETE', `/v1/templates/${template.id}`, { key: stranger })).status).toBe(404);
 
     const user = await h.runOperation(key, 'POST', '/v1/vms', { hostname: name(), templateId: template.id, cpus: 1, memoryMb: 512 });
     const inUse = await h.call('DELETE', `/v1/templates/${template.id}`, { key });
-    expect([inUse.status, inUse.body.error.code, inUse.body.error.details.vms.map((v: { id: string }) => v.id)]).toEqual([409, 'TEMPLATE_IN_USE', [user.vmId]]);
+    expect([inUse.status, inUse.body.error.code, inUse.body.error.details.vms.map((v: { id: string }) => v.id)]).toEqual([
+      409,
+      'TEMPLATE_IN_USE',
+      [user.vmId],
+    ]);
     await h.runOperation(key, 'DELETE', `/v1/vms/${user.vmId}`);
 
     // The image cannot be deleted: the operation fails, and the template is ready again, still usable.
@@ -132,7 +154,9 @@ describe('templates from VMs', () => {
     await h.sim.setLatency({ method: 'deleteImage', ms: 500 });
     const [del, ...creates] = await Promise.all([
       h.call('DELETE', `/v1/templates/${template.id}`, { key }),
-      ...[0, 1, 2].map(() => h.call('POST', '/v1/vms', { key, body: { hostname: name(), templateId: template.id, cpus: 1, memoryMb: 512 } })),
+      ...[0, 1, 2].map(() =>
+        h.call('POST', '/v1/vms', { key, body: { hostname: name(), templateId: template.id, cpus: 1, memoryMb: 512 } }),
+      ),
     ]);
     const built = creates.filter((c) => c.status === 202);
     if (del.status === 202) {

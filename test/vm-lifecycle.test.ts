@@ -16,18 +16,37 @@ describe('VM lifecycle and disks', () => {
   afterEach(() => h.resetFaults());
 
   const hostname = () => `life-${Date.now().toString(36)}-${n++}`;
-  const vmBody = (extra: Record<string, unknown> = {}) => ({ hostname: hostname(), templateId: h.world.templateId, cpus: 1, memoryMb: 512, ...extra });
+  const vmBody = (extra: Record<string, unknown> = {}) => ({
+    hostname: hostname(),
+    templateId: h.world.templateId,
+    cpus: 1,
+    memoryMb: 512,
+    ...extra,
+  });
   const get = async (vmId: string) => (await h.call('GET', `/v1/vms/${vmId}`, { key })).body;
 
   describe('create', () => {
     it('makes the system disk, data disks and an interface, defines and starts; undone at every driver call', async () => {
       const calls = await checkSaga(h, key, {
         // Undone, the VM is nowhere: neither in the inventory (its disks and interface with it) nor on the node.
-        setup: async () => ({ vmId: null, nodeId: h.world.nodeIds[0], request: { method: 'POST', path: '/v1/vms', body: vmBody({ nodeId: h.world.nodeIds[0], dataDisks: [{ sizeGb: 5 }], rootPassword: 'Secret_123' }) } }),
+        setup: async () => ({
+          vmId: null,
+          nodeId: h.world.nodeIds[0],
+          request: {
+            method: 'POST',
+            path: '/v1/vms',
+            body: vmBody({ nodeId: h.world.nodeIds[0], dataDisks: [{ sizeGb: 5 }], rootPassword: 'Secret_123' }),
+          },
+        }),
       });
       expect(calls).toEqual(['createDiskFromTemplate', 'createBlankDisk', 'createNic', 'defineVm', 'startVm']);
 
-      const op = await h.runOperation(key, 'POST', '/v1/vms', vmBody({ dataDisks: [{ sizeGb: 5 }, { sizeGb: 7 }], network: 'private', rootPassword: 'Secret_123' }));
+      const op = await h.runOperation(
+        key,
+        'POST',
+        '/v1/vms',
+        vmBody({ dataDisks: [{ sizeGb: 5 }, { sizeGb: 7 }], network: 'private', rootPassword: 'Secret_123' }),
+      );
       await recordOperationHistory(h, op.id, 'create-vm.with-disks-and-interface');
       const vm = await get(op.vmId!);
       expect(vm.disks.map((d: { position: number; sizeGb: number }) => [d.position, d.sizeGb])).toEqual([
@@ -73,7 +92,9 @@ describe('VM lifecycle and disks', () => {
     await h.call('PATCH', `/v1/vms/${b.id}`, { key, body: { label: 'batch' } });
     const byLabel = await h.call('GET', '/v1/vms?label=batch', { key });
     expect(byLabel.body.items.map((v: { id: string }) => v.id)).toEqual([b.id]);
-    expect((await h.call('GET', `/v1/vms?hostname=${a.hostname.slice(5)}`, { key })).body.items.map((v: { id: string }) => v.id)).toEqual([a.id]);
+    expect((await h.call('GET', `/v1/vms?hostname=${a.hostname.slice(5)}`, { key })).body.items.map((v: { id: string }) => v.id)).toEqual([
+      a.id,
+    ]);
     const stopped = await h.call('GET', '/v1/vms?status=stopped&orderBy=-created&limit=1&total=true', { key });
     expect(stopped.body).toMatchObject({ limit: 1, items: [{ id: b.id }] });
     const count = await h.call('GET', '/v1/vms/count?status=stopped', { key });
@@ -143,13 +164,25 @@ describe('VM lifecycle and disks', () => {
     const during = await operations();
     for (const [method, path, body] of mutations) {
       const res = await h.call(method, path, { key, body: body ?? {} });
-      expect([method, path, res.status, res.body.error?.code, res.body.error?.details?.operationId]).toEqual([method, path, 409, 'VM_BUSY', holder.body.id]);
+      expect([method, path, res.status, res.body.error?.code, res.body.error?.details?.operationId]).toEqual([
+        method,
+        path,
+        409,
+        'VM_BUSY',
+        holder.body.id,
+      ]);
     }
     expect(await operations()).toBe(during);
     expect((await h.waitForOperation(key, holder.body.id)).status).toBe('succeeded');
 
     const live = await h.call('GET', `/v1/vms?live=true&hostname=${vm.hostname}`, { key });
-    expect(live.body.items).toEqual([expect.objectContaining({ id: vm.id, live: { powerState: 'running', frozen: false }, interfaces: [expect.objectContaining({ position: 0, network: 'public' })] })]);
+    expect(live.body.items).toEqual([
+      expect.objectContaining({
+        id: vm.id,
+        live: { powerState: 'running', frozen: false },
+        interfaces: [expect.objectContaining({ position: 0, network: 'public' })],
+      }),
+    ]);
   });
 
   describe('update', () => {
@@ -157,7 +190,11 @@ describe('VM lifecycle and disks', () => {
       const calls = await checkSaga(h, key, {
         setup: async () => {
           const vm = await h.createVm(key, { start: false });
-          return { vmId: vm.id, nodeId: vm.nodeId, request: { method: 'PATCH', path: `/v1/vms/${vm.id}`, body: { cpus: 2, memoryMb: 1024 } } };
+          return {
+            vmId: vm.id,
+            nodeId: vm.nodeId,
+            request: { method: 'PATCH', path: `/v1/vms/${vm.id}`, body: { cpus: 2, memoryMb: 1024 } },
+          };
         },
       });
       expect(calls).toEqual(['resizeVm']);
@@ -167,7 +204,11 @@ describe('VM lifecycle and disks', () => {
       const calls = await checkSaga(h, key, {
         setup: async () => {
           const vm = await h.createVm(key);
-          return { vmId: vm.id, nodeId: vm.nodeId, request: { method: 'PATCH', path: `/v1/vms/${vm.id}`, body: { memoryMb: 1024, apply: 'restart' } } };
+          return {
+            vmId: vm.id,
+            nodeId: vm.nodeId,
+            request: { method: 'PATCH', path: `/v1/vms/${vm.id}`, body: { memoryMb: 1024, apply: 'restart' } },
+          };
         },
       });
       expect(calls).toEqual(['stopVm', 'resizeVm', 'startVm']);
@@ -203,7 +244,7 @@ describe('VM lifecycle and disks', () => {
       expect(calls).toEqual(['createBlankDisk', 'attachDisk']);
     });
 
-    it('detaches a data disk (kept, the VM\'s) and attaches it again; at 0 it swaps with the system disk of a stopped VM', async () => {
+    it("detaches a data disk (kept, the VM's) and attaches it again; at 0 it swaps with the system disk of a stopped VM", async () => {
       const vm = await h.createVm(key, { start: false });
       const created = await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/disks`, { sizeGb: 3 });
       await recordOperationHistory(h, created.id, 'disk-create.succeeded');
@@ -212,7 +253,10 @@ describe('VM lifecycle and disks', () => {
 
       const detached = await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/disks/${data}/detach`);
       await recordOperationHistory(h, detached.id, 'disk-detach.succeeded');
-      expect((await h.call('GET', `/v1/vms/${vm.id}/disks`, { key })).body.items.find((d: { id: string }) => d.id === data)).toMatchObject({ vmId: vm.id, position: null });
+      expect((await h.call('GET', `/v1/vms/${vm.id}/disks`, { key })).body.items.find((d: { id: string }) => d.id === data)).toMatchObject({
+        vmId: vm.id,
+        position: null,
+      });
       expect((await h.call('GET', '/v1/disks?detached=true', { key })).body.items.map((d: { id: string }) => d.id)).toContain(data);
       expect((await h.auditNode(vm.nodeId)).diff.clean).toBe(true);
 
@@ -231,7 +275,11 @@ describe('VM lifecycle and disks', () => {
           await h.runOperation(key, 'POST', `/v1/vms/${fresh.id}/disks`, { sizeGb: 1 });
           const disk = (await get(fresh.id)).disks.find((d: { position: number }) => d.position === 1).id;
           await h.runOperation(key, 'POST', `/v1/vms/${fresh.id}/disks/${disk}/detach`);
-          return { vmId: fresh.id, nodeId: fresh.nodeId, request: { method: 'POST', path: `/v1/vms/${fresh.id}/disks/${disk}/attach`, body: { position: 0 } } };
+          return {
+            vmId: fresh.id,
+            nodeId: fresh.nodeId,
+            request: { method: 'POST', path: `/v1/vms/${fresh.id}/disks/${disk}/attach`, body: { position: 0 } },
+          };
         },
       });
       expect(calls).toEqual(['detachDisk', 'attachDisk', 'attachDisk']);
@@ -254,7 +302,11 @@ describe('VM lifecycle and disks', () => {
             const fresh = await h.createVm(key);
             await h.runOperation(key, 'POST', `/v1/vms/${fresh.id}/disks`, { sizeGb: 2 });
             const disk = (await get(fresh.id)).disks.find((d: { position: number }) => d.position === 1).id;
-            return { vmId: fresh.id, nodeId: fresh.nodeId, request: { method: 'POST', path: `/v1/vms/${fresh.id}/disks/${disk}/resize`, body: { sizeGb: 3 } } };
+            return {
+              vmId: fresh.id,
+              nodeId: fresh.nodeId,
+              request: { method: 'POST', path: `/v1/vms/${fresh.id}/disks/${disk}/resize`, body: { sizeGb: 3 } },
+            };
           },
         }),
       ).toEqual(['resizeDisk']);
@@ -293,7 +345,18 @@ describe('VM lifecycle and disks', () => {
         },
         pastPointOfNoReturn: (k, calls) => k > calls.indexOf('deleteDisk'),
       });
-      expect(calls).toEqual(['stopVm', 'createDiskFromTemplate', 'createBlankDisk', 'detachDisk', 'attachDisk', 'detachDisk', 'attachDisk', 'startVm', 'deleteDisk', 'deleteDisk']);
+      expect(calls).toEqual([
+        'stopVm',
+        'createDiskFromTemplate',
+        'createBlankDisk',
+        'detachDisk',
+        'attachDisk',
+        'detachDisk',
+        'attachDisk',
+        'startVm',
+        'deleteDisk',
+        'deleteDisk',
+      ]);
     });
 
     it('zeroes the data, can switch template and stay stopped', async () => {
@@ -338,7 +401,16 @@ describe('VM lifecycle and disks', () => {
       await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/disks/${spare}/detach`);
       await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/snapshots`, { name: 'gone-too' });
       const op = await h.runOperation(key, 'DELETE', `/v1/vms/${vm.id}?deleteAllDisks=true`);
-      expect(op.steps.map((s) => s.name)).toEqual(['stopVm', 'detachDisk1', 'undefineVm', 'deleteSystemDisk', 'deleteInterface', expect.stringMatching(/^deleteDisk:/), expect.stringMatching(/^deleteDisk:/), 'forgetVm']);
+      expect(op.steps.map((s) => s.name)).toEqual([
+        'stopVm',
+        'detachDisk1',
+        'undefineVm',
+        'deleteSystemDisk',
+        'deleteInterface',
+        expect.stringMatching(/^deleteDisk:/),
+        expect.stringMatching(/^deleteDisk:/),
+        'forgetVm',
+      ]);
       expect(await h.hypervisor.getDisk(vm.nodeId, spare)).toBeNull();
       await recordOperationHistory(h, op.id, 'delete-vm.succeeded');
       expect(op.status).toBe('succeeded');

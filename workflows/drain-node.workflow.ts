@@ -48,10 +48,15 @@ export async function drainNodeWorkflow(input: DrainNodeInput): Promise<void> {
     cancelled = true;
     if (status === 'running') status = 'cancelling';
     // The migrations run in a scope of their own (see below): each is told to cancel, and is awaited.
-    for (const workflowId of running.values()) void CancellationScope.nonCancellable(() => getExternalWorkflowHandle(workflowId).cancel()).catch(() => undefined);
+    for (const workflowId of running.values())
+      void CancellationScope.nonCancellable(() => getExternalWorkflowHandle(workflowId).cancel()).catch(() => undefined);
   });
 
-  const marked = await execute(bookkeeping, { activity: 'markOperationRunning', args: { operationId: input.operationId }, summary: 'Mark the drain running' });
+  const marked = await execute(bookkeeping, {
+    activity: 'markOperationRunning',
+    args: { operationId: input.operationId },
+    summary: 'Mark the drain running',
+  });
   if (marked.result === false) return;
 
   const migrateOne = async (i: number): Promise<void> => {
@@ -69,7 +74,13 @@ export async function drainNodeWorkflow(input: DrainNodeInput): Promise<void> {
     // and one started is always seen to its end. The cancel reaches it through its own handle instead.
     await CancellationScope.nonCancellable(async () => {
       const operationId = uuid4();
-      const launch = await drain.launchDrainMigration({ drainOperationId: input.operationId, requestedByTenantId: input.tenantId, operationId, vmId: vm.vmId, nodeId: input.nodeId });
+      const launch = await drain.launchDrainMigration({
+        drainOperationId: input.operationId,
+        requestedByTenantId: input.tenantId,
+        operationId,
+        vmId: vm.vmId,
+        nodeId: input.nodeId,
+      });
       if ('gone' in launch) return done('succeeded', null);
       if ('refused' in launch) return done('failed', `${launch.refused.code}: ${launch.refused.message}`);
       const { workflowId, tenantId, input: migration } = launch.started;
@@ -84,7 +95,10 @@ export async function drainNodeWorkflow(input: DrainNodeInput): Promise<void> {
         parentClosePolicy: ParentClosePolicy.ABANDON,
       });
       running.set(operationId, workflowId);
-      if (cancelled) void getExternalWorkflowHandle(workflowId).cancel().catch(() => undefined);
+      if (cancelled)
+        void getExternalWorkflowHandle(workflowId)
+          .cancel()
+          .catch(() => undefined);
       try {
         await child.result();
         done('succeeded');
@@ -120,7 +134,11 @@ export async function drainNodeWorkflow(input: DrainNodeInput): Promise<void> {
   }
   setCurrentDetails(`Drain ${status}: ${steps.length - failed.length - left.length} of ${steps.length} VM(s) moved`);
   await CancellationScope.nonCancellable(() =>
-    execute(bookkeeping, { activity: 'finishOperation', args: { operationId: input.operationId, vmId: null, progress: progress() }, summary: `Record the drain as ${status}` }),
+    execute(bookkeeping, {
+      activity: 'finishOperation',
+      args: { operationId: input.operationId, vmId: null, progress: progress() },
+      summary: `Record the drain as ${status}`,
+    }),
   );
   if (cancelled) throw new CancelledFailure('cancelled on request');
   if (error) throw ApplicationFailure.nonRetryable(error.message, error.code, { status, error });

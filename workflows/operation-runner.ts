@@ -153,10 +153,7 @@ interface DoneStep {
  * The workflow exposes its progress through `progressQuery` and writes the final state to PostgreSQL
  * before it returns. A failed operation fails the workflow execution too, so the Temporal UI agrees.
  */
-export async function runOperation(
-  ids: { operationId: string; vmId: string | null },
-  plan: OperationPlan<PlanStep>,
-): Promise<void> {
+export async function runOperation(ids: { operationId: string; vmId: string | null }, plan: OperationPlan<PlanStep>): Promise<void> {
   const records = pendingSteps(plan);
   let status: OperationStatus = 'running';
   let error: OperationError | null = null;
@@ -233,7 +230,9 @@ export async function runOperation(
         record.status = 'failed';
         const { code, message } = describe(err);
         record.error = isCancellation(err) ? 'cancelled' : message;
-        error = isCancellation(err) ? { code: 'CANCELLED', message: 'cancelled on request', step: step.name } : { code, message, step: step.name };
+        error = isCancellation(err)
+          ? { code: 'CANCELLED', message: 'cancelled on request', step: step.name }
+          : { code, message, step: step.name };
         // A failed step may still have done its work before it failed: its undo runs too (undos are idempotent,
         // so undoing what never happened changes nothing).
         if (step.undo && patched('undo-failed-step')) done.push({ record, undo: step.undo, movesVm: step.movesVm, failed: true });
@@ -254,12 +253,20 @@ export async function runOperation(
     if (committed) {
       // Past the point of no return nothing is undone: a human (or an admin reset) settles what is left.
       status = 'stuck';
-      error = { code: 'FAILED_AFTER_COMMIT', message: `${error.message}; nothing was undone: the operation cannot be undone after step "${committed}"`, step: error.step };
+      error = {
+        code: 'FAILED_AFTER_COMMIT',
+        message: `${error.message}; nothing was undone: the operation cannot be undone after step "${committed}"`,
+        step: error.step,
+      };
     } else {
       const stuck = await CancellationScope.nonCancellable(() => compensate(done, plan));
       if (stuck) {
         status = 'stuck';
-        error = { code: 'COMPENSATION_FAILED', message: `undo "${stuck.name}" failed: ${stuck.message}; the first failure was: ${error.message}`, step: stuck.name };
+        error = {
+          code: 'COMPENSATION_FAILED',
+          message: `undo "${stuck.name}" failed: ${stuck.message}; the first failure was: ${error.message}`,
+          step: stuck.name,
+        };
       } else if (cancelled) {
         status = 'cancelled';
       } else {

@@ -1,15 +1,7 @@
 import { patched } from '@temporalio/workflow';
 import type { VmPowerInput } from '../libs/contracts/src';
 import { runOperation } from './operation-runner';
-import {
-  freezeVmPlan,
-  hardResetVmPlan,
-  legacyStopVmPlan,
-  rebootVmPlan,
-  shutdownVmPlan,
-  startVmPlan,
-  stopVmPlan,
-} from './plans/power.plan';
+import { freezeVmPlan, hardResetVmPlan, legacyStopVmPlan, rebootVmPlan, shutdownVmPlan, startVmPlan, stopVmPlan } from './plans/power.plan';
 
 // The power family: each workflow runs one plan of plans/power.plan.ts.
 const ids = (input: VmPowerInput) => ({ operationId: input.operationId, vmId: input.vmId });

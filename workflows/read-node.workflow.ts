@@ -9,7 +9,11 @@ import { execute } from './operation-runner';
 const READ_OPTIONS: ActivityOptions = {
   scheduleToCloseTimeout: '10 seconds',
   startToCloseTimeout: '8 seconds',
-  retry: { initialInterval: '500 milliseconds', maximumAttempts: 3, nonRetryableErrorTypes: ['DriverNotFoundError', 'DriverInvalidStateError'] },
+  retry: {
+    initialInterval: '500 milliseconds',
+    maximumAttempts: 3,
+    nonRetryableErrorTypes: ['DriverNotFoundError', 'DriverInvalidStateError'],
+  },
 };
 
 const reads = proxyActivities<OperationActivities>(READ_OPTIONS);

@@ -1,4 +1,13 @@
-import { ApplicationFailure, ChildWorkflowFailure, ParentClosePolicy, proxyActivities, setCurrentDetails, sleep, startChild, uuid4 } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  ChildWorkflowFailure,
+  ParentClosePolicy,
+  proxyActivities,
+  setCurrentDetails,
+  sleep,
+  startChild,
+  uuid4,
+} from '@temporalio/workflow';
 import {
   operationSearchAttributes,
   type OperationType,
@@ -24,10 +33,13 @@ export async function scheduledSnapshotWorkflow(input: ScheduledSnapshotInput): 
   const snapshot = await runOperation(input, 'snapshot.create', 'createSnapshotWorkflow', (operationId) =>
     schedule.launchScheduledSnapshot({ definitionId: input.definitionId, scheduleId: input.scheduleId, operationId, takenAt }),
   );
-  if (snapshot.outcome === 'failed') throw ApplicationFailure.nonRetryable(`the snapshot was not taken: ${snapshot.detail}`, 'SCHEDULED_SNAPSHOT_FAILED', { snapshot });
+  if (snapshot.outcome === 'failed')
+    throw ApplicationFailure.nonRetryable(`the snapshot was not taken: ${snapshot.detail}`, 'SCHEDULED_SNAPSHOT_FAILED', { snapshot });
   const pruning =
     snapshot.outcome === 'succeeded'
-      ? await runOperation(input, 'snapshot.delete', 'deleteSnapshotsWorkflow', (operationId) => schedule.launchSnapshotPruning({ definitionId: input.definitionId, operationId }))
+      ? await runOperation(input, 'snapshot.delete', 'deleteSnapshotsWorkflow', (operationId) =>
+          schedule.launchSnapshotPruning({ definitionId: input.definitionId, operationId }),
+        )
       : null;
   setCurrentDetails(`Snapshot ${snapshot.outcome}${pruning ? `, pruning ${pruning.outcome}` : ''}`);
   return { snapshot, pruning };
@@ -44,13 +56,20 @@ async function runOperation<I extends VmOperationInput>(
     const operationId = uuid4();
     const launched = await launch(operationId);
     if ('nothing' in launched) return { outcome: 'nothing', operationId: null, detail: launched.nothing };
-    if ('refused' in launched) return { outcome: 'failed', operationId: null, detail: `${launched.refused.code}: ${launched.refused.message}` };
+    if ('refused' in launched)
+      return { outcome: 'failed', operationId: null, detail: `${launched.refused.code}: ${launched.refused.message}` };
     if ('busy' in launched) {
       const busy = `the VM is busy with operation ${launched.busy.operationId} (${launched.busy.type})`;
       if (launched.busy.onBusy === 'skip' || attempt > input.busyRetry.attempts) {
-        return { outcome: 'skipped', operationId: null, detail: launched.busy.onBusy === 'skip' ? busy : `${busy}; gave up after ${attempt} tries` };
+        return {
+          outcome: 'skipped',
+          operationId: null,
+          detail: launched.busy.onBusy === 'skip' ? busy : `${busy}; gave up after ${attempt} tries`,
+        };
       }
-      setCurrentDetails(`${type}: ${busy}; trying again in ${input.busyRetry.intervalSeconds} s (${attempt} of ${input.busyRetry.attempts})`);
+      setCurrentDetails(
+        `${type}: ${busy}; trying again in ${input.busyRetry.intervalSeconds} s (${attempt} of ${input.busyRetry.attempts})`,
+      );
       await sleep(input.busyRetry.intervalSeconds * 1000);
       continue;
     }

@@ -338,13 +338,17 @@ export function describeDriverContract(name: string, setup: () => Promise<Driver
         const imageId = id('image');
         await d.captureImage(node, { imageId, diskId: def.disks[0].id, fsfreeze: false });
         await d.captureImage(node, { imageId, diskId: def.disks[0].id, fsfreeze: false });
-        await expect(d.captureImage(node, { imageId, diskId: id('disk'), fsfreeze: false })).rejects.toBeInstanceOf(DriverInvalidStateError);
+        await expect(d.captureImage(node, { imageId, diskId: id('disk'), fsfreeze: false })).rejects.toBeInstanceOf(
+          DriverInvalidStateError,
+        );
         // Later writes to the source do not reach the image.
         await t.writeToDisk(def.disks[0].id, 'changed');
         const copy = id('disk');
         await d.createDiskFromTemplate(node, { diskId: copy, templateId: imageId, sizeGb: 12 });
         expect(await d.getDisk(node, copy)).toMatchObject({ sizeGb: 12, content: 'golden' });
-        await expect(d.createDiskFromTemplate(node, { diskId: id('disk'), templateId: imageId, sizeGb: 5 })).rejects.toBeInstanceOf(DriverInvalidStateError);
+        await expect(d.createDiskFromTemplate(node, { diskId: id('disk'), templateId: imageId, sizeGb: 5 })).rejects.toBeInstanceOf(
+          DriverInvalidStateError,
+        );
         await d.deleteImage(node, imageId);
         await d.deleteImage(node, imageId);
       });
@@ -352,8 +356,12 @@ export function describeDriverContract(name: string, setup: () => Promise<Driver
       it('captures a running VM only with its filesystems frozen, through a guest agent', async () => {
         const def = await newVm({ guestAgent: false });
         await d.startVm(node, def.vmId);
-        await expect(d.captureImage(node, { imageId: id('image'), diskId: def.disks[0].id, fsfreeze: false })).rejects.toBeInstanceOf(DriverInvalidStateError);
-        await expect(d.captureImage(node, { imageId: id('image'), diskId: def.disks[0].id, fsfreeze: true })).rejects.toBeInstanceOf(DriverInvalidStateError);
+        await expect(d.captureImage(node, { imageId: id('image'), diskId: def.disks[0].id, fsfreeze: false })).rejects.toBeInstanceOf(
+          DriverInvalidStateError,
+        );
+        await expect(d.captureImage(node, { imageId: id('image'), diskId: def.disks[0].id, fsfreeze: true })).rejects.toBeInstanceOf(
+          DriverInvalidStateError,
+        );
         const withAgent = await newVm();
         await d.startVm(node, withAgent.vmId);
         await d.captureImage(node, { imageId: id('image'), diskId: withAgent.disks[0].id, fsfreeze: true });
@@ -390,7 +398,11 @@ export function describeDriverContract(name: string, setup: () => Promise<Driver
         const progress: number[] = [];
         await d.transferVm(node, migrationId, (p) => {
           progress.push(p.percent);
-          expect(p).toEqual({ percent: p.percent, bytesTotal: 10 * 2 ** 30 + def.memoryMb * 2 ** 20, bytesTransferred: Math.round(((10 * 2 ** 30 + def.memoryMb * 2 ** 20) * p.percent) / 100) });
+          expect(p).toEqual({
+            percent: p.percent,
+            bytesTotal: 10 * 2 ** 30 + def.memoryMb * 2 ** 20,
+            bytesTransferred: Math.round(((10 * 2 ** 30 + def.memoryMb * 2 ** 20) * p.percent) / 100),
+          });
         });
         expect(progress.at(-1)).toBe(100);
         expect([...progress].sort((x, y) => x - y)).toEqual(progress);

@@ -57,7 +57,10 @@ export interface Harness {
   newTenant(role?: 'member' | 'admin'): Promise<{ tenantId: string; apiKey: string }>;
   waitForOperation(apiKey: string, operationId: string, timeoutMs?: number): Promise<OperationView>;
   /** Creates a VM through the API and waits for it: running unless `start: false`. */
-  createVm(apiKey: string, options?: { start?: boolean; templateId?: string; nodeId?: string }): Promise<{ id: string; hostname: string; nodeId: string }>;
+  createVm(
+    apiKey: string,
+    options?: { start?: boolean; templateId?: string; nodeId?: string },
+  ): Promise<{ id: string; hostname: string; nodeId: string }>;
   /** Runs a mutating request to its end: 202 expected, then the finished operation. */
   runOperation(apiKey: string, method: string, path: string, body?: unknown): Promise<OperationView>;
   /** GET /v1/admin/nodes/{id}/audit: what the node holds, diffed against the inventory. */
@@ -123,7 +126,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const inventoryFaults = new InventoryFaults();
   // Room for the hundreds of VMs a test file makes (one per saga run), yet finite: 417s stay testable.
   const capacity = { cpus: 4096, memoryMb: 409_600, storageGb: 4000 };
-  await dataSource.query(`UPDATE nodes SET cpus = $1, memory_mb = $2, storage_gb = $3`, [capacity.cpus, capacity.memoryMb, capacity.storageGb]);
+  await dataSource.query(`UPDATE nodes SET cpus = $1, memory_mb = $2, storage_gb = $3`, [
+    capacity.cpus,
+    capacity.memoryMb,
+    capacity.storageGb,
+  ]);
   for (const nodeId of world.nodeIds) await sim.registerNode(nodeId, capacity);
   const qemuNodeIds: string[] = [];
   for (let i = 0; i < (options.qemuNodes ?? 0); i++) {
@@ -230,10 +237,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async newTenant(role = 'member') {
       const apiKey = generateApiKey();
       const [tenant] = await dataSource.query(`INSERT INTO tenants (name) VALUES ($1) RETURNING id`, [`tenant-${randomUUID()}`]);
-      await dataSource.query(
-        `INSERT INTO api_keys (tenant_id, name, key_hash, key_prefix, role) VALUES ($1, 'test', $2, $3, $4)`,
-        [tenant.id, hashApiKey(apiKey), apiKeyDisplayPrefix(apiKey), role],
-      );
+      await dataSource.query(`INSERT INTO api_keys (tenant_id, name, key_hash, key_prefix, role) VALUES ($1, 'test', $2, $3, $4)`, [
+        tenant.id,
+        hashApiKey(apiKey),
+        apiKeyDisplayPrefix(apiKey),
+        role,
+      ]);
       return { tenantId: tenant.id, apiKey };
     },
     async waitForOperation(apiKey, operationId, timeoutMs = 60_000) {
@@ -251,7 +260,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     async createVm(apiKey, { start = true, templateId = world.templateId, nodeId } = {}) {
       const hostname = `vm-${Date.now().toString(36)}-${(vmCounter++).toString(36)}`;
-      const created = await unwrap(harness.api(apiKey).POST('/v1/vms', { body: { hostname, templateId, cpus: 1, memoryMb: 512, start, ...(nodeId ? { nodeId } : {}) } }));
+      const created = await unwrap(
+        harness
+          .api(apiKey)
+          .POST('/v1/vms', { body: { hostname, templateId, cpus: 1, memoryMb: 512, start, ...(nodeId ? { nodeId } : {}) } }),
+      );
       if (isDryRun(created)) throw new Error('POST /v1/vms answered a plan');
       const op = await harness.waitForOperation(apiKey, created.id);
       if (op.status !== 'succeeded') throw new Error(`creating ${hostname} ended ${op.status}: ${JSON.stringify(op.error)}`);

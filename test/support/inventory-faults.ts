@@ -32,8 +32,12 @@ export class InventoryFaults {
         if (fault && !fault.fired && fault.seen++ === fault.skip) {
           fault.fired = true;
           if (fault.lands) await next(input);
-          if (fault.transient) throw ApplicationFailure.retryable(`injected: inventory step ${ctx.info.activityType} fails for now`, 'InjectedInventoryFault');
-          throw ApplicationFailure.nonRetryable(`injected: inventory step ${ctx.info.activityType} fails for good`, 'InjectedInventoryFault');
+          if (fault.transient)
+            throw ApplicationFailure.retryable(`injected: inventory step ${ctx.info.activityType} fails for now`, 'InjectedInventoryFault');
+          throw ApplicationFailure.nonRetryable(
+            `injected: inventory step ${ctx.info.activityType} fails for good`,
+            'InjectedInventoryFault',
+          );
         }
         return next(input);
       },

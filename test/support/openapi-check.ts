@@ -37,7 +37,8 @@ export function checkAnswer(method: string, url: string, status: number, body: u
   if (status >= 400) {
     const code = (body as { error?: { code?: string } })?.error?.code;
     const entry = code ? API_ERRORS[code as keyof typeof API_ERRORS] : undefined;
-    if (!entry || entry.status !== status) throw new Error(`${where} with code ${code}, which the error catalogue does not define with that status`);
+    if (!entry || entry.status !== status)
+      throw new Error(`${where} with code ${code}, which the error catalogue does not define with that status`);
   }
   const path = url.split('?')[0];
   const route = routes.find((r) => r.pattern.test(path));
@@ -45,7 +46,9 @@ export function checkAnswer(method: string, url: string, status: number, body: u
   if (!operation) return; // a route the API does not have (404, 405): the catalogue check above is all there is
   const response = operation.responses[String(status)];
   if (!response) {
-    throw new Error(`${where}, a status ${method} ${route.path} does not document (it documents ${Object.keys(operation.responses).join(', ')}): ${JSON.stringify(body).slice(0, 500)}`);
+    throw new Error(
+      `${where}, a status ${method} ${route.path} does not document (it documents ${Object.keys(operation.responses).join(', ')}): ${JSON.stringify(body).slice(0, 500)}`,
+    );
   }
   const schema = response.content?.['application/json']?.schema;
   if (!schema || body === null || typeof body !== 'object') return;

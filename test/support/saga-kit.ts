@@ -73,8 +73,13 @@ export async function observeVm(h: Harness, vmId: string, nodes: string | string
   for (const id of nodeIds) if (await h.hypervisor.getVm(id, vmId)) definedOn.push(id);
   const nodeId = definedOn[0] ?? nodeIds[0];
   const disks = await h.dataSource.query(`SELECT id, position, size_gb AS "sizeGb" FROM disks WHERE vm_id = $1 ORDER BY id`, [vmId]);
-  const interfaces = await h.dataSource.query(`SELECT id, position, mac, network FROM network_interfaces WHERE vm_id = $1 ORDER BY id`, [vmId]);
-  const snapshots = await h.dataSource.query(`SELECT name, disk_id AS "diskId", status FROM snapshots WHERE vm_id = $1 ORDER BY name, disk_id`, [vmId]);
+  const interfaces = await h.dataSource.query(`SELECT id, position, mac, network FROM network_interfaces WHERE vm_id = $1 ORDER BY id`, [
+    vmId,
+  ]);
+  const snapshots = await h.dataSource.query(
+    `SELECT name, disk_id AS "diskId", status FROM snapshots WHERE vm_id = $1 ORDER BY name, disk_id`,
+    [vmId],
+  );
   const live = await h.hypervisor.getVm(nodeId, vmId);
   const diskIds = new Set(live?.disks.map((d) => d.id) ?? []);
   const onNode = (await h.hypervisor.listSnapshots(nodeId)).filter((s) => diskIds.has(s.diskId));
@@ -103,10 +108,14 @@ export async function observeVm(h: Harness, vmId: string, nodes: string | string
       memoryMb: live.memoryMb,
       bootIso: live.bootIso,
       disks: await Promise.all(
-        [...live.disks].sort((a, b) => a.id.localeCompare(b.id)).map(async (d) => ({ ...d, content: (await h.hypervisor.getDisk(nodeId, d.id))?.content ?? null })),
+        [...live.disks]
+          .sort((a, b) => a.id.localeCompare(b.id))
+          .map(async (d) => ({ ...d, content: (await h.hypervisor.getDisk(nodeId, d.id))?.content ?? null })),
       ),
       nics: [...live.nics].sort((a, b) => a.id.localeCompare(b.id)),
-      snapshots: onNode.map((s) => ({ name: s.name, diskId: s.diskId })).sort((a, b) => a.name.localeCompare(b.name) || a.diskId.localeCompare(b.diskId)),
+      snapshots: onNode
+        .map((s) => ({ name: s.name, diskId: s.diskId }))
+        .sort((a, b) => a.name.localeCompare(b.name) || a.diskId.localeCompare(b.diskId)),
     },
   };
 }
@@ -149,7 +158,8 @@ export interface SagaCheck {
 export async function checkSaga(h: Harness, key: string, check: SagaCheck): Promise<DriverMethod[]> {
   const launch = async (run: SagaRun): Promise<OperationView> => {
     const res = await h.call(run.request.method, run.request.path, { key, body: run.request.body });
-    if (res.status !== 202) throw new Error(`${run.request.method} ${run.request.path} answered ${res.status}: ${JSON.stringify(res.body)}`);
+    if (res.status !== 202)
+      throw new Error(`${run.request.method} ${run.request.path} answered ${res.status}: ${JSON.stringify(res.body)}`);
     return h.waitForOperation(key, res.body.id, 90_000);
   };
   const expectCleanAudit = async (context: string, nodeId: string) => {
@@ -158,7 +168,14 @@ export async function checkSaga(h: Harness, key: string, check: SagaCheck): Prom
   };
   const nodesOf = (run: SagaRun) => [run.nodeId, ...(run.otherNodeIds ?? [])];
   const observeBefore = (run: SagaRun) => (run.vmId ? observeVm(h, run.vmId, nodesOf(run)) : Promise.resolve(ABSENT));
-  const expectAsBefore = async (context: string, run: SagaRun, before: VmObservation, k: number, calls: DriverMethod[], op: OperationView) => {
+  const expectAsBefore = async (
+    context: string,
+    run: SagaRun,
+    before: VmObservation,
+    k: number,
+    calls: DriverMethod[],
+    op: OperationView,
+  ) => {
     expect({ context, status: op.status }).toEqual({ context, status: expect.stringMatching(/^(compensated|failed)$/) });
     // The VM the run acted on, or the one it was creating.
     const after = await observeVm(h, run.vmId ?? op.vmId!, nodesOf(run));
@@ -181,7 +198,10 @@ export async function checkSaga(h: Harness, key: string, check: SagaCheck): Prom
   expect(calls.length).toBeGreaterThan(0);
 
   const plan = await check.setup();
-  const dry = await h.call(plan.request.method, `${plan.request.path}${plan.request.path.includes('?') ? '&' : '?'}dryRun=true`, { key, body: plan.request.body });
+  const dry = await h.call(plan.request.method, `${plan.request.path}${plan.request.path.includes('?') ? '&' : '?'}dryRun=true`, {
+    key,
+    body: plan.request.body,
+  });
   if (dry.status !== 200) throw new Error(`dry run answered ${dry.status}: ${JSON.stringify(dry.body)}`);
   const steps: DryRunStep[] = dry.body.steps;
   const stepOf = stepsOfCalls(calls, steps);
@@ -234,7 +254,13 @@ export async function checkSaga(h: Harness, key: string, check: SagaCheck): Prom
   const afterCompensation: string | null = dry.body.afterCompensationActivity;
   if (afterCompensation && !check.pastPointOfNoReturn?.(0, calls)) {
     const run = await check.setup();
-    await h.sim.injectFault({ method: calls[0], nodeId: nodeOfCall(run, 0), failCalls: 1, error: 'invalid_state', message: 'injected: the first driver call fails for good' });
+    await h.sim.injectFault({
+      method: calls[0],
+      nodeId: nodeOfCall(run, 0),
+      failCalls: 1,
+      error: 'invalid_state',
+      message: 'injected: the first driver call fails for good',
+    });
     const firstDriverStep = steps.findIndex((s) => s.activity !== null && isDriverActivity(s.activity));
     h.inventoryFaults.fail(afterCompensation, steps.slice(0, firstDriverStep).filter((s) => s.activity === afterCompensation).length);
     const op = await launch(run);
@@ -255,7 +281,12 @@ export async function checkSaga(h: Harness, key: string, check: SagaCheck): Prom
     }
     // One transient fault per inventory activity of the plan and of the runner's own bookkeeping (the
     // interceptor keeps one per activity); with `lands`, after the activity's write has committed.
-    const inventory = [...new Set([...steps.flatMap((st) => (st.activity === null || isDriverActivity(st.activity) ? [] : [st.activity])), ...RUNNER_BOOKKEEPING])];
+    const inventory = [
+      ...new Set([
+        ...steps.flatMap((st) => (st.activity === null || isDriverActivity(st.activity) ? [] : [st.activity])),
+        ...RUNNER_BOOKKEEPING,
+      ]),
+    ];
     for (const activity of inventory) h.inventoryFaults.fail(activity, 0, true, lands);
     const retried = await launch(run);
     const faults = await h.sim.listFaults();
@@ -295,7 +326,9 @@ function stepsOfCalls(calls: DriverMethod[], steps: DryRunStep[]): DryRunStep[] 
     if (step?.activity === 'stopVmWithTimeout' && (method === 'stopVm' || method === 'forceStopVm')) return driverSteps[next++];
     if (step && method === step.activity) return driverSteps[next++];
     if (method === 'forceStopVm' && driverSteps[next - 1]?.activity === 'stopVmWithTimeout') return driverSteps[next - 1];
-    throw new Error(`saga kit: driver call ${k + 1} (${method}) matches no step of the plan (${driverSteps.map((s) => s.activity).join(', ')})`);
+    throw new Error(
+      `saga kit: driver call ${k + 1} (${method}) matches no step of the plan (${driverSteps.map((s) => s.activity).join(', ')})`,
+    );
   });
 }
 

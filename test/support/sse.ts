@@ -6,7 +6,12 @@ export interface SseEvent {
 }
 
 /** Reads a text/event-stream response until `done` says enough; at the timeout, returns what came (or throws, if `strict`). */
-export async function readEvents(res: Response, done: (events: SseEvent[]) => boolean, timeoutMs = 30_000, strict = true): Promise<SseEvent[]> {
+export async function readEvents(
+  res: Response,
+  done: (events: SseEvent[]) => boolean,
+  timeoutMs = 30_000,
+  strict = true,
+): Promise<SseEvent[]> {
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
   const events: SseEvent[] = [];
@@ -30,7 +35,12 @@ export async function readEvents(res: Response, done: (events: SseEvent[]) => bo
       while ((end = text.indexOf('\n\n')) >= 0) {
         const block = text.slice(0, end);
         text = text.slice(end + 2);
-        const field = (name: string) => block.split('\n').find((l) => l.startsWith(`${name}:`))?.slice(name.length + 1).trim();
+        const field = (name: string) =>
+          block
+            .split('\n')
+            .find((l) => l.startsWith(`${name}:`))
+            ?.slice(name.length + 1)
+            .trim();
         const data = field('data');
         if (data) events.push({ id: field('id') ?? '', event: field('event') ?? 'message', data: JSON.parse(data) });
       }

@@ -14,7 +14,24 @@ export class Terminal {
       .join(' ');
     // The exit status is printed last; the shell then stays, so that the screen can still be read.
     const script = `cd '${options.cwd}'; ${exports} ${command}; echo "EXIT=$?"; sleep 600`;
-    execFileSync('tmux', ['-L', this.socket, '-f', '/dev/null', 'new-session', '-d', '-s', this.session, '-x', String(options.width ?? 160), '-y', String(options.height ?? 24), 'bash', '--norc', '-c', script]);
+    execFileSync('tmux', [
+      '-L',
+      this.socket,
+      '-f',
+      '/dev/null',
+      'new-session',
+      '-d',
+      '-s',
+      this.session,
+      '-x',
+      String(options.width ?? 160),
+      '-y',
+      String(options.height ?? 24),
+      'bash',
+      '--norc',
+      '-c',
+      script,
+    ]);
   }
 
   screen(): string {

@@ -10,19 +10,49 @@ const undone = (plan: { steps: { name: string; undo?: unknown }[] }) => plan.ste
 const commits = (plan: { steps: { name: string; commit?: true }[] }) => plan.steps.filter((s) => s.commit).map((s) => s.name);
 
 describe('catalogue plans', () => {
-  const rollback = { ...vm, snapshotId: 's', snapshotName: 'daily', oldDiskId: 'old', newDiskId: 'new', position: 0, sizeGb: 10, stopTimeoutSeconds: 180 };
+  const rollback = {
+    ...vm,
+    snapshotId: 's',
+    snapshotName: 'daily',
+    oldDiskId: 'old',
+    newDiskId: 'new',
+    position: 0,
+    sizeGb: 10,
+    stopTimeoutSeconds: 180,
+  };
 
   it('disk.rollback deletes the old disk only after the VM runs on the new one and the swap is recorded', () => {
     const plan = rollbackDiskPlan({ ...rollback, wasRunning: true });
-    expect(names(plan)).toEqual(['stopVm', 'detachOldDisk', 'createNewDisk', 'attachNewDisk', 'startVm', 'recordNewDisk', 'deleteOldDisk', 'forgetOldDisk']);
+    expect(names(plan)).toEqual([
+      'stopVm',
+      'detachOldDisk',
+      'createNewDisk',
+      'attachNewDisk',
+      'startVm',
+      'recordNewDisk',
+      'deleteOldDisk',
+      'forgetOldDisk',
+    ]);
     expect(undone(plan)).toEqual(['stopVm', 'detachOldDisk', 'createNewDisk', 'attachNewDisk', 'startVm', 'recordNewDisk']);
     expect(commits(plan)).toEqual(['deleteOldDisk']);
     expect(names(rollbackDiskPlan({ ...rollback, wasRunning: false }))).not.toContain('startVm');
   });
 
   it('snapshot.rollback has no undo for the rollback itself, and stops/starts only when asked', () => {
-    const input = { ...vm, snapshotId: 's', snapshotName: 'daily', targetDiskId: 'd', discarded: [{ snapshotId: 'n', name: 'newer' }], stopTimeoutSeconds: 180 };
-    expect(names(rollbackSnapshotPlan({ ...input, stopFirst: true }))).toEqual(['stopVm', 'rollbackSnapshot', 'forgetDiscarded', 'startVm']);
+    const input = {
+      ...vm,
+      snapshotId: 's',
+      snapshotName: 'daily',
+      targetDiskId: 'd',
+      discarded: [{ snapshotId: 'n', name: 'newer' }],
+      stopTimeoutSeconds: 180,
+    };
+    expect(names(rollbackSnapshotPlan({ ...input, stopFirst: true }))).toEqual([
+      'stopVm',
+      'rollbackSnapshot',
+      'forgetDiscarded',
+      'startVm',
+    ]);
     expect(names(rollbackSnapshotPlan({ ...input, stopFirst: false, discarded: [] }))).toEqual(['rollbackSnapshot']);
   });
 
@@ -45,7 +75,9 @@ describe('catalogue plans', () => {
     expect(names(plan)).toEqual(['stopVm', 'detachDisk1', 'undefineVm', 'deleteSystemDisk', 'deleteInterface', 'forgetVm']);
     expect(commits(plan)).toEqual(['deleteSystemDisk']);
     expect(plan.steps.at(-1)?.do.args).toEqual({ vmId: 'vm-1', keepDiskIds: ['data', 'spare'] });
-    expect(names(deleteVmPlan({ ...input, deleteAllDisks: true }))).toEqual(expect.arrayContaining(['deleteDisk:data', 'deleteDisk:spare']));
+    expect(names(deleteVmPlan({ ...input, deleteAllDisks: true }))).toEqual(
+      expect.arrayContaining(['deleteDisk:data', 'deleteDisk:spare']),
+    );
   });
 
   it('vm.rebuild swaps every disk before deleting any old one, and records a power change', () => {
@@ -71,13 +103,23 @@ describe('catalogue plans', () => {
   });
 
   it('vm.update restarts a running VM around the resize; the undo gives the old size back', () => {
-    const plan = updateVmPlan({ ...vm, from: { cpus: 1, memoryMb: 512 }, to: { cpus: 2, memoryMb: 1024 }, restart: true, stopTimeoutSeconds: 300 });
+    const plan = updateVmPlan({
+      ...vm,
+      from: { cpus: 1, memoryMb: 512 },
+      to: { cpus: 2, memoryMb: 1024 },
+      restart: true,
+      stopTimeoutSeconds: 300,
+    });
     expect(names(plan)).toEqual(['stopVm', 'resizeVm', 'startVm', 'recordSize']);
     expect(plan.steps[1].undo?.args).toEqual({ nodeId: 'node-1', vmId: 'vm-1', cpus: 1, memoryMb: 512 });
   });
 
   it('disk.attach at 0 moves the old system disk out first, in the inventory too (one disk per position)', () => {
-    const plan = attachDiskPlan({ ...vm, disk: { diskId: 'new', position: 0, sizeGb: 5 }, displaced: { diskId: 'sys', to: 2, sizeGb: 10 } });
+    const plan = attachDiskPlan({
+      ...vm,
+      disk: { diskId: 'new', position: 0, sizeGb: 5 },
+      displaced: { diskId: 'sys', to: 2, sizeGb: 10 },
+    });
     expect(names(plan)).toEqual(['detachSystemDisk', 'attachDisk', 'reattachOldSystemDisk', 'recordOldSystemDisk', 'recordDisk']);
   });
 
@@ -86,7 +128,11 @@ describe('catalogue plans', () => {
     expect(names(deleteNicPlan({ ...nic, attachedAt: 1 }))).toEqual(['detachNic', 'deleteNic', 'forgetNic']);
     expect(names(deleteNicPlan({ ...nic, attachedAt: null }))).toEqual(['deleteNic', 'forgetNic']);
     expect(commits(deleteNicPlan({ ...nic, attachedAt: 1 }))).toEqual(['deleteNic']);
-    expect(attachNicPlan({ ...nic, attachedAt: null, position: 2, claimed: true }).afterCompensation?.args).toEqual({ nicId: 'eth1', vmId: null, position: null });
+    expect(attachNicPlan({ ...nic, attachedAt: null, position: 2, claimed: true }).afterCompensation?.args).toEqual({
+      nicId: 'eth1',
+      vmId: null,
+      position: null,
+    });
     expect(attachNicPlan({ ...nic, attachedAt: null, position: 2 }).afterCompensation).toBeUndefined();
   });
 
@@ -107,7 +153,18 @@ describe('catalogue plans', () => {
       memoryMb: 512,
       start: false,
     });
-    expect(names(plan)).toEqual(['captureDisk0', 'captureDisk1', 'releaseSource', 'createDisk0', 'createDisk1', 'createInterface', 'defineVm', 'recordVm', 'dropCapture0', 'dropCapture1']);
+    expect(names(plan)).toEqual([
+      'captureDisk0',
+      'captureDisk1',
+      'releaseSource',
+      'createDisk0',
+      'createDisk1',
+      'createInterface',
+      'defineVm',
+      'recordVm',
+      'dropCapture0',
+      'dropCapture1',
+    ]);
     expect(commits(plan)).toEqual(['dropCapture0']);
     expect(plan.steps[0].do).toMatchObject({ activity: 'captureImage', args: { nodeId: 'node-1', fsfreeze: true } });
     expect(plan.steps[3].do).toMatchObject({ activity: 'createDiskFromTemplate', args: { nodeId: 'node-2', templateId: 'i0' } });

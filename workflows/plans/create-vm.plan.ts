@@ -19,7 +19,11 @@ function assembleVmSteps(vm: {
       ? [
           {
             name: 'createInterface',
-            do: { activity: 'createNic', args: { nodeId, ...nic }, summary: `Create the ${nic.network} interface of ${hostname} (${nic.mac})` },
+            do: {
+              activity: 'createNic',
+              args: { nodeId, ...nic },
+              summary: `Create the ${nic.network} interface of ${hostname} (${nic.mac})`,
+            },
             undo: { activity: 'deleteNic', args: { nodeId, nicId: nic.nicId }, summary: `Delete the interface of ${hostname}` },
           } as PlannedStep,
         ]
@@ -81,13 +85,15 @@ export function createVmPlan(input: CreateVmInput): OperationPlan {
         },
         undo: { activity: 'deleteDisk', args: { nodeId, diskId: systemDiskId }, summary: `Delete the system disk of ${hostname}` },
       },
-      ...dataDisks.map(
-        (d): PlannedStep => ({
-          name: `createDataDisk${d.position}`,
-          do: { activity: 'createBlankDisk', args: { nodeId, diskId: d.diskId, sizeGb: d.sizeGb }, summary: `Create data disk ${d.position} (${d.sizeGb} GB) of ${hostname}` },
-          undo: { activity: 'deleteDisk', args: { nodeId, diskId: d.diskId }, summary: `Delete data disk ${d.position} of ${hostname}` },
-        }),
-      ),
+      ...dataDisks.map((d): PlannedStep => ({
+        name: `createDataDisk${d.position}`,
+        do: {
+          activity: 'createBlankDisk',
+          args: { nodeId, diskId: d.diskId, sizeGb: d.sizeGb },
+          summary: `Create data disk ${d.position} (${d.sizeGb} GB) of ${hostname}`,
+        },
+        undo: { activity: 'deleteDisk', args: { nodeId, diskId: d.diskId }, summary: `Delete data disk ${d.position} of ${hostname}` },
+      })),
       ...assembleVmSteps({
         nodeId,
         vmId,
@@ -115,32 +121,36 @@ export function cloneVmPlan(input: CloneVmInput): OperationPlan {
   const { nodeId, vmId, hostname, source } = input;
   return {
     steps: [
-      ...input.disks.map(
-        (d): PlannedStep => ({
-          name: `captureDisk${d.position}`,
-          do: {
-            activity: 'captureImage',
-            args: { nodeId: source.nodeId, imageId: d.imageId, diskId: d.sourceDiskId, fsfreeze: source.running },
-            summary: `Capture disk ${d.position} of ${source.hostname}${source.running ? ', filesystems frozen' : ''}`,
-          },
-          undo: { activity: 'deleteImage', args: { nodeId: source.nodeId, imageId: d.imageId }, summary: `Delete the capture of disk ${d.position}` },
-        }),
-      ),
+      ...input.disks.map((d): PlannedStep => ({
+        name: `captureDisk${d.position}`,
+        do: {
+          activity: 'captureImage',
+          args: { nodeId: source.nodeId, imageId: d.imageId, diskId: d.sourceDiskId, fsfreeze: source.running },
+          summary: `Capture disk ${d.position} of ${source.hostname}${source.running ? ', filesystems frozen' : ''}`,
+        },
+        undo: {
+          activity: 'deleteImage',
+          args: { nodeId: source.nodeId, imageId: d.imageId },
+          summary: `Delete the capture of disk ${d.position}`,
+        },
+      })),
       {
         name: 'releaseSource',
-        do: { activity: 'releaseVmLock', args: { vmId: source.vmId, operationId: input.operationId }, summary: `Let ${source.hostname} go: its disks are captured` },
+        do: {
+          activity: 'releaseVmLock',
+          args: { vmId: source.vmId, operationId: input.operationId },
+          summary: `Let ${source.hostname} go: its disks are captured`,
+        },
       },
-      ...input.disks.map(
-        (d): PlannedStep => ({
-          name: `createDisk${d.position}`,
-          do: {
-            activity: 'createDiskFromTemplate',
-            args: { nodeId, diskId: d.diskId, templateId: d.imageId, sizeGb: d.sizeGb },
-            summary: `Create disk ${d.position} (${d.sizeGb} GB) of ${hostname} from the capture`,
-          },
-          undo: { activity: 'deleteDisk', args: { nodeId, diskId: d.diskId }, summary: `Delete disk ${d.position} of ${hostname}` },
-        }),
-      ),
+      ...input.disks.map((d): PlannedStep => ({
+        name: `createDisk${d.position}`,
+        do: {
+          activity: 'createDiskFromTemplate',
+          args: { nodeId, diskId: d.diskId, templateId: d.imageId, sizeGb: d.sizeGb },
+          summary: `Create disk ${d.position} (${d.sizeGb} GB) of ${hostname} from the capture`,
+        },
+        undo: { activity: 'deleteDisk', args: { nodeId, diskId: d.diskId }, summary: `Delete disk ${d.position} of ${hostname}` },
+      })),
       ...assembleVmSteps({
         nodeId,
         vmId,
@@ -153,13 +163,15 @@ export function cloneVmPlan(input: CloneVmInput): OperationPlan {
         start: input.start,
       }),
       // The clone is built: dropping the captures is cleanup, past which nothing is undone.
-      ...input.disks.map(
-        (d, i): PlannedStep => ({
-          name: `dropCapture${d.position}`,
-          ...(i === 0 ? { commit: true as const } : {}),
-          do: { activity: 'deleteImage', args: { nodeId: source.nodeId, imageId: d.imageId }, summary: `Delete the capture of disk ${d.position} of ${source.hostname}` },
-        }),
-      ),
+      ...input.disks.map((d, i): PlannedStep => ({
+        name: `dropCapture${d.position}`,
+        ...(i === 0 ? { commit: true as const } : {}),
+        do: {
+          activity: 'deleteImage',
+          args: { nodeId: source.nodeId, imageId: d.imageId },
+          summary: `Delete the capture of disk ${d.position} of ${source.hostname}`,
+        },
+      })),
     ],
     afterCompensation: { activity: 'discardVmRecord', args: { vmId }, summary: `Remove the record of ${hostname}` },
   };

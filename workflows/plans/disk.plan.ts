@@ -8,20 +8,36 @@ export function createDiskPlan({ nodeId, vmId, hostname, disk }: DiskCreateInput
     steps: [
       {
         name: 'createDisk',
-        do: { activity: 'createBlankDisk', args: { nodeId, diskId: disk.diskId, sizeGb: disk.sizeGb }, summary: `Create a ${disk.sizeGb} GB disk for ${hostname}` },
+        do: {
+          activity: 'createBlankDisk',
+          args: { nodeId, diskId: disk.diskId, sizeGb: disk.sizeGb },
+          summary: `Create a ${disk.sizeGb} GB disk for ${hostname}`,
+        },
         undo: { activity: 'deleteDisk', args: { nodeId, diskId: disk.diskId }, summary: `Delete disk ${short(disk.diskId)}` },
       },
       {
         name: 'attachDisk',
-        do: { activity: 'attachDisk', args: { nodeId, diskId: disk.diskId, vmId, position: disk.position }, summary: `Attach it to ${hostname} at ${disk.position}` },
+        do: {
+          activity: 'attachDisk',
+          args: { nodeId, diskId: disk.diskId, vmId, position: disk.position },
+          summary: `Attach it to ${hostname} at ${disk.position}`,
+        },
         undo: { activity: 'detachDisk', args: { nodeId, diskId: disk.diskId, vmId }, summary: `Detach disk ${short(disk.diskId)}` },
       },
       {
         name: 'recordDisk',
-        do: { activity: 'recordDiskSlot', args: { diskId: disk.diskId, vmId, position: disk.position, sizeGb: disk.sizeGb }, summary: `Record the disk at ${disk.position}` },
+        do: {
+          activity: 'recordDiskSlot',
+          args: { diskId: disk.diskId, vmId, position: disk.position, sizeGb: disk.sizeGb },
+          summary: `Record the disk at ${disk.position}`,
+        },
       },
     ],
-    afterCompensation: { activity: 'forgetDiskRecord', args: { diskId: disk.diskId }, summary: `Drop the record of disk ${short(disk.diskId)}` },
+    afterCompensation: {
+      activity: 'forgetDiskRecord',
+      args: { diskId: disk.diskId },
+      summary: `Drop the record of disk ${short(disk.diskId)}`,
+    },
   };
 }
 
@@ -34,19 +50,35 @@ export function attachDiskPlan({ nodeId, vmId, hostname, disk, displaced }: Disk
   if (displaced) {
     steps.push({
       name: 'detachSystemDisk',
-      do: { activity: 'detachDisk', args: { nodeId, diskId: displaced.diskId, vmId }, summary: `Detach the system disk ${short(displaced.diskId)} of ${hostname}` },
-      undo: { activity: 'attachDisk', args: { nodeId, diskId: displaced.diskId, vmId, position: 0 }, summary: `Attach ${short(displaced.diskId)} at 0 again` },
+      do: {
+        activity: 'detachDisk',
+        args: { nodeId, diskId: displaced.diskId, vmId },
+        summary: `Detach the system disk ${short(displaced.diskId)} of ${hostname}`,
+      },
+      undo: {
+        activity: 'attachDisk',
+        args: { nodeId, diskId: displaced.diskId, vmId, position: 0 },
+        summary: `Attach ${short(displaced.diskId)} at 0 again`,
+      },
     });
   }
   steps.push({
     name: 'attachDisk',
-    do: { activity: 'attachDisk', args: { nodeId, diskId: disk.diskId, vmId, position: disk.position }, summary: `Attach disk ${short(disk.diskId)} to ${hostname} at ${disk.position}` },
+    do: {
+      activity: 'attachDisk',
+      args: { nodeId, diskId: disk.diskId, vmId, position: disk.position },
+      summary: `Attach disk ${short(disk.diskId)} to ${hostname} at ${disk.position}`,
+    },
     undo: { activity: 'detachDisk', args: { nodeId, diskId: disk.diskId, vmId }, summary: `Detach disk ${short(disk.diskId)}` },
   });
   if (displaced) {
     steps.push({
       name: 'reattachOldSystemDisk',
-      do: { activity: 'attachDisk', args: { nodeId, diskId: displaced.diskId, vmId, position: displaced.to }, summary: `Attach the old system disk at ${displaced.to}` },
+      do: {
+        activity: 'attachDisk',
+        args: { nodeId, diskId: displaced.diskId, vmId, position: displaced.to },
+        summary: `Attach the old system disk at ${displaced.to}`,
+      },
       undo: { activity: 'detachDisk', args: { nodeId, diskId: displaced.diskId, vmId }, summary: `Detach ${short(displaced.diskId)}` },
     });
   }
@@ -54,13 +86,25 @@ export function attachDiskPlan({ nodeId, vmId, hostname, disk, displaced }: Disk
   if (displaced) {
     steps.push({
       name: 'recordOldSystemDisk',
-      do: { activity: 'recordDiskSlot', args: { diskId: displaced.diskId, vmId, position: displaced.to, sizeGb: displaced.sizeGb }, summary: `Record the old system disk at ${displaced.to}` },
-      undo: { activity: 'recordDiskSlot', args: { diskId: displaced.diskId, vmId, position: 0, sizeGb: displaced.sizeGb }, summary: 'Record it at 0 again' },
+      do: {
+        activity: 'recordDiskSlot',
+        args: { diskId: displaced.diskId, vmId, position: displaced.to, sizeGb: displaced.sizeGb },
+        summary: `Record the old system disk at ${displaced.to}`,
+      },
+      undo: {
+        activity: 'recordDiskSlot',
+        args: { diskId: displaced.diskId, vmId, position: 0, sizeGb: displaced.sizeGb },
+        summary: 'Record it at 0 again',
+      },
     });
   }
   steps.push({
     name: 'recordDisk',
-    do: { activity: 'recordDiskSlot', args: { diskId: disk.diskId, vmId, position: disk.position, sizeGb: disk.sizeGb }, summary: `Record disk ${short(disk.diskId)} at ${disk.position}` },
+    do: {
+      activity: 'recordDiskSlot',
+      args: { diskId: disk.diskId, vmId, position: disk.position, sizeGb: disk.sizeGb },
+      summary: `Record disk ${short(disk.diskId)} at ${disk.position}`,
+    },
   });
   return { steps };
 }
@@ -71,10 +115,25 @@ export function detachDiskPlan({ nodeId, vmId, hostname, disk, attachedAt }: Dis
     steps: [
       {
         name: 'detachDisk',
-        do: { activity: 'detachDisk', args: { nodeId, diskId: disk.diskId, vmId }, summary: `Detach disk ${short(disk.diskId)} from ${hostname}` },
-        undo: { activity: 'attachDisk', args: { nodeId, diskId: disk.diskId, vmId, position: attachedAt ?? disk.position }, summary: `Attach it again` },
+        do: {
+          activity: 'detachDisk',
+          args: { nodeId, diskId: disk.diskId, vmId },
+          summary: `Detach disk ${short(disk.diskId)} from ${hostname}`,
+        },
+        undo: {
+          activity: 'attachDisk',
+          args: { nodeId, diskId: disk.diskId, vmId, position: attachedAt ?? disk.position },
+          summary: `Attach it again`,
+        },
       },
-      { name: 'recordDisk', do: { activity: 'recordDiskSlot', args: { diskId: disk.diskId, vmId, position: null, sizeGb: disk.sizeGb }, summary: 'Record the disk detached' } },
+      {
+        name: 'recordDisk',
+        do: {
+          activity: 'recordDiskSlot',
+          args: { diskId: disk.diskId, vmId, position: null, sizeGb: disk.sizeGb },
+          summary: 'Record the disk detached',
+        },
+      },
     ],
   };
 }
@@ -85,8 +144,23 @@ export function resizeDiskPlan({ nodeId, vmId, hostname, disk, attachedAt, sizeG
   return {
     steps: [
       // A disk does not shrink back: past the resize, the size is recorded or a human looks.
-      { name: 'resizeDisk', commit: true, do: { activity: 'resizeDisk', args: { nodeId, diskId: disk.diskId, sizeGb: to }, summary: `Grow disk ${short(disk.diskId)} of ${hostname} to ${to} GB` } },
-      { name: 'recordDisk', do: { activity: 'recordDiskSlot', args: { diskId: disk.diskId, vmId, position: attachedAt, sizeGb: to }, summary: `Record ${to} GB` } },
+      {
+        name: 'resizeDisk',
+        commit: true,
+        do: {
+          activity: 'resizeDisk',
+          args: { nodeId, diskId: disk.diskId, sizeGb: to },
+          summary: `Grow disk ${short(disk.diskId)} of ${hostname} to ${to} GB`,
+        },
+      },
+      {
+        name: 'recordDisk',
+        do: {
+          activity: 'recordDiskSlot',
+          args: { diskId: disk.diskId, vmId, position: attachedAt, sizeGb: to },
+          summary: `Record ${to} GB`,
+        },
+      },
     ],
   };
 }
@@ -99,12 +173,28 @@ export function deleteDiskPlan({ nodeId, vmId, hostname, disk, attachedAt }: Dis
         ? [
             {
               name: 'detachDisk',
-              do: { activity: 'detachDisk', args: { nodeId, diskId: disk.diskId, vmId }, summary: `Detach disk ${short(disk.diskId)} from ${hostname}` },
-              undo: { activity: 'attachDisk', args: { nodeId, diskId: disk.diskId, vmId, position: attachedAt }, summary: 'Attach it again' },
+              do: {
+                activity: 'detachDisk',
+                args: { nodeId, diskId: disk.diskId, vmId },
+                summary: `Detach disk ${short(disk.diskId)} from ${hostname}`,
+              },
+              undo: {
+                activity: 'attachDisk',
+                args: { nodeId, diskId: disk.diskId, vmId, position: attachedAt },
+                summary: 'Attach it again',
+              },
             } as PlannedStep,
           ]
         : []),
-      { name: 'deleteDisk', commit: true, do: { activity: 'deleteDisk', args: { nodeId, diskId: disk.diskId }, summary: `Delete disk ${short(disk.diskId)} and its snapshots` } },
+      {
+        name: 'deleteDisk',
+        commit: true,
+        do: {
+          activity: 'deleteDisk',
+          args: { nodeId, diskId: disk.diskId },
+          summary: `Delete disk ${short(disk.diskId)} and its snapshots`,
+        },
+      },
       { name: 'forgetDisk', do: { activity: 'forgetDiskRecord', args: { diskId: disk.diskId }, summary: 'Drop its record' } },
     ],
   };

@@ -32,7 +32,9 @@ describe('vm.migrate plan', () => {
 
   it('routes the reservation and its undo to the target, every other driver step to the source', () => {
     const nodes = migrateVmPlan({ ...input, mode: 'cold' }).steps.flatMap((s) =>
-      isWaitStep(s) || !isDriverActivity(s.do.activity) ? [] : [[s.name, (s.do.args as { nodeId: string }).nodeId, (s.undo?.args as { nodeId?: string } | undefined)?.nodeId ?? null]],
+      isWaitStep(s) || !isDriverActivity(s.do.activity)
+        ? []
+        : [[s.name, (s.do.args as { nodeId: string }).nodeId, (s.undo?.args as { nodeId?: string } | undefined)?.nodeId ?? null]],
     );
     expect(nodes).toEqual([
       ['stopVm', 'src', 'src'],
@@ -45,7 +47,13 @@ describe('vm.migrate plan', () => {
   });
 
   it('cold stops and starts only a running VM', () => {
-    expect(names(migrateVmPlan({ ...input, mode: 'cold', running: false }))).toEqual(['prepareTarget', 'transfer', 'switchOver', 'recordMove', 'cleanUpSource']);
+    expect(names(migrateVmPlan({ ...input, mode: 'cold', running: false }))).toEqual([
+      'prepareTarget',
+      'transfer',
+      'switchOver',
+      'recordMove',
+      'cleanUpSource',
+    ]);
   });
 
   it('two-phase: waits for the finalize after the recorded move; finalized, it is past its point of no return', () => {

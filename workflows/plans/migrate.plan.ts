@@ -22,15 +22,26 @@ export function migrateVmPlan(input: MigrateVmInput): OperationPlan<PlanStep> {
     ...(cold ? [stopVmStep(source, vmId, hostname, input.stopTimeoutSeconds)] : []),
     {
       name: 'prepareTarget',
-      do: { activity: 'prepareMigrationTarget', args: { nodeId: target, migrationId, vmId, sourceNodeId: source }, summary: `Reserve room for ${hostname} on ${targetNodeName}` },
-      undo: { activity: 'abortMigration', args: { nodeId: target, migrationId }, summary: `Give back what ${targetNodeName} reserved and copied for ${hostname}` },
+      do: {
+        activity: 'prepareMigrationTarget',
+        args: { nodeId: target, migrationId, vmId, sourceNodeId: source },
+        summary: `Reserve room for ${hostname} on ${targetNodeName}`,
+      },
+      undo: {
+        activity: 'abortMigration',
+        args: { nodeId: target, migrationId },
+        summary: `Give back what ${targetNodeName} reserved and copied for ${hostname}`,
+      },
     },
     {
       name: 'transfer',
       do: {
         activity: 'transferVm',
         args: { nodeId: source, migrationId },
-        summary: input.mode === 'live' ? `Copy ${hostname}'s disks and memory to ${targetNodeName} while it runs` : `Copy ${hostname}'s disks to ${targetNodeName}`,
+        summary:
+          input.mode === 'live'
+            ? `Copy ${hostname}'s disks and memory to ${targetNodeName} while it runs`
+            : `Copy ${hostname}'s disks to ${targetNodeName}`,
       },
     },
     {
@@ -61,7 +72,11 @@ export function migrateVmPlan(input: MigrateVmInput): OperationPlan<PlanStep> {
       : []),
     {
       name: 'cleanUpSource',
-      do: { activity: 'cleanUpMigrationSource', args: { nodeId: source, migrationId }, summary: `Free what ${nodeName} still holds for ${hostname}` },
+      do: {
+        activity: 'cleanUpMigrationSource',
+        args: { nodeId: source, migrationId },
+        summary: `Free what ${nodeName} still holds for ${hostname}`,
+      },
     },
   ];
   return { steps };

@@ -8,7 +8,11 @@ function detachNicStep({ nodeId, vmId, hostname, nicId, mac }: NicChangeInput, a
   return {
     name: 'detachNic',
     do: { activity: 'detachNic', args: { nodeId, nicId, vmId }, summary: `Detach ${named(mac)} from ${hostname}` },
-    undo: { activity: 'attachNic', args: { nodeId, nicId, vmId, position: attachedAt }, summary: `Attach ${named(mac)} again at ${attachedAt}` },
+    undo: {
+      activity: 'attachNic',
+      args: { nodeId, nicId, vmId, position: attachedAt },
+      summary: `Attach ${named(mac)} again at ${attachedAt}`,
+    },
   };
 }
 
@@ -18,15 +22,26 @@ export function createNicPlan({ nodeId, vmId, hostname, nic, position }: NicCrea
     steps: [
       {
         name: 'createNic',
-        do: { activity: 'createNic', args: { nodeId, ...nic }, summary: `Create ${named(nic.mac)} on network ${nic.network} for ${hostname}` },
+        do: {
+          activity: 'createNic',
+          args: { nodeId, ...nic },
+          summary: `Create ${named(nic.mac)} on network ${nic.network} for ${hostname}`,
+        },
         undo: { activity: 'deleteNic', args: { nodeId, nicId: nic.nicId }, summary: `Delete ${named(nic.mac)}` },
       },
       {
         name: 'attachNic',
-        do: { activity: 'attachNic', args: { nodeId, nicId: nic.nicId, vmId, position }, summary: `Attach it to ${hostname} at ${position}` },
+        do: {
+          activity: 'attachNic',
+          args: { nodeId, nicId: nic.nicId, vmId, position },
+          summary: `Attach it to ${hostname} at ${position}`,
+        },
         undo: { activity: 'detachNic', args: { nodeId, nicId: nic.nicId, vmId }, summary: `Detach ${named(nic.mac)}` },
       },
-      { name: 'recordNic', do: { activity: 'recordNicSlot', args: { nicId: nic.nicId, vmId, position }, summary: `Record ${named(nic.mac)} at ${position}` } },
+      {
+        name: 'recordNic',
+        do: { activity: 'recordNicSlot', args: { nicId: nic.nicId, vmId, position }, summary: `Record ${named(nic.mac)} at ${position}` },
+      },
     ],
     afterCompensation: { activity: 'forgetNicRecord', args: { nicId: nic.nicId }, summary: `Drop the record of ${named(nic.mac)}` },
   };
@@ -45,10 +60,19 @@ export function attachNicPlan({ nodeId, vmId, hostname, nicId, mac, position, cl
         do: { activity: 'attachNic', args: { nodeId, nicId, vmId, position: at }, summary: `Attach ${named(mac)} to ${hostname} at ${at}` },
         undo: { activity: 'detachNic', args: { nodeId, nicId, vmId }, summary: `Detach ${named(mac)}` },
       },
-      { name: 'recordNic', do: { activity: 'recordNicSlot', args: { nicId, vmId, position: at }, summary: `Record ${named(mac)} at ${at}` } },
+      {
+        name: 'recordNic',
+        do: { activity: 'recordNicSlot', args: { nicId, vmId, position: at }, summary: `Record ${named(mac)} at ${at}` },
+      },
     ],
     ...(claimed
-      ? { afterCompensation: { activity: 'recordNicSlot', args: { nicId, vmId: null, position: null }, summary: `Record ${named(mac)} as no VM's again` } }
+      ? {
+          afterCompensation: {
+            activity: 'recordNicSlot',
+            args: { nicId, vmId: null, position: null },
+            summary: `Record ${named(mac)} as no VM's again`,
+          },
+        }
       : {}),
   };
 }
@@ -59,7 +83,10 @@ export function detachNicPlan(input: NicChangeInput): OperationPlan {
   return {
     steps: [
       detachNicStep(input, attachedAt ?? 0),
-      { name: 'recordNic', do: { activity: 'recordNicSlot', args: { nicId, vmId, position: null }, summary: `Record ${named(mac)} detached` } },
+      {
+        name: 'recordNic',
+        do: { activity: 'recordNicSlot', args: { nicId, vmId, position: null }, summary: `Record ${named(mac)} detached` },
+      },
     ],
   };
 }
@@ -70,7 +97,11 @@ export function deleteNicPlan(input: NicChangeInput): OperationPlan {
   return {
     steps: [
       ...(attachedAt !== null ? [detachNicStep(input, attachedAt)] : []),
-      { name: 'deleteNic', commit: true, do: { activity: 'deleteNic', args: { nodeId, nicId }, summary: `Delete ${named(mac)} of ${hostname}` } },
+      {
+        name: 'deleteNic',
+        commit: true,
+        do: { activity: 'deleteNic', args: { nodeId, nicId }, summary: `Delete ${named(mac)} of ${hostname}` },
+      },
       { name: 'forgetNic', do: { activity: 'forgetNicRecord', args: { nicId }, summary: `Drop the record of ${named(mac)}` } },
     ],
   };

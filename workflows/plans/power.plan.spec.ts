@@ -9,7 +9,11 @@ describe('power plans', () => {
       ['startVm', 'forceStopVm', { nodeId: 'node-1', vmId: 'vm-1' }],
       ['recordVmStatus', null, { vmId: 'vm-1', powerState: 'running' }],
     ]);
-    expect(startVmPlan({ ...input, bootIso: 'rescue.iso' }).steps[0].do.args).toEqual({ nodeId: 'node-1', vmId: 'vm-1', bootIso: 'rescue.iso' });
+    expect(startVmPlan({ ...input, bootIso: 'rescue.iso' }).steps[0].do.args).toEqual({
+      nodeId: 'node-1',
+      vmId: 'vm-1',
+      bootIso: 'rescue.iso',
+    });
   });
 
   it('vm.stop shuts down gracefully with a 180 s default, forces after it (undo: start again), records stopped', () => {

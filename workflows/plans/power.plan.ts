@@ -9,7 +9,8 @@ const record = (vmId: string, hostname: string, powerState: 'running' | 'stopped
 /** vm.start: power the VM on (booting once from an ISO if asked) → record it running. Undo: power it off again. */
 export function startVmPlan({ nodeId, vmId, hostname, bootIso }: VmPowerInput): OperationPlan {
   const start = startVmStep(nodeId, vmId, hostname);
-  if (bootIso) start.do = { activity: 'startVm', args: { nodeId, vmId, bootIso }, summary: `Start ${hostname}, booting once from ${bootIso}` };
+  if (bootIso)
+    start.do = { activity: 'startVm', args: { nodeId, vmId, bootIso }, summary: `Start ${hostname}, booting once from ${bootIso}` };
   return { steps: [start, record(vmId, hostname, 'running')] };
 }
 
@@ -25,7 +26,11 @@ export function stopVmPlan({ nodeId, vmId, hostname, timeoutSeconds = 180, force
         ? [
             {
               name: 'applyPendingSize',
-              do: { activity: 'resizeVm', args: { nodeId, vmId, ...resize.to }, summary: `Give ${hostname} the ${resize.to.cpus} vCPU and ${resize.to.memoryMb} MB waiting for this stop` },
+              do: {
+                activity: 'resizeVm',
+                args: { nodeId, vmId, ...resize.to },
+                summary: `Give ${hostname} the ${resize.to.cpus} vCPU and ${resize.to.memoryMb} MB waiting for this stop`,
+              },
               undo: { activity: 'resizeVm', args: { nodeId, vmId, ...resize.from }, summary: `Give ${hostname} back its size` },
             } as PlannedStep,
             {

@@ -19,6 +19,11 @@ export function resetVmPlan({ vmId, nodeId, hostname }: VmPowerInput): Operation
 /** vm.reset as planned before node agents: one step that read the node from the shared worker. */
 export function legacyResetVmPlan({ vmId, nodeId, hostname }: VmPowerInput): OperationPlan {
   return {
-    steps: [{ name: 'resyncVm', do: { activity: 'resyncVmFromNode', args: { vmId, nodeId }, summary: `Record ${hostname} as its node has it now` } }],
+    steps: [
+      {
+        name: 'resyncVm',
+        do: { activity: 'resyncVmFromNode', args: { vmId, nodeId }, summary: `Record ${hostname} as its node has it now` },
+      },
+    ],
   };
 }

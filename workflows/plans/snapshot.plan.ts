@@ -22,7 +22,10 @@ export function createSnapshotPlan({ nodeId, hostname, snapshotId, diskId, name,
         },
         undo: { activity: 'deleteSnapshot', args: { nodeId, snapshotId }, summary: `Delete snapshot ${name}` },
       },
-      { name: 'recordSnapshot', do: { activity: 'markSnapshotsOk', args: { snapshotIds: [snapshotId] }, summary: `Record snapshot ${name}` } },
+      {
+        name: 'recordSnapshot',
+        do: { activity: 'markSnapshotsOk', args: { snapshotIds: [snapshotId] }, summary: `Record snapshot ${name}` },
+      },
     ],
     afterCompensation: { activity: 'forgetSnapshots', args: { snapshotIds: [snapshotId] }, summary: `Drop the record of snapshot ${name}` },
   };
@@ -35,8 +38,14 @@ export function createSnapshotPlan({ nodeId, hostname, snapshotId, diskId, name,
 export function deleteSnapshotsPlan({ nodeId, hostname, snapshots }: SnapshotDeleteInput): OperationPlan {
   return {
     steps: snapshots.flatMap(({ snapshotId, name }): PlannedStep[] => [
-      { name: `delete:${name}`, do: { activity: 'deleteSnapshot', args: { nodeId, snapshotId }, summary: `Delete snapshot ${name} of ${hostname}` } },
-      { name: `forget:${name}`, do: { activity: 'forgetSnapshots', args: { snapshotIds: [snapshotId] }, summary: `Drop the record of ${name}` } },
+      {
+        name: `delete:${name}`,
+        do: { activity: 'deleteSnapshot', args: { nodeId, snapshotId }, summary: `Delete snapshot ${name} of ${hostname}` },
+      },
+      {
+        name: `forget:${name}`,
+        do: { activity: 'forgetSnapshots', args: { snapshotIds: [snapshotId] }, summary: `Drop the record of ${name}` },
+      },
     ]),
     afterCompensation: {
       activity: 'markSnapshotsOk',
@@ -50,10 +59,18 @@ export function deleteSnapshotsPlan({ nodeId, hostname, snapshots }: SnapshotDel
 export function syncSnapshotsPlan({ nodeId, vmId, hostname }: VmOperationInput): OperationPlan {
   return {
     steps: [
-      { name: 'readSnapshots', do: { activity: 'listSnapshots', args: { nodeId }, summary: `List the snapshots the node of ${hostname} holds` } },
+      {
+        name: 'readSnapshots',
+        do: { activity: 'listSnapshots', args: { nodeId }, summary: `List the snapshots the node of ${hostname} holds` },
+      },
       {
         name: 'syncRecords',
-        do: { activity: 'syncSnapshotRecords', args: { vmId }, observes: 'readSnapshots', summary: `Make the snapshot records of ${hostname} match` },
+        do: {
+          activity: 'syncSnapshotRecords',
+          args: { vmId },
+          observes: 'readSnapshots',
+          summary: `Make the snapshot records of ${hostname} match`,
+        },
       },
     ],
   };
@@ -76,7 +93,8 @@ export function rollbackSnapshotPlan(input: SnapshotRollbackInput): OperationPla
         do: {
           activity: 'rollbackSnapshot',
           args: { nodeId, snapshotId, targetDiskId, discardSnapshots: discarded.length > 0 },
-          summary: `Roll disk ${targetDiskId.slice(0, 8)} of ${hostname} back to snapshot ${snapshotName}` +
+          summary:
+            `Roll disk ${targetDiskId.slice(0, 8)} of ${hostname} back to snapshot ${snapshotName}` +
             (discarded.length ? `, discarding ${discarded.map((s) => s.name).join(', ')}` : ''),
         },
       },
@@ -139,7 +157,11 @@ export function rollbackDiskPlan(input: DiskRollbackInput): OperationPlan {
       },
       {
         name: 'attachNewDisk',
-        do: { activity: 'attachDisk', args: { nodeId, diskId: newDiskId, vmId, position }, summary: `Attach ${fresh} at position ${position}` },
+        do: {
+          activity: 'attachDisk',
+          args: { nodeId, diskId: newDiskId, vmId, position },
+          summary: `Attach ${fresh} at position ${position}`,
+        },
         undo: { activity: 'detachDisk', args: { nodeId, diskId: newDiskId, vmId }, summary: `Detach ${fresh}` },
       },
       ...(wasRunning ? [startVmStep(nodeId, vmId, hostname)] : []),
@@ -152,7 +174,11 @@ export function rollbackDiskPlan(input: DiskRollbackInput): OperationPlan {
         },
         undo: { activity: 'restoreDiskRecord', args: { vmId, oldDiskId, newDiskId, position }, summary: `Record ${old} back in its place` },
       },
-      { name: 'deleteOldDisk', commit: true, do: { activity: 'deleteDisk', args: { nodeId, diskId: oldDiskId }, summary: `Delete ${old} and its snapshots` } },
+      {
+        name: 'deleteOldDisk',
+        commit: true,
+        do: { activity: 'deleteDisk', args: { nodeId, diskId: oldDiskId }, summary: `Delete ${old} and its snapshots` },
+      },
       { name: 'forgetOldDisk', do: { activity: 'forgetDiskRecord', args: { diskId: oldDiskId }, summary: `Drop the record of ${old}` } },
     ],
   };

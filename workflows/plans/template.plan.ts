@@ -29,9 +29,17 @@ export function createTemplatePlan({ nodeId, hostname, templateId, name, diskId,
 export function deleteTemplatePlan({ nodeId, templateId, name }: TemplateDeleteInput): OperationPlan {
   return {
     steps: [
-      { name: 'deleteImage', commit: true, do: { activity: 'deleteImage', args: { nodeId, imageId: templateId }, summary: `Delete the image of template ${name}` } },
+      {
+        name: 'deleteImage',
+        commit: true,
+        do: { activity: 'deleteImage', args: { nodeId, imageId: templateId }, summary: `Delete the image of template ${name}` },
+      },
       { name: 'forgetTemplate', do: { activity: 'forgetTemplate', args: { templateId }, summary: `Drop the record of template ${name}` } },
     ],
-    afterCompensation: { activity: 'markTemplateReady', args: { templateId }, summary: `Record template ${name} as ready again: its image is kept` },
+    afterCompensation: {
+      activity: 'markTemplateReady',
+      args: { templateId },
+      summary: `Record template ${name} as ready again: its image is kept`,
+    },
   };
 }

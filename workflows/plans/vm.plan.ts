@@ -14,20 +14,32 @@ export function deleteVmPlan(input: DeleteVmInput): OperationPlan {
     // Detached disks (no position) stay as they are; attached ones are detached first.
     ...otherDisks
       .filter((d) => d.position > 0)
-      .map(
-        (d): PlannedStep => ({
-          name: `detachDisk${d.position}`,
-          do: { activity: 'detachDisk', args: { nodeId, diskId: d.diskId, vmId }, summary: `Detach disk ${shortId(d.diskId)} from ${hostname}` },
-          undo: { activity: 'attachDisk', args: { nodeId, diskId: d.diskId, vmId, position: d.position }, summary: `Attach disk ${shortId(d.diskId)} again` },
-        }),
-      ),
-    ...otherNics.map(
-      (n): PlannedStep => ({
-        name: `detachInterface${n.position}`,
-        do: { activity: 'detachNic', args: { nodeId, nicId: n.nicId, vmId }, summary: `Detach interface ${shortId(n.nicId)} from ${hostname}` },
-        undo: { activity: 'attachNic', args: { nodeId, nicId: n.nicId, vmId, position: n.position }, summary: `Attach interface ${shortId(n.nicId)} again` },
-      }),
-    ),
+      .map((d): PlannedStep => ({
+        name: `detachDisk${d.position}`,
+        do: {
+          activity: 'detachDisk',
+          args: { nodeId, diskId: d.diskId, vmId },
+          summary: `Detach disk ${shortId(d.diskId)} from ${hostname}`,
+        },
+        undo: {
+          activity: 'attachDisk',
+          args: { nodeId, diskId: d.diskId, vmId, position: d.position },
+          summary: `Attach disk ${shortId(d.diskId)} again`,
+        },
+      })),
+    ...otherNics.map((n): PlannedStep => ({
+      name: `detachInterface${n.position}`,
+      do: {
+        activity: 'detachNic',
+        args: { nodeId, nicId: n.nicId, vmId },
+        summary: `Detach interface ${shortId(n.nicId)} from ${hostname}`,
+      },
+      undo: {
+        activity: 'attachNic',
+        args: { nodeId, nicId: n.nicId, vmId, position: n.position },
+        summary: `Attach interface ${shortId(n.nicId)} again`,
+      },
+    })),
     {
       name: 'undefineVm',
       do: { activity: 'undefineVm', args: { nodeId, vmId }, summary: `Undefine ${hostname}` },
@@ -47,15 +59,26 @@ export function deleteVmPlan(input: DeleteVmInput): OperationPlan {
       },
     },
     ...(systemDisk
-      ? [{ name: 'deleteSystemDisk', do: { activity: 'deleteDisk', args: { nodeId, diskId: systemDisk.diskId }, summary: `Delete the system disk of ${hostname}` } } as PlannedStep]
+      ? [
+          {
+            name: 'deleteSystemDisk',
+            do: { activity: 'deleteDisk', args: { nodeId, diskId: systemDisk.diskId }, summary: `Delete the system disk of ${hostname}` },
+          } as PlannedStep,
+        ]
       : []),
     ...(firstNic
-      ? [{ name: 'deleteInterface', do: { activity: 'deleteNic', args: { nodeId, nicId: firstNic.nicId }, summary: `Delete the first interface of ${hostname}` } } as PlannedStep]
+      ? [
+          {
+            name: 'deleteInterface',
+            do: { activity: 'deleteNic', args: { nodeId, nicId: firstNic.nicId }, summary: `Delete the first interface of ${hostname}` },
+          } as PlannedStep,
+        ]
       : []),
     ...(deleteAllDisks
-      ? otherDisks.map(
-          (d): PlannedStep => ({ name: `deleteDisk:${shortId(d.diskId)}`, do: { activity: 'deleteDisk', args: { nodeId, diskId: d.diskId }, summary: `Delete disk ${shortId(d.diskId)}` } }),
-        )
+      ? otherDisks.map((d): PlannedStep => ({
+          name: `deleteDisk:${shortId(d.diskId)}`,
+          do: { activity: 'deleteDisk', args: { nodeId, diskId: d.diskId }, summary: `Delete disk ${shortId(d.diskId)}` },
+        }))
       : []),
     {
       name: 'forgetVm',
@@ -80,7 +103,11 @@ export function updateVmPlan({ nodeId, vmId, hostname, from, to, restart, stopTi
       {
         name: 'resizeVm',
         do: { activity: 'resizeVm', args: { nodeId, vmId, ...to }, summary: `Give ${hostname} ${to.cpus} vCPU and ${to.memoryMb} MB` },
-        undo: { activity: 'resizeVm', args: { nodeId, vmId, ...from }, summary: `Give ${hostname} back ${from.cpus} vCPU and ${from.memoryMb} MB` },
+        undo: {
+          activity: 'resizeVm',
+          args: { nodeId, vmId, ...from },
+          summary: `Give ${hostname} back ${from.cpus} vCPU and ${from.memoryMb} MB`,
+        },
       },
       ...(restart ? [startVmStep(nodeId, vmId, hostname)] : []),
       {
@@ -106,8 +133,16 @@ export function rebuildVmPlan(input: RebuildVmInput): OperationPlan {
       name: `createDisk${r.position}`,
       do:
         r.position === 0
-          ? { activity: 'createDiskFromTemplate', args: { nodeId, diskId: r.newDiskId, templateId, sizeGb: r.sizeGb }, summary: `Create a new system disk of ${hostname} from the template` }
-          : { activity: 'createBlankDisk', args: { nodeId, diskId: r.newDiskId, sizeGb: r.sizeGb }, summary: `Create a new, zeroed disk ${r.position} of ${hostname}` },
+          ? {
+              activity: 'createDiskFromTemplate',
+              args: { nodeId, diskId: r.newDiskId, templateId, sizeGb: r.sizeGb },
+              summary: `Create a new system disk of ${hostname} from the template`,
+            }
+          : {
+              activity: 'createBlankDisk',
+              args: { nodeId, diskId: r.newDiskId, sizeGb: r.sizeGb },
+              summary: `Create a new, zeroed disk ${r.position} of ${hostname}`,
+            },
       undo: { activity: 'deleteDisk', args: { nodeId, diskId: r.newDiskId }, summary: `Delete disk ${short(r.newDiskId)}` },
     });
   }
@@ -116,11 +151,19 @@ export function rebuildVmPlan(input: RebuildVmInput): OperationPlan {
       {
         name: `detachOldDisk${r.position}`,
         do: { activity: 'detachDisk', args: { nodeId, diskId: r.oldDiskId, vmId }, summary: `Detach old disk ${short(r.oldDiskId)}` },
-        undo: { activity: 'attachDisk', args: { nodeId, diskId: r.oldDiskId, vmId, position: r.position }, summary: `Attach old disk ${short(r.oldDiskId)} again` },
+        undo: {
+          activity: 'attachDisk',
+          args: { nodeId, diskId: r.oldDiskId, vmId, position: r.position },
+          summary: `Attach old disk ${short(r.oldDiskId)} again`,
+        },
       },
       {
         name: `attachNewDisk${r.position}`,
-        do: { activity: 'attachDisk', args: { nodeId, diskId: r.newDiskId, vmId, position: r.position }, summary: `Attach new disk ${short(r.newDiskId)} at ${r.position}` },
+        do: {
+          activity: 'attachDisk',
+          args: { nodeId, diskId: r.newDiskId, vmId, position: r.position },
+          summary: `Attach new disk ${short(r.newDiskId)} at ${r.position}`,
+        },
         undo: { activity: 'detachDisk', args: { nodeId, diskId: r.newDiskId, vmId }, summary: `Detach new disk ${short(r.newDiskId)}` },
       },
     );
@@ -129,8 +172,16 @@ export function rebuildVmPlan(input: RebuildVmInput): OperationPlan {
   for (const r of replacements) {
     steps.push({
       name: `recordDisk${r.position}`,
-      do: { activity: 'replaceDiskRecord', args: { vmId, ...r }, summary: `Record disk ${short(r.newDiskId)} in place of ${short(r.oldDiskId)}` },
-      undo: { activity: 'restoreDiskRecord', args: { vmId, oldDiskId: r.oldDiskId, newDiskId: r.newDiskId, position: r.position }, summary: `Record disk ${short(r.oldDiskId)} back` },
+      do: {
+        activity: 'replaceDiskRecord',
+        args: { vmId, ...r },
+        summary: `Record disk ${short(r.newDiskId)} in place of ${short(r.oldDiskId)}`,
+      },
+      undo: {
+        activity: 'restoreDiskRecord',
+        args: { vmId, oldDiskId: r.oldDiskId, newDiskId: r.newDiskId, position: r.position },
+        summary: `Record disk ${short(r.oldDiskId)} back`,
+      },
     });
   }
   steps.push({
@@ -143,13 +194,28 @@ export function rebuildVmPlan(input: RebuildVmInput): OperationPlan {
     steps.push({
       name: 'recordVm',
       do: { activity: 'recordVmStatus', args: { vmId, powerState }, summary: `Record ${hostname} as ${powerState}` },
-      undo: { activity: 'recordVmStatus', args: { vmId, powerState: input.running ? 'running' : 'stopped' }, summary: `Record ${hostname} as before` },
+      undo: {
+        activity: 'recordVmStatus',
+        args: { vmId, powerState: input.running ? 'running' : 'stopped' },
+        summary: `Record ${hostname} as before`,
+      },
     });
   }
   for (const [i, r] of replacements.entries()) {
     steps.push(
-      { name: `deleteOldDisk${r.position}`, ...(i === 0 ? { commit: true as const } : {}), do: { activity: 'deleteDisk', args: { nodeId, diskId: r.oldDiskId }, summary: `Delete old disk ${short(r.oldDiskId)} and its snapshots` } },
-      { name: `forgetOldDisk${r.position}`, do: { activity: 'forgetDiskRecord', args: { diskId: r.oldDiskId }, summary: `Drop the record of old disk ${short(r.oldDiskId)}` } },
+      {
+        name: `deleteOldDisk${r.position}`,
+        ...(i === 0 ? { commit: true as const } : {}),
+        do: {
+          activity: 'deleteDisk',
+          args: { nodeId, diskId: r.oldDiskId },
+          summary: `Delete old disk ${short(r.oldDiskId)} and its snapshots`,
+        },
+      },
+      {
+        name: `forgetOldDisk${r.position}`,
+        do: { activity: 'forgetDiskRecord', args: { diskId: r.oldDiskId }, summary: `Drop the record of old disk ${short(r.oldDiskId)}` },
+      },
     );
   }
   return { steps };

@@ -18,7 +18,6 @@ export interface NodeAgentOptions {
   maxLongCalls?: number;
 }
 
-
 export interface NodeAgent {
   /** The task queue each served node polls. */
   queues: Record<string, string>;

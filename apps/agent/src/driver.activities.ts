@@ -29,7 +29,10 @@ export function createDriverActivities(driver: HypervisorDriver, servedNodeId: s
       const outcome = timeoutSeconds > 0 ? await driver.stopVm(nodeId, vmId, { timeoutSeconds, onProgress: progress }) : 'timed_out';
       if (outcome === 'stopped') return 'graceful' as const;
       if (onTimeout === 'fail') {
-        throw ApplicationFailure.retryable(`the guest did not power off within ${timeoutSeconds} s of the ACPI shutdown`, 'GuestDidNotStop');
+        throw ApplicationFailure.retryable(
+          `the guest did not power off within ${timeoutSeconds} s of the ACPI shutdown`,
+          'GuestDidNotStop',
+        );
       }
       await driver.forceStopVm(nodeId, vmId);
       return 'forced' as const;

@@ -3,7 +3,16 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { AppConfig } from '@vmops/config';
-import { ApiKeyEntity, dataSourceOptions, DiskEntity, NetworkInterfaceEntity, NodeEntity, OperationEntity, TemplateEntity, VmEntity } from '@vmops/persistence';
+import {
+  ApiKeyEntity,
+  dataSourceOptions,
+  DiskEntity,
+  NetworkInterfaceEntity,
+  NodeEntity,
+  OperationEntity,
+  TemplateEntity,
+  VmEntity,
+} from '@vmops/persistence';
 import { AdminController } from './admin/admin.controller';
 import { ApiKeysController } from './api-keys/api-keys.controller';
 import { ApiKeyGuard } from './auth/auth';
@@ -134,7 +143,10 @@ export class AppModule {
       module: AppModule,
       imports: [
         configModule,
-        TypeOrmModule.forRoot({ ...dataSourceOptions({ databaseUrl: config.databaseUrl, poolSize: config.dbPoolSize, timeoutMs: config.dbTimeoutMs }), retryAttempts: 3 }),
+        TypeOrmModule.forRoot({
+          ...dataSourceOptions({ databaseUrl: config.databaseUrl, poolSize: config.dbPoolSize, timeoutMs: config.dbTimeoutMs }),
+          retryAttempts: 3,
+        }),
         TemporalModule,
         OperationsModule,
         VmsModule,

@@ -32,7 +32,12 @@ export function openApiDocument(app: INestApplication): OpenAPIObject {
           'errors have one shape: { "error": { "code", "message", "details" } }.',
       )
       .setVersion('1')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'API key (vmo_…)', description: 'Your API key: Authorization: Bearer <key>' })
+      .addBearerAuth({
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'API key (vmo_…)',
+        description: 'Your API key: Authorization: Bearer <key>',
+      })
       .build(),
   );
   describePathParameters(document);

@@ -24,8 +24,14 @@ describe('vmctl profiles', () => {
   it('takes flags over the environment over the profile, and the current profile when none is named', () => {
     expect(resolveProfile({}, env)).toMatchObject({ url: 'http://lab:3000', apiKey: 'vmo_lab' });
     expect(resolveProfile({ profile: 'prod' }, env)).toMatchObject({ url: 'https://prod', apiKey: 'vmo_prod' });
-    expect(resolveProfile({}, { ...env, VMCTL_PROFILE: 'prod', VMCTL_API_KEY: 'vmo_env' })).toMatchObject({ url: 'https://prod', apiKey: 'vmo_env' });
-    expect(resolveProfile({ url: 'http://flag', apiKey: 'vmo_flag' }, { ...env, VMCTL_URL: 'http://env' })).toMatchObject({ url: 'http://flag', apiKey: 'vmo_flag' });
+    expect(resolveProfile({}, { ...env, VMCTL_PROFILE: 'prod', VMCTL_API_KEY: 'vmo_env' })).toMatchObject({
+      url: 'https://prod',
+      apiKey: 'vmo_env',
+    });
+    expect(resolveProfile({ url: 'http://flag', apiKey: 'vmo_flag' }, { ...env, VMCTL_URL: 'http://env' })).toMatchObject({
+      url: 'http://flag',
+      apiKey: 'vmo_flag',
+    });
   });
 
   it('says what to do when there is no address or no such profile', () => {
@@ -37,12 +43,26 @@ describe('vmctl profiles', () => {
 });
 
 describe('what vmctl shows of a running operation', () => {
-  const step = (name: string, status: Operation['steps'][number]['status'], attempts = 1) => ({ name, status, attempts, startedAt: null, finishedAt: null, error: null });
+  const step = (name: string, status: Operation['steps'][number]['status'], attempts = 1) => ({
+    name,
+    status,
+    attempts,
+    startedAt: null,
+    finishedAt: null,
+    error: null,
+  });
   const op = (status: Operation['status'], steps: Operation['steps']): Operation =>
-    ({ status, steps, waiting: null, progress: { step: null, stepsDone: 0, stepsTotal: steps.length, percent: 0, stepPercent: null, stepBytes: null, children: null } }) as unknown as Operation;
+    ({
+      status,
+      steps,
+      waiting: null,
+      progress: { step: null, stepsDone: 0, stepsTotal: steps.length, percent: 0, stepPercent: null, stepBytes: null, children: null },
+    }) as unknown as Operation;
 
   it('names the step running and its attempt', () => {
-    expect(activity(op('running', [step('stop-vm', 'succeeded'), step('attach-disk', 'running', 3), step('start-vm', 'pending', 0)]))).toEqual({
+    expect(
+      activity(op('running', [step('stop-vm', 'succeeded'), step('attach-disk', 'running', 3), step('start-vm', 'pending', 0)])),
+    ).toEqual({
       phase: '',
       step: 'attach-disk',
       attempt: 3,
@@ -50,7 +70,12 @@ describe('what vmctl shows of a running operation', () => {
   });
 
   it('names the undo running while it compensates: the last step still done, as undos run in reverse', () => {
-    const view = op('compensating', [step('stop-vm', 'succeeded'), step('detach-disk', 'succeeded'), step('attach-disk', 'failed', 5), step('start-vm', 'pending', 0)]);
+    const view = op('compensating', [
+      step('stop-vm', 'succeeded'),
+      step('detach-disk', 'succeeded'),
+      step('attach-disk', 'failed', 5),
+      step('start-vm', 'pending', 0),
+    ]);
     expect(activity(view)).toEqual({ phase: 'undo', step: 'detach-disk', attempt: 0 });
     view.steps[1].status = 'compensated';
     expect(activity(view).step).toBe('stop-vm');
@@ -60,7 +85,9 @@ describe('what vmctl shows of a running operation', () => {
 describe('vmctl commands', () => {
   const program = buildProgram(new Cli({ out: process.stdout, err: process.stderr }, {}));
   const all = (command: Command): Command[] => [command, ...command.commands.flatMap(all)];
-  const descriptions = all(program).map((c) => c.description()).join('\n');
+  const descriptions = all(program)
+    .map((c) => c.description())
+    .join('\n');
 
   it('start every type of operation of the catalogue (each command names the type it starts)', () => {
     const missing = OPERATION_TYPES.filter((type) => !new RegExp(`\\(${type.replace('.', '\\.')}\\b`).test(descriptions));

@@ -58,7 +58,8 @@ export function resolveProfile(flags: { url?: string; apiKey?: string; profile?:
     throw new UsageError(`no profile named ${name} in ${path}; vmctl profile set ${name} --url … --api-key … adds it`);
   }
   const url = flags.url ?? env.VMCTL_URL ?? profile?.url;
-  if (!url) throw new UsageError('no API address: pass --url, set VMCTL_URL, or add a profile (vmctl profile set NAME --url URL --api-key KEY)');
+  if (!url)
+    throw new UsageError('no API address: pass --url, set VMCTL_URL, or add a profile (vmctl profile set NAME --url URL --api-key KEY)');
   return { url, apiKey: flags.apiKey ?? env.VMCTL_API_KEY ?? profile?.apiKey, temporalUi: profile?.temporalUi };
 }
 

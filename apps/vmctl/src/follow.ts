@@ -43,13 +43,21 @@ export async function followWithProgress(client: VmopsClient, op: Operation, opt
       clearOnComplete: false,
       fps: 10,
     });
-    bar.start(op.progress.stepsTotal || 1, op.progress.stepsDone, { stepsDone: op.progress.stepsDone, stepsTotal: op.progress.stepsTotal, activity: describe(op) });
+    bar.start(op.progress.stepsTotal || 1, op.progress.stepsDone, {
+      stepsDone: op.progress.stepsDone,
+      stepsTotal: op.progress.stepsTotal,
+      activity: describe(op),
+    });
     try {
       return await followOperation(client, op.id, {
         refreshMs: options.refreshMs,
         onUpdate: (view) => {
           bar.setTotal(view.progress.stepsTotal || 1);
-          bar.update(view.progress.stepsDone, { stepsDone: view.progress.stepsDone, stepsTotal: view.progress.stepsTotal, activity: describe(view) });
+          bar.update(view.progress.stepsDone, {
+            stepsDone: view.progress.stepsDone,
+            stepsTotal: view.progress.stepsTotal,
+            activity: describe(view),
+          });
         },
       });
     } finally {

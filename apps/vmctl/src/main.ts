@@ -1,4 +1,14 @@
-import { createVmopsClient, isDryRun, isFinal, unwrap, VmopsApiError, type DryRun, type Operation, type Schemas, type VmopsClient } from '@vmops/client';
+import {
+  createVmopsClient,
+  isDryRun,
+  isFinal,
+  unwrap,
+  VmopsApiError,
+  type DryRun,
+  type Operation,
+  type Schemas,
+  type VmopsClient,
+} from '@vmops/client';
 import Table from 'cli-table3';
 import { Command, CommanderError, Option } from 'commander';
 import { profileFilePath, readProfiles, resolveProfile, UsageError, writeProfiles } from './config';
@@ -106,7 +116,12 @@ export class Cli {
     this.print(`${plan.type}: the plan (dry run, nothing was started)`);
     this.table(
       ['#', 'step', 'what it does', 'undo'],
-      plan.steps.map((s, i) => [i + 1, `${s.name}${s.commit ? ' (point of no return)' : ''}`, s.waitsFor ? `waits for ${s.waitsFor}` : s.summary, s.undo ?? '-']),
+      plan.steps.map((s, i) => [
+        i + 1,
+        `${s.name}${s.commit ? ' (point of no return)' : ''}`,
+        s.waitsFor ? `waits for ${s.waitsFor}` : s.summary,
+        s.undo ?? '-',
+      ]),
     );
     if (plan.afterCompensation) this.print(`after an undo: ${plan.afterCompensation}`);
   }
@@ -218,11 +233,25 @@ export function buildProgram(cli: Cli): Command {
     .option('--limit <n>', 'at most this many', int('--limit'), 100)
     .action(async (o, c: Command) => {
       const nodeId = o.node ? await cli.nodeId(c, o.node) : undefined;
-      await cli.show<Schemas['VmPage']>(c, cli.client(c).GET('/v1/vms', { params: { query: { status: o.status, nodeId, hostname: o.hostname, label: o.label, limit: o.limit } } }), (page) =>
-        cli.table(
-          ['hostname', 'id', 'status', 'cpus', 'memory', 'disks', 'node', 'busy with'],
-          page.items.map((v) => [v.hostname, v.id, v.status + (v.frozen ? ' (frozen)' : '') + (v.locked ? ' (locked)' : ''), v.cpus, `${v.memoryMb} MB`, v.disks.length, v.nodeId, v.currentOperationId]),
-        ),
+      await cli.show<Schemas['VmPage']>(
+        c,
+        cli
+          .client(c)
+          .GET('/v1/vms', { params: { query: { status: o.status, nodeId, hostname: o.hostname, label: o.label, limit: o.limit } } }),
+        (page) =>
+          cli.table(
+            ['hostname', 'id', 'status', 'cpus', 'memory', 'disks', 'node', 'busy with'],
+            page.items.map((v) => [
+              v.hostname,
+              v.id,
+              v.status + (v.frozen ? ' (frozen)' : '') + (v.locked ? ' (locked)' : ''),
+              v.cpus,
+              `${v.memoryMb} MB`,
+              v.disks.length,
+              v.nodeId,
+              v.currentOperationId,
+            ]),
+          ),
       );
     });
   vm.command('get <vm>')
@@ -233,8 +262,14 @@ export function buildProgram(cli: Cli): Command {
       cli.print(`${found.hostname} ${found.id}: ${found.status}${found.frozen ? ', frozen' : ''}${found.locked ? ', locked' : ''}`);
       cli.print(`  ${found.cpus} cpus, ${found.memoryMb} MB, node ${found.nodeId}, template ${found.templateId ?? '-'}`);
       if (found.currentOperationId) cli.print(`  busy with operation ${found.currentOperationId}`);
-      cli.table(['disk', 'position', 'size'], found.disks.map((d) => [d.id, d.position, `${d.sizeGb} GB`]));
-      cli.table(['interface', 'position', 'mac', 'network', 'address'], found.interfaces.map((n) => [n.id, n.position, n.mac, n.network, n.ipAddress]));
+      cli.table(
+        ['disk', 'position', 'size'],
+        found.disks.map((d) => [d.id, d.position, `${d.sizeGb} GB`]),
+      );
+      cli.table(
+        ['interface', 'position', 'mac', 'network', 'address'],
+        found.interfaces.map((n) => [n.id, n.position, n.mac, n.network, n.ipAddress]),
+      );
     });
   vm.command('status <vm>')
     .description('the VM as its node has it now, beside the inventory')
@@ -242,9 +277,13 @@ export function buildProgram(cli: Cli): Command {
     .action(async (ref: string, o, c: Command) => {
       const id = await cli.vmId(c, ref);
       const params = { params: { path: { id } } };
-      const answer = o.refresh ? cli.client(c).PUT('/v1/vms/{id}/status/current', params) : cli.client(c).GET('/v1/vms/{id}/status/current', params);
+      const answer = o.refresh
+        ? cli.client(c).PUT('/v1/vms/{id}/status/current', params)
+        : cli.client(c).GET('/v1/vms/{id}/status/current', params);
       await cli.show<Schemas['LiveStatus']>(c, answer, (s) => {
-        cli.print(`${s.hostname}: inventory ${s.inventoryStatus}, node ${s.node.name} ${s.live ? `${s.live.powerState}${s.live.frozen ? ' (frozen)' : ''}` : 'has no such VM'}`);
+        cli.print(
+          `${s.hostname}: inventory ${s.inventoryStatus}, node ${s.node.name} ${s.live ? `${s.live.powerState}${s.live.frozen ? ' (frozen)' : ''}` : 'has no such VM'}`,
+        );
         cli.print(s.inSync ? '  in sync' : `  differs: ${s.differences.join('; ')}`);
       });
     });
@@ -279,7 +318,11 @@ export function buildProgram(cli: Cli): Command {
       await cli.launch(c, cli.client(c).POST('/v1/vms', { params: { query: query(c), header: headers(c) }, body }));
     });
 
-  const power = (name: 'start' | 'stop' | 'shutdown' | 'reboot' | 'reset' | 'freeze' | 'unfreeze', description: string, extra?: (cmd: Command) => Command) => {
+  const power = (
+    name: 'start' | 'stop' | 'shutdown' | 'reboot' | 'reset' | 'freeze' | 'unfreeze',
+    description: string,
+    extra?: (cmd: Command) => Command,
+  ) => {
     const command = mutating(vm.command(`${name} <vm>`)).description(description);
     extra?.(command);
     command.action(async (ref: string, o, c: Command) => {
@@ -300,9 +343,14 @@ export function buildProgram(cli: Cli): Command {
     });
   };
   power('start', 'start a stopped VM (vm.start)', (c) => c.option('--boot-iso <iso>', 'boot once from this ISO'));
-  const graceful = (c: Command) => c.option('--force', 'power off at once, no ACPI').option('--timeout <seconds>', 'how long the guest gets to power off', int('--timeout'));
+  const graceful = (c: Command) =>
+    c
+      .option('--force', 'power off at once, no ACPI')
+      .option('--timeout <seconds>', 'how long the guest gets to power off', int('--timeout'));
   power('stop', 'stop a running VM: ACPI, then power off after the timeout (vm.stop)', graceful);
-  power('shutdown', 'ask the guest to power off, never forcing it (vm.shutdown)', (c) => c.option('--timeout <seconds>', 'how long to wait', int('--timeout')));
+  power('shutdown', 'ask the guest to power off, never forcing it (vm.shutdown)', (c) =>
+    c.option('--timeout <seconds>', 'how long to wait', int('--timeout')),
+  );
   power('reboot', 'stop and start again (vm.reboot)', graceful);
   power('reset', 'hard reset, like the reset button (vm.hard_reset)');
   power('freeze', 'pause the vCPUs (vm.freeze)');
@@ -313,7 +361,12 @@ export function buildProgram(cli: Cli): Command {
     .option('--delete-all-disks', 'also its detached disks')
     .action(async (ref: string, o, c: Command) => {
       const id = await cli.vmId(c, ref);
-      await cli.launch(c, cli.client(c).DELETE('/v1/vms/{id}', { params: { path: { id }, query: { ...query(c), ...(o.deleteAllDisks ? { deleteAllDisks: true } : {}) }, header: headers(c) } }));
+      await cli.launch(
+        c,
+        cli.client(c).DELETE('/v1/vms/{id}', {
+          params: { path: { id }, query: { ...query(c), ...(o.deleteAllDisks ? { deleteAllDisks: true } : {}) }, header: headers(c) },
+        }),
+      );
     });
   mutating(vm.command('update <vm>'))
     .description('resize (vm.update) or relabel a VM')
@@ -327,7 +380,11 @@ export function buildProgram(cli: Cli): Command {
       const body: Schemas['UpdateVmDto'] = { cpus: o.cpus, memoryMb: o.memory, label: o.label, note: o.note, apply: o.apply };
       const answer = await cli.client(c).PATCH('/v1/vms/{id}', { params: { path: { id }, query: query(c), header: headers(c) }, body });
       if (answer.response.status === 200 && !(answer.data as DryRun | undefined)?.dryRun) {
-        return cli.show<Schemas['Vm']>(c, Promise.resolve(answer), (v) => cli.print(`${v.hostname} updated${v.pendingSize ? ` (size applies at its next stop: ${v.pendingSize.cpus} cpus, ${v.pendingSize.memoryMb} MB)` : ''}`));
+        return cli.show<Schemas['Vm']>(c, Promise.resolve(answer), (v) =>
+          cli.print(
+            `${v.hostname} updated${v.pendingSize ? ` (size applies at its next stop: ${v.pendingSize.cpus} cpus, ${v.pendingSize.memoryMb} MB)` : ''}`,
+          ),
+        );
       }
       await cli.launch(c, Promise.resolve(answer));
     });
@@ -337,8 +394,14 @@ export function buildProgram(cli: Cli): Command {
     .option('--no-start', 'leave it stopped')
     .action(async (ref: string, o, c: Command) => {
       const id = await cli.vmId(c, ref);
-      const body: Schemas['RebuildVmDto'] = { startAfter: o.start, ...(o.template ? { templateId: await cli.templateId(c, o.template) } : {}) };
-      await cli.launch(c, cli.client(c).POST('/v1/vms/{id}/rebuild', { params: { path: { id }, query: query(c), header: headers(c) }, body }));
+      const body: Schemas['RebuildVmDto'] = {
+        startAfter: o.start,
+        ...(o.template ? { templateId: await cli.templateId(c, o.template) } : {}),
+      };
+      await cli.launch(
+        c,
+        cli.client(c).POST('/v1/vms/{id}/rebuild', { params: { path: { id }, query: query(c), header: headers(c) }, body }),
+      );
     });
   mutating(vm.command('clone <vm> <hostname>'))
     .description('a new VM from this one’s disks (vm.clone)')
@@ -348,8 +411,17 @@ export function buildProgram(cli: Cli): Command {
     .option('--no-start', 'leave it stopped')
     .action(async (ref: string, hostname: string, o, c: Command) => {
       const id = await cli.vmId(c, ref);
-      const body: Schemas['CloneVmDto'] = { hostname, start: o.start, cpus: o.cpus, memoryMb: o.memory, ...(o.node ? { nodeId: await cli.nodeId(c, o.node) } : {}) };
-      await cli.launch(c, cli.client(c).POST('/v1/vms/{id}/clone', { params: { path: { id }, query: query(c), header: headers(c) }, body }));
+      const body: Schemas['CloneVmDto'] = {
+        hostname,
+        start: o.start,
+        cpus: o.cpus,
+        memoryMb: o.memory,
+        ...(o.node ? { nodeId: await cli.nodeId(c, o.node) } : {}),
+      };
+      await cli.launch(
+        c,
+        cli.client(c).POST('/v1/vms/{id}/clone', { params: { path: { id }, query: query(c), header: headers(c) }, body }),
+      );
     });
   vm.command('can-migrate <vm>')
     .description('whether the VM can migrate, and to which nodes')
@@ -358,11 +430,20 @@ export function buildProgram(cli: Cli): Command {
     .action(async (ref: string, o, c: Command) => {
       const id = await cli.vmId(c, ref);
       const targetNodeId = o.to ? await cli.nodeId(c, o.to) : undefined;
-      await cli.show<Schemas['MigrationCheck']>(c, cli.client(c).GET('/v1/vms/{id}/migration-check', { params: { path: { id }, query: { targetNodeId, mode: o.mode } } }), (m) => {
-        cli.print(`${m.hostname}: ${m.canMigrate ? 'can' : 'cannot'} migrate (${m.mode})${m.busyWith ? `; busy with ${m.busyWith.type} ${m.busyWith.operationId}` : ''}`);
-        for (const r of m.reasons) cli.print(`  ${r.code}: ${r.message}`);
-        cli.table(['node', 'eligible', 'reasons'], m.targets.map((t) => [t.name, t.eligible ? 'yes' : 'no', t.reasons.map((r) => r.code).join(', ')]));
-      });
+      await cli.show<Schemas['MigrationCheck']>(
+        c,
+        cli.client(c).GET('/v1/vms/{id}/migration-check', { params: { path: { id }, query: { targetNodeId, mode: o.mode } } }),
+        (m) => {
+          cli.print(
+            `${m.hostname}: ${m.canMigrate ? 'can' : 'cannot'} migrate (${m.mode})${m.busyWith ? `; busy with ${m.busyWith.type} ${m.busyWith.operationId}` : ''}`,
+          );
+          for (const r of m.reasons) cli.print(`  ${r.code}: ${r.message}`);
+          cli.table(
+            ['node', 'eligible', 'reasons'],
+            m.targets.map((t) => [t.name, t.eligible ? 'yes' : 'no', t.reasons.map((r) => r.code).join(', ')]),
+          );
+        },
+      );
     });
   mutating(vm.command('migrate <vm>'))
     .description('move the VM to another node (vm.migrate)')
@@ -371,8 +452,15 @@ export function buildProgram(cli: Cli): Command {
     .option('--no-finalize', 'two-phase: stop after the switch-over and wait for vmctl op finalize')
     .action(async (ref: string, o, c: Command) => {
       const id = await cli.vmId(c, ref);
-      const body: Schemas['MigrateVmDto'] = { mode: o.mode, finalize: o.finalize, ...(o.to ? { targetNodeId: await cli.nodeId(c, o.to) } : {}) };
-      await cli.launch(c, cli.client(c).POST('/v1/vms/{id}/migrate', { params: { path: { id }, query: query(c), header: headers(c) }, body }));
+      const body: Schemas['MigrateVmDto'] = {
+        mode: o.mode,
+        finalize: o.finalize,
+        ...(o.to ? { targetNodeId: await cli.nodeId(c, o.to) } : {}),
+      };
+      await cli.launch(
+        c,
+        cli.client(c).POST('/v1/vms/{id}/migrate', { params: { path: { id }, query: query(c), header: headers(c) }, body }),
+      );
     });
 
   // ---- disks and interfaces
@@ -383,8 +471,15 @@ export function buildProgram(cli: Cli): Command {
     .option('--detached', 'only detached ones')
     .action(async (ref: string | undefined, o, c: Command) => {
       const api = cli.client(c);
-      const answer = ref ? api.GET('/v1/disks', { params: { query: { vmId: await cli.vmId(c, ref), ...(o.detached ? { detached: true } : {}) } } }) : api.GET('/v1/disks', { params: { query: o.detached ? { detached: true } : {} } });
-      await cli.show<Schemas['DiskList']>(c, answer, (l) => cli.table(['disk', 'vm', 'position', 'size', 'node'], l.items.map((d) => [d.id, d.vmId, d.position, `${d.sizeGb} GB`, d.nodeId])));
+      const answer = ref
+        ? api.GET('/v1/disks', { params: { query: { vmId: await cli.vmId(c, ref), ...(o.detached ? { detached: true } : {}) } } })
+        : api.GET('/v1/disks', { params: { query: o.detached ? { detached: true } : {} } });
+      await cli.show<Schemas['DiskList']>(c, answer, (l) =>
+        cli.table(
+          ['disk', 'vm', 'position', 'size', 'node'],
+          l.items.map((d) => [d.id, d.vmId, d.position, `${d.sizeGb} GB`, d.nodeId]),
+        ),
+      );
     });
   mutating(disk.command('create <vm>'))
     .description('add a disk (disk.create)')
@@ -392,7 +487,13 @@ export function buildProgram(cli: Cli): Command {
     .option('--position <n>', 'where to attach it', int('--position'))
     .action(async (ref: string, o, c: Command) => {
       const id = await cli.vmId(c, ref);
-      await cli.launch(c, cli.client(c).POST('/v1/vms/{id}/disks', { params: { path: { id }, query: query(c), header: headers(c) }, body: { sizeGb: o.size, position: o.position } }));
+      await cli.launch(
+        c,
+        cli.client(c).POST('/v1/vms/{id}/disks', {
+          params: { path: { id }, query: query(c), header: headers(c) },
+          body: { sizeGb: o.size, position: o.position },
+        }),
+      );
     });
   const diskOp = (name: 'attach' | 'detach' | 'resize' | 'delete', description: string, extra?: (cmd: Command) => Command) => {
     const command = mutating(disk.command(`${name} <vm> <disk>`)).description(description);
@@ -423,7 +524,12 @@ export function buildProgram(cli: Cli): Command {
     .action(async (ref: string | undefined, _o, c: Command) => {
       const api = cli.client(c);
       const answer = ref ? api.GET('/v1/interfaces', { params: { query: { vmId: await cli.vmId(c, ref) } } }) : api.GET('/v1/interfaces');
-      await cli.show<Schemas['InterfaceList']>(c, answer, (l) => cli.table(['interface', 'vm', 'position', 'mac', 'network', 'address'], l.items.map((n) => [n.id, n.vmId, n.position, n.mac, n.network, n.ipAddress])));
+      await cli.show<Schemas['InterfaceList']>(c, answer, (l) =>
+        cli.table(
+          ['interface', 'vm', 'position', 'mac', 'network', 'address'],
+          l.items.map((n) => [n.id, n.vmId, n.position, n.mac, n.network, n.ipAddress]),
+        ),
+      );
     });
   mutating(nic.command('create <vm>'))
     .description('add an interface (nic.create)')
@@ -431,7 +537,13 @@ export function buildProgram(cli: Cli): Command {
     .option('--position <n>', 'where to attach it', int('--position'))
     .action(async (ref: string, o, c: Command) => {
       const id = await cli.vmId(c, ref);
-      await cli.launch(c, cli.client(c).POST('/v1/vms/{id}/interfaces', { params: { path: { id }, query: query(c), header: headers(c) }, body: { network: o.network, position: o.position } }));
+      await cli.launch(
+        c,
+        cli.client(c).POST('/v1/vms/{id}/interfaces', {
+          params: { path: { id }, query: query(c), header: headers(c) },
+          body: { network: o.network, position: o.position },
+        }),
+      );
     });
   const nicOp = (name: 'attach' | 'detach' | 'delete', description: string, extra?: (cmd: Command) => Command) => {
     const command = mutating(nic.command(`${name} <vm> <interface>`)).description(description);
@@ -461,8 +573,14 @@ export function buildProgram(cli: Cli): Command {
     .option('--disk <disk>', 'of this disk (id)')
     .action(async (ref: string, o, c: Command) => {
       const id = await cli.vmId(c, ref);
-      await cli.show<Schemas['SnapshotPage']>(c, cli.client(c).GET('/v1/vms/{id}/snapshots', { params: { path: { id }, query: { diskId: o.disk, limit: 500 } } }), (p) =>
-        cli.table(['name', 'status', 'type', 'disk', 'size', 'created', 'note'], p.items.map((s) => [s.name, s.status, s.type, s.diskId, s.sizeMb === null ? null : `${s.sizeMb} MB`, s.createdAt, s.note])),
+      await cli.show<Schemas['SnapshotPage']>(
+        c,
+        cli.client(c).GET('/v1/vms/{id}/snapshots', { params: { path: { id }, query: { diskId: o.disk, limit: 500 } } }),
+        (p) =>
+          cli.table(
+            ['name', 'status', 'type', 'disk', 'size', 'created', 'note'],
+            p.items.map((s) => [s.name, s.status, s.type, s.diskId, s.sizeMb === null ? null : `${s.sizeMb} MB`, s.createdAt, s.note]),
+          ),
       );
     });
   snapshot
@@ -471,8 +589,13 @@ export function buildProgram(cli: Cli): Command {
     .option('--disk <disk>', 'of this disk (id)')
     .action(async (ref: string, name: string, o, c: Command) => {
       const id = await cli.vmId(c, ref);
-      await cli.show<Schemas['Snapshot']>(c, cli.client(c).GET('/v1/vms/{id}/snapshots/{name}', { params: { path: { id, name }, query: { diskId: o.disk } } }), (x) =>
-        cli.print(`${x.name} ${x.id}: ${x.status}, ${x.type}, disk ${x.diskId}, ${x.sizeMb === null ? 'size unknown' : `${x.sizeMb} MB`}, ${x.createdAt}${x.note ? `\n  ${x.note}` : ''}`),
+      await cli.show<Schemas['Snapshot']>(
+        c,
+        cli.client(c).GET('/v1/vms/{id}/snapshots/{name}', { params: { path: { id, name }, query: { diskId: o.disk } } }),
+        (x) =>
+          cli.print(
+            `${x.name} ${x.id}: ${x.status}, ${x.type}, disk ${x.diskId}, ${x.sizeMb === null ? 'size unknown' : `${x.sizeMb} MB`}, ${x.createdAt}${x.note ? `\n  ${x.note}` : ''}`,
+          ),
       );
     });
   mutating(snapshot.command('create <vm> <name>'))
@@ -483,7 +606,10 @@ export function buildProgram(cli: Cli): Command {
     .action(async (ref: string, name: string, o, c: Command) => {
       const id = await cli.vmId(c, ref);
       const body: Schemas['CreateSnapshotDto'] = { name, diskId: o.disk, note: o.note, ...(o.fsfreeze ? { fsfreeze: true } : {}) };
-      await cli.launch(c, cli.client(c).POST('/v1/vms/{id}/snapshots', { params: { path: { id }, query: query(c), header: headers(c) }, body }));
+      await cli.launch(
+        c,
+        cli.client(c).POST('/v1/vms/{id}/snapshots', { params: { path: { id }, query: query(c), header: headers(c) }, body }),
+      );
     });
   mutating(snapshot.command('delete <vm> <names...>'))
     .description('delete snapshots (snapshot.delete)')
@@ -493,8 +619,12 @@ export function buildProgram(cli: Cli): Command {
       const api = cli.client(c);
       const answer =
         names.length === 1
-          ? api.DELETE('/v1/vms/{id}/snapshots/{name}', { params: { path: { id, name: names[0] }, query: { ...query(c), diskId: o.disk }, header: headers(c) } })
-          : api.DELETE('/v1/vms/{id}/snapshots', { params: { path: { id }, query: { ...query(c), diskId: o.disk, names }, header: headers(c) } });
+          ? api.DELETE('/v1/vms/{id}/snapshots/{name}', {
+              params: { path: { id, name: names[0] }, query: { ...query(c), diskId: o.disk }, header: headers(c) },
+            })
+          : api.DELETE('/v1/vms/{id}/snapshots', {
+              params: { path: { id }, query: { ...query(c), diskId: o.disk, names }, header: headers(c) },
+            });
       await cli.launch(c, answer);
     });
   mutating(snapshot.command('rollback <vm> <name>'))
@@ -513,13 +643,21 @@ export function buildProgram(cli: Cli): Command {
         ...(o.stopFirst ? { stopFirst: true } : {}),
         ...(o.targetVm ? { targetVmId: await cli.vmId(c, o.targetVm) } : {}),
       };
-      await cli.launch(c, cli.client(c).POST('/v1/vms/{id}/snapshots/{name}/rollback', { params: { path: { id, name }, query: query(c), header: headers(c) }, body }));
+      await cli.launch(
+        c,
+        cli
+          .client(c)
+          .POST('/v1/vms/{id}/snapshots/{name}/rollback', { params: { path: { id, name }, query: query(c), header: headers(c) }, body }),
+      );
     });
   mutating(snapshot.command('sync <vm>'))
     .description('make the inventory’s snapshots match the node’s (snapshot.sync)')
     .action(async (ref: string, _o, c: Command) => {
       const id = await cli.vmId(c, ref);
-      await cli.launch(c, cli.client(c).POST('/v1/vms/{id}/snapshots/sync', { params: { path: { id }, query: query(c), header: headers(c) } }));
+      await cli.launch(
+        c,
+        cli.client(c).POST('/v1/vms/{id}/snapshots/sync', { params: { path: { id }, query: query(c), header: headers(c) } }),
+      );
     });
 
   // ---- templates and nodes
@@ -529,7 +667,10 @@ export function buildProgram(cli: Cli): Command {
     .description('the templates you can use')
     .action(async (_o, c: Command) => {
       await cli.show<Schemas['TemplateList']>(c, cli.client(c).GET('/v1/templates'), (l) =>
-        cli.table(['name', 'id', 'os', 'disk', 'visibility', 'status'], l.items.map((t) => [t.name, t.id, t.osFamily, `${t.diskSizeGb} GB`, t.visibility, t.status])),
+        cli.table(
+          ['name', 'id', 'os', 'disk', 'visibility', 'status'],
+          l.items.map((t) => [t.name, t.id, t.osFamily, `${t.diskSizeGb} GB`, t.visibility, t.status]),
+        ),
       );
     });
   template
@@ -538,7 +679,9 @@ export function buildProgram(cli: Cli): Command {
     .action(async (ref: string, _o, c: Command) => {
       const id = await cli.templateId(c, ref);
       await cli.show<Schemas['Template']>(c, cli.client(c).GET('/v1/templates/{id}', { params: { path: { id } } }), (t) =>
-        cli.print(`${t.name} ${t.id}: ${t.status}, ${t.osFamily}, ${t.diskSizeGb} GB, ${t.visibility}${t.sourceVmId ? `, from VM ${t.sourceVmId}` : ''}${t.description ? `\n  ${t.description}` : ''}`),
+        cli.print(
+          `${t.name} ${t.id}: ${t.status}, ${t.osFamily}, ${t.diskSizeGb} GB, ${t.visibility}${t.sourceVmId ? `, from VM ${t.sourceVmId}` : ''}${t.description ? `\n  ${t.description}` : ''}`,
+        ),
       );
     });
   mutating(template.command('create <name>'))
@@ -558,7 +701,8 @@ export function buildProgram(cli: Cli): Command {
         ...(o.diskSize !== undefined ? { diskSizeGb: o.diskSize } : {}),
       };
       const answer = await cli.client(c).POST('/v1/templates', { params: { query: query(c), header: headers(c) }, body });
-      if (answer.response.status === 201) return cli.show<Schemas['Template']>(c, Promise.resolve(answer), (t) => cli.print(`template ${t.name} ${t.id} added`));
+      if (answer.response.status === 201)
+        return cli.show<Schemas['Template']>(c, Promise.resolve(answer), (t) => cli.print(`template ${t.name} ${t.id} added`));
       await cli.launch(c, Promise.resolve(answer));
     });
   mutating(template.command('delete <template>'))
@@ -601,20 +745,31 @@ export function buildProgram(cli: Cli): Command {
     .action(async (ref: string, o, c: Command) => {
       const id = await cli.nodeId(c, ref);
       const body: Schemas['UpdateNodeDto'] = { status: o.status, cpus: o.cpus, memoryMb: o.memory, storageGb: o.storage };
-      await cli.show<Schemas['Node']>(c, cli.client(c).PATCH('/v1/nodes/{id}', { params: { path: { id } }, body }), (n) => cli.print(`node ${n.name}: ${n.status}`));
+      await cli.show<Schemas['Node']>(c, cli.client(c).PATCH('/v1/nodes/{id}', { params: { path: { id } }, body }), (n) =>
+        cli.print(`node ${n.name}: ${n.status}`),
+      );
     });
   mutating(node.command('drain <node>'))
     .description('migrate every VM off a node (node.drain, admin)')
     .option('--concurrency <n>', 'migrations at once', int('--concurrency'))
     .action(async (ref: string, o, c: Command) => {
       const id = await cli.nodeId(c, ref);
-      await cli.launch(c, cli.client(c).POST('/v1/admin/nodes/{id}/drain', { params: { path: { id }, query: query(c), header: headers(c) }, body: { concurrency: o.concurrency } }));
+      await cli.launch(
+        c,
+        cli.client(c).POST('/v1/admin/nodes/{id}/drain', {
+          params: { path: { id }, query: query(c), header: headers(c) },
+          body: { concurrency: o.concurrency },
+        }),
+      );
     });
   mutating(program.command('recover <vm>'))
     .description('re-read a VM stuck in error from its node and clear the flag (vm.reset, admin)')
     .action(async (ref: string, _o, c: Command) => {
       const id = await cli.vmId(c, ref);
-      await cli.launch(c, cli.client(c).POST('/v1/admin/vms/{id}/reset', { params: { path: { id }, query: query(c), header: headers(c) } }));
+      await cli.launch(
+        c,
+        cli.client(c).POST('/v1/admin/vms/{id}/reset', { params: { path: { id }, query: query(c), header: headers(c) } }),
+      );
     });
 
   // ---- operations
@@ -627,11 +782,14 @@ export function buildProgram(cli: Cli): Command {
     .option('--limit <n>', 'at most this many', int('--limit'), 20)
     .action(async (o, c: Command) => {
       const vmId = o.vm ? await cli.vmId(c, o.vm) : undefined;
-      await cli.show<Schemas['OperationPage']>(c, cli.client(c).GET('/v1/operations', { params: { query: { vmId, type: o.type, status: o.status, limit: o.limit } } }), (p) =>
-        cli.table(
-          ['operation', 'type', 'status', 'vm', 'created', 'step'],
-          p.items.map((x) => [x.id, x.type, x.status, x.vmId, x.createdAt, x.error ? `${x.error.code}` : x.progress.step]),
-        ),
+      await cli.show<Schemas['OperationPage']>(
+        c,
+        cli.client(c).GET('/v1/operations', { params: { query: { vmId, type: o.type, status: o.status, limit: o.limit } } }),
+        (p) =>
+          cli.table(
+            ['operation', 'type', 'status', 'vm', 'created', 'step'],
+            p.items.map((x) => [x.id, x.type, x.status, x.vmId, x.createdAt, x.error ? `${x.error.code}` : x.progress.step]),
+          ),
       );
     });
   op.command('get <id>')
@@ -644,7 +802,9 @@ export function buildProgram(cli: Cli): Command {
     .action(async (id: string, _o, c: Command) => {
       const g = cli.globals(c);
       const first = await unwrap(cli.client(c).GET('/v1/operations/{id}', { params: { path: { id } } }));
-      const end = isFinal(first.status) ? first : await followWithProgress(cli.client(c), first, { output: cli.io.err, quiet: g.json || g.quiet });
+      const end = isFinal(first.status)
+        ? first
+        : await followWithProgress(cli.client(c), first, { output: cli.io.err, quiet: g.json || g.quiet });
       if (g.json) cli.json(end);
       else cli.printEnd(end);
       if (end.status !== 'succeeded') cli.exitCode = EXIT.operationFailed;
@@ -674,7 +834,11 @@ export function buildProgram(cli: Cli): Command {
     .action((name: string, o) => {
       const path = profileFilePath(cli.env);
       const file = readProfiles(path);
-      file.profiles[name] = { url: o.url, ...(o.apiKey ? { apiKey: o.apiKey } : {}), ...(o.temporalUi ? { temporalUi: o.temporalUi } : {}) };
+      file.profiles[name] = {
+        url: o.url,
+        ...(o.apiKey ? { apiKey: o.apiKey } : {}),
+        ...(o.temporalUi ? { temporalUi: o.temporalUi } : {}),
+      };
       if (o.use || !file.current) file.current = name;
       writeProfiles(path, file);
       cli.print(`profile ${name} saved in ${path}${file.current === name ? ' (current)' : ''}`);
@@ -694,14 +858,30 @@ export function buildProgram(cli: Cli): Command {
     .description('the profiles (keys shortened)')
     .action((_o, c: Command) => {
       const file = readProfiles(profileFilePath(cli.env));
-      if (cli.globals(c).json) return cli.json({ current: file.current ?? null, profiles: Object.fromEntries(Object.entries(file.profiles).map(([n, p]) => [n, { url: p.url }])) });
-      cli.table(['', 'profile', 'url', 'key'], Object.entries(file.profiles).map(([n, p]) => [n === file.current ? '*' : '', n, p.url, p.apiKey ? `${p.apiKey.slice(0, 8)}…` : null]));
+      if (cli.globals(c).json)
+        return cli.json({
+          current: file.current ?? null,
+          profiles: Object.fromEntries(Object.entries(file.profiles).map(([n, p]) => [n, { url: p.url }])),
+        });
+      cli.table(
+        ['', 'profile', 'url', 'key'],
+        Object.entries(file.profiles).map(([n, p]) => [
+          n === file.current ? '*' : '',
+          n,
+          p.url,
+          p.apiKey ? `${p.apiKey.slice(0, 8)}…` : null,
+        ]),
+      );
     });
   return program;
 }
 
 /** Runs vmctl with these arguments (process.argv shape); resolves to the exit code. */
-export async function main(argv: string[], io: Io = { out: process.stdout, err: process.stderr }, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function main(
+  argv: string[],
+  io: Io = { out: process.stdout, err: process.stderr },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   const cli = new Cli(io, env);
   const program = buildProgram(cli);
   program.exitOverride();

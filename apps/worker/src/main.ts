@@ -12,7 +12,11 @@ const PREBUILT_BUNDLE = path.resolve(__dirname, '../../../workflow-bundle.js');
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const dataSource = await createDataSource({ databaseUrl: config.databaseUrl, poolSize: config.dbPoolSize, timeoutMs: config.dbTimeoutMs }).initialize();
+  const dataSource = await createDataSource({
+    databaseUrl: config.databaseUrl,
+    poolSize: config.dbPoolSize,
+    timeoutMs: config.dbTimeoutMs,
+  }).initialize();
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   try {
     const bundlePath = process.env.WORKFLOW_BUNDLE_PATH ?? PREBUILT_BUNDLE;
@@ -24,8 +28,14 @@ async function main(): Promise<void> {
       snapshotLimitPerVm: config.snapshotLimitPerVm,
       workflowBundle: existsSync(bundlePath) ? { codePath: bundlePath } : undefined,
     });
-    await ensureReconcilerSchedule(new Client({ connection, namespace: config.temporalNamespace }), config.temporalTaskQueue, config.reconcileEverySeconds);
-    console.log(`worker polling task queue "${config.temporalTaskQueue}" on ${config.temporalAddress}; reconciler every ${config.reconcileEverySeconds} s`);
+    await ensureReconcilerSchedule(
+      new Client({ connection, namespace: config.temporalNamespace }),
+      config.temporalTaskQueue,
+      config.reconcileEverySeconds,
+    );
+    console.log(
+      `worker polling task queue "${config.temporalTaskQueue}" on ${config.temporalAddress}; reconciler every ${config.reconcileEverySeconds} s`,
+    );
     // run() resolves once SIGINT/SIGTERM has drained the worker.
     await worker.run();
   } finally {

@@ -26,7 +26,9 @@ export async function ensureReconcilerSchedule(client: Client, taskQueue: string
     spec,
     action,
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
-    state: { note: 'Fails operations whose workflow ended without finishing or never started, frees their VMs and gives back what they reserved.' },
+    state: {
+      note: 'Fails operations whose workflow ended without finishing or never started, frees their VMs and gives back what they reserved.',
+    },
   };
   try {
     await client.schedule.create(options);

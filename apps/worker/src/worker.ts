@@ -1,7 +1,18 @@
-import { bundleWorkflowCode, Worker, type NativeConnection, type WorkerInterceptors, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  Worker,
+  type NativeConnection,
+  type WorkerInterceptors,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import path from 'node:path';
 import type { DataSource } from 'typeorm';
-import { createDrainActivities, createInventoryActivities, createReconcilerActivities, createSnapshotScheduleActivities } from './activities';
+import {
+  createDrainActivities,
+  createInventoryActivities,
+  createReconcilerActivities,
+  createSnapshotScheduleActivities,
+} from './activities';
 
 /** The workflows' entry point; resolves to the TypeScript sources under ts-jest and to dist/ when compiled. */
 export const WORKFLOWS_PATH = path.resolve(__dirname, '../../../workflows');

@@ -74,7 +74,9 @@ export class VmopsApiError extends Error {
 }
 
 /** The body of a successful answer, or the answer's VmopsApiError thrown. */
-export async function unwrap<T>(result: Promise<{ data?: T; error?: unknown; response: Response }> | { data?: T; error?: unknown; response: Response }): Promise<T> {
+export async function unwrap<T>(
+  result: Promise<{ data?: T; error?: unknown; response: Response }> | { data?: T; error?: unknown; response: Response },
+): Promise<T> {
   const { data, error, response } = await result;
   if (!response.ok) throw VmopsApiError.of(response, error);
   return data as T;
@@ -98,7 +100,9 @@ export async function waitForOperation(
 ): Promise<Operation> {
   const deadline = options.totalSeconds === undefined ? Infinity : Date.now() + options.totalSeconds * 1000;
   for (;;) {
-    const op = await unwrap(client.GET('/v1/operations/{id}/wait', { params: { path: { id }, query: { timeout: options.pollSeconds ?? 30 } } }));
+    const op = await unwrap(
+      client.GET('/v1/operations/{id}/wait', { params: { path: { id }, query: { timeout: options.pollSeconds ?? 30 } } }),
+    );
     options.onUpdate?.(op);
     if (isFinal(op.status)) return op;
     if (Date.now() > deadline) throw new Error(`operation ${id} is still ${op.status}`);
@@ -115,7 +119,10 @@ export interface EventStreamOptions {
  * The tenant's operation events (GET /v1/events, server-sent events), as they happen, each with its event id. The
  * iteration ends when the server closes the stream or `signal` aborts; an error answer throws VmopsApiError.
  */
-export async function* operationEvents(client: VmopsClient, options: EventStreamOptions = {}): AsyncGenerator<OperationEvent & { eventId: string }> {
+export async function* operationEvents(
+  client: VmopsClient,
+  options: EventStreamOptions = {},
+): AsyncGenerator<OperationEvent & { eventId: string }> {
   const headers: Record<string, string> = { accept: 'text/event-stream' };
   if (client.apiKey) headers.authorization = `Bearer ${client.apiKey}`;
   if (options.lastEventId) headers['last-event-id'] = options.lastEventId;

@@ -15,7 +15,14 @@ describe('loadConfig', () => {
       snapshotBusyRetry: { intervalSeconds: 60, attempts: 30 },
       networkPools: { public: '100.64.0.0/10', private: '10.0.0.0/8' },
       reconcileEverySeconds: 60,
-      simulator: { databaseUrl: 'postgresql://u@h:5432/db', schema: 'hypervisor_sim', latencyMs: 0, guestShutdownMs: 2000, transferStepMs: 300, faults: null },
+      simulator: {
+        databaseUrl: 'postgresql://u@h:5432/db',
+        schema: 'hypervisor_sim',
+        latencyMs: 0,
+        guestShutdownMs: 2000,
+        transferStepMs: 300,
+        faults: null,
+      },
     });
   });
 
@@ -28,8 +35,13 @@ describe('loadConfig', () => {
     expect(load).toThrow('SIM_SCHEMA must be a lower-case SQL identifier, got "Drop;"');
     expect(load).toThrow('SIM_FAULTS must be a JSON array of fault specs');
     expect(() => loadConfig({})).toThrow('DATABASE_URL is required');
-    expect(() => loadConfig({ DATABASE_URL: 'postgres://h/db', NETWORK_POOLS: 'public=10.0.0.0/31' })).toThrow('NETWORK_POOLS must list network=a.b.c.d/8-30 pools');
-    expect(loadConfig({ DATABASE_URL: 'postgres://h/db', NETWORK_POOLS: 'lan=192.168.0.0/16, dmz=172.16.1.0/24' }).networkPools).toEqual({ lan: '192.168.0.0/16', dmz: '172.16.1.0/24' });
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://h/db', NETWORK_POOLS: 'public=10.0.0.0/31' })).toThrow(
+      'NETWORK_POOLS must list network=a.b.c.d/8-30 pools',
+    );
+    expect(loadConfig({ DATABASE_URL: 'postgres://h/db', NETWORK_POOLS: 'lan=192.168.0.0/16, dmz=172.16.1.0/24' }).networkPools).toEqual({
+      lan: '192.168.0.0/16',
+      dmz: '172.16.1.0/24',
+    });
   });
 
   it('trims a trailing slash from the Temporal UI URL, so links do not double it', () => {
@@ -47,10 +59,27 @@ describe('loadAgentConfig', () => {
 
   it('runs the simulated hypervisor unless told QEMU, whose base images and root it reads', () => {
     expect(loadAgentConfig({ DATABASE_URL: 'postgres://h/db', AGENT_NODE_IDS: 'n1' }).driver).toBe('simulated');
-    const config = loadAgentConfig({ DATABASE_URL: 'postgres://h/db', AGENT_NODE_IDS: 'n1', AGENT_DRIVER: 'qemu', QEMU_ROOT: '/srv/vmops', QEMU_BASE_IMAGES: 'abc:10, def-1:20' });
+    const config = loadAgentConfig({
+      DATABASE_URL: 'postgres://h/db',
+      AGENT_NODE_IDS: 'n1',
+      AGENT_DRIVER: 'qemu',
+      QEMU_ROOT: '/srv/vmops',
+      QEMU_BASE_IMAGES: 'abc:10, def-1:20',
+    });
     expect(config.driver).toBe('qemu');
-    expect(config.qemu).toMatchObject({ root: '/srv/vmops', accel: 'tcg', baseImages: [{ templateId: 'abc', sizeGb: 10 }, { templateId: 'def-1', sizeGb: 20 }] });
-    expect(() => loadAgentConfig({ DATABASE_URL: 'postgres://h/db', AGENT_NODE_IDS: 'n1', AGENT_DRIVER: 'xen' })).toThrow('AGENT_DRIVER must be one of simulated, qemu');
-    expect(() => loadAgentConfig({ DATABASE_URL: 'postgres://h/db', AGENT_NODE_IDS: 'n1', QEMU_BASE_IMAGES: 'abc' })).toThrow('QEMU_BASE_IMAGES must be');
+    expect(config.qemu).toMatchObject({
+      root: '/srv/vmops',
+      accel: 'tcg',
+      baseImages: [
+        { templateId: 'abc', sizeGb: 10 },
+        { templateId: 'def-1', sizeGb: 20 },
+      ],
+    });
+    expect(() => loadAgentConfig({ DATABASE_URL: 'postgres://h/db', AGENT_NODE_IDS: 'n1', AGENT_DRIVER: 'xen' })).toThrow(
+      'AGENT_DRIVER must be one of simulated, qemu',
+    );
+    expect(() => loadAgentConfig({ DATABASE_URL: 'postgres://h/db', AGENT_NODE_IDS: 'n1', QEMU_BASE_IMAGES: 'abc' })).toThrow(
+      'QEMU_BASE_IMAGES must be',
+    );
   });
 });

@@ -107,7 +107,10 @@ class EnvReader {
   networkPools(name: string, fallback: string): Record<string, string> {
     const raw = this.str(name, fallback);
     const pools: Record<string, string> = {};
-    for (const entry of raw.split(',').map((e) => e.trim()).filter(Boolean)) {
+    for (const entry of raw
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean)) {
       const m = /^([a-z][a-z0-9-]{0,31})=((\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3}))\/(\d{1,2})$/.exec(entry);
       const octets = m ? [m[3], m[4], m[5], m[6]].map(Number) : [];
       const prefix = m ? Number(m[7]) : 0;
@@ -165,7 +168,10 @@ class EnvReader {
   qemu(): QemuConfig {
     const root = this.str('QEMU_ROOT', resolve('.data/qemu'));
     const baseImages: QemuConfig['baseImages'] = [];
-    for (const pair of this.str('QEMU_BASE_IMAGES', '').split(',').map((p) => p.trim()).filter(Boolean)) {
+    for (const pair of this.str('QEMU_BASE_IMAGES', '')
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)) {
       const m = /^([A-Za-z0-9._-]+):(\d+)$/.exec(pair);
       if (!m) this.problems.push(`QEMU_BASE_IMAGES must be templateId:sizeGb pairs separated by commas, got "${pair}"`);
       else baseImages.push({ templateId: m[1], sizeGb: Number(m[2]) });

@@ -87,13 +87,7 @@ export const OPERATION_STATUSES = [
 ] as const;
 export type OperationStatus = (typeof OPERATION_STATUSES)[number];
 
-export const TERMINAL_OPERATION_STATUSES: readonly OperationStatus[] = [
-  'succeeded',
-  'failed',
-  'cancelled',
-  'compensated',
-  'stuck',
-];
+export const TERMINAL_OPERATION_STATUSES: readonly OperationStatus[] = ['succeeded', 'failed', 'cancelled', 'compensated', 'stuck'];
 
 export function isTerminalOperationStatus(status: OperationStatus): boolean {
   return TERMINAL_OPERATION_STATUSES.includes(status);
@@ -102,7 +96,8 @@ export function isTerminalOperationStatus(status: OperationStatus): boolean {
 /** What each operation status means to the caller (the README's table is written from it). */
 export const OPERATION_STATUS_MEANINGS: Record<OperationStatus, string> = {
   pending: 'Recorded; its workflow is starting.',
-  running: 'Its steps are running (`steps` shows each, `progress` the current one, `waiting` a two-phase migration parked for its finalize).',
+  running:
+    'Its steps are running (`steps` shows each, `progress` the current one, `waiting` a two-phase migration parked for its finalize).',
   succeeded: 'Every step is done.',
   failed: 'It ended with nothing to undo (also `NEVER_STARTED`, `WORKFLOW_ENDED`: see `error.code`).',
   cancelling: 'A cancel was asked for; its done steps are being undone.',
@@ -118,7 +113,8 @@ export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'compe
 /** What each step status means (a step of `steps` in an operation). */
 export const STEP_STATUS_MEANINGS: Record<StepStatus, string> = {
   pending: 'Not started yet.',
-  running: 'Running (`attempts` counts its tries, the one running included; it retries with backoff, and `error` says why the last try failed).',
+  running:
+    'Running (`attempts` counts its tries, the one running included; it retries with backoff, and `error` says why the last try failed).',
   succeeded: 'Done.',
   failed: 'Failed for good (`error` says why); the operation undoes the steps before it.',
   compensated: 'It had been done and was undone.',

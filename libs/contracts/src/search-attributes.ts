@@ -7,7 +7,12 @@ export const NodeIdKey = defineSearchAttributeKey('NodeId', SearchAttributeType.
 export const OperationTypeKey = defineSearchAttributeKey('OperationType', SearchAttributeType.KEYWORD);
 
 /** An operation's search attributes: findable by VM (when it acts on one), tenant, node and type. */
-export function operationSearchAttributes(op: { type: OperationType; tenantId: string; vmId: string | null; nodeId: string }): SearchAttributePair[] {
+export function operationSearchAttributes(op: {
+  type: OperationType;
+  tenantId: string;
+  vmId: string | null;
+  nodeId: string;
+}): SearchAttributePair[] {
   return [
     ...(op.vmId ? [{ key: VmIdKey, value: op.vmId }] : []),
     { key: TenantIdKey, value: op.tenantId },

@@ -36,7 +36,6 @@ export interface DiskSlot {
   sizeGb: number;
 }
 
-
 export type VmPowerState = 'running' | 'stopped';
 
 /** What every operation on one existing VM starts from. */

@@ -23,7 +23,9 @@ export function antiAffinityMessage(hostname: string, neighbour: GroupNeighbour,
  * Members that would share a node if they were in one group: the first pair found, as (the VM, the one already
  * there), or null. `occupied` lists each VM with every node it occupies.
  */
-export function firstSharedNode(occupied: readonly { vmId: string; hostname: string; nodeId: string }[]): { vm: { vmId: string; hostname: string }; already: { vmId: string; hostname: string }; nodeId: string } | null {
+export function firstSharedNode(
+  occupied: readonly { vmId: string; hostname: string; nodeId: string }[],
+): { vm: { vmId: string; hostname: string }; already: { vmId: string; hostname: string }; nodeId: string } | null {
   const byNode = new Map<string, { vmId: string; hostname: string }>();
   for (const o of occupied) {
     const there = byNode.get(o.nodeId);

@@ -38,12 +38,33 @@ function audit(partial: Partial<NodeAudit>): NodeAudit {
   };
 }
 
-const inventory = (partial: Partial<NodeInventory>): NodeInventory => ({ vms: [], disks: [], nics: [], snapshots: [], migrations: [], ...partial });
-const invVm = (id: string, status: 'running' | 'stopped' | 'creating' | 'error' = 'running', busy = false) => ({ id, status, cpus: 1, memoryMb: 512, busy });
+const inventory = (partial: Partial<NodeInventory>): NodeInventory => ({
+  vms: [],
+  disks: [],
+  nics: [],
+  snapshots: [],
+  migrations: [],
+  ...partial,
+});
+const invVm = (id: string, status: 'running' | 'stopped' | 'creating' | 'error' = 'running', busy = false) => ({
+  id,
+  status,
+  cpus: 1,
+  memoryMb: 512,
+  busy,
+});
 
 describe('diffNodeAudit', () => {
   it('reports a migration no operation holds any more: a reservation or a kept copy left behind', () => {
-    const migration = (migrationId: string) => ({ migrationId, vmId: 'a', sourceNodeId: 'n1', targetNodeId: 'n2', state: 'switched' as const, progress: 100, bytesTotal: 0 });
+    const migration = (migrationId: string) => ({
+      migrationId,
+      vmId: 'a',
+      sourceNodeId: 'n1',
+      targetNodeId: 'n2',
+      state: 'switched' as const,
+      progress: 100,
+      bytesTotal: 0,
+    });
     const diff = diffNodeAudit(audit({ migrations: [migration('held'), migration('left')] }), inventory({ migrations: [{ id: 'held' }] }));
     expect(diff.orphans).toEqual([{ kind: 'migration', id: 'left' }]);
     expect(diff.clean).toBe(false);
@@ -87,10 +108,17 @@ describe('diffNodeAudit', () => {
     const nic = { nicId: 'eth1', nodeId: 'n1', mac: 'm', network: 'public', vmId: null, position: null };
     const diff = diffNodeAudit(
       audit({ vms: [vm('a')], disks: [disk('spare', null)], nics: [nic] }),
-      inventory({ vms: [invVm('a')], disks: [{ id: 'spare', vmId: 'a', position: null, sizeGb: 10 }], nics: [{ id: 'eth1', vmId: 'a', position: null }] }),
+      inventory({
+        vms: [invVm('a')],
+        disks: [{ id: 'spare', vmId: 'a', position: null, sizeGb: 10 }],
+        nics: [{ id: 'eth1', vmId: 'a', position: null }],
+      }),
     );
     expect(diff.clean).toBe(true);
-    const attached = diffNodeAudit(audit({ vms: [vm('a')], nics: [{ ...nic, vmId: 'a', position: 1 }] }), inventory({ vms: [invVm('a')], nics: [{ id: 'eth1', vmId: 'a', position: null }] }));
+    const attached = diffNodeAudit(
+      audit({ vms: [vm('a')], nics: [{ ...nic, vmId: 'a', position: 1 }] }),
+      inventory({ vms: [invVm('a')], nics: [{ id: 'eth1', vmId: 'a', position: null }] }),
+    );
     expect(attached.mismatches).toEqual([
       { kind: 'nic', id: 'eth1', field: 'attachedTo', inventory: null, node: 'a' },
       { kind: 'nic', id: 'eth1', field: 'position', inventory: null, node: 1 },

@@ -40,7 +40,10 @@ describe('placement', () => {
   const req = { cpus: 2, memoryMb: 4096, storageGb: 20 };
 
   it('picks the online node left with the most free memory', () => {
-    const chosen = pickNode([node('a', { usedMemoryMb: 20000 }), node('b', { usedMemoryMb: 1000 }), node('c', { usedMemoryMb: 9000 })], req);
+    const chosen = pickNode(
+      [node('a', { usedMemoryMb: 20000 }), node('b', { usedMemoryMb: 1000 }), node('c', { usedMemoryMb: 9000 })],
+      req,
+    );
     expect(chosen?.name).toBe('b');
   });
   it('breaks ties by name, so placement is repeatable', () => {
@@ -70,7 +73,7 @@ describe('API keys', () => {
     expect(apiKeyDisplayPrefix(a)).toBe(a.slice(0, 10));
   });
 
-  it("show little of a key an operator chose: at most a quarter of it, at most 4 characters", () => {
+  it('show little of a key an operator chose: at most a quarter of it, at most 4 characters', () => {
     expect(apiKeyDisplayPrefix('admin-key-1')).toBe('ad…');
     expect(apiKeyDisplayPrefix('abc')).toBe('…');
     expect(apiKeyDisplayPrefix('a-long-operator-chosen-secret-of-40-chars')).toBe('a-lo…');

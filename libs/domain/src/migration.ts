@@ -63,13 +63,24 @@ export function targetRefusals(vm: MigratingVm, node: NodeCapacity): MigrationRe
   if (node.id === vm.nodeId) return [{ code: 'SAME_NODE', message: `${vm.hostname} is already on ${node.name}` }];
   const reasons: MigrationRefusal[] = [];
   if (node.status !== 'online') reasons.push({ code: 'NODE_NOT_ONLINE', message: `${node.name} is ${node.status}` });
-  const free = { cpus: node.cpus - node.usedCpus, memoryMb: node.memoryMb - node.usedMemoryMb, storageGb: node.storageGb - node.usedStorageGb };
-  if (vm.cpus > free.cpus) reasons.push({ code: 'INSUFFICIENT_CPUS', message: `${node.name} has ${free.cpus} vCPU free; ${vm.hostname} needs ${vm.cpus}` });
+  const free = {
+    cpus: node.cpus - node.usedCpus,
+    memoryMb: node.memoryMb - node.usedMemoryMb,
+    storageGb: node.storageGb - node.usedStorageGb,
+  };
+  if (vm.cpus > free.cpus)
+    reasons.push({ code: 'INSUFFICIENT_CPUS', message: `${node.name} has ${free.cpus} vCPU free; ${vm.hostname} needs ${vm.cpus}` });
   if (vm.memoryMb > free.memoryMb) {
-    reasons.push({ code: 'INSUFFICIENT_MEMORY', message: `${node.name} has ${free.memoryMb} MB of memory free; ${vm.hostname} needs ${vm.memoryMb}` });
+    reasons.push({
+      code: 'INSUFFICIENT_MEMORY',
+      message: `${node.name} has ${free.memoryMb} MB of memory free; ${vm.hostname} needs ${vm.memoryMb}`,
+    });
   }
   if (vm.storageGb > free.storageGb) {
-    reasons.push({ code: 'INSUFFICIENT_STORAGE', message: `${node.name} has ${free.storageGb} GB of storage free; ${vm.hostname} needs ${vm.storageGb}` });
+    reasons.push({
+      code: 'INSUFFICIENT_STORAGE',
+      message: `${node.name} has ${free.storageGb} GB of storage free; ${vm.hostname} needs ${vm.storageGb}`,
+    });
   }
   const neighbour = antiAffinityConflict(vm.neighbours, node.id);
   if (neighbour) {
@@ -91,7 +102,10 @@ export interface MigrationTarget {
 }
 
 /** Every node judged as a target, and the one placement would choose (the eligible node that keeps the most memory free). */
-export function migrationTargets(vm: MigratingVm, nodes: readonly NodeCapacity[]): { targets: MigrationTarget[]; chosen: NodeCapacity | null } {
+export function migrationTargets(
+  vm: MigratingVm,
+  nodes: readonly NodeCapacity[],
+): { targets: MigrationTarget[]; chosen: NodeCapacity | null } {
   const targets = nodes.map((node) => {
     const reasons = targetRefusals(vm, node);
     return { nodeId: node.id, name: node.name, eligible: reasons.length === 0, reasons };

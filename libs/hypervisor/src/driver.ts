@@ -136,7 +136,11 @@ export interface HypervisorDriver {
   /** Sends the ACPI power button press and returns; whether the guest obeys is up to the guest. */
   shutdownVm(nodeId: string, vmId: string): Promise<void>;
   /** ACPI shutdown, then waits up to `timeoutSeconds` for the guest to power off. */
-  stopVm(nodeId: string, vmId: string, options: { timeoutSeconds: number; onProgress?: ProgressListener }): Promise<'stopped' | 'timed_out'>;
+  stopVm(
+    nodeId: string,
+    vmId: string,
+    options: { timeoutSeconds: number; onProgress?: ProgressListener },
+  ): Promise<'stopped' | 'timed_out'>;
   /** Pulls the plug: no guest cooperation needed. */
   forceStopVm(nodeId: string, vmId: string): Promise<void>;
   /** Hard reset of a running VM (the reset button). */

@@ -45,7 +45,9 @@ export async function lockAntiAffinityGroups(tx: EntityManager, groupIds: string
 }
 
 export async function groupsOfVm(m: EntityManager, vmId: string): Promise<string[]> {
-  return (await m.query(`SELECT group_id FROM anti_affinity_members WHERE vm_id = $1`, [vmId])).map((r: { group_id: string }) => r.group_id);
+  return (await m.query(`SELECT group_id FROM anti_affinity_members WHERE vm_id = $1`, [vmId])).map(
+    (r: { group_id: string }) => r.group_id,
+  );
 }
 
 /** The groups `vmId` is a member of, locked; and its neighbours in them. */

@@ -13,12 +13,18 @@ export interface DatabaseSettings {
 }
 
 /** Errors of a database that did not answer, refused or dropped the connection: not the request's fault (503). */
-const UNAVAILABLE = /Query read timeout|timeout exceeded when trying to connect|Connection terminated|ECONNREFUSED|ECONNRESET|the database system is (starting up|shutting down|in recovery mode)|canceling statement due to statement timeout/;
+const UNAVAILABLE =
+  /Query read timeout|timeout exceeded when trying to connect|Connection terminated|ECONNREFUSED|ECONNRESET|the database system is (starting up|shutting down|in recovery mode)|canceling statement due to statement timeout/;
 const UNAVAILABLE_CODES = new Set(['57014', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006', 'ECONNREFUSED', 'ECONNRESET']);
 
 export function isDatabaseUnavailable(err: unknown): boolean {
-  for (let e = err as { message?: unknown; code?: unknown; driverError?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; depth++) {
-    if ((typeof e.message === 'string' && UNAVAILABLE.test(e.message)) || (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code))) return true;
+  for (
+    let e = err as { message?: unknown; code?: unknown; driverError?: unknown; cause?: unknown } | undefined, depth = 0;
+    e && depth < 4;
+    depth++
+  ) {
+    if ((typeof e.message === 'string' && UNAVAILABLE.test(e.message)) || (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code)))
+      return true;
     e = (e.driverError ?? e.cause) as typeof e;
   }
   return false;

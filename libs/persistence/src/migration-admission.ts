@@ -1,5 +1,13 @@
 import { defaultStopTimeoutFor, type MigrateVmInput } from '@vmops/contracts';
-import { migrationTargets, targetRefusals, vmMigrationRefusals, type MigratingVm, type MigrationMode, type MigrationRefusal, type MigrationTarget } from '@vmops/domain';
+import {
+  migrationTargets,
+  targetRefusals,
+  vmMigrationRefusals,
+  type MigratingVm,
+  type MigrationMode,
+  type MigrationRefusal,
+  type MigrationTarget,
+} from '@vmops/domain';
 import type { EntityManager } from 'typeorm';
 import { groupNeighbours, groupsOfVm, lockGroupsOfVm } from './anti-affinity';
 import { lockNodeUsage } from './node-capacity';
@@ -29,8 +37,15 @@ export type MigrationAdmission =
  * The VM as migration rules judge it: with the storage of all its disks, the ones left detached, and its
  * anti-affinity neighbours (as locked by the caller, or read as they are now).
  */
-export async function migratingVm(m: EntityManager, vm: Omit<VmToMigrate, 'osFamily'>, neighbours?: MigratingVm['neighbours']): Promise<MigratingVm> {
-  const disks: { id: string; position: number | null; size_gb: number }[] = await m.query(`SELECT id, position, size_gb FROM disks WHERE vm_id = $1 ORDER BY id`, [vm.id]);
+export async function migratingVm(
+  m: EntityManager,
+  vm: Omit<VmToMigrate, 'osFamily'>,
+  neighbours?: MigratingVm['neighbours'],
+): Promise<MigratingVm> {
+  const disks: { id: string; position: number | null; size_gb: number }[] = await m.query(
+    `SELECT id, position, size_gb FROM disks WHERE vm_id = $1 ORDER BY id`,
+    [vm.id],
+  );
   return {
     hostname: vm.hostname,
     nodeId: vm.nodeId,

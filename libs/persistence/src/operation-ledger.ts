@@ -51,28 +51,42 @@ export async function deleteVmRecords(tx: EntityManager, vmId: string, keepDiskI
 
 /** Frees every VM `operationId` holds but `vmId` (its own): a clone's source, when the clone's operation ends. */
 export async function releaseOtherVms(tx: EntityManager, operationId: string, vmId: string | null): Promise<void> {
-  await tx.query(`UPDATE vms SET current_operation_id = NULL, updated_at = now() WHERE current_operation_id = $1 AND id IS DISTINCT FROM $2`, [operationId, vmId]);
+  await tx.query(
+    `UPDATE vms SET current_operation_id = NULL, updated_at = now() WHERE current_operation_id = $1 AND id IS DISTINCT FROM $2`,
+    [operationId, vmId],
+  );
 }
 
 /** Frees the VM if `operationId` still holds it, handing the lock back where a reset took it over. */
 async function releaseVmLock(tx: EntityManager, vmId: string, operationId: string, handBackTo: string | null = null): Promise<void> {
-  await tx.query(`UPDATE vms SET current_operation_id = $3, updated_at = now() WHERE id = $1 AND current_operation_id = $2`, [vmId, operationId, handBackTo]);
+  await tx.query(`UPDATE vms SET current_operation_id = $3, updated_at = now() WHERE id = $1 AND current_operation_id = $2`, [
+    vmId,
+    operationId,
+    handBackTo,
+  ]);
 }
 
 /** Gives back everything the launch of an operation that never ran reserved, and the VM's lock. Idempotent. */
 async function releaseReservations(tx: EntityManager, op: { id: string; vmId: string | null; reservations: Reservations }): Promise<void> {
   const r = op.reservations;
   await releaseOtherVms(tx, op.id, op.vmId);
-  if (r.drainedNode) await tx.query(`UPDATE nodes SET status = $2 WHERE id = $1 AND status = 'maintenance'`, [r.drainedNode.nodeId, r.drainedNode.previousStatus]);
-  if (r.pendingSnapshotIds?.length) await tx.query(`DELETE FROM snapshots WHERE id = ANY($1::uuid[]) AND status = 'pending'`, [r.pendingSnapshotIds]);
+  if (r.drainedNode)
+    await tx.query(`UPDATE nodes SET status = $2 WHERE id = $1 AND status = 'maintenance'`, [
+      r.drainedNode.nodeId,
+      r.drainedNode.previousStatus,
+    ]);
+  if (r.pendingSnapshotIds?.length)
+    await tx.query(`DELETE FROM snapshots WHERE id = ANY($1::uuid[]) AND status = 'pending'`, [r.pendingSnapshotIds]);
   if (r.deletingSnapshotIds?.length) {
     await tx.query(`UPDATE snapshots SET status = 'ok' WHERE id = ANY($1::uuid[]) AND status = 'deleting'`, [r.deletingSnapshotIds]);
   }
   if (r.diskIds?.length) await tx.query(`DELETE FROM disks WHERE id = ANY($1::uuid[]) AND position IS NULL`, [r.diskIds]);
   if (r.templateIds?.length) await tx.query(`DELETE FROM templates WHERE id = ANY($1::uuid[]) AND status = 'creating'`, [r.templateIds]);
-  if (r.deletingTemplateId) await tx.query(`UPDATE templates SET status = 'ready' WHERE id = $1 AND status = 'deleting'`, [r.deletingTemplateId]);
+  if (r.deletingTemplateId)
+    await tx.query(`UPDATE templates SET status = 'ready' WHERE id = $1 AND status = 'deleting'`, [r.deletingTemplateId]);
   if (r.nicIds?.length) await tx.query(`DELETE FROM network_interfaces WHERE id = ANY($1::uuid[]) AND position IS NULL`, [r.nicIds]);
-  if (r.claimedNicIds?.length) await tx.query(`UPDATE network_interfaces SET vm_id = NULL WHERE id = ANY($1::uuid[]) AND position IS NULL`, [r.claimedNicIds]);
+  if (r.claimedNicIds?.length)
+    await tx.query(`UPDATE network_interfaces SET vm_id = NULL WHERE id = ANY($1::uuid[]) AND position IS NULL`, [r.claimedNicIds]);
   if (!op.vmId) return;
   if (r.vmRecord) {
     // Only a VM this operation still holds, so only the one it recorded.
@@ -148,7 +162,9 @@ export async function settleIfStale(
   operationId: string,
   now = Date.now(),
 ): Promise<AbandonedOperation | null> {
-  const [op] = await dataSource.query(`SELECT workflow_id, created_at FROM operations WHERE id = $1 AND finished_at IS NULL`, [operationId]);
+  const [op] = await dataSource.query(`SELECT workflow_id, created_at FROM operations WHERE id = $1 AND finished_at IS NULL`, [
+    operationId,
+  ]);
   if (!op) return null;
   let status: string | null;
   try {
@@ -170,7 +186,11 @@ export async function settleIfStale(
   return abandonOperation(
     dataSource,
     operationId,
-    { code: 'WORKFLOW_ENDED', message: `the workflow ended (${ended}) before the operation finished; the VM's recorded state may be stale`, step: null },
+    {
+      code: 'WORKFLOW_ENDED',
+      message: `the workflow ended (${ended}) before the operation finished; the VM's recorded state may be stale`,
+      step: null,
+    },
     { neverStarted: false },
   );
 }
@@ -221,7 +241,13 @@ export function requestHash(type: string, request: unknown): string {
     Array.isArray(value)
       ? value.map(canonical)
       : value && typeof value === 'object'
-        ? Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]))
+        ? Object.fromEntries(
+            Object.keys(value)
+              .sort()
+              .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
+          )
         : value;
-  return createHash('sha256').update(JSON.stringify({ type, request: canonical(request) })).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify({ type, request: canonical(request) }))
+    .digest('hex');
 }

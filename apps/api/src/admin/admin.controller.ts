@@ -126,12 +126,22 @@ export class AdminController {
               type: 'node.drain',
             });
           }
-          const vms: { id: string; hostname: string }[] = await tx.query(`SELECT id, hostname FROM vms WHERE node_id = $1 ORDER BY hostname`, [nodeId]);
+          const vms: { id: string; hostname: string }[] = await tx.query(
+            `SELECT id, hostname FROM vms WHERE node_id = $1 ORDER BY hostname`,
+            [nodeId],
+          );
           // From now on placement sends nothing new there; a drain that never starts puts the status back.
           await tx.query(`UPDATE nodes SET status = 'maintenance' WHERE id = $1`, [nodeId]);
           return {
             node: { id: node.id, name: node.name },
-            input: { operationId, tenantId: admin.tenantId, nodeId, nodeName: node.name, concurrency, vms: vms.map((v) => ({ vmId: v.id, hostname: v.hostname })) },
+            input: {
+              operationId,
+              tenantId: admin.tenantId,
+              nodeId,
+              nodeName: node.name,
+              concurrency,
+              vms: vms.map((v) => ({ vmId: v.id, hostname: v.hostname })),
+            },
             reservations: { drainedNode: { nodeId, previousStatus: node.status } },
           };
         },

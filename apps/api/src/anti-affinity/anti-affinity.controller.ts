@@ -23,7 +23,11 @@ export class CreateAntiAffinityGroupDto {
   @MaxLength(2000)
   description?: string;
 
-  @ApiPropertyOptional({ type: [String], format: 'uuid', description: 'VMs to put in the group now; they must be on distinct nodes (409 otherwise)' })
+  @ApiPropertyOptional({
+    type: [String],
+    format: 'uuid',
+    description: 'VMs to put in the group now; they must be on distinct nodes (409 otherwise)',
+  })
   @Optional()
   @IsArray()
   @ArrayMaxSize(MAX_MEMBERS)
@@ -69,7 +73,8 @@ export class AntiAffinityController {
   @Post()
   @ApiOperation({
     summary: 'Create an anti-affinity group (Gigas segregation)',
-    description: 'VMs of one group never share a node: create (antiAffinityGroupIds), migrate and drain place them apart, and answer 409 ANTI_AFFINITY naming the group and the VM already there when they cannot.',
+    description:
+      'VMs of one group never share a node: create (antiAffinityGroupIds), migrate and drain place them apart, and answer 409 ANTI_AFFINITY naming the group and the VM already there when they cannot.',
   })
   create(@CurrentPrincipal() p: Principal, @Body() dto: CreateAntiAffinityGroupDto) {
     return this.groups.create(p, dto);
@@ -96,14 +101,21 @@ export class AntiAffinityController {
 
   @Post(':id/members')
   @HttpCode(HttpStatus.OK)
-  @ApiOperation({ summary: 'Add VMs to a group', description: '409 ANTI_AFFINITY when one would share a node with a member (a migrating VM counts on both its nodes).' })
+  @ApiOperation({
+    summary: 'Add VMs to a group',
+    description: '409 ANTI_AFFINITY when one would share a node with a member (a migrating VM counts on both its nodes).',
+  })
   add(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('group id')) id: string, @Body() dto: AddMembersDto) {
     return this.groups.addMembers(p, id, dto.vmIds);
   }
 
   @Delete(':id/members/:vmId')
   @ApiOperation({ summary: 'Take a VM out of a group' })
-  removeMember(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('group id')) id: string, @Param('vmId', uuidParam('VM id')) vmId: string) {
+  removeMember(
+    @CurrentPrincipal() p: Principal,
+    @Param('id', uuidParam('group id')) id: string,
+    @Param('vmId', uuidParam('VM id')) vmId: string,
+  ) {
     return this.groups.removeMember(p, id, vmId);
   }
 }

@@ -34,7 +34,9 @@ export class AntiAffinityService {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   async list(principal: Principal): Promise<{ items: AntiAffinityGroupView[] }> {
-    const rows: GroupRow[] = await this.dataSource.query(`SELECT * FROM anti_affinity_groups WHERE tenant_id = $1 ORDER BY name`, [principal.tenantId]);
+    const rows: GroupRow[] = await this.dataSource.query(`SELECT * FROM anti_affinity_groups WHERE tenant_id = $1 ORDER BY name`, [
+      principal.tenantId,
+    ]);
     return { items: await this.views(this.dataSource.manager, rows) };
   }
 
@@ -48,7 +50,12 @@ export class AntiAffinityService {
       const id = randomUUID();
       const vmIds = await this.lockVms(tx, principal, dto.vmIds ?? []);
       await this.unique(dto.name, () =>
-        tx.query(`INSERT INTO anti_affinity_groups (id, tenant_id, name, description) VALUES ($1, $2, $3, $4)`, [id, principal.tenantId, dto.name, dto.description ?? null]),
+        tx.query(`INSERT INTO anti_affinity_groups (id, tenant_id, name, description) VALUES ($1, $2, $3, $4)`, [
+          id,
+          principal.tenantId,
+          dto.name,
+          dto.description ?? null,
+        ]),
       );
       await this.join(tx, { id, name: dto.name }, vmIds);
       return (await this.views(tx, [await this.groupOf(tx, principal, id)]))[0];
@@ -104,21 +111,30 @@ export class AntiAffinityService {
     const members = (await groupNeighbours(tx, [group.id], null)).filter((m) => !vmIds.includes(m.vmId));
     const shared = firstSharedNode([...members, ...joining]);
     if (shared) {
-      throw new ApiError('ANTI_AFFINITY',
+      throw new ApiError(
+        'ANTI_AFFINITY',
         `${shared.vm.hostname} and ${shared.already.hostname} are on one node; anti-affinity group ${group.name} cannot hold both until one of them migrates`,
-        { group: { id: group.id, name: group.name }, vm: { id: shared.already.vmId, hostname: shared.already.hostname }, joining: shared.vm, nodeId: shared.nodeId },
+        {
+          group: { id: group.id, name: group.name },
+          vm: { id: shared.already.vmId, hostname: shared.already.hostname },
+          joining: shared.vm,
+          nodeId: shared.nodeId,
+        },
       );
     }
-    await tx.query(`INSERT INTO anti_affinity_members (group_id, vm_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING`, [group.id, vmIds]);
+    await tx.query(`INSERT INTO anti_affinity_members (group_id, vm_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING`, [
+      group.id,
+      vmIds,
+    ]);
   }
 
   /** The tenant's VMs `vmIds`, their rows locked in id order; 412 naming any that is not the tenant's. */
   private async lockVms(tx: EntityManager, principal: Principal, vmIds: string[]): Promise<string[]> {
     const ids = [...new Set(vmIds)].sort();
     if (!ids.length) return [];
-    const found: string[] = (await tx.query(`SELECT id FROM vms WHERE id = ANY($1::uuid[]) AND tenant_id = $2 ORDER BY id FOR UPDATE`, [ids, principal.tenantId])).map(
-      (r: { id: string }) => r.id,
-    );
+    const found: string[] = (
+      await tx.query(`SELECT id FROM vms WHERE id = ANY($1::uuid[]) AND tenant_id = $2 ORDER BY id FOR UPDATE`, [ids, principal.tenantId])
+    ).map((r: { id: string }) => r.id);
     const unknown = ids.filter((v) => !found.includes(v));
     if (unknown.length) throw invalidParameter('vmIds', `you have no VM ${unknown.join(', ')}`);
     return ids;

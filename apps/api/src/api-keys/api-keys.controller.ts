@@ -23,7 +23,14 @@ class CreateApiKeyDto {
 }
 
 function keyView(k: ApiKeyEntity) {
-  return { id: k.id, name: k.name, role: k.role, prefix: k.keyPrefix, createdAt: k.createdAt.toISOString(), revokedAt: k.revokedAt?.toISOString() ?? null };
+  return {
+    id: k.id,
+    name: k.name,
+    role: k.role,
+    prefix: k.keyPrefix,
+    createdAt: k.createdAt.toISOString(),
+    revokedAt: k.revokedAt?.toISOString() ?? null,
+  };
 }
 
 /** The tenant's API keys. A key is shown once, when it is created; only its hash is stored. */
@@ -43,7 +50,14 @@ export class ApiKeysController {
     }
     const key = generateApiKey();
     const row = await this.keys.save(
-      this.keys.create({ tenantId: principal.tenantId, name: dto.name, role, keyHash: hashApiKey(key), keyPrefix: apiKeyDisplayPrefix(key), revokedAt: null }),
+      this.keys.create({
+        tenantId: principal.tenantId,
+        name: dto.name,
+        role,
+        keyHash: hashApiKey(key),
+        keyPrefix: apiKeyDisplayPrefix(key),
+        revokedAt: null,
+      }),
     );
     return { ...keyView(row), key };
   }

@@ -1,11 +1,4 @@
-import {
-  applyDecorators,
-  CanActivate,
-  createParamDecorator,
-  ExecutionContext,
-  Injectable,
-  SetMetadata,
-} from '@nestjs/common';
+import { applyDecorators, CanActivate, createParamDecorator, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ApiExtension } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -52,10 +45,9 @@ export class ApiKeyGuard implements CanActivate {
     if (!match) {
       throw new ApiError('UNAUTHENTICATED', 'send your API key as "Authorization: Bearer <key>"');
     }
-    const [row] = await this.dataSource.query(
-      `SELECT id, tenant_id, role FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL`,
-      [hashApiKey(match[1])],
-    );
+    const [row] = await this.dataSource.query(`SELECT id, tenant_id, role FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL`, [
+      hashApiKey(match[1]),
+    ]);
     if (!row) throw new ApiError('UNAUTHENTICATED', 'the API key is not valid or has been revoked');
     req.principal = { tenantId: row.tenant_id, apiKeyId: row.id, role: row.role };
     if (row.role !== 'admin' && this.reflector.getAllAndOverride<boolean>(ADMIN, [ctx.getHandler(), ctx.getClass()])) {

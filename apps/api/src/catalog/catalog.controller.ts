@@ -69,5 +69,9 @@ export class CatalogController {
 function nodeView(n: NodeEntity, usage: Map<string, { cpus: number; memoryMb: number; storageGb: number; vms: number }> | null) {
   const base = { id: n.id, name: n.name, datacenter: n.datacenter, status: n.status };
   if (!usage) return base;
-  return { ...base, capacity: { cpus: n.cpus, memoryMb: n.memoryMb, storageGb: n.storageGb }, used: usage.get(n.id) ?? { vms: 0, cpus: 0, memoryMb: 0, storageGb: 0 } };
+  return {
+    ...base,
+    capacity: { cpus: n.cpus, memoryMb: n.memoryMb, storageGb: n.storageGb },
+    used: usage.get(n.id) ?? { vms: 0, cpus: 0, memoryMb: 0, storageGb: 0 },
+  };
 }

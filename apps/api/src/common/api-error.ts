@@ -26,6 +26,7 @@ export class ApiError extends HttpException {
   }
 }
 
-export const notFound = (what: string, id: string) => new ApiError('NOT_FOUND', `${what} ${id} does not exist`, { [`${what.toLowerCase()}Id`]: id });
+export const notFound = (what: string, id: string) =>
+  new ApiError('NOT_FOUND', `${what} ${id} does not exist`, { [`${what.toLowerCase()}Id`]: id });
 
 export const invalidParameter = (field: string, message: string) => new ApiError('INVALID_PARAMETER', message, { field });

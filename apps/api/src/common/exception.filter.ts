@@ -29,7 +29,9 @@ export class ApiExceptionFilter implements ExceptionFilter {
       const allowed = allowedMethods(req);
       if (allowed.length) {
         res.setHeader('Allow', allowed.join(', '));
-        const error = new ApiError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${req.path}; it takes ${allowed.join(', ')}`, { allowed });
+        const error = new ApiError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${req.path}; it takes ${allowed.join(', ')}`, {
+          allowed,
+        });
         res.status(error.getStatus()).json(error.toBody());
         return;
       }
@@ -51,7 +53,8 @@ export class ApiExceptionFilter implements ExceptionFilter {
     }
     if (isDatabaseUnavailable(exception)) {
       this.logger.warn(`database unavailable: ${(exception as Error).message}`);
-      return new ApiError('DATABASE_UNAVAILABLE',
+      return new ApiError(
+        'DATABASE_UNAVAILABLE',
         'the database did not answer in time; try again (a mutation retried with the same Idempotency-Key is not done twice)',
       );
     }
@@ -71,10 +74,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const body = exception.getResponse();
-      const message =
-        typeof body === 'object' && body !== null && 'message' in body
-          ? [body.message].flat().join('; ')
-          : exception.message;
+      const message = typeof body === 'object' && body !== null && 'message' in body ? [body.message].flat().join('; ') : exception.message;
       return new ApiError(this.codeFor(status), String(message));
     }
     this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));

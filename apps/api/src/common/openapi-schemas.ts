@@ -9,7 +9,11 @@ import { VM_STATUSES } from '@vmops/domain';
  */
 const nullable = (schema: SchemaObject): SchemaObject => ({ ...schema, nullable: true });
 /** An object of exactly these properties, all required; `optional` ones may be left out. */
-const object = (properties: Record<string, SchemaObject>, extra: Partial<SchemaObject> = {}, optional: Record<string, SchemaObject> = {}): SchemaObject => ({
+const object = (
+  properties: Record<string, SchemaObject>,
+  extra: Partial<SchemaObject> = {},
+  optional: Record<string, SchemaObject> = {},
+): SchemaObject => ({
   type: 'object',
   required: Object.keys(properties),
   additionalProperties: false,
@@ -24,9 +28,17 @@ const int: SchemaObject = { type: 'integer', minimum: 0 };
 export const SHARED_SCHEMAS: Record<string, SchemaObject> = {
   Error: object({
     error: object({
-      code: { type: 'string', enum: Object.keys(API_ERRORS), description: 'A code of the error catalogue (the README lists each with its meaning)' },
+      code: {
+        type: 'string',
+        enum: Object.keys(API_ERRORS),
+        description: 'A code of the error catalogue (the README lists each with its meaning)',
+      },
       message: { type: 'string', description: 'What went wrong and what to do about it' },
-      details: { type: 'object', additionalProperties: true, description: 'Machine-readable context: the fields, ids, statuses the message names' },
+      details: {
+        type: 'object',
+        additionalProperties: true,
+        description: 'Machine-readable context: the fields, ids, statuses the message names',
+      },
     }),
   }),
   OperationStep: object({
@@ -58,11 +70,20 @@ export const SHARED_SCHEMAS: Record<string, SchemaObject> = {
         children: nullable(object({ succeeded: int, failed: int, remaining: int })),
       }),
       steps: { type: 'array', items: { $ref: '#/components/schemas/OperationStep' } },
-      error: nullable(object({ code: { type: 'string', description: 'A code of the operation error catalogue' }, message: { type: 'string' }, step: nullable({ type: 'string' }) })),
+      error: nullable(
+        object({
+          code: { type: 'string', description: 'A code of the operation error catalogue' },
+          message: { type: 'string' },
+          step: nullable({ type: 'string' }),
+        }),
+      ),
       mayCancel: { type: 'boolean' },
       pointOfNoReturn: nullable({ type: 'string' }),
       waiting: nullable(object({ for: { type: 'string' }, step: { type: 'string' }, until: time })),
-      children: { type: 'array', items: object({ step: { type: 'string' }, operationId: uuid, vmId: uuid, status: { type: 'string' }, link: { type: 'string' } }) },
+      children: {
+        type: 'array',
+        items: object({ step: { type: 'string' }, operationId: uuid, vmId: uuid, status: { type: 'string' }, link: { type: 'string' } }),
+      },
       resources: object({ vms: { type: 'array', items: { type: 'string' } } }),
       links: object({ self: { type: 'string' }, vm: nullable({ type: 'string' }), temporalUi: { type: 'string' } }),
     },
@@ -90,7 +111,13 @@ SHARED_SCHEMAS.Vm = object(
     disks: { type: 'array', items: object({ id: uuid, position: nullable(int), sizeGb: { type: 'integer', minimum: 1 } }) },
     interfaces: {
       type: 'array',
-      items: object({ id: uuid, position: nullable(int), mac: { type: 'string' }, network: { type: 'string' }, ipAddress: nullable({ type: 'string' }) }),
+      items: object({
+        id: uuid,
+        position: nullable(int),
+        mac: { type: 'string' },
+        network: { type: 'string' },
+        ipAddress: nullable({ type: 'string' }),
+      }),
     },
     createdAt: time,
     updatedAt: time,
@@ -103,7 +130,16 @@ SHARED_SCHEMAS.Vm = object(
 
 /** A keyset page of `item`: `nextCursor` continues it; `total` only with ?total=true. */
 const pageOf = (item: string): SchemaObject =>
-  object({ items: { type: 'array', items: { $ref: `#/components/schemas/${item}` } }, limit: int, offset: int, nextCursor: nullable({ type: 'string' }) }, {}, { total: int });
+  object(
+    {
+      items: { type: 'array', items: { $ref: `#/components/schemas/${item}` } },
+      limit: int,
+      offset: int,
+      nextCursor: nullable({ type: 'string' }),
+    },
+    {},
+    { total: int },
+  );
 SHARED_SCHEMAS.VmPage = pageOf('Vm');
 SHARED_SCHEMAS.OperationPage = pageOf('Operation');
 
@@ -144,12 +180,29 @@ SHARED_SCHEMAS.DryRun = object(
 );
 
 SHARED_SCHEMAS.Disk = object(
-  { id: uuid, vmId: nullable(uuid), nodeId: uuid, position: { ...nullable(int), description: 'Null when detached' }, sizeGb: { type: 'integer', minimum: 1 }, templateId: nullable(uuid), createdAt: time },
+  {
+    id: uuid,
+    vmId: nullable(uuid),
+    nodeId: uuid,
+    position: { ...nullable(int), description: 'Null when detached' },
+    sizeGb: { type: 'integer', minimum: 1 },
+    templateId: nullable(uuid),
+    createdAt: time,
+  },
   { description: 'A disk: attached to its VM at a position, or detached (still the VM’s, or left over)' },
 );
 SHARED_SCHEMAS.DiskList = listOf('Disk');
 
-const networkInterface = { id: uuid, vmId: nullable(uuid), nodeId: uuid, position: { ...nullable(int), description: 'Null when detached' }, mac: str, network: str, ipAddress: nullable(str), createdAt: time };
+const networkInterface = {
+  id: uuid,
+  vmId: nullable(uuid),
+  nodeId: uuid,
+  position: { ...nullable(int), description: 'Null when detached' },
+  mac: str,
+  network: str,
+  ipAddress: nullable(str),
+  createdAt: time,
+};
 SHARED_SCHEMAS.Interface = object(networkInterface, { description: 'A network interface: its MAC, network and address' });
 SHARED_SCHEMAS.InterfaceList = listOf('Interface');
 SHARED_SCHEMAS.VmInterfaceList = listOf('Interface', { warnings: arrayOf(str) });
@@ -191,7 +244,10 @@ SHARED_SCHEMAS.SnapshotDefinition = object(
   { description: 'A snapshot definition: a schedule that snapshots a disk and keeps the newest `retention`' },
 );
 SHARED_SCHEMAS.SnapshotDefinitionList = listOf('SnapshotDefinition');
-SHARED_SCHEMAS.ScheduleTriggered = object({ scheduleId: str, triggered: { type: 'boolean', enum: [true] } }, { description: 'The schedule was triggered: its run shows among the schedule’s actions' });
+SHARED_SCHEMAS.ScheduleTriggered = object(
+  { scheduleId: str, triggered: { type: 'boolean', enum: [true] } },
+  { description: 'The schedule was triggered: its run shows among the schedule’s actions' },
+);
 
 SHARED_SCHEMAS.Template = object(
   {
@@ -199,7 +255,11 @@ SHARED_SCHEMAS.Template = object(
     name: str,
     osFamily: str,
     diskSizeGb: { type: 'integer', minimum: 1 },
-    visibility: { type: 'string', enum: ['public', 'tenant'], description: 'public: a base template, everyone’s; tenant: made by your tenant from one of its VMs' },
+    visibility: {
+      type: 'string',
+      enum: ['public', 'tenant'],
+      description: 'public: a base template, everyone’s; tenant: made by your tenant from one of its VMs',
+    },
     status: { type: 'string', enum: ['creating', 'ready', 'deleting'] },
     sourceVmId: nullable(uuid),
     description: nullable(str),
@@ -217,20 +277,37 @@ SHARED_SCHEMAS.Node = object(
 );
 SHARED_SCHEMAS.NodeList = listOf('Node', { total: int });
 
-const apiKey = { id: uuid, name: str, role: { type: 'string', enum: ['member', 'admin'] }, prefix: { type: 'string', description: 'The start of the key, to tell keys apart' }, createdAt: time, revokedAt: nullable(time) };
+const apiKey = {
+  id: uuid,
+  name: str,
+  role: { type: 'string', enum: ['member', 'admin'] },
+  prefix: { type: 'string', description: 'The start of the key, to tell keys apart' },
+  createdAt: time,
+  revokedAt: nullable(time),
+};
 SHARED_SCHEMAS.ApiKey = object(apiKey, { description: 'An API key of your tenant (never the key itself)' });
 SHARED_SCHEMAS.NewApiKey = object({ ...apiKey, key: { type: 'string', description: 'The key: shown this once, only its hash is kept' } });
 SHARED_SCHEMAS.ApiKeyList = listOf('ApiKey', { total: int });
 
 SHARED_SCHEMAS.AntiAffinityGroup = object(
-  { id: uuid, name: str, description: nullable(str), members: arrayOf(object({ vmId: uuid, hostname: str, nodeId: uuid })), createdAt: time },
+  {
+    id: uuid,
+    name: str,
+    description: nullable(str),
+    members: arrayOf(object({ vmId: uuid, hostname: str, nodeId: uuid })),
+    createdAt: time,
+  },
   { description: 'VMs that must run on different nodes' },
 );
 SHARED_SCHEMAS.AntiAffinityGroupList = listOf('AntiAffinityGroup');
 
 SHARED_SCHEMAS.VmCount = object({ count: int });
 
-const refusal = object({ code: str, message: str }, {}, { group: object({ id: uuid, name: str }), vm: object({ id: uuid, hostname: str }) });
+const refusal = object(
+  { code: str, message: str },
+  {},
+  { group: object({ id: uuid, name: str }), vm: object({ id: uuid, hostname: str }) },
+);
 SHARED_SCHEMAS.MigrationCheck = object(
   {
     vmId: uuid,
@@ -253,7 +330,14 @@ SHARED_SCHEMAS.LiveStatus = object(
     node: object({ id: uuid, name: str }),
     inventoryStatus: { type: 'string', enum: [...VM_STATUSES] },
     live: nullable(
-      object({ powerState: { type: 'string', enum: ['running', 'stopping', 'stopped'] }, frozen: bool, cpus: int, memoryMb: int, bootIso: nullable(str), startedAt: nullable(time) }),
+      object({
+        powerState: { type: 'string', enum: ['running', 'stopping', 'stopped'] },
+        frozen: bool,
+        cpus: int,
+        memoryMb: int,
+        bootIso: nullable(str),
+        startedAt: nullable(time),
+      }),
     ),
     inSync: bool,
     differences: arrayOf(str),

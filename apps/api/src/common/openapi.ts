@@ -35,16 +35,21 @@ export function describeResponses(document: OpenAPIObject): void {
   document.components = { ...document.components, schemas: { ...document.components?.schemas, ...SHARED_SCHEMAS } };
   // A property Nest could not type (an initialised field without a type: `limit = 50`) reads as the schema `Object`.
   for (const [path, item] of Object.entries(document.paths)) {
-    if (JSON.stringify(item).includes('"#/components/schemas/Object"')) throw new Error(`${path} has a parameter or field of no type: give its @ApiProperty a type`);
+    if (JSON.stringify(item).includes('"#/components/schemas/Object"'))
+      throw new Error(`${path} has a parameter or field of no type: give its @ApiProperty a type`);
   }
   for (const [name, schema] of Object.entries(document.components?.schemas ?? {})) {
-    for (const [field, property] of Object.entries((schema as { properties?: Record<string, { type?: string; properties?: unknown; additionalProperties?: unknown }> }).properties ?? {})) {
-      if (property.type === 'object' && !property.properties && property.additionalProperties === undefined) throw new Error(`${name}.${field} has no type: give its @ApiProperty a type`);
+    for (const [field, property] of Object.entries(
+      (schema as { properties?: Record<string, { type?: string; properties?: unknown; additionalProperties?: unknown }> }).properties ?? {},
+    )) {
+      if (property.type === 'object' && !property.properties && property.additionalProperties === undefined)
+        throw new Error(`${name}.${field} has no type: give its @ApiProperty a type`);
     }
   }
   for (const key of Object.keys(RESPONSE_SCHEMAS)) {
     const [method, path] = key.split(' ');
-    if (!document.paths[path]?.[method.toLowerCase() as 'get']) throw new Error(`RESPONSE_SCHEMAS names ${key}, which the API does not have`);
+    if (!document.paths[path]?.[method.toLowerCase() as 'get'])
+      throw new Error(`RESPONSE_SCHEMAS names ${key}, which the API does not have`);
   }
   for (const [path, item] of Object.entries(document.paths)) {
     for (const [method, operation] of Object.entries(item) as [string, OperationObject][]) {
@@ -58,7 +63,9 @@ export function describeResponses(document: OpenAPIObject): void {
         if (schema) responses[status] = { ...response, content: schema };
       }
       // The codes its texts name: summary, description, and error responses a decorator declared (AdminOnly: 403).
-      const declared = Object.entries(responses).filter(([status]) => Number(status) >= 400).map(([, r]) => r.description);
+      const declared = Object.entries(responses)
+        .filter(([status]) => Number(status) >= 400)
+        .map(([, r]) => r.description);
       const codes = new Set<ApiErrorCode>(codesNamedIn([operation.summary, operation.description, ...declared].join(' '), where));
       if (operation.security?.length) codes.add('UNAUTHENTICATED');
       if ((operation as { 'x-admin-only'?: boolean })['x-admin-only']) codes.add('ADMIN_REQUIRED');
@@ -66,7 +73,8 @@ export function describeResponses(document: OpenAPIObject): void {
       // A value naming something that does not exist or cannot be used (a template, node, disk; an option).
       if (operation.requestBody || operation.parameters?.some((p) => (p as ParameterObject).in === 'query')) codes.add('INVALID_PARAMETER');
       if (/\{[^}]+\}/.test(path)) codes.add('NOT_FOUND');
-      if (operation.requestBody) ['BAD_REQUEST', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'].forEach((c) => codes.add(c as ApiErrorCode));
+      if (operation.requestBody)
+        ['BAD_REQUEST', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'].forEach((c) => codes.add(c as ApiErrorCode));
       if (mutation) {
         ['IDEMPOTENCY_KEY_REUSED', 'TEMPORAL_UNAVAILABLE'].forEach((c) => codes.add(c as ApiErrorCode));
         if (path.startsWith('/v1/vms/{id}')) ['VM_BUSY', 'VM_STUCK'].forEach((c) => codes.add(c as ApiErrorCode));
@@ -87,13 +95,22 @@ export function describeResponses(document: OpenAPIObject): void {
 /** A 2xx answer's content: the operation a mutation starts, a dry run's plan, or the endpoint's schema (none: an error). */
 function successSchema(where: string, status: string, response: ResponseObject, mutation: boolean): ResponseObject['content'] | null {
   const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-  const json = (name: string | string[]) => ({ 'application/json': { schema: Array.isArray(name) ? { oneOf: name.map(ref) } : ref(name) } });
+  const json = (name: string | string[]) => ({
+    'application/json': { schema: Array.isArray(name) ? { oneOf: name.map(ref) } : ref(name) },
+  });
   if (status === '202' && mutation) return json('Operation');
   if (/^With dryRun=true/.test(response.description)) return json('DryRun');
   const name = RESPONSE_SCHEMAS[where]?.[status];
   if (name) return json(name);
   if (where === 'GET /v1/events') {
-    return { 'text/event-stream': { schema: { type: 'string', description: 'Server-sent events: `event: operation`, `id`, and `data` an OperationEvent (components/schemas/OperationEvent)' } } };
+    return {
+      'text/event-stream': {
+        schema: {
+          type: 'string',
+          description: 'Server-sent events: `event: operation`, `id`, and `data` an OperationEvent (components/schemas/OperationEvent)',
+        },
+      },
+    };
   }
   if (response.content) return null; // documented where it is declared (the health check's own schema)
   throw new Error(`${where} answers ${status} with no schema: add it to RESPONSE_SCHEMAS (apps/api/src/common/openapi-schemas.ts)`);
@@ -103,7 +120,8 @@ function successSchema(where: string, status: string, response: ResponseObject, 
 function codesNamedIn(text: string, where: string): ApiErrorCode[] {
   for (const [, status, word] of text.matchAll(/\b([1-5]\d\d) ([A-Z][A-Z_]{2,})\b/g)) {
     const entry = API_ERRORS[word as ApiErrorCode];
-    if (!entry || entry.status !== Number(status)) throw new Error(`${where} documents ${status} ${word}, which the error catalogue does not define with that status`);
+    if (!entry || entry.status !== Number(status))
+      throw new Error(`${where} documents ${status} ${word}, which the error catalogue does not define with that status`);
   }
   return [...text.matchAll(/\b[A-Z][A-Z_]{2,}\b/g)].map(([word]) => word).filter((word): word is ApiErrorCode => word in API_ERRORS);
 }

@@ -29,7 +29,11 @@ export class CreateDiskDto {
 }
 
 export class AttachDiskDto {
-  @ApiPropertyOptional({ minimum: 0, maximum: MAX_DISK_POSITION, description: '0 (VM stopped) swaps with the system disk; default: the lowest free position' })
+  @ApiPropertyOptional({
+    minimum: 0,
+    maximum: MAX_DISK_POSITION,
+    description: '0 (VM stopped) swaps with the system disk; default: the lowest free position',
+  })
   @Optional()
   @IsInt()
   @Min(0)
@@ -77,8 +81,17 @@ export class DisksController {
   }
 
   @Post('vms/:id/disks')
-  @MutatingEndpoint('Create a blank disk and attach it', 'Starts a disk.create operation. 409 POSITION_TAKEN; 417 INSUFFICIENT_CAPACITY when the node lacks the storage.')
-  async create(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Body() dto: CreateDiskDto, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+  @MutatingEndpoint(
+    'Create a blank disk and attach it',
+    'Starts a disk.create operation. 409 POSITION_TAKEN; 417 INSUFFICIENT_CAPACITY when the node lacks the storage.',
+  )
+  async create(
+    @CurrentPrincipal() p: Principal,
+    @Param('id', uuidParam('VM id')) id: string,
+    @Body() dto: CreateDiskDto,
+    @Mutation() o: MutationOptions,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     return respondToLaunch(res, await this.disks.create(p, id, dto, o));
   }
 
@@ -99,13 +112,25 @@ export class DisksController {
   }
 
   @Post('vms/:id/disks/:diskId/detach')
-  @MutatingEndpoint('Detach a disk; it stays the VM\'s', 'Starts a disk.detach operation. The system disk only from a stopped VM (423 VM_INVALID_STATE).')
-  async detach(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Param('diskId', uuidParam('disk id')) diskId: string, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+  @MutatingEndpoint(
+    "Detach a disk; it stays the VM's",
+    'Starts a disk.detach operation. The system disk only from a stopped VM (423 VM_INVALID_STATE).',
+  )
+  async detach(
+    @CurrentPrincipal() p: Principal,
+    @Param('id', uuidParam('VM id')) id: string,
+    @Param('diskId', uuidParam('disk id')) diskId: string,
+    @Mutation() o: MutationOptions,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     return respondToLaunch(res, await this.disks.detach(p, id, diskId, o));
   }
 
   @Post('vms/:id/disks/:diskId/resize')
-  @MutatingEndpoint('Grow a disk', 'Starts a disk.resize operation. A disk only grows (412 otherwise); 417 when the node lacks the storage.')
+  @MutatingEndpoint(
+    'Grow a disk',
+    'Starts a disk.resize operation. A disk only grows (412 otherwise); 417 when the node lacks the storage.',
+  )
   async resize(
     @CurrentPrincipal() p: Principal,
     @Param('id', uuidParam('VM id')) id: string,
@@ -118,8 +143,17 @@ export class DisksController {
   }
 
   @Delete('vms/:id/disks/:diskId')
-  @MutatingEndpoint('Delete a disk and its snapshots', 'Starts a disk.delete operation; an attached data disk is detached first. The system disk: 423 SYSTEM_DISK.')
-  async remove(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Param('diskId', uuidParam('disk id')) diskId: string, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+  @MutatingEndpoint(
+    'Delete a disk and its snapshots',
+    'Starts a disk.delete operation; an attached data disk is detached first. The system disk: 423 SYSTEM_DISK.',
+  )
+  async remove(
+    @CurrentPrincipal() p: Principal,
+    @Param('id', uuidParam('VM id')) id: string,
+    @Param('diskId', uuidParam('disk id')) diskId: string,
+    @Mutation() o: MutationOptions,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     return respondToLaunch(res, await this.disks.delete(p, id, diskId, o));
   }
 }

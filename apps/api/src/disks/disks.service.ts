@@ -96,7 +96,11 @@ export class DisksService {
             vmId,
             dto.sizeGb,
           ]);
-          return { vm, input: { ...base(operationId, vm), disk: { diskId, position, sizeGb: dto.sizeGb } }, reservations: { diskIds: [diskId] } };
+          return {
+            vm,
+            input: { ...base(operationId, vm), disk: { diskId, position, sizeGb: dto.sizeGb } },
+            reservations: { diskIds: [diskId] },
+          };
         },
       },
       options,
@@ -113,10 +117,17 @@ export class DisksService {
         request: { vmId, diskId, position: dto.position ?? null },
         prepare: async (tx, operationId) => {
           const vm = await this.locks.acquireSettled(tx, principal.tenantId, vmId, operationId, 'change the disks of');
-          const [disk]: DiskRow[] = await tx.query(`SELECT * FROM disks WHERE id = $1 AND tenant_id = $2 FOR UPDATE`, [diskId, principal.tenantId]);
+          const [disk]: DiskRow[] = await tx.query(`SELECT * FROM disks WHERE id = $1 AND tenant_id = $2 FOR UPDATE`, [
+            diskId,
+            principal.tenantId,
+          ]);
           if (!disk || (disk.vm_id !== null && disk.vm_id !== vmId)) throw notFound('disk', diskId);
           if (disk.position !== null) {
-            throw new ApiError('DISK_ATTACHED', `disk ${diskId} is attached at position ${disk.position}; a disk is attached to one VM at a time`, { position: disk.position });
+            throw new ApiError(
+              'DISK_ATTACHED',
+              `disk ${diskId} is attached at position ${disk.position}; a disk is attached to one VM at a time`,
+              { position: disk.position },
+            );
           }
           if (disk.node_id !== vm.nodeId) {
             throw new ApiError('NODE_MISMATCH', `disk ${diskId} is on another node than ${vm.hostname}`, { diskNodeId: disk.node_id });
@@ -146,21 +157,35 @@ export class DisksService {
   }
 
   resize(principal: Principal, vmId: string, diskId: string, sizeGb: number, options: MutationOptions): Promise<LaunchResult> {
-    return this.change(principal, vmId, diskId, 'disk.resize', 'resizeDiskWorkflow', resizeDiskPlan, { sizeGb }, options, async (vm, disk, tx) => {
-      if (sizeGb <= disk.size_gb) {
-        throw new ApiError('INVALID_PARAMETER', `disk ${diskId} is ${disk.size_gb} GB; a disk only grows: give a larger sizeGb`, {
-          field: 'sizeGb',
-          sizeGb: disk.size_gb,
-        });
-      }
-      await this.assertStorageFits(tx, vm.nodeId, sizeGb - disk.size_gb);
-    });
+    return this.change(
+      principal,
+      vmId,
+      diskId,
+      'disk.resize',
+      'resizeDiskWorkflow',
+      resizeDiskPlan,
+      { sizeGb },
+      options,
+      async (vm, disk, tx) => {
+        if (sizeGb <= disk.size_gb) {
+          throw new ApiError('INVALID_PARAMETER', `disk ${diskId} is ${disk.size_gb} GB; a disk only grows: give a larger sizeGb`, {
+            field: 'sizeGb',
+            sizeGb: disk.size_gb,
+          });
+        }
+        await this.assertStorageFits(tx, vm.nodeId, sizeGb - disk.size_gb);
+      },
+    );
   }
 
   delete(principal: Principal, vmId: string, diskId: string, options: MutationOptions): Promise<LaunchResult> {
     return this.change(principal, vmId, diskId, 'disk.delete', 'deleteDiskWorkflow', deleteDiskPlan, {}, options, (vm, disk) => {
       if (disk.position === 0) {
-        throw new ApiError('SYSTEM_DISK', `disk ${diskId} is the system disk of ${vm.hostname}; detach it first (with the VM stopped), or delete the VM`, {});
+        throw new ApiError(
+          'SYSTEM_DISK',
+          `disk ${diskId} is the system disk of ${vm.hostname}; detach it first (with the VM stopped), or delete the VM`,
+          {},
+        );
       }
     });
   }
@@ -191,7 +216,12 @@ export class DisksService {
           await check(vm, disk, tx);
           return {
             vm,
-            input: { ...base(operationId, vm), disk: { diskId, position: disk.position ?? -1, sizeGb: disk.size_gb }, attachedAt: disk.position, ...extra },
+            input: {
+              ...base(operationId, vm),
+              disk: { diskId, position: disk.position ?? -1, sizeGb: disk.size_gb },
+              attachedAt: disk.position,
+              ...extra,
+            },
           };
         },
       },
@@ -201,9 +231,14 @@ export class DisksService {
 
   /** `wanted` if it is free (409 otherwise), else the lowest free data position. */
   private async freePosition(tx: EntityManager, vm: LockedVm, wanted: number | undefined): Promise<number> {
-    const taken = new Set<number>((await tx.query(`SELECT position FROM disks WHERE vm_id = $1 AND position IS NOT NULL`, [vm.id])).map((r: { position: number }) => r.position));
+    const taken = new Set<number>(
+      (await tx.query(`SELECT position FROM disks WHERE vm_id = $1 AND position IS NOT NULL`, [vm.id])).map(
+        (r: { position: number }) => r.position,
+      ),
+    );
     if (wanted !== undefined) {
-      if (taken.has(wanted)) throw new ApiError('POSITION_TAKEN', `${vm.hostname} already has a disk at position ${wanted}`, { position: wanted });
+      if (taken.has(wanted))
+        throw new ApiError('POSITION_TAKEN', `${vm.hostname} already has a disk at position ${wanted}`, { position: wanted });
       return wanted;
     }
     for (let p = 1; p <= MAX_DISK_POSITION; p++) if (!taken.has(p)) return p;
@@ -224,6 +259,9 @@ export class DisksService {
 
 function assertStopped(vm: LockedVm, action: string): void {
   if (vm.status !== 'stopped') {
-    throw new ApiError('VM_INVALID_STATE', `${vm.hostname} is ${vm.status}; stop it to ${action}`, { status: vm.status, required: 'stopped' });
+    throw new ApiError('VM_INVALID_STATE', `${vm.hostname} is ${vm.status}; stop it to ${action}`, {
+      status: vm.status,
+      required: 'stopped',
+    });
   }
 }

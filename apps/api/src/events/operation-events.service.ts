@@ -173,9 +173,10 @@ export class OperationEventsService implements OnModuleDestroy {
   private async poll(checkKeys: boolean): Promise<void> {
     if (this.cursor === null) return;
     if (checkKeys && this.keys.size) {
-      const revoked: { id: string }[] = await this.dataSource.query(`SELECT id FROM api_keys WHERE id = ANY($1::uuid[]) AND revoked_at IS NOT NULL`, [
-        [...this.keys.keys()],
-      ]);
+      const revoked: { id: string }[] = await this.dataSource.query(
+        `SELECT id FROM api_keys WHERE id = ANY($1::uuid[]) AND revoked_at IS NOT NULL`,
+        [[...this.keys.keys()]],
+      );
       for (const { id } of revoked) this.revoked.next(id);
     }
     const rows: Record<string, unknown>[] = await this.dataSource.query(`${SELECT_EVENTS} WHERE e.id > $1 ORDER BY e.id LIMIT ${BATCH}`, [

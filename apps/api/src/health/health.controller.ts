@@ -41,7 +41,10 @@ export class HealthController {
   @Get()
   @Public()
   @HealthCheck()
-  @ApiOperation({ summary: 'Whether the API, its database and the workflow service answer (no API key needed): 200, or 503 UNHEALTHY naming what does not' })
+  @ApiOperation({
+    summary:
+      'Whether the API, its database and the workflow service answer (no API key needed): 200, or 503 UNHEALTHY naming what does not',
+  })
   async check() {
     try {
       return await this.health.check([

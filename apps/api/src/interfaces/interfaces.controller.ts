@@ -68,19 +68,34 @@ export class InterfacesController {
   }
 
   @Get('vms/:id/interfaces')
-  @ApiOperation({ summary: "The VM's interfaces, attached and detached, with MAC and network", description: '`warnings` says so when none is attached.' })
+  @ApiOperation({
+    summary: "The VM's interfaces, attached and detached, with MAC and network",
+    description: '`warnings` says so when none is attached.',
+  })
   listOfVm(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string) {
     return this.interfaces.listOfVm(p, id);
   }
 
   @Post('vms/:id/interfaces')
-  @MutatingEndpoint('Create a network interface and attach it', 'Starts a nic.create operation; the VM may run. 409 POSITION_TAKEN; 417 INTERFACE_LIMIT_REACHED.')
-  async create(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Body() dto: CreateInterfaceDto, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+  @MutatingEndpoint(
+    'Create a network interface and attach it',
+    'Starts a nic.create operation; the VM may run. 409 POSITION_TAKEN; 417 INTERFACE_LIMIT_REACHED.',
+  )
+  async create(
+    @CurrentPrincipal() p: Principal,
+    @Param('id', uuidParam('VM id')) id: string,
+    @Body() dto: CreateInterfaceDto,
+    @Mutation() o: MutationOptions,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     return respondWithWarnings(res, await this.interfaces.create(p, id, dto, o));
   }
 
   @Post('vms/:id/interfaces/:nicId/attach')
-  @MutatingEndpoint('Attach a detached interface', "Starts a nic.attach operation for one of the VM's detached interfaces, or one no VM owns on the VM's node (428 NODE_MISMATCH otherwise).")
+  @MutatingEndpoint(
+    'Attach a detached interface',
+    "Starts a nic.attach operation for one of the VM's detached interfaces, or one no VM owns on the VM's node (428 NODE_MISMATCH otherwise).",
+  )
   async attach(
     @CurrentPrincipal() p: Principal,
     @Param('id', uuidParam('VM id')) id: string,
@@ -93,14 +108,32 @@ export class InterfacesController {
   }
 
   @Post('vms/:id/interfaces/:nicId/detach')
-  @MutatingEndpoint('Detach an interface; it stays the VM\'s', 'Starts a nic.detach operation. A VM may be left with no interface: allowed, with a warning in the answer.')
-  async detach(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Param('nicId', uuidParam('interface id')) nicId: string, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+  @MutatingEndpoint(
+    "Detach an interface; it stays the VM's",
+    'Starts a nic.detach operation. A VM may be left with no interface: allowed, with a warning in the answer.',
+  )
+  async detach(
+    @CurrentPrincipal() p: Principal,
+    @Param('id', uuidParam('VM id')) id: string,
+    @Param('nicId', uuidParam('interface id')) nicId: string,
+    @Mutation() o: MutationOptions,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     return respondWithWarnings(res, await this.interfaces.detach(p, id, nicId, o));
   }
 
   @Delete('vms/:id/interfaces/:nicId')
-  @MutatingEndpoint('Delete an interface', 'Starts a nic.delete operation; an attached interface is detached first. Its MAC is gone for good. A warning says when the VM is left with none.')
-  async remove(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Param('nicId', uuidParam('interface id')) nicId: string, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+  @MutatingEndpoint(
+    'Delete an interface',
+    'Starts a nic.delete operation; an attached interface is detached first. Its MAC is gone for good. A warning says when the VM is left with none.',
+  )
+  async remove(
+    @CurrentPrincipal() p: Principal,
+    @Param('id', uuidParam('VM id')) id: string,
+    @Param('nicId', uuidParam('interface id')) nicId: string,
+    @Mutation() o: MutationOptions,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     return respondWithWarnings(res, await this.interfaces.delete(p, id, nicId, o));
   }
 }

@@ -87,7 +87,12 @@ export class InterfacesService {
     return { items, warnings: items.some((n) => n.position !== null) ? [] : [noInterfaceWarning(vm.hostname, 'has')] };
   }
 
-  async create(principal: Principal, vmId: string, dto: { network?: string; position?: number }, options: MutationOptions): Promise<InterfaceLaunch> {
+  async create(
+    principal: Principal,
+    vmId: string,
+    dto: { network?: string; position?: number },
+    options: MutationOptions,
+  ): Promise<InterfaceLaunch> {
     const nicId = randomUUID();
     const network = dto.network ?? 'public';
     const result = await this.operations.launch<NicCreateInput>(
@@ -102,15 +107,10 @@ export class InterfacesService {
           const position = await this.freePosition(tx, vm, dto.position);
           const nic = { nicId, mac: macFromId(nicId), network };
           // Recorded detached until the operation attaches it: its MAC and address are taken at once.
-          await tx.query(`INSERT INTO network_interfaces (id, tenant_id, node_id, vm_id, position, mac, network, ip_address) VALUES ($1, $2, $3, $4, NULL, $5, $6, $7)`, [
-            nicId,
-            principal.tenantId,
-            vm.nodeId,
-            vmId,
-            nic.mac,
-            network,
-            await allocateAddress(tx, network, this.config.networkPools),
-          ]);
+          await tx.query(
+            `INSERT INTO network_interfaces (id, tenant_id, node_id, vm_id, position, mac, network, ip_address) VALUES ($1, $2, $3, $4, NULL, $5, $6, $7)`,
+            [nicId, principal.tenantId, vm.nodeId, vmId, nic.mac, network, await allocateAddress(tx, network, this.config.networkPools)],
+          );
           return { vm, input: { ...base(operationId, vm), nic, position }, reservations: { nicIds: [nicId] } };
         },
       },
@@ -119,7 +119,13 @@ export class InterfacesService {
     return { ...result, warnings: [] };
   }
 
-  async attach(principal: Principal, vmId: string, nicId: string, dto: { position?: number }, options: MutationOptions): Promise<InterfaceLaunch> {
+  async attach(
+    principal: Principal,
+    vmId: string,
+    nicId: string,
+    dto: { position?: number },
+    options: MutationOptions,
+  ): Promise<InterfaceLaunch> {
     const result = await this.operations.launch<NicChangeInput>(
       {
         principal,
@@ -129,15 +135,24 @@ export class InterfacesService {
         request: { vmId, nicId, position: dto.position ?? null },
         prepare: async (tx, operationId) => {
           const vm = await this.locks.acquireSettled(tx, principal.tenantId, vmId, operationId, 'change the interfaces of');
-          const [nic]: NicRow[] = await tx.query(`SELECT * FROM network_interfaces WHERE id = $1 AND tenant_id = $2 FOR UPDATE`, [nicId, principal.tenantId]);
+          const [nic]: NicRow[] = await tx.query(`SELECT * FROM network_interfaces WHERE id = $1 AND tenant_id = $2 FOR UPDATE`, [
+            nicId,
+            principal.tenantId,
+          ]);
           if (!nic || (nic.vm_id !== null && nic.vm_id !== vmId)) throw notFound('interface', nicId);
           if (nic.position !== null) {
-            throw new ApiError('INTERFACE_ATTACHED', `interface ${nicId} is attached at position ${nic.position}; an interface is attached to one VM at a time`, {
-              position: nic.position,
-            });
+            throw new ApiError(
+              'INTERFACE_ATTACHED',
+              `interface ${nicId} is attached at position ${nic.position}; an interface is attached to one VM at a time`,
+              {
+                position: nic.position,
+              },
+            );
           }
           if (nic.node_id !== vm.nodeId) {
-            throw new ApiError('NODE_MISMATCH', `interface ${nicId} is on another node than ${vm.hostname}`, { interfaceNodeId: nic.node_id });
+            throw new ApiError('NODE_MISMATCH', `interface ${nicId} is on another node than ${vm.hostname}`, {
+              interfaceNodeId: nic.node_id,
+            });
           }
           const position = await this.freePosition(tx, vm, dto.position);
           const claimed = nic.vm_id === null;
@@ -189,7 +204,10 @@ export class InterfacesService {
           const [nic]: NicRow[] = await tx.query(`SELECT * FROM network_interfaces WHERE id = $1 AND vm_id = $2`, [nicId, vmId]);
           if (!nic) throw notFound('interface', nicId);
           check(nic);
-          const [{ others }] = await tx.query(`SELECT count(*)::int AS others FROM network_interfaces WHERE vm_id = $1 AND position IS NOT NULL AND id <> $2`, [vmId, nicId]);
+          const [{ others }] = await tx.query(
+            `SELECT count(*)::int AS others FROM network_interfaces WHERE vm_id = $1 AND position IS NOT NULL AND id <> $2`,
+            [vmId, nicId],
+          );
           if (nic.position !== null && others === 0) warnings.push(noInterfaceWarning(vm.hostname, 'will have'));
           return { vm, input: { ...base(operationId, vm), nicId, mac: nic.mac, attachedAt: nic.position } };
         },
@@ -201,10 +219,14 @@ export class InterfacesService {
 
   /** `wanted` if it is free (409 otherwise), else the lowest free position. */
   private async freePosition(tx: EntityManager, vm: LockedVm, wanted: number | undefined): Promise<number> {
-    const rows: { position: number }[] = await tx.query(`SELECT position FROM network_interfaces WHERE vm_id = $1 AND position IS NOT NULL`, [vm.id]);
+    const rows: { position: number }[] = await tx.query(
+      `SELECT position FROM network_interfaces WHERE vm_id = $1 AND position IS NOT NULL`,
+      [vm.id],
+    );
     const taken = new Set(rows.map((r) => r.position));
     if (wanted !== undefined) {
-      if (taken.has(wanted)) throw new ApiError('POSITION_TAKEN', `${vm.hostname} already has an interface at position ${wanted}`, { position: wanted });
+      if (taken.has(wanted))
+        throw new ApiError('POSITION_TAKEN', `${vm.hostname} already has an interface at position ${wanted}`, { position: wanted });
       return wanted;
     }
     for (let p = 0; p <= MAX_NIC_POSITION; p++) if (!taken.has(p)) return p;

@@ -21,9 +21,9 @@ export class NodeAuditController {
 
   @Get(':id/audit')
   @ApiOperation({
-    summary: "Audit a node: what its hypervisor holds, diffed against the inventory",
+    summary: 'Audit a node: what its hypervisor holds, diffed against the inventory',
     description:
-      'Reads everything the node holds (VMs, disks, snapshots, interfaces, migrations) through its agent and lists orphans (on the node, not in the inventory), missing objects and mismatched fields. VMs with an operation in flight are skipped. 503 NODE_AGENT_UNAVAILABLE when the node\'s agent does not answer.',
+      "Reads everything the node holds (VMs, disks, snapshots, interfaces, migrations) through its agent and lists orphans (on the node, not in the inventory), missing objects and mismatched fields. VMs with an operation in flight are skipped. 503 NODE_AGENT_UNAVAILABLE when the node's agent does not answer.",
   })
   async audit(@Param('id', uuidParam('node id')) nodeId: string) {
     const [node] = await this.dataSource.query(`SELECT id, name FROM nodes WHERE id = $1`, [nodeId]);

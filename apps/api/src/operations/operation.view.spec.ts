@@ -35,12 +35,26 @@ const ui = { uiUrl: 'http://ui:8233', namespace: 'default' };
 
 describe('operation view', () => {
   it('reports the running step and the share of steps done, from the live progress', () => {
-    const view = toOperationView(entity(), {
-      status: 'running',
-      steps: [step('a', 'succeeded'), step('b', 'running'), step('c', 'pending'), step('d', 'pending')],
-      error: null,
-    }, ui, new Date(), { progress: { percent: 40, bytesTransferred: 4, bytesTotal: 10 }, attempt: 1, lastFailure: null });
-    expect(view.progress).toEqual({ step: 'b', stepsDone: 1, stepsTotal: 4, percent: 25, stepPercent: 40, stepBytes: { transferred: 4, total: 10 }, children: null });
+    const view = toOperationView(
+      entity(),
+      {
+        status: 'running',
+        steps: [step('a', 'succeeded'), step('b', 'running'), step('c', 'pending'), step('d', 'pending')],
+        error: null,
+      },
+      ui,
+      new Date(),
+      { progress: { percent: 40, bytesTransferred: 4, bytesTotal: 10 }, attempt: 1, lastFailure: null },
+    );
+    expect(view.progress).toEqual({
+      step: 'b',
+      stepsDone: 1,
+      stepsTotal: 4,
+      percent: 25,
+      stepPercent: 40,
+      stepBytes: { transferred: 4, total: 10 },
+      children: null,
+    });
     expect(view.status).toBe('running');
   });
 
@@ -54,7 +68,15 @@ describe('operation view', () => {
 
   it('uses the database record when there is no live view', () => {
     const view = toOperationView(entity({ status: 'succeeded', steps: [step('a', 'succeeded'), step('b', 'succeeded')] }), null, ui);
-    expect(view.progress).toEqual({ step: null, stepsDone: 2, stepsTotal: 2, percent: 100, stepPercent: null, stepBytes: null, children: null });
+    expect(view.progress).toEqual({
+      step: null,
+      stepsDone: 2,
+      stepsTotal: 2,
+      percent: 100,
+      stepPercent: null,
+      stepBytes: null,
+      children: null,
+    });
   });
 
   it('is overdue only while unfinished past its deadline', () => {

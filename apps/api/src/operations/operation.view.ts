@@ -72,7 +72,9 @@ export function toOperationView(
   const status = live?.status ?? op.status;
   // A step retrying: the workflow learns its attempts when it ends; Temporal knows them while it runs.
   const steps = (live?.steps ?? op.steps).map((s) =>
-    s.status === 'running' && running ? { ...s, attempts: Math.max(s.attempts, running.attempt), error: running.lastFailure ?? s.error } : s,
+    s.status === 'running' && running
+      ? { ...s, attempts: Math.max(s.attempts, running.attempt), error: running.lastFailure ?? s.error }
+      : s,
   );
   const stepProgress = running?.progress ?? null;
   const stepsDone = steps.filter((s) => s.status === 'succeeded' || s.status === 'compensated').length;

@@ -26,7 +26,13 @@ class ListOperationsQuery extends KeysetPageQuery {
 }
 
 class WaitQuery {
-  @ApiPropertyOptional({ type: 'integer', default: 30, minimum: 0, maximum: 120, description: 'Seconds to wait for the operation to finish' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    default: 30,
+    minimum: 0,
+    maximum: 120,
+    description: 'Seconds to wait for the operation to finish',
+  })
   @Optional()
   @DecimalInt()
   @IsInt()
@@ -42,8 +48,11 @@ export class OperationsController {
   constructor(private readonly operations: OperationsService) {}
 
   @Get()
-  @ApiOperation({ summary: "List your tenant's operations, newest first", description: 'Filter by vmId, type and status; page with limit and cursor (or offset); total=true counts the matches.' })
-  @ApiOkResponse({ description: 'The tenant\'s operations, newest first' })
+  @ApiOperation({
+    summary: "List your tenant's operations, newest first",
+    description: 'Filter by vmId, type and status; page with limit and cursor (or offset); total=true counts the matches.',
+  })
+  @ApiOkResponse({ description: "The tenant's operations, newest first" })
   list(@CurrentPrincipal() principal: Principal, @Query() query: ListOperationsQuery) {
     const { vmId, type, status } = query;
     return this.operations.list(principal, { vmId, type, status }, query);
@@ -64,7 +73,10 @@ export class OperationsController {
 
   @Post(':id/cancel')
   @HttpCode(HttpStatus.ACCEPTED)
-  @ApiOperation({ summary: 'Cancel a running operation: the steps it did are undone, and it ends cancelled. 409 OPERATION_FINISHED if it has finished; 409 PAST_POINT_OF_NO_RETURN once it has passed its commit step.' })
+  @ApiOperation({
+    summary:
+      'Cancel a running operation: the steps it did are undone, and it ends cancelled. 409 OPERATION_FINISHED if it has finished; 409 PAST_POINT_OF_NO_RETURN once it has passed its commit step.',
+  })
   @ApiAcceptedResponse({ description: 'The operation, now cancelling' })
   cancel(@CurrentPrincipal() principal: Principal, @Param('id', uuidParam('operation id')) id: string) {
     return this.operations.cancel(principal, id);
@@ -74,11 +86,10 @@ export class OperationsController {
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
     summary:
-      'Finalize a two-phase migration (Gandi finalize_migration): the VM stays on the target and the source\'s copy is freed. 409 NOT_WAITING_FOR_FINALIZE unless the operation is waiting for it (progress.waiting).',
+      "Finalize a two-phase migration (Gandi finalize_migration): the VM stays on the target and the source's copy is freed. 409 NOT_WAITING_FOR_FINALIZE unless the operation is waiting for it (progress.waiting).",
   })
   @ApiOkResponse({ description: 'The operation, going on from its finalize step' })
   finalize(@CurrentPrincipal() principal: Principal, @Param('id', uuidParam('operation id')) id: string) {
     return this.operations.finalize(principal, id);
   }
 }
-

@@ -20,7 +20,15 @@ import {
   type OperationType,
 } from '@vmops/contracts';
 import type { AppConfig } from '@vmops/config';
-import { abandonOperation, entityOfRow, insertOperation, OperationEntity, requestHash, settleIfStale, type Reservations } from '@vmops/persistence';
+import {
+  abandonOperation,
+  entityOfRow,
+  insertOperation,
+  OperationEntity,
+  requestHash,
+  settleIfStale,
+  type Reservations,
+} from '@vmops/persistence';
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager, Repository } from 'typeorm';
 import type { Principal } from '../auth/auth';
@@ -121,8 +129,24 @@ class DryRunRollback {
 
 function dryRunStep(s: PlanStep): DryRunStep {
   return isWaitStep(s)
-    ? { name: s.name, activity: null, summary: s.wait.summary, undo: null, undoActivity: null, commit: s.commit ?? false, waitsFor: s.wait.for, timeoutSeconds: s.wait.timeoutSeconds }
-    : { name: s.name, activity: s.do.activity, summary: s.do.summary, undo: s.undo?.summary ?? null, undoActivity: s.undo?.activity ?? null, commit: s.commit ?? false };
+    ? {
+        name: s.name,
+        activity: null,
+        summary: s.wait.summary,
+        undo: null,
+        undoActivity: null,
+        commit: s.commit ?? false,
+        waitsFor: s.wait.for,
+        timeoutSeconds: s.wait.timeoutSeconds,
+      }
+    : {
+        name: s.name,
+        activity: s.do.activity,
+        summary: s.do.summary,
+        undo: s.undo?.summary ?? null,
+        undoActivity: s.undo?.activity ?? null,
+        commit: s.commit ?? false,
+      };
 }
 
 /** What an operation acts on, for its workflow id, search attributes and summary. */
@@ -198,7 +222,8 @@ export class OperationsService {
         { code: 'TEMPORAL_UNAVAILABLE', message: 'the workflow could not be started', step: null },
         { neverStarted: true },
       );
-      throw new ApiError('TEMPORAL_UNAVAILABLE',
+      throw new ApiError(
+        'TEMPORAL_UNAVAILABLE',
         'the operation could not be started: the workflow service is unavailable; nothing was changed, try again',
         { operationId },
       );
@@ -211,7 +236,13 @@ export class OperationsService {
    * The transaction that runs `prepare` and records the operation in `tenantId` (or, for a dry run, rolls it all
    * back).
    */
-  private record<I>(launch: Launch<I>, tenantId: string, operationId: string, hash: string, options: MutationOptions): Promise<Prepared<I> & { workflowId: string }> {
+  private record<I>(
+    launch: Launch<I>,
+    tenantId: string,
+    operationId: string,
+    hash: string,
+    options: MutationOptions,
+  ): Promise<Prepared<I> & { workflowId: string }> {
     return this.dataSource.transaction(async (tx) => {
       const prepared = await launch.prepare(tx, operationId);
       const subject = subjectOf(prepared);
@@ -273,13 +304,19 @@ export class OperationsService {
    */
   private async runningActivity(op: OperationEntity): Promise<RunningActivity | null> {
     try {
-      const { raw } = await this.temporal.connection.withDeadline(Date.now() + DESCRIBE_TIMEOUT_MS, () => this.temporal.workflow.getHandle(op.workflowId).describe());
+      const { raw } = await this.temporal.connection.withDeadline(Date.now() + DESCRIBE_TIMEOUT_MS, () =>
+        this.temporal.workflow.getHandle(op.workflowId).describe(),
+      );
       const [activity] = raw.pendingActivities ?? [];
       if (!activity) return null;
       const [payload] = activity.heartbeatDetails?.payloads ?? [];
       const value: unknown = payload ? defaultPayloadConverter.fromPayload(payload) : null;
       const progress =
-        typeof value === 'number' ? { percent: value } : value && typeof value === 'object' && typeof (value as StepProgress).percent === 'number' ? (value as StepProgress) : null;
+        typeof value === 'number'
+          ? { percent: value }
+          : value && typeof value === 'object' && typeof (value as StepProgress).percent === 'number'
+            ? (value as StepProgress)
+            : null;
       return { progress, attempt: activity.attempt ?? 1, lastFailure: activity.lastFailure?.message ?? null };
     } catch (err) {
       this.logger.warn(`step progress of ${op.workflowId} unavailable: ${err instanceof Error ? err.message : err}`);
@@ -334,10 +371,13 @@ export class OperationsService {
       read();
       timers.push(setInterval(read, WAIT_FALLBACK_MS));
       timers.push(
-        setTimeout(() => {
-          expired = true;
-          read();
-        }, Math.max(0, deadline - Date.now())),
+        setTimeout(
+          () => {
+            expired = true;
+            read();
+          },
+          Math.max(0, deadline - Date.now()),
+        ),
       );
     });
   }
@@ -353,7 +393,8 @@ export class OperationsService {
     }
     const live = await this.liveProgress(op);
     if (live?.committed) {
-      throw new ApiError('PAST_POINT_OF_NO_RETURN',
+      throw new ApiError(
+        'PAST_POINT_OF_NO_RETURN',
         `operation ${id} has passed its point of no return (step "${live.committed}"): it can no longer be cancelled and runs to its end`,
         { operationId: id, step: live.committed },
       );
@@ -372,7 +413,9 @@ export class OperationsService {
       );
       return this.get(principal, id);
     }
-    await this.dataSource.query(`UPDATE operations SET status = 'cancelling', updated_at = now() WHERE id = $1 AND finished_at IS NULL`, [id]);
+    await this.dataSource.query(`UPDATE operations SET status = 'cancelling', updated_at = now() WHERE id = $1 AND finished_at IS NULL`, [
+      id,
+    ]);
     return this.get(principal, id);
   }
 
@@ -383,13 +426,22 @@ export class OperationsService {
   async finalize(principal: Principal, id: string): Promise<OperationView> {
     const op = await this.find(principal, id);
     const notWaiting = (why: string) =>
-      new ApiError('NOT_WAITING_FOR_FINALIZE', `operation ${id} is not waiting to be finalized: ${why}; only a two-phase migration (finalize: false) waits, after its switch-over`, {
-        operationId: id,
-        status: op.status,
-      });
+      new ApiError(
+        'NOT_WAITING_FOR_FINALIZE',
+        `operation ${id} is not waiting to be finalized: ${why}; only a two-phase migration (finalize: false) waits, after its switch-over`,
+        {
+          operationId: id,
+          status: op.status,
+        },
+      );
     if (isTerminalOperationStatus(op.status)) throw notWaiting(`it has ${op.status}`);
     const live = await this.liveProgress(op);
-    if (live?.waiting?.for !== 'finalize') throw notWaiting(live ? `it is ${live.status}${live.steps.find((s) => s.status === 'running') ? ` at step "${live.steps.find((s) => s.status === 'running')!.name}"` : ''}` : `it is ${op.status}`);
+    if (live?.waiting?.for !== 'finalize')
+      throw notWaiting(
+        live
+          ? `it is ${live.status}${live.steps.find((s) => s.status === 'running') ? ` at step "${live.steps.find((s) => s.status === 'running')!.name}"` : ''}`
+          : `it is ${op.status}`,
+      );
     try {
       await this.temporal.workflow.getHandle(op.workflowId).executeUpdate(finalizeUpdate);
     } catch (err) {
@@ -435,7 +487,10 @@ export class OperationsService {
         ) as Promise<(Record<string, unknown> & { id: string; key: string })[]>,
         query.total
           ? this.dataSource
-              .query(`SELECT count(*)::int AS total FROM operations WHERE (tenant_id = $1 OR requested_by_tenant_id = $1)${filters}`, params)
+              .query(
+                `SELECT count(*)::int AS total FROM operations WHERE (tenant_id = $1 OR requested_by_tenant_id = $1)${filters}`,
+                params,
+              )
               .then((counted: { total: number }[]) => counted[0].total)
           : Promise.resolve(undefined),
       ]),
@@ -453,10 +508,10 @@ export class OperationsService {
 
   /** The operation if the principal's tenant owns it or asked for it (one indexed read; /wait and GET run it often). */
   private async find(principal: Principal, id: string): Promise<OperationEntity> {
-    const [row] = await this.dataSource.query(`SELECT * FROM operations WHERE id = $1 AND (tenant_id = $2 OR requested_by_tenant_id = $2)`, [
-      id,
-      principal.tenantId,
-    ]);
+    const [row] = await this.dataSource.query(
+      `SELECT * FROM operations WHERE id = $1 AND (tenant_id = $2 OR requested_by_tenant_id = $2)`,
+      [id, principal.tenantId],
+    );
     if (!row) throw notFound('Operation', id);
     return entityOfRow(this.dataSource, OperationEntity, row);
   }
@@ -465,7 +520,8 @@ export class OperationsService {
     const op = await this.operations.findOneBy({ tenantId, idempotencyKey: key });
     if (!op) return null;
     if (op.requestHash !== hash) {
-      throw new ApiError('IDEMPOTENCY_KEY_REUSED',
+      throw new ApiError(
+        'IDEMPOTENCY_KEY_REUSED',
         `Idempotency-Key "${key}" was used for a different request (operation ${op.id}); use a new key for a new request`,
         { operationId: op.id },
       );

@@ -89,9 +89,13 @@ export class VmLockService {
         operationId: vm.current_operation_id,
       });
     }
-    return new ApiError('VM_BUSY', `${vm.hostname} is busy with operation ${vm.current_operation_id} (${vm.type}); wait for it or cancel it`, {
-      operationId: vm.current_operation_id,
-      type: vm.type,
-    });
+    return new ApiError(
+      'VM_BUSY',
+      `${vm.hostname} is busy with operation ${vm.current_operation_id} (${vm.type}); wait for it or cancel it`,
+      {
+        operationId: vm.current_operation_id,
+        type: vm.type,
+      },
+    );
   }
 }

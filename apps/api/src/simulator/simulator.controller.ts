@@ -82,6 +82,10 @@ export class SimulatorController implements OnApplicationShutdown {
   @ApiQuery({ name: 'method', required: false })
   @ApiQuery({ name: 'nodeId', required: false })
   async calls(@Query('method') method?: string, @Query('nodeId') nodeId?: string) {
-    return { method: method ?? null, nodeId: nodeId ?? null, count: await this.control.callCount(method as DriverMethod | undefined, nodeId) };
+    return {
+      method: method ?? null,
+      nodeId: nodeId ?? null,
+      count: await this.control.callCount(method as DriverMethod | undefined, nodeId),
+    };
   }
 }

@@ -16,7 +16,11 @@ export class InjectFaultDto {
   @IsString()
   nodeId?: string;
 
-  @ApiPropertyOptional({ enum: FAULT_ERRORS, default: 'unavailable', description: 'unavailable is transient (retried); the others are permanent' })
+  @ApiPropertyOptional({
+    enum: FAULT_ERRORS,
+    default: 'unavailable',
+    description: 'unavailable is transient (retried); the others are permanent',
+  })
   @Optional()
   @IsIn(FAULT_ERRORS)
   error?: FaultError;

@@ -15,13 +15,20 @@ const PRESETS = Object.entries(PREDEFINED)
   .join(', ');
 
 class DefinitionFieldsDto {
-  @ApiPropertyOptional({ example: '30 4 * * 6', description: `Five-field cron in UTC (minute hour day-of-month month day-of-week). Predefined names have defaults: ${PRESETS}` })
+  @ApiPropertyOptional({
+    example: '30 4 * * 6',
+    description: `Five-field cron in UTC (minute hour day-of-month month day-of-week). Predefined names have defaults: ${PRESETS}`,
+  })
   @Optional()
   @IsString()
   @MaxLength(200)
   schedule?: string;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 1000, description: 'The most automatic snapshots of this definition kept; the oldest beyond it are deleted after each run' })
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: 1000,
+    description: 'The most automatic snapshots of this definition kept; the oldest beyond it are deleted after each run',
+  })
   @Optional()
   @IsInt()
   @Min(1)
@@ -33,12 +40,19 @@ class DefinitionFieldsDto {
   @IsBoolean()
   active?: boolean;
 
-  @ApiPropertyOptional({ default: false, description: "Freeze the guest's filesystems while the snapshot is taken (needs the guest agent)" })
+  @ApiPropertyOptional({
+    default: false,
+    description: "Freeze the guest's filesystems while the snapshot is taken (needs the guest agent)",
+  })
   @Optional()
   @IsBoolean()
   fsfreeze?: boolean;
 
-  @ApiPropertyOptional({ enum: ['skip', 'retry'], default: 'retry', description: 'A run that finds the VM busy: skip it, or try again every SNAPSHOT_BUSY_RETRY_SECONDS' })
+  @ApiPropertyOptional({
+    enum: ['skip', 'retry'],
+    default: 'retry',
+    description: 'A run that finds the VM busy: skip it, or try again every SNAPSHOT_BUSY_RETRY_SECONDS',
+  })
   @Optional()
   @IsIn(['skip', 'retry'], { message: 'onBusy must be skip or retry' })
   onBusy?: OnBusy;
@@ -83,7 +97,7 @@ export class SnapshotDefinitionsController {
   @ApiOperation({
     summary: 'Define scheduled snapshots of a disk',
     description:
-      'A Temporal Schedule (visible in the Temporal UI) takes a snapshot at each cron time (UTC) as a snapshot.create operation, named <definition>-<YYYYMMDD-HHMMSS>, type automatic, then deletes the definition\'s automatic snapshots beyond retention, oldest first. 409 NAME_TAKEN; 412 for a disk the VM does not have.',
+      "A Temporal Schedule (visible in the Temporal UI) takes a snapshot at each cron time (UTC) as a snapshot.create operation, named <definition>-<YYYYMMDD-HHMMSS>, type automatic, then deletes the definition's automatic snapshots beyond retention, oldest first. 409 NAME_TAKEN; 412 for a disk the VM does not have.",
   })
   create(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Body() dto: CreateSnapshotDefinitionDto) {
     return this.definitions.create(p, id, dto);
@@ -96,21 +110,38 @@ export class SnapshotDefinitionsController {
   }
 
   @Patch(':name')
-  @ApiOperation({ summary: 'Change a definition: schedule, retention, active (pauses or resumes its schedule), fsfreeze, onBusy, description' })
-  update(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Param('name') name: string, @Query() q: DiskField, @Body() dto: UpdateSnapshotDefinitionDto) {
+  @ApiOperation({
+    summary: 'Change a definition: schedule, retention, active (pauses or resumes its schedule), fsfreeze, onBusy, description',
+  })
+  update(
+    @CurrentPrincipal() p: Principal,
+    @Param('id', uuidParam('VM id')) id: string,
+    @Param('name') name: string,
+    @Query() q: DiskField,
+    @Body() dto: UpdateSnapshotDefinitionDto,
+  ) {
     return this.definitions.update(p, id, definitionName(name), q.diskId, dto);
   }
 
   @Delete(':name')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Delete a definition and its schedule; the snapshots it took stay' })
-  async remove(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Param('name') name: string, @Query() q: DiskField) {
+  async remove(
+    @CurrentPrincipal() p: Principal,
+    @Param('id', uuidParam('VM id')) id: string,
+    @Param('name') name: string,
+    @Query() q: DiskField,
+  ) {
     await this.definitions.delete(p, id, definitionName(name), q.diskId);
   }
 
   @Post(':name/run')
   @HttpCode(HttpStatus.ACCEPTED)
-  @ApiOperation({ summary: 'Run a definition now, as its schedule would', description: 'The run appears among the schedule\'s recent actions and starts its operations like a scheduled one. 423 DEFINITION_INACTIVE.' })
+  @ApiOperation({
+    summary: 'Run a definition now, as its schedule would',
+    description:
+      "The run appears among the schedule's recent actions and starts its operations like a scheduled one. 423 DEFINITION_INACTIVE.",
+  })
   run(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Param('name') name: string, @Query() q: DiskField) {
     return this.definitions.runNow(p, id, definitionName(name), q.diskId);
   }

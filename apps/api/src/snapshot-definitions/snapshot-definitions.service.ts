@@ -76,7 +76,12 @@ export function parseSchedule(schedule: string): void {
   const fields = schedule.trim().split(/\s+/);
   const invalid = (why: string) =>
     new ApiError('VALIDATION_FAILED', `schedule "${schedule}" is not a cron expression: ${why}`, {
-      fields: [{ field: 'schedule', problems: [`${why}; expected five fields, minute hour day-of-month month day-of-week, in UTC (e.g. "30 4 * * 6")`] }],
+      fields: [
+        {
+          field: 'schedule',
+          problems: [`${why}; expected five fields, minute hour day-of-month month day-of-week, in UTC (e.g. "30 4 * * 6")`],
+        },
+      ],
     });
   if (fields.length !== 5) throw invalid(`it has ${fields.length} field(s)`);
   try {
@@ -139,10 +144,16 @@ export class SnapshotDefinitionsService {
     const schedule = dto.schedule ?? preset?.schedule;
     const retention = dto.retention ?? preset?.retention;
     if (schedule === undefined || retention === undefined) {
-      const missing = [schedule === undefined ? 'schedule' : null, retention === undefined ? 'retention' : null].filter(Boolean) as string[];
-      throw new ApiError('VALIDATION_FAILED', `${missing.join(' and ')} must be given: only ${Object.keys(PREDEFINED).join(', ')} have defaults`, {
-        fields: missing.map((field) => ({ field, problems: ['required for a definition that is not predefined'] })),
-      });
+      const missing = [schedule === undefined ? 'schedule' : null, retention === undefined ? 'retention' : null].filter(
+        Boolean,
+      ) as string[];
+      throw new ApiError(
+        'VALIDATION_FAILED',
+        `${missing.join(' and ')} must be given: only ${Object.keys(PREDEFINED).join(', ')} have defaults`,
+        {
+          fields: missing.map((field) => ({ field, problems: ['required for a definition that is not predefined'] })),
+        },
+      );
     }
     parseSchedule(schedule);
     return this.dataSource.transaction(async (tx) => {
@@ -154,11 +165,26 @@ export class SnapshotDefinitionsService {
         await tx.query(
           `INSERT INTO snapshot_definitions (id, tenant_id, vm_id, disk_id, name, schedule, retention, active, fsfreeze, on_busy, description, schedule_id)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-          [id, principal.tenantId, vmId, disk.id, dto.name, schedule, retention, dto.active ?? true, dto.fsfreeze ?? false, dto.onBusy ?? 'retry', dto.description ?? null, scheduleId],
+          [
+            id,
+            principal.tenantId,
+            vmId,
+            disk.id,
+            dto.name,
+            schedule,
+            retention,
+            dto.active ?? true,
+            dto.fsfreeze ?? false,
+            dto.onBusy ?? 'retry',
+            dto.description ?? null,
+            scheduleId,
+          ],
         );
       } catch (err) {
         if ((err as { driverError?: { code?: string } }).driverError?.code === UNIQUE_VIOLATION) {
-          throw new ApiError('NAME_TAKEN', `disk ${disk.id} of ${vm.hostname} already has a snapshot definition named ${dto.name}`, { name: dto.name });
+          throw new ApiError('NAME_TAKEN', `disk ${disk.id} of ${vm.hostname} already has a snapshot definition named ${dto.name}`, {
+            name: dto.name,
+          });
         }
         throw err;
       }
@@ -169,7 +195,13 @@ export class SnapshotDefinitionsService {
     });
   }
 
-  update(principal: Principal, vmId: string, name: string, diskId: string | undefined, dto: DefinitionFields): Promise<SnapshotDefinitionView> {
+  update(
+    principal: Principal,
+    vmId: string,
+    name: string,
+    diskId: string | undefined,
+    dto: DefinitionFields,
+  ): Promise<SnapshotDefinitionView> {
     if (dto.schedule !== undefined) parseSchedule(dto.schedule);
     return this.dataSource.transaction(async (tx) => {
       const current = await this.definitionOf(tx, principal, vmId, name, diskId, true);
@@ -188,7 +220,9 @@ export class SnapshotDefinitionsService {
       );
       const vm = await this.vmOf(tx, principal, vmId);
       const { spec, action, state } = this.scheduleOptions(row, vm.hostname);
-      await this.temporal.schedule.getHandle(row.schedule_id).update((previous) => ({ ...previous, spec, action, state: { ...previous.state, paused: state!.paused, note: state!.note } }));
+      await this.temporal.schedule
+        .getHandle(row.schedule_id)
+        .update((previous) => ({ ...previous, spec, action, state: { ...previous.state, paused: state!.paused, note: state!.note } }));
       return toView(row);
     });
   }
@@ -201,7 +235,9 @@ export class SnapshotDefinitionsService {
       return row.schedule_id;
     });
     // Queued by the delete's trigger; if Temporal cannot be reached now, the reconciler deletes it later.
-    await deleteQueuedSchedules(this.dataSource, (id) => this.temporal.schedule.getHandle(id).delete().catch(ignoreMissing), [scheduleId]).catch(() => undefined);
+    await deleteQueuedSchedules(this.dataSource, (id) => this.temporal.schedule.getHandle(id).delete().catch(ignoreMissing), [
+      scheduleId,
+    ]).catch(() => undefined);
   }
 
   /** Runs the definition now, as its schedule would (Temporal's trigger): the run shows among the schedule's actions. */
@@ -255,11 +291,22 @@ export class SnapshotDefinitionsService {
     return disk;
   }
 
-  private async definitionOf(m: EntityManager, principal: Principal, vmId: string, name: string, diskId?: string, lock = false): Promise<DefinitionRow> {
+  private async definitionOf(
+    m: EntityManager,
+    principal: Principal,
+    vmId: string,
+    name: string,
+    diskId?: string,
+    lock = false,
+  ): Promise<DefinitionRow> {
     await this.vmOf(m, principal, vmId);
     const disk = await this.diskOf(m, vmId, diskId);
-    const [row] = await m.query(`SELECT * FROM snapshot_definitions WHERE disk_id = $1 AND name = $2${lock ? ' FOR UPDATE' : ''}`, [disk.id, name]);
-    if (!row) throw new ApiError('NOT_FOUND', `disk ${disk.id} of VM ${vmId} has no snapshot definition named ${name}`, { name, diskId: disk.id });
+    const [row] = await m.query(`SELECT * FROM snapshot_definitions WHERE disk_id = $1 AND name = $2${lock ? ' FOR UPDATE' : ''}`, [
+      disk.id,
+      name,
+    ]);
+    if (!row)
+      throw new ApiError('NOT_FOUND', `disk ${disk.id} of VM ${vmId} has no snapshot definition named ${name}`, { name, diskId: disk.id });
     return row;
   }
 }

@@ -69,8 +69,18 @@ export class ListSnapshotsQuery extends PageQuery {
 }
 
 export class DeleteSnapshotsQuery extends DiskSelector {
-  @ApiProperty({ example: ['a', 'b'], description: 'The names of the snapshots to delete: ?names=a&names=b, or comma-separated, ?names=a,b' })
-  @Transform(({ value }) => (typeof value === 'string' ? value.split(',').map((v: string) => v.trim()).filter(Boolean) : value))
+  @ApiProperty({
+    example: ['a', 'b'],
+    description: 'The names of the snapshots to delete: ?names=a&names=b, or comma-separated, ?names=a,b',
+  })
+  @Transform(({ value }) =>
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((v: string) => v.trim())
+          .filter(Boolean)
+      : value,
+  )
   @IsArray()
   @ArrayMinSize(1, { message: 'names must name at least one snapshot' })
   @ArrayMaxSize(100)
@@ -94,7 +104,10 @@ export class RollbackSnapshotDto extends DiskField {
   @IsBoolean()
   force?: boolean;
 
-  @ApiPropertyOptional({ default: false, description: 'in_place: stop a running VM first (and start it again after) instead of refusing (423)' })
+  @ApiPropertyOptional({
+    default: false,
+    description: 'in_place: stop a running VM first (and start it again after) instead of refusing (423)',
+  })
   @Optional()
   @IsBoolean()
   stopFirst?: boolean;
@@ -109,4 +122,3 @@ export class RollbackSnapshotDto extends DiskField {
   @IsUUID('all', { message: 'targetDiskId must be a UUID' })
   targetDiskId?: string;
 }
-

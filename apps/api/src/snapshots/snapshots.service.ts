@@ -17,7 +17,13 @@ import { APP_CONFIG } from '../config.token';
 import { OperationsService, type LaunchResult, type MutationOptions } from '../operations/operations.service';
 import { VmLockService, type LockedVm } from '../operations/vm-lock.service';
 import { assertPowerState, defaultStopTimeout } from '../vms/vms.service';
-import { createSnapshotPlan, deleteSnapshotsPlan, rollbackDiskPlan, rollbackSnapshotPlan, syncSnapshotsPlan } from '../../../../workflows/plans/snapshot.plan';
+import {
+  createSnapshotPlan,
+  deleteSnapshotsPlan,
+  rollbackDiskPlan,
+  rollbackSnapshotPlan,
+  syncSnapshotsPlan,
+} from '../../../../workflows/plans/snapshot.plan';
 import type { CreateSnapshotDto, ListSnapshotsQuery, RollbackSnapshotDto } from './snapshot.dto';
 
 export interface SnapshotView {
@@ -85,7 +91,11 @@ export class SnapshotsService {
     private readonly locks: VmLockService,
   ) {}
 
-  async list(principal: Principal, vmId: string, q: ListSnapshotsQuery): Promise<{ items: SnapshotView[]; total: number; limit: number; offset: number }> {
+  async list(
+    principal: Principal,
+    vmId: string,
+    q: ListSnapshotsQuery,
+  ): Promise<{ items: SnapshotView[]; total: number; limit: number; offset: number }> {
     await this.vmOf(this.dataSource.manager, principal, vmId);
     if (q.diskId) await this.diskOf(this.dataSource.manager, vmId, q.diskId);
     const where = `s.vm_id = $1 AND ($2::uuid IS NULL OR s.disk_id = $2) AND ($3::text IS NULL OR s.type = $3) AND ($4::uuid IS NULL OR s.definition_id = $4)`;
@@ -128,12 +138,18 @@ export class SnapshotsService {
           const disk = await this.diskOf(tx, vmId, dto.diskId);
           const [{ count }] = await tx.query(`SELECT count(*)::int AS count FROM snapshots WHERE vm_id = $1`, [vmId]);
           if (count >= this.config.snapshotLimitPerVm) {
-            throw new ApiError('SNAPSHOT_LIMIT_REACHED', `${vm.hostname} has ${count} snapshots, the most a VM may have; delete some first`, {
-              limit: this.config.snapshotLimitPerVm,
-            });
+            throw new ApiError(
+              'SNAPSHOT_LIMIT_REACHED',
+              `${vm.hostname} has ${count} snapshots, the most a VM may have; delete some first`,
+              {
+                limit: this.config.snapshotLimitPerVm,
+              },
+            );
           }
           if ((await tx.query(`SELECT 1 FROM snapshots WHERE disk_id = $1 AND name = $2`, [disk.id, dto.name])).length) {
-            throw new ApiError('NAME_TAKEN', `disk ${disk.id} of ${vm.hostname} already has a snapshot named ${dto.name}`, { name: dto.name });
+            throw new ApiError('NAME_TAKEN', `disk ${disk.id} of ${vm.hostname} already has a snapshot named ${dto.name}`, {
+              name: dto.name,
+            });
           }
           const snapshotId = randomUUID();
           // Recorded pending at once, so the name and the limit hold against concurrent requests for other VMs' disks too.
@@ -178,7 +194,8 @@ export class SnapshotsService {
           const rows: SnapshotRow[] = await tx.query(`SELECT * FROM snapshots WHERE disk_id = $1 AND name = ANY($2)`, [disk.id, unique]);
           const missing = unique.filter((n) => !rows.some((r) => r.name === n));
           if (missing.length && namedBy === 'path') await this.snapshotOf(tx, vmId, disk.id, missing[0]);
-          if (missing.length) throw invalidParameter('names', `disk ${disk.id} of ${vm.hostname} has no snapshot named ${missing.join(', ')}`);
+          if (missing.length)
+            throw invalidParameter('names', `disk ${disk.id} of ${vm.hostname} has no snapshot named ${missing.join(', ')}`);
           const notOk = rows.filter((r) => r.status !== 'ok');
           if (notOk.length) {
             throw new ApiError('SNAPSHOT_NOT_OK', `snapshot ${notOk.map((r) => `${r.name} is ${r.status}`).join(', ')}`, {
@@ -219,16 +236,24 @@ export class SnapshotsService {
   rollback(principal: Principal, vmId: string, name: string, dto: RollbackSnapshotDto, options: MutationOptions): Promise<LaunchResult> {
     if (dto.method === 'new_disk') {
       for (const field of ['targetVmId', 'targetDiskId', 'force', 'stopFirst'] as const) {
-        if (dto[field] !== undefined) throw invalidParameter(field, `${field} applies to in_place rollbacks only; new_disk stops and restarts a running VM itself`);
+        if (dto[field] !== undefined)
+          throw invalidParameter(field, `${field} applies to in_place rollbacks only; new_disk stops and restarts a running VM itself`);
       }
       return this.rollbackToNewDisk(principal, vmId, name, dto, options);
     }
     if (dto.targetDiskId && !dto.targetVmId) throw invalidParameter('targetDiskId', 'targetDiskId needs targetVmId');
-    if (dto.targetVmId && !dto.targetDiskId) throw invalidParameter('targetDiskId', 'restoring into another VM needs targetDiskId, the disk to restore into');
+    if (dto.targetVmId && !dto.targetDiskId)
+      throw invalidParameter('targetDiskId', 'restoring into another VM needs targetDiskId, the disk to restore into');
     return this.rollbackInPlace(principal, vmId, name, dto, options);
   }
 
-  private rollbackToNewDisk(principal: Principal, vmId: string, name: string, dto: RollbackSnapshotDto, options: MutationOptions): Promise<LaunchResult> {
+  private rollbackToNewDisk(
+    principal: Principal,
+    vmId: string,
+    name: string,
+    dto: RollbackSnapshotDto,
+    options: MutationOptions,
+  ): Promise<LaunchResult> {
     return this.operations.launch<DiskRollbackInput>(
       {
         principal,
@@ -260,7 +285,13 @@ export class SnapshotsService {
     );
   }
 
-  private rollbackInPlace(principal: Principal, vmId: string, name: string, dto: RollbackSnapshotDto, options: MutationOptions): Promise<LaunchResult> {
+  private rollbackInPlace(
+    principal: Principal,
+    vmId: string,
+    name: string,
+    dto: RollbackSnapshotDto,
+    options: MutationOptions,
+  ): Promise<LaunchResult> {
     const targetVmId = dto.targetVmId ?? vmId;
     return this.operations.launch<SnapshotRollbackInput>(
       {
@@ -298,11 +329,22 @@ export class SnapshotsService {
           if (discarded.length && !dto.force) {
             const names = discarded.map((s) => s.name);
             throw targetVmId === vmId
-              ? new ApiError('NEWER_SNAPSHOTS', `snapshot ${name} has newer snapshots (${names.join(', ')}); a rollback destroys them: pass force to go on`, { snapshots: names })
-              : new ApiError('TARGET_HAS_SNAPSHOTS', `the target disk has snapshots (${names.join(', ')}); a restore destroys them: pass force to go on`, { snapshots: names });
+              ? new ApiError(
+                  'NEWER_SNAPSHOTS',
+                  `snapshot ${name} has newer snapshots (${names.join(', ')}); a rollback destroys them: pass force to go on`,
+                  { snapshots: names },
+                )
+              : new ApiError(
+                  'TARGET_HAS_SNAPSHOTS',
+                  `the target disk has snapshots (${names.join(', ')}); a restore destroys them: pass force to go on`,
+                  { snapshots: names },
+                );
           }
           if (vm.status === 'running' && !dto.stopFirst) {
-            throw new ApiError('VM_INVALID_STATE', `${vm.hostname} is running; stop it first or pass stopFirst`, { status: vm.status, required: 'stopped' });
+            throw new ApiError('VM_INVALID_STATE', `${vm.hostname} is running; stop it first or pass stopFirst`, {
+              status: vm.status,
+              required: 'stopped',
+            });
           }
           if (vm.status !== 'running') assertPowerState(vm, 'roll back', 'stopped');
           await tx.query(`UPDATE snapshots SET status = 'deleting' WHERE id = ANY($1::uuid[])`, [discarded.map((s) => s.id)]);
@@ -327,16 +369,25 @@ export class SnapshotsService {
 
   /** Erigones' 428s: a snapshot restores into another VM only on the same node, into a disk of its size and kind. */
   private assertRestorable(source: { node_id: string }, sourceDisk: DiskRow, target: LockedVm, targetDisk: DiskRow): void {
-    const mismatch = (code: 'NODE_MISMATCH' | 'DISK_SIZE_MISMATCH' | 'DISK_KIND_MISMATCH', message: string, details: Record<string, unknown>) =>
-      new ApiError(code, message, details);
+    const mismatch = (
+      code: 'NODE_MISMATCH' | 'DISK_SIZE_MISMATCH' | 'DISK_KIND_MISMATCH',
+      message: string,
+      details: Record<string, unknown>,
+    ) => new ApiError(code, message, details);
     if (target.nodeId !== source.node_id) {
-      throw mismatch('NODE_MISMATCH', `${target.hostname} is on another node; a snapshot restores only into a VM on its own node`, { targetNodeId: target.nodeId });
+      throw mismatch('NODE_MISMATCH', `${target.hostname} is on another node; a snapshot restores only into a VM on its own node`, {
+        targetNodeId: target.nodeId,
+      });
     }
     if (targetDisk.size_gb !== sourceDisk.size_gb) {
-      throw mismatch('DISK_SIZE_MISMATCH', `the target disk is ${targetDisk.size_gb} GB and the snapshot's disk ${sourceDisk.size_gb} GB; they must match`, {
-        targetSizeGb: targetDisk.size_gb,
-        sourceSizeGb: sourceDisk.size_gb,
-      });
+      throw mismatch(
+        'DISK_SIZE_MISMATCH',
+        `the target disk is ${targetDisk.size_gb} GB and the snapshot's disk ${sourceDisk.size_gb} GB; they must match`,
+        {
+          targetSizeGb: targetDisk.size_gb,
+          sourceSizeGb: sourceDisk.size_gb,
+        },
+      );
     }
     if ((targetDisk.position === 0) !== (sourceDisk.position === 0)) {
       throw mismatch('DISK_KIND_MISMATCH', 'a system disk restores only into a system disk, a data disk only into a data disk', {

@@ -1,5 +1,13 @@
 import { Body, Controller, Delete, Get, HttpStatus, Param, Post, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOperation,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { OsFamily } from '@vmops/persistence';
 import { IsBoolean, IsIn, IsInt, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
 import type { Response } from 'express';
@@ -24,12 +32,18 @@ export class CreateTemplateDto {
   @Matches(NAME, { message: `name ${NAME_RULE}` })
   name!: string;
 
-  @ApiPropertyOptional({ format: 'uuid', description: "A VM of yours: its system disk becomes the template's image (template.create, 202)" })
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description: "A VM of yours: its system disk becomes the template's image (template.create, 202)",
+  })
   @Optional()
   @IsUUID('all', { message: 'vmId must be a UUID' })
   vmId?: string;
 
-  @ApiPropertyOptional({ default: false, description: 'With vmId, for a running VM: freeze its filesystems while its disk is captured (needs its guest agent)' })
+  @ApiPropertyOptional({
+    default: false,
+    description: 'With vmId, for a running VM: freeze its filesystems while its disk is captured (needs its guest agent)',
+  })
   @Optional()
   @IsBoolean()
   fsfreeze?: boolean;
@@ -54,11 +68,20 @@ export class CreateTemplateDto {
 }
 
 function refuseMixed(dto: CreateTemplateDto): void {
-  const fields = dto.vmId ? (['osFamily', 'diskSizeGb'] as const).filter((f) => dto[f] !== undefined) : dto.fsfreeze !== undefined ? ['fsfreeze'] : [];
+  const fields = dto.vmId
+    ? (['osFamily', 'diskSizeGb'] as const).filter((f) => dto[f] !== undefined)
+    : dto.fsfreeze !== undefined
+      ? ['fsfreeze']
+      : [];
   const missing = dto.vmId ? [] : (['osFamily', 'diskSizeGb'] as const).filter((f) => dto[f] === undefined);
   if (fields.length || missing.length) {
-    throw new ApiError('VALIDATION_FAILED',
-      dto.vmId ? `${fields.join(' and ')} apply to base templates: a template from a VM takes them from the VM` : missing.length ? `give vmId (a template from your VM), or osFamily and diskSizeGb (a base template, admin)` : 'fsfreeze applies to a template from a VM (vmId)',
+    throw new ApiError(
+      'VALIDATION_FAILED',
+      dto.vmId
+        ? `${fields.join(' and ')} apply to base templates: a template from a VM takes them from the VM`
+        : missing.length
+          ? `give vmId (a template from your VM), or osFamily and diskSizeGb (a base template, admin)`
+          : 'fsfreeze applies to a template from a VM (vmId)',
       { fields: [...fields, ...missing].map((field) => ({ field, problems: [dto.vmId ? 'not with vmId' : 'required without vmId'] })) },
     );
   }
@@ -88,12 +111,27 @@ export class TemplatesController {
     "With vmId: starts a template.create operation that captures the VM's system disk — stopped, or running with fsfreeze (423 VM_INVALID_STATE otherwise) — as a template only your tenant sees, ready when the operation succeeds. With osFamily and diskSizeGb (admin key): a base template, 201 (403 ADMIN_REQUIRED without an admin key). 404 NOT_FOUND for a vmId that is not one of your VMs; 409 NAME_TAKEN.",
   )
   @ApiCreatedResponse({ description: 'A base template, added at once' })
-  async create(@CurrentPrincipal() p: Principal, @Body() dto: CreateTemplateDto, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+  async create(
+    @CurrentPrincipal() p: Principal,
+    @Body() dto: CreateTemplateDto,
+    @Mutation() o: MutationOptions,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     refuseMixed(dto);
-    if (dto.vmId) return respondToLaunch(res, await this.templates.createFromVm(p, { name: dto.name, vmId: dto.vmId, fsfreeze: dto.fsfreeze, description: dto.description }, o));
-    if (p.role !== 'admin') throw new ApiError('ADMIN_REQUIRED', 'base templates are added with an admin key; a template from your VM takes vmId');
+    if (dto.vmId)
+      return respondToLaunch(
+        res,
+        await this.templates.createFromVm(p, { name: dto.name, vmId: dto.vmId, fsfreeze: dto.fsfreeze, description: dto.description }, o),
+      );
+    if (p.role !== 'admin')
+      throw new ApiError('ADMIN_REQUIRED', 'base templates are added with an admin key; a template from your VM takes vmId');
     res.status(HttpStatus.CREATED);
-    return this.templates.createBase({ name: dto.name, osFamily: dto.osFamily!, diskSizeGb: dto.diskSizeGb!, description: dto.description });
+    return this.templates.createBase({
+      name: dto.name,
+      osFamily: dto.osFamily!,
+      diskSizeGb: dto.diskSizeGb!,
+      description: dto.description,
+    });
   }
 
   @Delete(':id')
@@ -102,7 +140,12 @@ export class TemplatesController {
     'Your own: starts a template.delete operation (its image goes). A base one: admin key (403 ADMIN_REQUIRED otherwise), at once (204). 409 TEMPLATE_IN_USE naming the VMs built from it.',
   )
   @ApiNoContentResponse({ description: 'A base template, deleted at once' })
-  async remove(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('template id')) id: string, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+  async remove(
+    @CurrentPrincipal() p: Principal,
+    @Param('id', uuidParam('template id')) id: string,
+    @Mutation() o: MutationOptions,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     const launched = await this.templates.delete(p, id, o);
     if (!launched) {
       res.status(HttpStatus.NO_CONTENT);

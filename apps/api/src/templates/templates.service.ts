@@ -49,7 +49,9 @@ const toView = (t: TemplateRow): TemplateView => ({
 });
 
 const UNIQUE_VIOLATION = '23505';
-const isUniqueViolation = (err: unknown) => (err as { driverError?: { code?: string }; code?: string }).driverError?.code === UNIQUE_VIOLATION || (err as { code?: string }).code === UNIQUE_VIOLATION;
+const isUniqueViolation = (err: unknown) =>
+  (err as { driverError?: { code?: string }; code?: string }).driverError?.code === UNIQUE_VIOLATION ||
+  (err as { code?: string }).code === UNIQUE_VIOLATION;
 
 function nameTaken(name: string): ApiError {
   return new ApiError('NAME_TAKEN', `a template named ${name} already exists`, { name });
@@ -94,7 +96,11 @@ export class TemplatesService {
   }
 
   /** template.create: the VM's system disk, captured with the VM stopped or its filesystems frozen. */
-  createFromVm(principal: Principal, dto: { name: string; vmId: string; fsfreeze?: boolean; description?: string }, options: MutationOptions): Promise<LaunchResult> {
+  createFromVm(
+    principal: Principal,
+    dto: { name: string; vmId: string; fsfreeze?: boolean; description?: string },
+    options: MutationOptions,
+  ): Promise<LaunchResult> {
     const fsfreeze = dto.fsfreeze ?? false;
     return this.operations.launch<TemplateCreateInput>(
       {
@@ -106,10 +112,14 @@ export class TemplatesService {
         prepare: async (tx, operationId) => {
           const vm = await this.locks.acquireSettled(tx, principal.tenantId, dto.vmId, operationId, 'make a template of');
           if (vm.status === 'running' && !fsfreeze) {
-            throw new ApiError('VM_INVALID_STATE', `${vm.hostname} is running; stop it, or pass fsfreeze: true to freeze its filesystems while its disk is captured (needs its guest agent)`, {
-              status: vm.status,
-              required: 'stopped',
-            });
+            throw new ApiError(
+              'VM_INVALID_STATE',
+              `${vm.hostname} is running; stop it, or pass fsfreeze: true to freeze its filesystems while its disk is captured (needs its guest agent)`,
+              {
+                status: vm.status,
+                required: 'stopped',
+              },
+            );
           }
           const [disk] = await tx.query(`SELECT id, size_gb FROM disks WHERE vm_id = $1 AND position = 0`, [vm.id]);
           if (!disk) throw invalidParameter('vmId', `${vm.hostname} has no system disk attached`);
@@ -126,7 +136,16 @@ export class TemplatesService {
           }
           return {
             vm,
-            input: { operationId, vmId: vm.id, hostname: vm.hostname, nodeId: vm.nodeId, templateId, name: dto.name, diskId: disk.id, fsfreeze },
+            input: {
+              operationId,
+              vmId: vm.id,
+              hostname: vm.hostname,
+              nodeId: vm.nodeId,
+              templateId,
+              name: dto.name,
+              diskId: disk.id,
+              fsfreeze,
+            },
             reservations: { templateIds: [templateId] },
           };
         },
@@ -140,7 +159,10 @@ export class TemplatesService {
    * (its image goes), a base one (admin) at once. Answers the operation, or null for a base template.
    */
   async delete(principal: Principal, id: string, options: MutationOptions): Promise<LaunchResult | null> {
-    const [row]: TemplateRow[] = await this.dataSource.query(`SELECT * FROM templates WHERE id = $1 AND (tenant_id IS NULL OR tenant_id = $2)`, [id, principal.tenantId]);
+    const [row]: TemplateRow[] = await this.dataSource.query(
+      `SELECT * FROM templates WHERE id = $1 AND (tenant_id IS NULL OR tenant_id = $2)`,
+      [id, principal.tenantId],
+    );
     if (!row) throw notFoundTemplate(id);
     if (!row.tenant_id) {
       if (principal.role !== 'admin') throw new ApiError('ADMIN_REQUIRED', 'base templates are deleted with an admin key');
@@ -179,7 +201,10 @@ export class TemplatesService {
 
   /** The template, locked against new users; 409 TEMPLATE_IN_USE naming the VMs that use it. */
   private async lockUnused(tx: EntityManager, principal: Principal, id: string): Promise<TemplateRow> {
-    const [row]: TemplateRow[] = await tx.query(`SELECT * FROM templates WHERE id = $1 AND (tenant_id IS NULL OR tenant_id = $2) FOR UPDATE`, [id, principal.tenantId]);
+    const [row]: TemplateRow[] = await tx.query(
+      `SELECT * FROM templates WHERE id = $1 AND (tenant_id IS NULL OR tenant_id = $2) FOR UPDATE`,
+      [id, principal.tenantId],
+    );
     if (!row) throw notFoundTemplate(id);
     const users: { id: string; hostname: string }[] = await tx.query(
       `SELECT id, hostname FROM vms WHERE template_id = $1
@@ -190,7 +215,8 @@ export class TemplatesService {
     if (users.length) {
       // A tenant's template is used by its own VMs only, which it may see named; a base one's users are counted.
       const named = row.tenant_id ? users : [];
-      throw new ApiError('TEMPLATE_IN_USE',
+      throw new ApiError(
+        'TEMPLATE_IN_USE',
         `template ${row.name} is used by ${named.length ? named.map((u) => u.hostname).join(', ') : `${users.length} VM(s)`}; rebuild or delete them first`,
         { vms: named, count: users.length },
       );
@@ -199,7 +225,10 @@ export class TemplatesService {
   }
 
   private async visible(m: EntityManager, principal: Principal, id: string): Promise<TemplateRow> {
-    const [row] = await m.query(`SELECT * FROM templates WHERE id = $1 AND (tenant_id IS NULL OR tenant_id = $2)`, [id, principal.tenantId]);
+    const [row] = await m.query(`SELECT * FROM templates WHERE id = $1 AND (tenant_id IS NULL OR tenant_id = $2)`, [
+      id,
+      principal.tenantId,
+    ]);
     if (!row) throw notFoundTemplate(id);
     return row;
   }

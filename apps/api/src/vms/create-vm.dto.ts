@@ -15,7 +15,11 @@ export class DataDiskDto {
 }
 
 export class CreateVmDto {
-  @ApiProperty({ example: 'web-1', pattern: HOSTNAME_PATTERN.source, description: HOSTNAME_RULE + '; unique within your tenant, case-insensitively' })
+  @ApiProperty({
+    example: 'web-1',
+    pattern: HOSTNAME_PATTERN.source,
+    description: HOSTNAME_RULE + '; unique within your tenant, case-insensitively',
+  })
   @IsString()
   @Matches(HOSTNAME_PATTERN, { message: HOSTNAME_RULE })
   hostname!: string;
@@ -64,7 +68,8 @@ export class CreateVmDto {
     type: [String],
     format: 'uuid',
     maxItems: 8,
-    description: 'Anti-affinity groups the VM joins: it is placed on no node where a VM of any of them is (409 ANTI_AFFINITY when only such nodes have room, or nodeId names one)',
+    description:
+      'Anti-affinity groups the VM joins: it is placed on no node where a VM of any of them is (409 ANTI_AFFINITY when only such nodes have room, or nodeId names one)',
   })
   @Optional()
   @IsArray()
@@ -85,13 +90,15 @@ export class CreateVmDto {
   @Type(() => DataDiskDto)
   dataDisks?: DataDiskDto[];
 
-  @ApiPropertyOptional({ default: 'public', description: 'The network of the VM\'s first interface' })
+  @ApiPropertyOptional({ default: 'public', description: "The network of the VM's first interface" })
   @Optional()
   @IsString()
   @Matches(NETWORK_PATTERN, { message: 'network must be lower-case letters, digits and dashes, starting with a letter' })
   network?: string;
 
-  @ApiPropertyOptional({ description: 'Initial root password (Gigas rule: 6-32 letters, digits, - and _); only a hash reaches the node, none is stored' })
+  @ApiPropertyOptional({
+    description: 'Initial root password (Gigas rule: 6-32 letters, digits, - and _); only a hash reaches the node, none is stored',
+  })
   @Optional()
   @IsString()
   @Matches(ROOT_PASSWORD_PATTERN, { message: ROOT_PASSWORD_RULE })

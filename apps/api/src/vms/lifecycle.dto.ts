@@ -13,7 +13,8 @@ export const MAX_FINALIZE_TIMEOUT_SECONDS = 24 * 3600;
 export class UpdateVmDto extends PartialType(PickType(CreateVmDto, ['cpus', 'memoryMb', 'label', 'note'] as const)) {
   @ApiPropertyOptional({
     enum: ['restart', 'next_stop'],
-    description: 'For a running VM: restart it now to apply cpus/memory, or apply them when it next stops. A stopped VM is resized at once.',
+    description:
+      'For a running VM: restart it now to apply cpus/memory, or apply them when it next stops. A stopped VM is resized at once.',
   })
   @Optional()
   @IsIn(['restart', 'next_stop'])
@@ -35,7 +36,8 @@ export class RebuildVmDto {
 export class DeleteVmQuery extends MutationQuery {
   @ApiPropertyOptional({
     default: false,
-    description: 'true: delete every disk of the VM. Default (Gandi): the system disk and the first interface go, the other disks and interfaces are detached and kept.',
+    description:
+      'true: delete every disk of the VM. Default (Gandi): the system disk and the first interface go, the other disks and interfaces are detached and kept.',
   })
   @Optional()
   @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
@@ -51,7 +53,8 @@ export class MigrateVmDto {
 
   @ApiPropertyOptional({
     enum: ['live', 'cold'],
-    description: 'live: copied while it runs, a pause only at the switch-over (running VMs only). cold: stopped, copied, started on the target. Default: live for a running VM, cold for a stopped one.',
+    description:
+      'live: copied while it runs, a pause only at the switch-over (running VMs only). cold: stopped, copied, started on the target. Default: live for a running VM, cold for a stopped one.',
   })
   @Optional()
   @IsIn(['live', 'cold'])
@@ -66,7 +69,12 @@ export class MigrateVmDto {
   @IsBoolean()
   finalize?: boolean;
 
-  @ApiPropertyOptional({ minimum: 10, maximum: MAX_FINALIZE_TIMEOUT_SECONDS, default: DEFAULT_FINALIZE_TIMEOUT_SECONDS, description: 'With finalize false: seconds after which the migration finalizes by itself' })
+  @ApiPropertyOptional({
+    minimum: 10,
+    maximum: MAX_FINALIZE_TIMEOUT_SECONDS,
+    default: DEFAULT_FINALIZE_TIMEOUT_SECONDS,
+    description: 'With finalize false: seconds after which the migration finalizes by itself',
+  })
   @Optional()
   @IsInt()
   @Min(10)

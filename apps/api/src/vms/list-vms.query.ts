@@ -5,7 +5,18 @@ import { IsBoolean, IsIn, IsString, IsUUID, MaxLength } from 'class-validator';
 import { KeysetPageQuery } from '../common/keyset';
 import { Optional } from '../common/validation';
 
-export const VM_ORDER = ['hostname', '-hostname', 'created', '-created', 'status', '-status', 'memory', '-memory', 'cpus', '-cpus'] as const;
+export const VM_ORDER = [
+  'hostname',
+  '-hostname',
+  'created',
+  '-created',
+  'status',
+  '-status',
+  'memory',
+  '-memory',
+  'cpus',
+  '-cpus',
+] as const;
 
 /** Filters of GET /v1/vms and GET /v1/vms/count (Gandi vm.list / vm.count, Gigas filters). */
 export class VmFilter {

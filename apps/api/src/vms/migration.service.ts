@@ -54,10 +54,19 @@ export class MigrationService {
       [vmId, principal.tenantId],
     );
     if (!vm) throw notFound('VM', vmId);
-    const subject = await migratingVm(this.dataSource.manager, { id: vm.id, hostname: vm.hostname, nodeId: vm.node_id, status: vm.status, frozen: vm.frozen, cpus: vm.cpus, memoryMb: vm.memory_mb });
+    const subject = await migratingVm(this.dataSource.manager, {
+      id: vm.id,
+      hostname: vm.hostname,
+      nodeId: vm.node_id,
+      status: vm.status,
+      frozen: vm.frozen,
+      cpus: vm.cpus,
+      memoryMb: vm.memory_mb,
+    });
     const mode = query.mode ?? (vm.status === 'running' ? 'live' : 'cold');
     const nodes = await nodeUsage(this.dataSource.manager);
-    if (query.targetNodeId && !nodes.some((n) => n.id === query.targetNodeId)) throw invalidParameter('targetNodeId', `node ${query.targetNodeId} does not exist`);
+    if (query.targetNodeId && !nodes.some((n) => n.id === query.targetNodeId))
+      throw invalidParameter('targetNodeId', `node ${query.targetNodeId} does not exist`);
     const { targets, chosen } = migrationTargets(subject, nodes);
     const judged = query.targetNodeId ? targets.filter((t) => t.nodeId === query.targetNodeId) : targets;
     const reasons = vmMigrationRefusals(subject, mode);
@@ -87,7 +96,13 @@ export class MigrationService {
         workflowType: 'migrateVmWorkflow',
         plan: migrateVmPlan,
         summary: migrationSummary,
-        request: { vmId, targetNodeId: dto.targetNodeId ?? null, mode: dto.mode ?? null, finalize, finalizeTimeoutSeconds: dto.finalizeTimeoutSeconds ?? null },
+        request: {
+          vmId,
+          targetNodeId: dto.targetNodeId ?? null,
+          mode: dto.mode ?? null,
+          finalize,
+          finalizeTimeoutSeconds: dto.finalizeTimeoutSeconds ?? null,
+        },
         prepare: async (tx, operationId) => {
           const vm = await this.locks.acquire(tx, principal.tenantId, vmId, operationId);
           const admission = await admitMigration(tx, vm, {

@@ -1,4 +1,11 @@
-import { antiAffinityConflict, antiAffinityMessage, pickNode, type GroupNeighbour, type NodeCapacity, type PlacementRequest } from '@vmops/domain';
+import {
+  antiAffinityConflict,
+  antiAffinityMessage,
+  pickNode,
+  type GroupNeighbour,
+  type NodeCapacity,
+  type PlacementRequest,
+} from '@vmops/domain';
 import { lockNodeUsage } from '@vmops/persistence';
 import type { EntityManager } from 'typeorm';
 import { ApiError, invalidParameter } from '../common/api-error';
@@ -42,7 +49,8 @@ export async function placeVm(
   // A node with room that a group rules out: say which group and which VM, rather than "no room".
   const blocked = pickNode(candidates, req);
   if (blocked) throw antiAffinityViolated(req.hostname, antiAffinityConflict(neighbours, blocked.id)!, blocked.name);
-  throw new ApiError('INSUFFICIENT_CAPACITY',
+  throw new ApiError(
+    'INSUFFICIENT_CAPACITY',
     `no ${requestedNodeId ? 'room on the requested node' : 'online node has room'} for ${req.cpus} vCPU, ${req.memoryMb} MB memory and ${req.storageGb} GB disk`,
     { requested: { cpus: req.cpus, memoryMb: req.memoryMb, storageGb: req.storageGb }, nodeId: requestedNodeId ?? null },
   );

@@ -9,7 +9,9 @@ export class StartVmDto {
   @ApiPropertyOptional({ example: 'debian-12-netinst.iso', description: 'Boot once from this ISO image' })
   @Optional()
   @IsString()
-  @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,126}\.iso$/, { message: 'bootIso must be an ISO image name: letters, digits, dots, dashes, underscores, ending in .iso' })
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,126}\.iso$/, {
+    message: 'bootIso must be an ISO image name: letters, digits, dots, dashes, underscores, ending in .iso',
+  })
   bootIso?: string;
 }
 

@@ -39,8 +39,15 @@ export class VmLifecycleService {
             `SELECT id, position, size_gb FROM disks WHERE vm_id = $1 ORDER BY position NULLS LAST`,
             [vmId],
           );
-          const nics: { id: string; position: number | null }[] = await tx.query(`SELECT id, position FROM network_interfaces WHERE vm_id = $1 ORDER BY position`, [vmId]);
-          const slot = (d: { id: string; position: number | null; size_gb: number }) => ({ diskId: d.id, position: d.position ?? -1, sizeGb: d.size_gb });
+          const nics: { id: string; position: number | null }[] = await tx.query(
+            `SELECT id, position FROM network_interfaces WHERE vm_id = $1 ORDER BY position`,
+            [vmId],
+          );
+          const slot = (d: { id: string; position: number | null; size_gb: number }) => ({
+            diskId: d.id,
+            position: d.position ?? -1,
+            sizeGb: d.size_gb,
+          });
           const system = disks.find((d) => d.position === 0);
           const attachedNics = nics.filter((n) => n.position !== null).map((n) => ({ nicId: n.id, position: n.position! }));
           const first = attachedNics.find((n) => n.position === 0) ?? null;
@@ -70,7 +77,12 @@ export class VmLifecycleService {
    * to apply them (`apply: restart`) or keeps them for its next stop (`apply: next_stop`, 200, nothing runs).
    * Label and note change at once.
    */
-  async update(principal: Principal, vmId: string, dto: UpdateVmDto, options: MutationOptions): Promise<LaunchResult | { kind: 'updated'; vm: VmView }> {
+  async update(
+    principal: Principal,
+    vmId: string,
+    dto: UpdateVmDto,
+    options: MutationOptions,
+  ): Promise<LaunchResult | { kind: 'updated'; vm: VmView }> {
     const resizing = dto.cpus !== undefined || dto.memoryMb !== undefined;
     if (!resizing) {
       if (dto.apply) throw invalidParameter('apply', 'apply only goes with cpus or memoryMb');
@@ -88,14 +100,22 @@ export class VmLifecycleService {
         prepare: async (tx, operationId) => {
           const vm = await this.locks.acquireSettled(tx, principal.tenantId, vmId, operationId, 'resize');
           if (vm.status === 'running' && dto.apply !== 'restart') {
-            throw new ApiError('VM_INVALID_STATE', `${vm.hostname} is running: pass apply "restart" to restart it now, or "next_stop" to apply the size when it next stops`, {
-              status: vm.status,
-              required: 'stopped',
-            });
+            throw new ApiError(
+              'VM_INVALID_STATE',
+              `${vm.hostname} is running: pass apply "restart" to restart it now, or "next_stop" to apply the size when it next stops`,
+              {
+                status: vm.status,
+                required: 'stopped',
+              },
+            );
           }
           const to = { cpus: dto.cpus ?? vm.cpus, memoryMb: dto.memoryMb ?? vm.memoryMb };
           await this.assertResizeFits(tx, vm, to);
-          await tx.query(`UPDATE vms SET label = coalesce($2, label), note = coalesce($3, note) WHERE id = $1`, [vmId, dto.label ?? null, dto.note ?? null]);
+          await tx.query(`UPDATE vms SET label = coalesce($2, label), note = coalesce($3, note) WHERE id = $1`, [
+            vmId,
+            dto.label ?? null,
+            dto.note ?? null,
+          ]);
           return {
             vm,
             input: {
@@ -132,9 +152,13 @@ export class VmLifecycleService {
           const system = disks.find((d) => d.position === 0);
           if (!system) throw new ApiError('VM_INVALID_STATE', `${vm.hostname} has no system disk to rebuild`, {});
           if (system.size_gb < template.disk_size_gb) {
-            throw new ApiError('DISK_SIZE_MISMATCH', `template ${template.name} needs a ${template.disk_size_gb} GB system disk; ${vm.hostname}'s is ${system.size_gb} GB`, {
-              templateSizeGb: template.disk_size_gb,
-            });
+            throw new ApiError(
+              'DISK_SIZE_MISMATCH',
+              `template ${template.name} needs a ${template.disk_size_gb} GB system disk; ${vm.hostname}'s is ${system.size_gb} GB`,
+              {
+                templateSizeGb: template.disk_size_gb,
+              },
+            );
           }
           return {
             vm,
@@ -170,10 +194,14 @@ export class VmLifecycleService {
       if (!vm) throw notFound('VM', vmId);
       if (vm.current_operation_id) await this.locks.assertIdle(principal.tenantId, vmId);
       assertPowerState(vm, 'keep a new size for its next stop', 'running');
-      await this.assertResizeFits(tx, { hostname: vm.hostname, nodeId: vm.node_id, cpus: vm.cpus, memoryMb: vm.memory_mb }, {
-        cpus: dto.cpus ?? vm.cpus,
-        memoryMb: dto.memoryMb ?? vm.memory_mb,
-      });
+      await this.assertResizeFits(
+        tx,
+        { hostname: vm.hostname, nodeId: vm.node_id, cpus: vm.cpus, memoryMb: vm.memory_mb },
+        {
+          cpus: dto.cpus ?? vm.cpus,
+          memoryMb: dto.memoryMb ?? vm.memory_mb,
+        },
+      );
       await tx.query(
         `UPDATE vms SET pending_cpus = $2, pending_memory_mb = $3, label = coalesce($4, label), note = coalesce($5, note), updated_at = now() WHERE id = $1`,
         [vmId, dto.cpus ?? vm.cpus, dto.memoryMb ?? vm.memory_mb, dto.label ?? null, dto.note ?? null],
@@ -186,12 +214,17 @@ export class VmLifecycleService {
    * 417 when the node cannot hold the VM at its new size. The node stays locked until the caller records the
    * resize (lockNodeUsage), and the usage counts the VM at its current size: only the growth is asked for.
    */
-  private async assertResizeFits(tx: EntityManager, vm: Pick<LockedVm, 'hostname' | 'nodeId' | 'cpus' | 'memoryMb'>, to: { cpus: number; memoryMb: number }): Promise<void> {
+  private async assertResizeFits(
+    tx: EntityManager,
+    vm: Pick<LockedVm, 'hostname' | 'nodeId' | 'cpus' | 'memoryMb'>,
+    to: { cpus: number; memoryMb: number },
+  ): Promise<void> {
     const [node] = await lockNodeUsage(tx, [vm.nodeId]);
     const growth = { cpus: Math.max(0, to.cpus - vm.cpus), memoryMb: Math.max(0, to.memoryMb - vm.memoryMb) };
     const free = { cpus: node.cpus - node.usedCpus, memoryMb: node.memoryMb - node.usedMemoryMb };
     if (growth.cpus > free.cpus || growth.memoryMb > free.memoryMb) {
-      throw new ApiError('INSUFFICIENT_CAPACITY',
+      throw new ApiError(
+        'INSUFFICIENT_CAPACITY',
         `node ${node.name} has ${free.cpus} vCPU and ${free.memoryMb} MB of memory free; growing ${vm.hostname} to ${to.cpus} vCPU and ${to.memoryMb} MB needs ${growth.cpus} and ${growth.memoryMb}`,
         { freeCpus: free.cpus, freeMemoryMb: free.memoryMb },
       );
@@ -200,6 +233,10 @@ export class VmLifecycleService {
 
   private async view(vmId: string): Promise<VmView> {
     const vm = await this.dataSource.getRepository(VmEntity).findOneByOrFail({ id: vmId });
-    return toVmView(vm, await this.dataSource.getRepository(DiskEntity).findBy({ vmId }), await this.dataSource.getRepository(NetworkInterfaceEntity).findBy({ vmId }));
+    return toVmView(
+      vm,
+      await this.dataSource.getRepository(DiskEntity).findBy({ vmId }),
+      await this.dataSource.getRepository(NetworkInterfaceEntity).findBy({ vmId }),
+    );
   }
 }

@@ -19,8 +19,17 @@ import { VmsService, type PowerAction, type PowerOptions } from './vms.service';
 export function MutatingEndpoint(summary: string, description: string): MethodDecorator {
   return (target, key, descriptor) => {
     ApiOperation({ summary, description })(target, key, descriptor);
-    ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Same key + same request → the same operation; same key + another request → 422' })(target, key, descriptor);
-    ApiQuery({ name: 'dryRun', required: false, type: Boolean, description: 'true: answer 200 with the ordered steps (each with its undo) and start nothing' })(target, key, descriptor);
+    ApiHeader({
+      name: 'Idempotency-Key',
+      required: false,
+      description: 'Same key + same request → the same operation; same key + another request → 422',
+    })(target, key, descriptor);
+    ApiQuery({
+      name: 'dryRun',
+      required: false,
+      type: Boolean,
+      description: 'true: answer 200 with the ordered steps (each with its undo) and start nothing',
+    })(target, key, descriptor);
     ApiAcceptedResponse({ description: 'The operation; its address is in Location' })(target, key, descriptor);
     ApiOkResponse({ description: 'With dryRun=true: the plan' })(target, key, descriptor);
   };
@@ -38,7 +47,11 @@ export class VmsController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'List your VMs', description: 'Filters: status, nodeId, hostname (contains), label; orderBy hostname, created, status, memory, cpus (- for descending); limit with cursor (nextCursor of the previous page) or offset; total=true also counts all matches.' })
+  @ApiOperation({
+    summary: 'List your VMs',
+    description:
+      'Filters: status, nodeId, hostname (contains), label; orderBy hostname, created, status, memory, cpus (- for descending); limit with cursor (nextCursor of the previous page) or offset; total=true also counts all matches.',
+  })
   @ApiOkResponse({ description: '{ items, limit, offset, nextCursor, total? }' })
   list(@CurrentPrincipal() principal: Principal, @Query() query: ListVmsQuery) {
     return this.vms.list(principal, query);
@@ -53,7 +66,8 @@ export class VmsController {
   @Get(':id/status/current')
   @ApiOperation({
     summary: "The VM's live status, read from its node",
-    description: "Erigones status/current: asks the node's agent, and shows it next to the inventory's status (inSync). 503 NODE_AGENT_UNAVAILABLE if the agent does not answer.",
+    description:
+      "Erigones status/current: asks the node's agent, and shows it next to the inventory's status (inSync). 503 NODE_AGENT_UNAVAILABLE if the agent does not answer.",
   })
   liveStatus(@CurrentPrincipal() principal: Principal, @Param('id', uuidParam('VM id')) id: string) {
     return this.vms.liveStatus(principal, id, false);
@@ -62,7 +76,8 @@ export class VmsController {
   @Put(':id/status/current')
   @ApiOperation({
     summary: "Read the VM's live status and record it",
-    description: 'As GET, then the inventory takes the running/stopped state the node reports. 409 VM_BUSY while an operation runs on the VM; 409 VM_NOT_ON_NODE if the node has no such VM.',
+    description:
+      'As GET, then the inventory takes the running/stopped state the node reports. 409 VM_BUSY while an operation runs on the VM; 409 VM_NOT_ON_NODE if the node has no such VM.',
   })
   syncStatus(@CurrentPrincipal() principal: Principal, @Param('id', uuidParam('VM id')) id: string) {
     return this.vms.liveStatus(principal, id, true);
@@ -100,7 +115,13 @@ export class VmsController {
     'Delete a VM',
     'Starts a vm.delete operation. Default (Gandi): the system disk and the first interface are deleted, the other disks and interfaces detached and kept; deleteAllDisks=true deletes every disk. A running VM is powered off first.',
   )
-  async remove(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Query() q: DeleteVmQuery, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+  async remove(
+    @CurrentPrincipal() p: Principal,
+    @Param('id', uuidParam('VM id')) id: string,
+    @Query() q: DeleteVmQuery,
+    @Mutation() o: MutationOptions,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     return respondToLaunch(res, await this.lifecycle.delete(p, id, q.deleteAllDisks ?? false, o));
   }
 
@@ -114,7 +135,13 @@ export class VmsController {
   @ApiQuery({ name: 'dryRun', required: false, type: Boolean })
   @ApiAcceptedResponse({ description: 'A resize: the vm.update operation; its address is in Location' })
   @ApiOkResponse({ description: 'Label or note changed, or a size kept for the next stop: the VM; with dryRun=true, the plan' })
-  async update(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Body() dto: UpdateVmDto, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+  async update(
+    @CurrentPrincipal() p: Principal,
+    @Param('id', uuidParam('VM id')) id: string,
+    @Body() dto: UpdateVmDto,
+    @Mutation() o: MutationOptions,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     const result = await this.lifecycle.update(p, id, dto, o);
     if (result.kind === 'updated') return result.vm;
     return respondToLaunch(res, result);
@@ -125,7 +152,13 @@ export class VmsController {
     'Rebuild a VM from its template (Gigas)',
     'Starts a vm.rebuild operation: every disk is made anew — the system disk from the template (templateId: another one), the others zeroed — the network stays, and the VM starts unless startAfter is false. The old disks are deleted only once the new ones are in place; until then any failure puts them back.',
   )
-  async rebuild(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Body() dto: RebuildVmDto, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+  async rebuild(
+    @CurrentPrincipal() p: Principal,
+    @Param('id', uuidParam('VM id')) id: string,
+    @Body() dto: RebuildVmDto,
+    @Mutation() o: MutationOptions,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     return respondToLaunch(res, await this.lifecycle.rebuild(p, id, dto, o));
   }
 
@@ -134,7 +167,13 @@ export class VmsController {
     'Clone a VM (Gigas)',
     "Starts a vm.clone operation: a new VM (hostname; cpus, memoryMb, label, note, nodeId, antiAffinityGroupIds, larger disk sizes by position, start) from the source's attached disks. The source — stopped, or running with its filesystems frozen through its guest agent — is held only until its disks are captured; any failure removes the half-made clone and the captures. The operation is the clone's.",
   )
-  async clone(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Body() dto: CloneVmDto, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+  async clone(
+    @CurrentPrincipal() p: Principal,
+    @Param('id', uuidParam('VM id')) id: string,
+    @Body() dto: CloneVmDto,
+    @Mutation() o: MutationOptions,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     return respondToLaunch(res, await this.vms.clone(p, id, dto, o));
   }
 
@@ -142,7 +181,7 @@ export class VmsController {
   @ApiOperation({
     summary: 'Whether the VM can migrate, and where to (Gandi can_migrate)',
     description:
-      'Judges every node (or targetNodeId) as a target: status, free vCPU, memory and storage, each reason a node is refused, not just the first; the VM\'s own reasons (not settled, frozen, detached disks, not running for a live migration); busyWith, the operation holding it; and placementChoice, where a migration without targetNodeId would go. Changes nothing.',
+      "Judges every node (or targetNodeId) as a target: status, free vCPU, memory and storage, each reason a node is refused, not just the first; the VM's own reasons (not settled, frozen, detached disks, not running for a live migration); busyWith, the operation holding it; and placementChoice, where a migration without targetNodeId would go. Changes nothing.",
   })
   migrationCheck(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Query() query: MigrationCheckQuery) {
     return this.migrations.check(p, id, query);
@@ -153,7 +192,13 @@ export class VmsController {
     'Move a VM to another node (Gandi migrate)',
     'Starts a vm.migrate operation. live (default for a running VM): reserve the target → copy disks and memory while it runs (progress.stepPercent) → switch over → record → free the source. cold (default for a stopped VM): stop first, start on the target. A failure before the move is recorded leaves the VM on the source and nothing on the target. finalize false (two-phase): the operation waits after the switch-over (waiting.until) for POST /v1/operations/{id}/finalize or finalizeTimeoutSeconds; a cancel meanwhile moves the VM back. 409 MIGRATION_REFUSED with every reason (see migration-check); 409 VM_BUSY while another operation runs on it.',
   )
-  async migrate(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Body() dto: MigrateVmDto, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+  async migrate(
+    @CurrentPrincipal() p: Principal,
+    @Param('id', uuidParam('VM id')) id: string,
+    @Body() dto: MigrateVmDto,
+    @Mutation() o: MutationOptions,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     return respondToLaunch(res, await this.migrations.migrate(p, id, dto, o));
   }
 
@@ -162,7 +207,13 @@ export class VmsController {
     'Start a stopped VM',
     'Starts a vm.start operation; bootIso boots once from an ISO. 423 VM_INVALID_STATE unless stopped, 423 VM_FROZEN if frozen; 409 VM_BUSY while another operation runs on it.',
   )
-  start(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Body() dto: StartVmDto, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+  start(
+    @CurrentPrincipal() p: Principal,
+    @Param('id', uuidParam('VM id')) id: string,
+    @Body() dto: StartVmDto,
+    @Mutation() o: MutationOptions,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     return this.power(p, id, 'start', dto, o, res);
   }
 
@@ -171,7 +222,13 @@ export class VmsController {
     'Stop a running VM: ACPI shutdown, then power off after the timeout',
     'Starts a vm.stop operation. The guest gets timeoutSeconds (default 180, 300 for Windows) to power off, then the VM is powered off; force powers it off at once. 423 unless running.',
   )
-  stop(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Body() dto: StopVmDto, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+  stop(
+    @CurrentPrincipal() p: Principal,
+    @Param('id', uuidParam('VM id')) id: string,
+    @Body() dto: StopVmDto,
+    @Mutation() o: MutationOptions,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     return this.power(p, id, 'stop', dto, o, res);
   }
 
@@ -180,7 +237,13 @@ export class VmsController {
     'Send the ACPI power button to a running VM',
     'Starts a vm.shutdown operation: never forces. A guest that does not power off within timeoutSeconds fails the operation (GuestDidNotStop) and keeps running. 423 unless running.',
   )
-  shutdown(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Body() dto: ShutdownVmDto, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+  shutdown(
+    @CurrentPrincipal() p: Principal,
+    @Param('id', uuidParam('VM id')) id: string,
+    @Body() dto: ShutdownVmDto,
+    @Mutation() o: MutationOptions,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     return this.power(p, id, 'shutdown', dto, o, res);
   }
 
@@ -189,25 +252,49 @@ export class VmsController {
     'Reboot a running VM: graceful, hard reset after the timeout',
     'Starts a vm.reboot operation; force resets at once. 423 unless running.',
   )
-  reboot(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Body() dto: StopVmDto, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+  reboot(
+    @CurrentPrincipal() p: Principal,
+    @Param('id', uuidParam('VM id')) id: string,
+    @Body() dto: StopVmDto,
+    @Mutation() o: MutationOptions,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     return this.power(p, id, 'reboot', dto, o, res);
   }
 
   @Post(':id/reset')
   @MutatingEndpoint('Hard-reset a running VM (the reset button)', 'Starts a vm.hard_reset operation. 423 unless running.')
-  reset(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+  reset(
+    @CurrentPrincipal() p: Principal,
+    @Param('id', uuidParam('VM id')) id: string,
+    @Mutation() o: MutationOptions,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     return this.power(p, id, 'reset', {}, o, res);
   }
 
   @Post(':id/freeze')
-  @MutatingEndpoint('Freeze a stopped VM: it refuses to start until unfrozen', 'Starts a vm.freeze operation. 423 unless stopped and not frozen.')
-  freeze(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+  @MutatingEndpoint(
+    'Freeze a stopped VM: it refuses to start until unfrozen',
+    'Starts a vm.freeze operation. 423 unless stopped and not frozen.',
+  )
+  freeze(
+    @CurrentPrincipal() p: Principal,
+    @Param('id', uuidParam('VM id')) id: string,
+    @Mutation() o: MutationOptions,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     return this.power(p, id, 'freeze', {}, o, res);
   }
 
   @Post(':id/unfreeze')
   @MutatingEndpoint('Unfreeze a frozen VM', 'Starts a vm.unfreeze operation. 423 VM_NOT_FROZEN unless frozen.')
-  unfreeze(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Mutation() o: MutationOptions, @Res({ passthrough: true }) res: Response) {
+  unfreeze(
+    @CurrentPrincipal() p: Principal,
+    @Param('id', uuidParam('VM id')) id: string,
+    @Mutation() o: MutationOptions,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     return this.power(p, id, 'unfreeze', {}, o, res);
   }
 

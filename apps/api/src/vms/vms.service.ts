@@ -3,9 +3,25 @@ import type { AppConfig } from '@vmops/config';
 import { APP_CONFIG } from '../config.token';
 import { allocateAddress } from '../interfaces/address-pool';
 import { InjectRepository } from '@nestjs/typeorm';
-import { defaultStopTimeoutFor, type CloneVmInput, type CreateVmInput, type NicSpec, type OperationPlan, type OperationType, type VmPowerInput } from '@vmops/contracts';
+import {
+  defaultStopTimeoutFor,
+  type CloneVmInput,
+  type CreateVmInput,
+  type NicSpec,
+  type OperationPlan,
+  type OperationType,
+  type VmPowerInput,
+} from '@vmops/contracts';
 import { macFromId, type GroupNeighbour, type VmStatus } from '@vmops/domain';
-import { DiskEntity, entityOfRow, groupNeighbours, lockAntiAffinityGroups, NetworkInterfaceEntity, TemplateEntity, VmEntity } from '@vmops/persistence';
+import {
+  DiskEntity,
+  entityOfRow,
+  groupNeighbours,
+  lockAntiAffinityGroups,
+  NetworkInterfaceEntity,
+  TemplateEntity,
+  VmEntity,
+} from '@vmops/persistence';
 import { randomBytes, randomUUID, scryptSync } from 'node:crypto';
 import type { EntityManager, Repository } from 'typeorm';
 import type { Principal } from '../auth/auth';
@@ -79,7 +95,13 @@ const POWER: Record<PowerAction, PowerSpec> = {
   reboot: { type: 'vm.reboot', workflowType: 'rebootVmWorkflow', plan: rebootVmPlan, requires: 'running' },
   reset: { type: 'vm.hard_reset', workflowType: 'hardResetVmWorkflow', plan: hardResetVmPlan, requires: 'running' },
   freeze: { type: 'vm.freeze', workflowType: 'freezeVmWorkflow', plan: (i) => freezeVmPlan(i, true), requires: 'stopped', frozen: false },
-  unfreeze: { type: 'vm.unfreeze', workflowType: 'unfreezeVmWorkflow', plan: (i) => freezeVmPlan(i, false), requires: 'stopped', frozen: true },
+  unfreeze: {
+    type: 'vm.unfreeze',
+    workflowType: 'unfreezeVmWorkflow',
+    plan: (i) => freezeVmPlan(i, false),
+    requires: 'stopped',
+    frozen: true,
+  },
 };
 
 /** The graceful stop timeout when the caller gives none (Erigones: 180 s, 300 s for Windows). */
@@ -88,7 +110,12 @@ export function defaultStopTimeout(vm: Pick<LockedVm, 'osFamily'>): number {
 }
 
 /** 423 unless the VM is in the state the action starts from. */
-export function assertPowerState(vm: Pick<LockedVm, 'hostname' | 'status' | 'frozen'>, action: string, requires: VmStatus, frozen?: boolean): void {
+export function assertPowerState(
+  vm: Pick<LockedVm, 'hostname' | 'status' | 'frozen'>,
+  action: string,
+  requires: VmStatus,
+  frozen?: boolean,
+): void {
   if (vm.status !== requires) {
     throw new ApiError('VM_INVALID_STATE', `${vm.hostname} is ${vm.status}; it must be ${requires} to ${action}`, {
       status: vm.status,
@@ -151,7 +178,9 @@ export class VmsService {
              FROM page JOIN vms v ON v.id = page.id
             ORDER BY page.sort_key ${direction}, page.hostname ${direction}`,
           page,
-        ) as Promise<(Record<string, unknown> & { key: string; hostname: string; disk_list: DiskEntity[]; nic_list: NetworkInterfaceEntity[] })[]>,
+        ) as Promise<
+          (Record<string, unknown> & { key: string; hostname: string; disk_list: DiskEntity[]; nic_list: NetworkInterfaceEntity[] })[]
+        >,
         query.total ? this.countWhere(where, params) : Promise.resolve(undefined),
       ]),
     );
@@ -201,7 +230,11 @@ export class VmsService {
     const vm = await this.vms.findOneBy({ id, tenantId: principal.tenantId });
     if (!vm) throw notFound('VM', id);
     const [node] = await this.vms.manager.query(`SELECT id, name FROM nodes WHERE id = $1`, [vm.nodeId]);
-    const live = await this.nodes.read(node, { activity: 'getVm', args: { nodeId: vm.nodeId, vmId: id }, summary: `Read ${vm.hostname} on ${node.name}` });
+    const live = await this.nodes.read(node, {
+      activity: 'getVm',
+      args: { nodeId: vm.nodeId, vmId: id },
+      summary: `Read ${vm.hostname} on ${node.name}`,
+    });
     const observed = live ? (live.powerState === 'stopped' ? 'stopped' : 'running') : null;
     let recorded: string = vm.status;
     if (writeBack && observed && observed !== vm.status) {
@@ -213,13 +246,16 @@ export class VmsService {
       recorded = rows[0]?.status ?? recorded;
     }
     if (writeBack && !live) {
-      throw new ApiError('VM_NOT_ON_NODE', `node ${node.name} has no VM ${vm.hostname}; an operator should look at it (admin reset)`, { nodeId: node.id });
+      throw new ApiError('VM_NOT_ON_NODE', `node ${node.name} has no VM ${vm.hostname}; an operator should look at it (admin reset)`, {
+        nodeId: node.id,
+      });
     }
     const differences: string[] = [];
     if (!live) differences.push(`node ${node.name} has no such VM`);
     else {
       if (observed !== recorded) differences.push(`the inventory says ${recorded}, the node ${live.powerState}`);
-      if (live.frozen !== vm.frozen) differences.push(`the inventory says ${vm.frozen ? '' : 'not '}frozen, the node ${live.frozen ? '' : 'not '}frozen`);
+      if (live.frozen !== vm.frozen)
+        differences.push(`the inventory says ${vm.frozen ? '' : 'not '}frozen, the node ${live.frozen ? '' : 'not '}frozen`);
       if (live.cpus !== vm.cpus || live.memoryMb !== vm.memoryMb) {
         differences.push(`the inventory says ${vm.cpus} vCPU / ${vm.memoryMb} MB, the node ${live.cpus} vCPU / ${live.memoryMb} MB`);
       }
@@ -237,7 +273,14 @@ export class VmsService {
       hostname: vm.hostname,
       node: { id: node.id, name: node.name },
       inventoryStatus: recorded,
-      live: live && { powerState: live.powerState, frozen: live.frozen, cpus: live.cpus, memoryMb: live.memoryMb, bootIso: live.bootIso, startedAt: live.startedAt },
+      live: live && {
+        powerState: live.powerState,
+        frozen: live.frozen,
+        cpus: live.cpus,
+        memoryMb: live.memoryMb,
+        bootIso: live.bootIso,
+        startedAt: live.startedAt,
+      },
       inSync: differences.length === 0,
       differences,
     };
@@ -252,12 +295,18 @@ export class VmsService {
   /** ?live=true: one audit per node the page touches, read through the nodes' agents. */
   private async addLiveStatus(items: VmView[]): Promise<void> {
     const nodeIds = [...new Set(items.map((v) => v.nodeId))];
-    const nodes: { id: string; name: string }[] = nodeIds.length ? await this.vms.manager.query(`SELECT id, name FROM nodes WHERE id = ANY($1::uuid[])`, [nodeIds]) : [];
+    const nodes: { id: string; name: string }[] = nodeIds.length
+      ? await this.vms.manager.query(`SELECT id, name FROM nodes WHERE id = ANY($1::uuid[])`, [nodeIds])
+      : [];
     const live = new Map<string, VmView['live']>();
     await Promise.all(
       nodes.map(async (node) => {
         try {
-          const audit = await this.nodes.read(node, { activity: 'auditNode', args: { nodeId: node.id }, summary: `Live status of the VMs on ${node.name}` });
+          const audit = await this.nodes.read(node, {
+            activity: 'auditNode',
+            args: { nodeId: node.id },
+            summary: `Live status of the VMs on ${node.name}`,
+          });
           for (const vm of items.filter((v) => v.nodeId === node.id)) {
             const found = audit.vms.find((a) => a.vmId === vm.id);
             live.set(vm.id, found ? { powerState: found.powerState, frozen: found.frozen } : { powerState: 'absent', frozen: false });
@@ -273,7 +322,8 @@ export class VmsService {
 
   async create(principal: Principal, dto: CreateVmDto, options: MutationOptions): Promise<LaunchResult> {
     const template = await this.templates.findOneBy({ id: dto.templateId });
-    if (!template || (template.tenantId && template.tenantId !== principal.tenantId)) throw invalidParameter('templateId', `template ${dto.templateId} does not exist`);
+    if (!template || (template.tenantId && template.tenantId !== principal.tenantId))
+      throw invalidParameter('templateId', `template ${dto.templateId} does not exist`);
     const diskSizeGb = dto.diskSizeGb ?? template.diskSizeGb;
     if (diskSizeGb < template.diskSizeGb) {
       throw new ApiError('VALIDATION_FAILED', `diskSizeGb must be at least ${template.diskSizeGb}, the size of template ${template.name}`, {
@@ -287,64 +337,70 @@ export class VmsService {
     // Only a salted hash goes on: into the workflow input (history) and to the node. The password itself is dropped here.
     const rootPasswordHash = dto.rootPassword ? hashRootPassword(dto.rootPassword) : undefined;
 
-    return this.operations.launch<CreateVmInput>({
-      principal,
-      type: 'vm.create',
-      workflowType: 'createVmWorkflow',
-      plan: createVmPlan,
-      request: {
-        hostname: dto.hostname,
-        templateId: dto.templateId,
-        cpus: dto.cpus,
-        memoryMb: dto.memoryMb,
-        diskSizeGb,
-        label: dto.label ?? null,
-        note: dto.note ?? null,
-        nodeId: dto.nodeId ?? null,
-        start,
-        dataDisks: dataDiskSizes,
-        network,
-        rootPassword: dto.rootPassword ? 'set' : null,
-        antiAffinityGroupIds: groupIds,
-      },
-      prepare: async (tx, operationId) => {
-        await lockTemplateForUse(tx, principal.tenantId, template.id);
-        const systemDiskId = randomUUID();
-        const dataDisks = dataDiskSizes.map((sizeGb, i) => ({ diskId: randomUUID(), sizeGb, position: i + 1 }));
-        const { vmId, node, nic } = await this.recordNewVm(tx, principal, operationId, {
+    return this.operations.launch<CreateVmInput>(
+      {
+        principal,
+        type: 'vm.create',
+        workflowType: 'createVmWorkflow',
+        plan: createVmPlan,
+        request: {
           hostname: dto.hostname,
-          label: dto.label ?? null,
-          note: dto.note ?? null,
+          templateId: dto.templateId,
           cpus: dto.cpus,
           memoryMb: dto.memoryMb,
-          templateId: template.id,
-          disks: [{ diskId: systemDiskId, sizeGb: diskSizeGb, position: 0, templateId: template.id }, ...dataDisks.map((d) => ({ ...d, templateId: null }))],
+          diskSizeGb,
+          label: dto.label ?? null,
+          note: dto.note ?? null,
+          nodeId: dto.nodeId ?? null,
+          start,
+          dataDisks: dataDiskSizes,
           network,
-          nodeId: dto.nodeId,
-          groupIds,
-        });
-        return {
-          vm: { id: vmId, hostname: dto.hostname, nodeId: node.id },
-          input: {
-            operationId,
-            tenantId: principal.tenantId,
-            vmId,
+          rootPassword: dto.rootPassword ? 'set' : null,
+          antiAffinityGroupIds: groupIds,
+        },
+        prepare: async (tx, operationId) => {
+          await lockTemplateForUse(tx, principal.tenantId, template.id);
+          const systemDiskId = randomUUID();
+          const dataDisks = dataDiskSizes.map((sizeGb, i) => ({ diskId: randomUUID(), sizeGb, position: i + 1 }));
+          const { vmId, node, nic } = await this.recordNewVm(tx, principal, operationId, {
             hostname: dto.hostname,
-            nodeId: node.id,
-            templateId: template.id,
-            systemDiskId,
-            systemDiskSizeGb: diskSizeGb,
+            label: dto.label ?? null,
+            note: dto.note ?? null,
             cpus: dto.cpus,
             memoryMb: dto.memoryMb,
-            start,
-            dataDisks,
-            nic,
-            ...(rootPasswordHash ? { rootPasswordHash } : {}),
-          },
-          reservations: { vmRecord: true },
-        };
+            templateId: template.id,
+            disks: [
+              { diskId: systemDiskId, sizeGb: diskSizeGb, position: 0, templateId: template.id },
+              ...dataDisks.map((d) => ({ ...d, templateId: null })),
+            ],
+            network,
+            nodeId: dto.nodeId,
+            groupIds,
+          });
+          return {
+            vm: { id: vmId, hostname: dto.hostname, nodeId: node.id },
+            input: {
+              operationId,
+              tenantId: principal.tenantId,
+              vmId,
+              hostname: dto.hostname,
+              nodeId: node.id,
+              templateId: template.id,
+              systemDiskId,
+              systemDiskSizeGb: diskSizeGb,
+              cpus: dto.cpus,
+              memoryMb: dto.memoryMb,
+              start,
+              dataDisks,
+              nic,
+              ...(rootPasswordHash ? { rootPasswordHash } : {}),
+            },
+            reservations: { vmRecord: true },
+          };
+        },
       },
-    }, options);
+      options,
+    );
   }
 
   /**
@@ -385,7 +441,11 @@ export class VmsService {
           for (const wanted of dto.disks ?? []) {
             const disk = sourceDisks.find((d) => d.position === wanted.position);
             if (!disk) throw invalidParameter('disks', `${source.hostname} has no disk at position ${wanted.position}`);
-            if (wanted.sizeGb < disk.size_gb) throw invalidParameter('disks', `disk ${wanted.position} of ${source.hostname} is ${disk.size_gb} GB; a clone's disk is at least as large`);
+            if (wanted.sizeGb < disk.size_gb)
+              throw invalidParameter(
+                'disks',
+                `disk ${wanted.position} of ${source.hostname} is ${disk.size_gb} GB; a clone's disk is at least as large`,
+              );
           }
           const disks = sourceDisks.map((d) => ({
             sourceDiskId: d.id,
@@ -394,7 +454,10 @@ export class VmsService {
             position: d.position,
             sizeGb: dto.disks?.find((w) => w.position === d.position)?.sizeGb ?? d.size_gb,
           }));
-          const [firstNic] = await tx.query(`SELECT network FROM network_interfaces WHERE vm_id = $1 ORDER BY position NULLS LAST LIMIT 1`, [source.id]);
+          const [firstNic] = await tx.query(
+            `SELECT network FROM network_interfaces WHERE vm_id = $1 ORDER BY position NULLS LAST LIMIT 1`,
+            [source.id],
+          );
           const cpus = dto.cpus ?? source.cpus;
           const memoryMb = dto.memoryMb ?? source.memoryMb;
           const { vmId, node, nic } = await this.recordNewVm(tx, principal, operationId, {
@@ -433,7 +496,13 @@ export class VmsService {
   }
 
   /** Power actions: the VM must be idle and in the state the action starts from (423 otherwise). */
-  async power(principal: Principal, vmId: string, action: PowerAction, powerOptions: PowerOptions, options: MutationOptions): Promise<LaunchResult> {
+  async power(
+    principal: Principal,
+    vmId: string,
+    action: PowerAction,
+    powerOptions: PowerOptions,
+    options: MutationOptions,
+  ): Promise<LaunchResult> {
     const spec = POWER[action];
     return this.operations.launch<VmPowerInput>(
       {
@@ -447,7 +516,8 @@ export class VmsService {
           assertPowerState(vm, action, spec.requires, spec.frozen);
           const input: VmPowerInput = { operationId, vmId, hostname: vm.hostname, nodeId: vm.nodeId };
           if (powerOptions.bootIso) input.bootIso = powerOptions.bootIso;
-          if (action === 'stop' || action === 'shutdown' || action === 'reboot') input.timeoutSeconds = powerOptions.timeoutSeconds ?? defaultStopTimeout(vm);
+          if (action === 'stop' || action === 'shutdown' || action === 'reboot')
+            input.timeoutSeconds = powerOptions.timeoutSeconds ?? defaultStopTimeout(vm);
           if (action === 'stop' || action === 'reboot') input.force = powerOptions.force ?? false;
           if (action === 'stop' && vm.pendingSize) input.resize = { from: { cpus: vm.cpus, memoryMb: vm.memoryMb }, to: vm.pendingSize };
           return { vm, input };
@@ -461,9 +531,9 @@ export class VmsService {
   private async lockGroupsToJoin(tx: EntityManager, principal: Principal, groupIds: string[]): Promise<GroupNeighbour[]> {
     if (!groupIds.length) return [];
     await lockAntiAffinityGroups(tx, groupIds);
-    const found: string[] = (await tx.query(`SELECT id FROM anti_affinity_groups WHERE id = ANY($1::uuid[]) AND tenant_id = $2`, [groupIds, principal.tenantId])).map(
-      (r: { id: string }) => r.id,
-    );
+    const found: string[] = (
+      await tx.query(`SELECT id FROM anti_affinity_groups WHERE id = ANY($1::uuid[]) AND tenant_id = $2`, [groupIds, principal.tenantId])
+    ).map((r: { id: string }) => r.id);
     const unknown = groupIds.filter((id) => !found.includes(id));
     if (unknown.length) throw invalidParameter('antiAffinityGroupIds', `you have no anti-affinity group ${unknown.join(', ')}`);
     return groupNeighbours(tx, groupIds, null);
@@ -517,20 +587,24 @@ export class VmsService {
     }
     // The disks are recorded up front so that their storage counts against the node at once.
     for (const d of vm.disks) {
-      await tx.insert(DiskEntity, { id: d.diskId, tenantId: principal.tenantId, nodeId: node.id, vmId, position: d.position, sizeGb: d.sizeGb, templateId: d.templateId });
+      await tx.insert(DiskEntity, {
+        id: d.diskId,
+        tenantId: principal.tenantId,
+        nodeId: node.id,
+        vmId,
+        position: d.position,
+        sizeGb: d.sizeGb,
+        templateId: d.templateId,
+      });
     }
-    if (vm.groupIds.length) await tx.query(`INSERT INTO anti_affinity_members (group_id, vm_id) SELECT unnest($1::uuid[]), $2`, [vm.groupIds, vmId]);
+    if (vm.groupIds.length)
+      await tx.query(`INSERT INTO anti_affinity_members (group_id, vm_id) SELECT unnest($1::uuid[]), $2`, [vm.groupIds, vmId]);
     const nicId = randomUUID();
     const nic = { nicId, mac: macFromId(nicId), network: vm.network };
-    await tx.query(`INSERT INTO network_interfaces (id, tenant_id, node_id, vm_id, position, mac, network, ip_address) VALUES ($1, $2, $3, $4, 0, $5, $6, $7)`, [
-      nicId,
-      principal.tenantId,
-      node.id,
-      vmId,
-      nic.mac,
-      vm.network,
-      ipAddress,
-    ]);
+    await tx.query(
+      `INSERT INTO network_interfaces (id, tenant_id, node_id, vm_id, position, mac, network, ip_address) VALUES ($1, $2, $3, $4, 0, $5, $6, $7)`,
+      [nicId, principal.tenantId, node.id, vmId, nic.mac, vm.network, ipAddress],
+    );
     return { vmId, node, nic };
   }
 

@@ -11,7 +11,13 @@ export function createDrainActivities(dataSource: DataSource): DrainActivities {
         // A retried call: its record never reached a workflow (the drain starts it only once this call has answered),
         // so it is made anew, on the world as it is now.
         const [previous] = await tx.query(`SELECT finished_at FROM operations WHERE id = $1 FOR UPDATE`, [operationId]);
-        if (previous?.finished_at) return { refused: { code: 'LAUNCH_ABANDONED', message: `the migration's record was settled before it could start (operation ${operationId})` } };
+        if (previous?.finished_at)
+          return {
+            refused: {
+              code: 'LAUNCH_ABANDONED',
+              message: `the migration's record was settled before it could start (operation ${operationId})`,
+            },
+          };
         if (previous) {
           await tx.query(`UPDATE vms SET current_operation_id = NULL WHERE id = $1 AND current_operation_id = $2`, [vmId, operationId]);
           await tx.query(`DELETE FROM operations WHERE id = $1`, [operationId]);
@@ -37,7 +43,16 @@ export function createDrainActivities(dataSource: DataSource): DrainActivities {
 
         const admission = await admitMigration(
           tx,
-          { id: vm.id, hostname: vm.hostname, nodeId: vm.node_id, status: vm.status, frozen: vm.frozen, cpus: vm.cpus, memoryMb: vm.memory_mb, osFamily: vm.os_family },
+          {
+            id: vm.id,
+            hostname: vm.hostname,
+            nodeId: vm.node_id,
+            status: vm.status,
+            frozen: vm.frozen,
+            cpus: vm.cpus,
+            memoryMb: vm.memory_mb,
+            osFamily: vm.os_family,
+          },
           { operationId, finalizeTimeoutSeconds: null },
         );
         if (!admission.admitted) {

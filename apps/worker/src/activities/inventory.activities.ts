@@ -20,7 +20,12 @@ async function transitionVm(tx: EntityManager, vmId: string, to: VmStatus): Prom
  * the VM's, so positions can swap without colliding), then each one the node attaches put at its position, taken
  * over from whoever the inventory thought owned it. Returns what the node attaches that no record exists for.
  */
-async function syncAttachments(tx: EntityManager, table: 'disks' | 'network_interfaces', vmId: string, onNode: { id: string; position: number }[]): Promise<string[]> {
+async function syncAttachments(
+  tx: EntityManager,
+  table: 'disks' | 'network_interfaces',
+  vmId: string,
+  onNode: { id: string; position: number }[],
+): Promise<string[]> {
   await tx.query(`UPDATE ${table} SET position = NULL WHERE vm_id = $1`, [vmId]);
   const unknown: string[] = [];
   for (const { id, position } of onNode) {
@@ -63,7 +68,10 @@ export function createInventoryActivities(dataSource: DataSource): InventoryActi
           observed.cpus,
           observed.memoryMb,
         ]);
-        return [...(await syncAttachments(tx, 'disks', vmId, observed.disks)), ...(await syncAttachments(tx, 'network_interfaces', vmId, observed.nics))];
+        return [
+          ...(await syncAttachments(tx, 'disks', vmId, observed.disks)),
+          ...(await syncAttachments(tx, 'network_interfaces', vmId, observed.nics)),
+        ];
       });
       if (unknown.length) {
         throw ApplicationFailure.retryable(
@@ -170,7 +178,9 @@ export function createInventoryActivities(dataSource: DataSource): InventoryActi
       }),
     ),
 
-    markTemplateReady: step(({ templateId }) => dataSource.query(`UPDATE templates SET status = 'ready' WHERE id = $1 AND status IN ('creating', 'deleting')`, [templateId])),
+    markTemplateReady: step(({ templateId }) =>
+      dataSource.query(`UPDATE templates SET status = 'ready' WHERE id = $1 AND status IN ('creating', 'deleting')`, [templateId]),
+    ),
 
     forgetTemplate: step(({ templateId }) => dataSource.query(`DELETE FROM templates WHERE id = $1`, [templateId])),
 
@@ -181,7 +191,10 @@ export function createInventoryActivities(dataSource: DataSource): InventoryActi
     forgetVmRecord: step(({ vmId, keepDiskIds }) => dataSource.transaction((tx) => deleteVmRecords(tx, vmId, keepDiskIds))),
 
     releaseVmLock: step(({ vmId, operationId }) =>
-      dataSource.query(`UPDATE vms SET current_operation_id = NULL, updated_at = now() WHERE id = $1 AND current_operation_id = $2`, [vmId, operationId]),
+      dataSource.query(`UPDATE vms SET current_operation_id = NULL, updated_at = now() WHERE id = $1 AND current_operation_id = $2`, [
+        vmId,
+        operationId,
+      ]),
     ),
 
     finishOperation: step(({ operationId, vmId, progress }) =>
@@ -191,18 +204,28 @@ export function createInventoryActivities(dataSource: DataSource): InventoryActi
           `UPDATE operations SET status = $2, steps = $3::jsonb, error = $4::jsonb, updated_at = now(),
              finished_at = CASE WHEN $5 THEN coalesce(finished_at, now()) ELSE NULL END, children = $6::jsonb
            WHERE id = $1`,
-          [operationId, progress.status, JSON.stringify(progress.steps), progress.error ? JSON.stringify(progress.error) : null, terminal, JSON.stringify(progress.children ?? [])],
+          [
+            operationId,
+            progress.status,
+            JSON.stringify(progress.steps),
+            progress.error ? JSON.stringify(progress.error) : null,
+            terminal,
+            JSON.stringify(progress.children ?? []),
+          ],
         );
         if (terminal) await releaseOtherVms(tx, operationId, vmId);
         if (!vmId) return;
         // A stuck operation keeps its VM locked and flagged until a human has looked at it.
         if (progress.status === 'stuck') {
-          await tx.query(`UPDATE vms SET status = 'error', updated_at = now() WHERE id = $1 AND current_operation_id = $2`, [vmId, operationId]);
+          await tx.query(`UPDATE vms SET status = 'error', updated_at = now() WHERE id = $1 AND current_operation_id = $2`, [
+            vmId,
+            operationId,
+          ]);
         } else if (terminal) {
-          await tx.query(
-            `UPDATE vms SET current_operation_id = NULL, updated_at = now() WHERE id = $1 AND current_operation_id = $2`,
-            [vmId, operationId],
-          );
+          await tx.query(`UPDATE vms SET current_operation_id = NULL, updated_at = now() WHERE id = $1 AND current_operation_id = $2`, [
+            vmId,
+            operationId,
+          ]);
         }
       }),
     ),

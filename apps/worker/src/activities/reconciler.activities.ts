@@ -33,7 +33,9 @@ export function createReconcilerActivities(dataSource: DataSource): ReconcilerAc
       const report: ReconcileReport = { checked: unfinished.length, settled: [] };
       for (let i = 0; i < unfinished.length; i += DESCRIBE_CONCURRENCY) {
         ctx.heartbeat(i);
-        const settled = await Promise.all(unfinished.slice(i, i + DESCRIBE_CONCURRENCY).map((op) => settleIfStale(dataSource, describe, op.id)));
+        const settled = await Promise.all(
+          unfinished.slice(i, i + DESCRIBE_CONCURRENCY).map((op) => settleIfStale(dataSource, describe, op.id)),
+        );
         for (const op of settled) {
           if (!op) continue;
           report.settled.push({ operationId: op.id, type: op.type, vmId: op.vmId, code: op.code });

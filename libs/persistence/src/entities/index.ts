@@ -8,7 +8,17 @@ import { TemplateEntity } from './template.entity';
 import { TenantEntity } from './tenant.entity';
 import { VmEntity } from './vm.entity';
 
-export { ApiKeyEntity, DiskEntity, NetworkInterfaceEntity, NodeEntity, OperationEntity, SnapshotEntity, TemplateEntity, TenantEntity, VmEntity };
+export {
+  ApiKeyEntity,
+  DiskEntity,
+  NetworkInterfaceEntity,
+  NodeEntity,
+  OperationEntity,
+  SnapshotEntity,
+  TemplateEntity,
+  TenantEntity,
+  VmEntity,
+};
 export type { ApiKeyRole } from './api-key.entity';
 export type { NodeStatus } from './node.entity';
 export type { SnapshotStatus, SnapshotType } from './snapshot.entity';

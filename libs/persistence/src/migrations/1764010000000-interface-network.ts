@@ -5,7 +5,9 @@ export class InterfaceNetwork1764010000000 implements MigrationInterface {
   name = 'InterfaceNetwork1764010000000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`ALTER TABLE network_interfaces ADD COLUMN network text NOT NULL DEFAULT 'public' CHECK (network ~ '^[a-z][a-z0-9-]{0,31}$')`);
+    await q.query(
+      `ALTER TABLE network_interfaces ADD COLUMN network text NOT NULL DEFAULT 'public' CHECK (network ~ '^[a-z][a-z0-9-]{0,31}$')`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -9,7 +9,9 @@ export class OperationRequestedBy1764040000000 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE operations ADD COLUMN requested_by_tenant_id uuid REFERENCES tenants(id)`);
-    await q.query(`CREATE INDEX idx_operations_requested_by ON operations (requested_by_tenant_id, created_at) WHERE requested_by_tenant_id IS NOT NULL`);
+    await q.query(
+      `CREATE INDEX idx_operations_requested_by ON operations (requested_by_tenant_id, created_at) WHERE requested_by_tenant_id IS NOT NULL`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -9,7 +9,9 @@ export class OperationChildren1764050000000 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE operations ADD COLUMN children jsonb NOT NULL DEFAULT '[]'::jsonb`);
-    await q.query(`CREATE INDEX idx_operations_unfinished_drain ON operations ((request->>'nodeId')) WHERE type = 'node.drain' AND finished_at IS NULL`);
+    await q.query(
+      `CREATE INDEX idx_operations_unfinished_drain ON operations ((request->>'nodeId')) WHERE type = 'node.drain' AND finished_at IS NULL`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -85,7 +85,9 @@ export class EventNotifyAndReadIndexes1764060000000 implements MigrationInterfac
       await q.query(`DROP INDEX IF EXISTS ${index}`);
     }
     await q.query(`DROP INDEX idx_operations_requested_by`);
-    await q.query(`CREATE INDEX idx_operations_requested_by ON operations (requested_by_tenant_id, created_at) WHERE requested_by_tenant_id IS NOT NULL`);
+    await q.query(
+      `CREATE INDEX idx_operations_requested_by ON operations (requested_by_tenant_id, created_at) WHERE requested_by_tenant_id IS NOT NULL`,
+    );
     await q.query(`DROP INDEX ix_operations_vm_created`);
     await q.query(`CREATE INDEX ix_operations_vm_created ON operations (vm_id, created_at DESC)`);
     await q.query(`DROP INDEX ix_operations_tenant_created`);

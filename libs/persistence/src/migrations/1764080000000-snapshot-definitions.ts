@@ -31,7 +31,9 @@ export class SnapshotDefinitions1764080000000 implements MigrationInterface {
     await q.query(`CREATE INDEX ix_snapshot_definitions_vm ON snapshot_definitions (vm_id)`);
     await q.query(`CREATE INDEX ix_snapshots_definition ON snapshots (definition_id, created_at) WHERE definition_id IS NOT NULL`);
     await q.query(`UPDATE snapshots SET definition_id = NULL WHERE definition_id IS NOT NULL`);
-    await q.query(`ALTER TABLE snapshots ADD CONSTRAINT fk_snapshots_definition FOREIGN KEY (definition_id) REFERENCES snapshot_definitions(id) ON DELETE SET NULL`);
+    await q.query(
+      `ALTER TABLE snapshots ADD CONSTRAINT fk_snapshots_definition FOREIGN KEY (definition_id) REFERENCES snapshot_definitions(id) ON DELETE SET NULL`,
+    );
     await q.query(`
       CREATE TABLE snapshot_schedules_to_delete (
         schedule_id text PRIMARY KEY,

@@ -5,7 +5,9 @@ export class InterfaceAddresses1764100000000 implements MigrationInterface {
   name = 'InterfaceAddresses1764100000000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`CREATE UNIQUE INDEX uq_network_interfaces_address ON network_interfaces (network, ip_address) WHERE ip_address IS NOT NULL`);
+    await q.query(
+      `CREATE UNIQUE INDEX uq_network_interfaces_address ON network_interfaces (network, ip_address) WHERE ip_address IS NOT NULL`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {
