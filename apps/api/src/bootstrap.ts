@@ -4,6 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import type { AppConfig } from '@vmops/config';
 import { AppModule } from './app.module';
+import { LaunchResponseInterceptor } from './operations/launch-response';
 import { describePathParameters, describeResponses } from './common/openapi';
 import { createValidationPipe, REQUEST_BODY_LIMIT } from './common/validation';
 
@@ -13,6 +14,7 @@ export async function createApiApp(config: AppConfig, options: { logger?: false 
     logger: options.logger ?? ['log', 'warn', 'error'],
   });
   app.useGlobalPipes(createValidationPipe());
+  app.useGlobalInterceptors(new LaunchResponseInterceptor());
   app.useBodyParser('json', { limit: REQUEST_BODY_LIMIT });
   app.enableShutdownHooks();
 

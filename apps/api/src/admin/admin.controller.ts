@@ -1,15 +1,13 @@
-import { Body, Controller, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DrainNodeInput, VmPowerInput } from '@vmops/contracts';
 import { IsInt, Max, Min } from 'class-validator';
-import type { Response } from 'express';
 import type { DataSource } from 'typeorm';
 import { AdminOnly, CurrentPrincipal, type Principal } from '../auth/auth';
 import { ApiError, notFound } from '../common/api-error';
 import { Mutation } from '../common/mutation-options';
 import { uuidParam } from '../common/params';
-import { respondToLaunch } from '../operations/launch-response';
 import { OperationsService, type MutationOptions } from '../operations/operations.service';
 import { resetVmPlan } from '../../../../workflows/plans/reset-vm.plan';
 import { Optional } from '../common/validation';
@@ -40,12 +38,7 @@ export class AdminController {
     'Clear a stuck VM once a human has fixed it',
     "Starts a vm.reset operation in the VM's tenant (202): the inventory takes the VM's state from its node, and the VM is released. 409 VM_NOT_STUCK unless an operation left it stuck.",
   )
-  async reset(
-    @CurrentPrincipal() admin: Principal,
-    @Param('id', uuidParam('VM id')) vmId: string,
-    @Mutation() options: MutationOptions,
-    @Res({ passthrough: true }) res: Response,
-  ) {
+  async reset(@CurrentPrincipal() admin: Principal, @Param('id', uuidParam('VM id')) vmId: string, @Mutation() options: MutationOptions) {
     const [owner] = await this.dataSource.query(`SELECT tenant_id FROM vms WHERE id = $1`, [vmId]);
     if (!owner) throw notFound('VM', vmId);
     const result = await this.operations.launch<VmPowerInput>(
@@ -80,7 +73,7 @@ export class AdminController {
       },
       options,
     );
-    return respondToLaunch(res, result);
+    return result;
   }
 
   @Post('nodes/:id/drain')
@@ -93,7 +86,6 @@ export class AdminController {
     @Param('id', uuidParam('node id')) nodeId: string,
     @Body() dto: DrainNodeDto,
     @Mutation() options: MutationOptions,
-    @Res({ passthrough: true }) res: Response,
   ) {
     const concurrency = dto.concurrency ?? 2;
     const result = await this.operations.launch<DrainNodeInput>(
@@ -148,6 +140,6 @@ export class AdminController {
       },
       options,
     );
-    return respondToLaunch(res, result);
+    return result;
   }
 }

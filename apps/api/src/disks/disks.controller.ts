@@ -1,12 +1,10 @@
-import { Body, Controller, Delete, Get, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsInt, IsUUID, Max, Min } from 'class-validator';
-import type { Response } from 'express';
 import { CurrentPrincipal, type Principal } from '../auth/auth';
 import { Mutation } from '../common/mutation-options';
 import { uuidParam } from '../common/params';
-import { respondToLaunch } from '../operations/launch-response';
 import type { MutationOptions } from '../operations/operations.service';
 import { VM_LIMITS } from '../vms/create-vm.dto';
 import { MutatingEndpoint } from '../vms/vms.controller';
@@ -90,9 +88,8 @@ export class DisksController {
     @Param('id', uuidParam('VM id')) id: string,
     @Body() dto: CreateDiskDto,
     @Mutation() o: MutationOptions,
-    @Res({ passthrough: true }) res: Response,
   ) {
-    return respondToLaunch(res, await this.disks.create(p, id, dto, o));
+    return this.disks.create(p, id, dto, o);
   }
 
   @Post('vms/:id/disks/:diskId/attach')
@@ -106,9 +103,8 @@ export class DisksController {
     @Param('diskId', uuidParam('disk id')) diskId: string,
     @Body() dto: AttachDiskDto,
     @Mutation() o: MutationOptions,
-    @Res({ passthrough: true }) res: Response,
   ) {
-    return respondToLaunch(res, await this.disks.attach(p, id, diskId, dto, o));
+    return this.disks.attach(p, id, diskId, dto, o);
   }
 
   @Post('vms/:id/disks/:diskId/detach')
@@ -121,9 +117,8 @@ export class DisksController {
     @Param('id', uuidParam('VM id')) id: string,
     @Param('diskId', uuidParam('disk id')) diskId: string,
     @Mutation() o: MutationOptions,
-    @Res({ passthrough: true }) res: Response,
   ) {
-    return respondToLaunch(res, await this.disks.detach(p, id, diskId, o));
+    return this.disks.detach(p, id, diskId, o);
   }
 
   @Post('vms/:id/disks/:diskId/resize')
@@ -137,9 +132,8 @@ export class DisksController {
     @Param('diskId', uuidParam('disk id')) diskId: string,
     @Body() dto: ResizeDiskDto,
     @Mutation() o: MutationOptions,
-    @Res({ passthrough: true }) res: Response,
   ) {
-    return respondToLaunch(res, await this.disks.resize(p, id, diskId, dto.sizeGb, o));
+    return this.disks.resize(p, id, diskId, dto.sizeGb, o);
   }
 
   @Delete('vms/:id/disks/:diskId')
@@ -152,8 +146,7 @@ export class DisksController {
     @Param('id', uuidParam('VM id')) id: string,
     @Param('diskId', uuidParam('disk id')) diskId: string,
     @Mutation() o: MutationOptions,
-    @Res({ passthrough: true }) res: Response,
   ) {
-    return respondToLaunch(res, await this.disks.delete(p, id, diskId, o));
+    return this.disks.delete(p, id, diskId, o);
   }
 }

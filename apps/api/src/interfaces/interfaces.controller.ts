@@ -1,16 +1,14 @@
-import { Body, Controller, Delete, Get, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { NETWORK_PATTERN } from '@vmops/domain';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsInt, IsUUID, Matches, Max, Min } from 'class-validator';
-import type { Response } from 'express';
 import { CurrentPrincipal, type Principal } from '../auth/auth';
 import { Mutation } from '../common/mutation-options';
 import { uuidParam } from '../common/params';
-import { respondToLaunch } from '../operations/launch-response';
 import type { MutationOptions } from '../operations/operations.service';
 import { MutatingEndpoint } from '../vms/vms.controller';
-import { InterfacesService, MAX_NIC_POSITION, type InterfaceLaunch } from './interfaces.service';
+import { InterfacesService, MAX_NIC_POSITION } from './interfaces.service';
 import { Optional } from '../common/validation';
 
 const NETWORK_RULE = 'network must be lower-case letters, digits and dashes, starting with a letter (at most 32)';
@@ -49,12 +47,6 @@ export class ListInterfacesQuery {
   network?: string;
 }
 
-/** The operation (or the plan), with `warnings` when the change is allowed but worth a second look. */
-function respondWithWarnings(res: Response, result: InterfaceLaunch) {
-  const body = respondToLaunch(res, result);
-  return result.warnings.length ? { ...body, warnings: result.warnings } : body;
-}
-
 @ApiTags('interfaces')
 @ApiBearerAuth()
 @Controller('v1')
@@ -86,9 +78,8 @@ export class InterfacesController {
     @Param('id', uuidParam('VM id')) id: string,
     @Body() dto: CreateInterfaceDto,
     @Mutation() o: MutationOptions,
-    @Res({ passthrough: true }) res: Response,
   ) {
-    return respondWithWarnings(res, await this.interfaces.create(p, id, dto, o));
+    return this.interfaces.create(p, id, dto, o);
   }
 
   @Post('vms/:id/interfaces/:nicId/attach')
@@ -102,9 +93,8 @@ export class InterfacesController {
     @Param('nicId', uuidParam('interface id')) nicId: string,
     @Body() dto: AttachInterfaceDto,
     @Mutation() o: MutationOptions,
-    @Res({ passthrough: true }) res: Response,
   ) {
-    return respondWithWarnings(res, await this.interfaces.attach(p, id, nicId, dto, o));
+    return this.interfaces.attach(p, id, nicId, dto, o);
   }
 
   @Post('vms/:id/interfaces/:nicId/detach')
@@ -117,9 +107,8 @@ export class InterfacesController {
     @Param('id', uuidParam('VM id')) id: string,
     @Param('nicId', uuidParam('interface id')) nicId: string,
     @Mutation() o: MutationOptions,
-    @Res({ passthrough: true }) res: Response,
   ) {
-    return respondWithWarnings(res, await this.interfaces.detach(p, id, nicId, o));
+    return this.interfaces.detach(p, id, nicId, o);
   }
 
   @Delete('vms/:id/interfaces/:nicId')
@@ -132,8 +121,7 @@ export class InterfacesController {
     @Param('id', uuidParam('VM id')) id: string,
     @Param('nicId', uuidParam('interface id')) nicId: string,
     @Mutation() o: MutationOptions,
-    @Res({ passthrough: true }) res: Response,
   ) {
-    return respondWithWarnings(res, await this.interfaces.delete(p, id, nicId, o));
+    return this.interfaces.delete(p, id, nicId, o);
   }
 }

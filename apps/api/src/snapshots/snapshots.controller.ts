@@ -1,10 +1,8 @@
-import { Body, Controller, Delete, Get, Param, Patch, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
 import { CurrentPrincipal, type Principal } from '../auth/auth';
 import { Mutation } from '../common/mutation-options';
 import { checkedName, uuidParam } from '../common/params';
-import { respondToLaunch } from '../operations/launch-response';
 import type { MutationOptions } from '../operations/operations.service';
 import { MutatingEndpoint } from '../vms/vms.controller';
 import {
@@ -46,9 +44,8 @@ export class SnapshotsController {
     @Param('id', uuidParam('VM id')) id: string,
     @Body() dto: CreateSnapshotDto,
     @Mutation() o: MutationOptions,
-    @Res({ passthrough: true }) res: Response,
   ) {
-    return respondToLaunch(res, await this.snapshots.create(p, id, dto, o));
+    return this.snapshots.create(p, id, dto, o);
   }
 
   @Delete()
@@ -61,20 +58,14 @@ export class SnapshotsController {
     @Param('id', uuidParam('VM id')) id: string,
     @Query() q: DeleteSnapshotsQuery,
     @Mutation() o: MutationOptions,
-    @Res({ passthrough: true }) res: Response,
   ) {
-    return respondToLaunch(res, await this.snapshots.delete(p, id, q.names, q.diskId, o));
+    return this.snapshots.delete(p, id, q.names, q.diskId, o);
   }
 
   @Post('sync')
   @MutatingEndpoint('Make the snapshot records match what the node holds', 'Starts a snapshot.sync operation (Erigones PUT /snapshot).')
-  async sync(
-    @CurrentPrincipal() p: Principal,
-    @Param('id', uuidParam('VM id')) id: string,
-    @Mutation() o: MutationOptions,
-    @Res({ passthrough: true }) res: Response,
-  ) {
-    return respondToLaunch(res, await this.snapshots.sync(p, id, o));
+  async sync(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Mutation() o: MutationOptions) {
+    return this.snapshots.sync(p, id, o);
   }
 
   @Get(':name')
@@ -108,9 +99,8 @@ export class SnapshotsController {
     @Param('name') name: string,
     @Query() q: DiskSelector,
     @Mutation() o: MutationOptions,
-    @Res({ passthrough: true }) res: Response,
   ) {
-    return respondToLaunch(res, await this.snapshots.delete(p, id, [snapshotName(name)], q.diskId, o, 'path'));
+    return this.snapshots.delete(p, id, [snapshotName(name)], q.diskId, o, 'path');
   }
 
   @Post(':name/rollback')
@@ -124,8 +114,7 @@ export class SnapshotsController {
     @Param('name') name: string,
     @Body() dto: RollbackSnapshotDto,
     @Mutation() o: MutationOptions,
-    @Res({ passthrough: true }) res: Response,
   ) {
-    return respondToLaunch(res, await this.snapshots.rollback(p, id, snapshotName(name), dto, o));
+    return this.snapshots.rollback(p, id, snapshotName(name), dto, o);
   }
 }

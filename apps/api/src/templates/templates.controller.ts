@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpStatus, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, Post } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
@@ -10,14 +10,13 @@ import {
 } from '@nestjs/swagger';
 import type { OsFamily } from '@vmops/persistence';
 import { IsBoolean, IsIn, IsInt, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
-import type { Response } from 'express';
 import { CurrentPrincipal, type Principal } from '../auth/auth';
 import { ApiError } from '../common/api-error';
 import { Mutation } from '../common/mutation-options';
 import { uuidParam } from '../common/params';
 import { NAME, NAME_RULE } from '../catalog/catalog.dto';
-import { respondToLaunch } from '../operations/launch-response';
 import type { MutationOptions } from '../operations/operations.service';
+import { NO_CONTENT } from '../operations/launch-response';
 import { MutatingEndpoint } from '../vms/vms.controller';
 import { TemplatesService } from './templates.service';
 import { Optional } from '../common/validation';
@@ -111,21 +110,12 @@ export class TemplatesController {
     "With vmId: starts a template.create operation that captures the VM's system disk — stopped, or running with fsfreeze (423 VM_INVALID_STATE otherwise) — as a template only your tenant sees, ready when the operation succeeds. With osFamily and diskSizeGb (admin key): a base template, 201 (403 ADMIN_REQUIRED without an admin key). 404 NOT_FOUND for a vmId that is not one of your VMs; 409 NAME_TAKEN.",
   )
   @ApiCreatedResponse({ description: 'A base template, added at once' })
-  async create(
-    @CurrentPrincipal() p: Principal,
-    @Body() dto: CreateTemplateDto,
-    @Mutation() o: MutationOptions,
-    @Res({ passthrough: true }) res: Response,
-  ) {
+  async create(@CurrentPrincipal() p: Principal, @Body() dto: CreateTemplateDto, @Mutation() o: MutationOptions) {
     refuseMixed(dto);
     if (dto.vmId)
-      return respondToLaunch(
-        res,
-        await this.templates.createFromVm(p, { name: dto.name, vmId: dto.vmId, fsfreeze: dto.fsfreeze, description: dto.description }, o),
-      );
+      return this.templates.createFromVm(p, { name: dto.name, vmId: dto.vmId, fsfreeze: dto.fsfreeze, description: dto.description }, o);
     if (p.role !== 'admin')
       throw new ApiError('ADMIN_REQUIRED', 'base templates are added with an admin key; a template from your VM takes vmId');
-    res.status(HttpStatus.CREATED);
     return this.templates.createBase({
       name: dto.name,
       osFamily: dto.osFamily!,
@@ -140,17 +130,8 @@ export class TemplatesController {
     'Your own: starts a template.delete operation (its image goes). A base one: admin key (403 ADMIN_REQUIRED otherwise), at once (204). 409 TEMPLATE_IN_USE naming the VMs built from it.',
   )
   @ApiNoContentResponse({ description: 'A base template, deleted at once' })
-  async remove(
-    @CurrentPrincipal() p: Principal,
-    @Param('id', uuidParam('template id')) id: string,
-    @Mutation() o: MutationOptions,
-    @Res({ passthrough: true }) res: Response,
-  ) {
+  async remove(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('template id')) id: string, @Mutation() o: MutationOptions) {
     const launched = await this.templates.delete(p, id, o);
-    if (!launched) {
-      res.status(HttpStatus.NO_CONTENT);
-      return;
-    }
-    return respondToLaunch(res, launched);
+    return launched ?? NO_CONTENT;
   }
 }

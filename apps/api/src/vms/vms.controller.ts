@@ -1,11 +1,9 @@
-import { Body, Controller, Delete, Get, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, Patch, Post, Put, Query } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
 import { CurrentPrincipal, type Principal } from '../auth/auth';
 import { Mutation } from '../common/mutation-options';
 import { KeysetPageQuery } from '../common/keyset';
 import { uuidParam } from '../common/params';
-import { respondToLaunch } from '../operations/launch-response';
 import { OperationsService, type MutationOptions } from '../operations/operations.service';
 import { CreateVmDto } from './create-vm.dto';
 import { ListVmsQuery, VmFilter } from './list-vms.query';
@@ -101,13 +99,8 @@ export class VmsController {
     'Create a VM from a template',
     'Starts a vm.create operation: system disk from the template, define, start. 412 INVALID_PARAMETER for a template or node that does not exist; 409 HOSTNAME_TAKEN, 409 ANTI_AFFINITY; 417 INSUFFICIENT_CAPACITY, 417 ADDRESS_POOL_EXHAUSTED; 423 NODE_NOT_OPERATIONAL for a node not online, 423 TEMPLATE_NOT_READY.',
   )
-  async create(
-    @CurrentPrincipal() principal: Principal,
-    @Body() dto: CreateVmDto,
-    @Mutation() options: MutationOptions,
-    @Res({ passthrough: true }) res: Response,
-  ) {
-    return respondToLaunch(res, await this.vms.create(principal, dto, options));
+  async create(@CurrentPrincipal() principal: Principal, @Body() dto: CreateVmDto, @Mutation() options: MutationOptions) {
+    return this.vms.create(principal, dto, options);
   }
 
   @Delete(':id')
@@ -120,9 +113,8 @@ export class VmsController {
     @Param('id', uuidParam('VM id')) id: string,
     @Query() q: DeleteVmQuery,
     @Mutation() o: MutationOptions,
-    @Res({ passthrough: true }) res: Response,
   ) {
-    return respondToLaunch(res, await this.lifecycle.delete(p, id, q.deleteAllDisks ?? false, o));
+    return this.lifecycle.delete(p, id, q.deleteAllDisks ?? false, o);
   }
 
   @Patch(':id')
@@ -140,11 +132,10 @@ export class VmsController {
     @Param('id', uuidParam('VM id')) id: string,
     @Body() dto: UpdateVmDto,
     @Mutation() o: MutationOptions,
-    @Res({ passthrough: true }) res: Response,
   ) {
     const result = await this.lifecycle.update(p, id, dto, o);
     if (result.kind === 'updated') return result.vm;
-    return respondToLaunch(res, result);
+    return result;
   }
 
   @Post(':id/rebuild')
@@ -157,9 +148,8 @@ export class VmsController {
     @Param('id', uuidParam('VM id')) id: string,
     @Body() dto: RebuildVmDto,
     @Mutation() o: MutationOptions,
-    @Res({ passthrough: true }) res: Response,
   ) {
-    return respondToLaunch(res, await this.lifecycle.rebuild(p, id, dto, o));
+    return this.lifecycle.rebuild(p, id, dto, o);
   }
 
   @Post(':id/clone')
@@ -172,9 +162,8 @@ export class VmsController {
     @Param('id', uuidParam('VM id')) id: string,
     @Body() dto: CloneVmDto,
     @Mutation() o: MutationOptions,
-    @Res({ passthrough: true }) res: Response,
   ) {
-    return respondToLaunch(res, await this.vms.clone(p, id, dto, o));
+    return this.vms.clone(p, id, dto, o);
   }
 
   @Get(':id/migration-check')
@@ -197,9 +186,8 @@ export class VmsController {
     @Param('id', uuidParam('VM id')) id: string,
     @Body() dto: MigrateVmDto,
     @Mutation() o: MutationOptions,
-    @Res({ passthrough: true }) res: Response,
   ) {
-    return respondToLaunch(res, await this.migrations.migrate(p, id, dto, o));
+    return this.migrations.migrate(p, id, dto, o);
   }
 
   @Post(':id/start')
@@ -212,9 +200,8 @@ export class VmsController {
     @Param('id', uuidParam('VM id')) id: string,
     @Body() dto: StartVmDto,
     @Mutation() o: MutationOptions,
-    @Res({ passthrough: true }) res: Response,
   ) {
-    return this.power(p, id, 'start', dto, o, res);
+    return this.power(p, id, 'start', dto, o);
   }
 
   @Post(':id/stop')
@@ -227,9 +214,8 @@ export class VmsController {
     @Param('id', uuidParam('VM id')) id: string,
     @Body() dto: StopVmDto,
     @Mutation() o: MutationOptions,
-    @Res({ passthrough: true }) res: Response,
   ) {
-    return this.power(p, id, 'stop', dto, o, res);
+    return this.power(p, id, 'stop', dto, o);
   }
 
   @Post(':id/shutdown')
@@ -242,9 +228,8 @@ export class VmsController {
     @Param('id', uuidParam('VM id')) id: string,
     @Body() dto: ShutdownVmDto,
     @Mutation() o: MutationOptions,
-    @Res({ passthrough: true }) res: Response,
   ) {
-    return this.power(p, id, 'shutdown', dto, o, res);
+    return this.power(p, id, 'shutdown', dto, o);
   }
 
   @Post(':id/reboot')
@@ -257,20 +242,14 @@ export class VmsController {
     @Param('id', uuidParam('VM id')) id: string,
     @Body() dto: StopVmDto,
     @Mutation() o: MutationOptions,
-    @Res({ passthrough: true }) res: Response,
   ) {
-    return this.power(p, id, 'reboot', dto, o, res);
+    return this.power(p, id, 'reboot', dto, o);
   }
 
   @Post(':id/reset')
   @MutatingEndpoint('Hard-reset a running VM (the reset button)', 'Starts a vm.hard_reset operation. 423 unless running.')
-  reset(
-    @CurrentPrincipal() p: Principal,
-    @Param('id', uuidParam('VM id')) id: string,
-    @Mutation() o: MutationOptions,
-    @Res({ passthrough: true }) res: Response,
-  ) {
-    return this.power(p, id, 'reset', {}, o, res);
+  reset(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Mutation() o: MutationOptions) {
+    return this.power(p, id, 'reset', {}, o);
   }
 
   @Post(':id/freeze')
@@ -278,27 +257,17 @@ export class VmsController {
     'Freeze a stopped VM: it refuses to start until unfrozen',
     'Starts a vm.freeze operation. 423 unless stopped and not frozen.',
   )
-  freeze(
-    @CurrentPrincipal() p: Principal,
-    @Param('id', uuidParam('VM id')) id: string,
-    @Mutation() o: MutationOptions,
-    @Res({ passthrough: true }) res: Response,
-  ) {
-    return this.power(p, id, 'freeze', {}, o, res);
+  freeze(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Mutation() o: MutationOptions) {
+    return this.power(p, id, 'freeze', {}, o);
   }
 
   @Post(':id/unfreeze')
   @MutatingEndpoint('Unfreeze a frozen VM', 'Starts a vm.unfreeze operation. 423 VM_NOT_FROZEN unless frozen.')
-  unfreeze(
-    @CurrentPrincipal() p: Principal,
-    @Param('id', uuidParam('VM id')) id: string,
-    @Mutation() o: MutationOptions,
-    @Res({ passthrough: true }) res: Response,
-  ) {
-    return this.power(p, id, 'unfreeze', {}, o, res);
+  unfreeze(@CurrentPrincipal() p: Principal, @Param('id', uuidParam('VM id')) id: string, @Mutation() o: MutationOptions) {
+    return this.power(p, id, 'unfreeze', {}, o);
   }
 
-  private async power(principal: Principal, id: string, action: PowerAction, dto: PowerOptions, options: MutationOptions, res: Response) {
-    return respondToLaunch(res, await this.vms.power(principal, id, action, dto, options));
+  private async power(principal: Principal, id: string, action: PowerAction, dto: PowerOptions, options: MutationOptions) {
+    return this.vms.power(principal, id, action, dto, options);
   }
 }
