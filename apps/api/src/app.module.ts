@@ -14,9 +14,12 @@ import {
   VmEntity,
 } from '@vmops/persistence';
 import { AdminController } from './admin/admin.controller';
+import { AdminService } from './admin/admin.service';
 import { ApiKeysController } from './api-keys/api-keys.controller';
+import { ApiKeysService } from './api-keys/api-keys.service';
 import { ApiKeyGuard } from './auth/auth';
 import { CatalogController } from './catalog/catalog.controller';
+import { NodesService } from './catalog/nodes.service';
 import { ApiExceptionFilter } from './common/exception.filter';
 import { DisksController } from './disks/disks.controller';
 import { DisksService } from './disks/disks.service';
@@ -31,8 +34,10 @@ import { DatabaseNotificationsService } from './events/database-notifications.se
 import { OperationEventsService } from './events/operation-events.service';
 import { APP_CONFIG } from './config.token';
 import { HealthController, TemporalHealthIndicator } from './health/health.controller';
-import { MetricsController, OperationMetrics } from './metrics/metrics.controller';
+import { MetricsController } from './metrics/metrics.controller';
+import { OperationMetrics } from './metrics/metrics.service';
 import { NodeAuditController } from './nodes/node-audit.controller';
+import { NodeAuditService } from './nodes/node-audit.service';
 import { NodeReader } from './nodes/node-reader.service';
 import { SimulatorController } from './simulator/simulator.controller';
 import { SnapshotDefinitionsController } from './snapshot-definitions/snapshot-definitions.controller';
@@ -100,6 +105,7 @@ export class AntiAffinityModule {}
 @Module({
   imports: [TypeOrmModule.forFeature([NodeEntity])],
   controllers: [CatalogController],
+  providers: [NodesService],
 })
 export class CatalogModule {}
 
@@ -113,12 +119,14 @@ export class TemplatesModule {}
 @Module({
   imports: [OperationsModule, NodesModule],
   controllers: [AdminController, NodeAuditController, SimulatorController],
+  providers: [AdminService, NodeAuditService],
 })
 export class AdminModule {}
 
 @Module({
   imports: [TypeOrmModule.forFeature([ApiKeyEntity])],
   controllers: [ApiKeysController],
+  providers: [ApiKeysService],
 })
 export class ApiKeysModule {}
 
