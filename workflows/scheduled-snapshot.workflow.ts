@@ -10,7 +10,6 @@ import {
 } from '@temporalio/workflow';
 import {
   operationSearchAttributes,
-  type OperationType,
   type ScheduledLaunch,
   type ScheduledSnapshotInput,
   type ScheduledSnapshotResult,
@@ -18,6 +17,7 @@ import {
   type SnapshotScheduleActivities,
   type VmOperationInput,
 } from '../libs/contracts/src';
+import { OPERATIONS, type OperationEntry } from './catalogue';
 import { BOOKKEEPING_OPTIONS, describe } from './operation-runner';
 
 const schedule = proxyActivities<SnapshotScheduleActivities>(BOOKKEEPING_OPTIONS);
@@ -30,14 +30,14 @@ const schedule = proxyActivities<SnapshotScheduleActivities>(BOOKKEEPING_OPTIONS
  */
 export async function scheduledSnapshotWorkflow(input: ScheduledSnapshotInput): Promise<ScheduledSnapshotResult> {
   const takenAt = new Date().toISOString();
-  const snapshot = await runOperation(input, 'snapshot.create', 'createSnapshotWorkflow', (operationId) =>
+  const snapshot = await runOperation(input, OPERATIONS['snapshot.create'], (operationId) =>
     schedule.launchScheduledSnapshot({ definitionId: input.definitionId, scheduleId: input.scheduleId, operationId, takenAt }),
   );
   if (snapshot.outcome === 'failed')
     throw ApplicationFailure.nonRetryable(`the snapshot was not taken: ${snapshot.detail}`, 'SCHEDULED_SNAPSHOT_FAILED', { snapshot });
   const pruning =
     snapshot.outcome === 'succeeded'
-      ? await runOperation(input, 'snapshot.delete', 'deleteSnapshotsWorkflow', (operationId) =>
+      ? await runOperation(input, OPERATIONS['snapshot.delete'], (operationId) =>
           schedule.launchSnapshotPruning({ definitionId: input.definitionId, operationId }),
         )
       : null;
@@ -48,8 +48,7 @@ export async function scheduledSnapshotWorkflow(input: ScheduledSnapshotInput): 
 /** Launches one operation (again while the VM is busy, if the definition says so) and awaits it as a child. */
 async function runOperation<I extends VmOperationInput>(
   input: ScheduledSnapshotInput,
-  type: OperationType,
-  workflowType: 'createSnapshotWorkflow' | 'deleteSnapshotsWorkflow',
+  { type, workflowType }: OperationEntry<I>,
   launch: (operationId: string) => Promise<ScheduledLaunch<I>>,
 ): Promise<ScheduledStepOutcome> {
   for (let attempt = 1; ; attempt++) {

@@ -35,45 +35,6 @@ export const OPERATION_TYPES = [
 ] as const;
 export type OperationType = (typeof OPERATION_TYPES)[number];
 
-/**
- * How long each type may take before it is reported overdue (status detail and metric). An overdue operation
- * is never killed: stopping a saga half-way is worse than a slow one; a human decides.
- */
-export const OPERATION_DEADLINE_SECONDS: Record<OperationType, number> = {
-  'vm.create': 30 * 60,
-  'vm.start': 10 * 60,
-  'vm.stop': 10 * 60,
-  'vm.shutdown': 10 * 60,
-  'vm.reboot': 15 * 60,
-  'vm.hard_reset': 5 * 60,
-  'vm.freeze': 5 * 60,
-  'vm.unfreeze': 5 * 60,
-  'vm.reset': 10 * 60,
-  'vm.delete': 30 * 60,
-  'vm.update': 30 * 60,
-  'vm.rebuild': 60 * 60,
-  'vm.clone': 2 * 60 * 60,
-  'disk.create': 30 * 60,
-  'disk.attach': 15 * 60,
-  'disk.detach': 15 * 60,
-  'disk.resize': 30 * 60,
-  'disk.delete': 15 * 60,
-  'nic.create': 15 * 60,
-  'nic.attach': 15 * 60,
-  'nic.detach': 15 * 60,
-  'nic.delete': 15 * 60,
-  'snapshot.create': 30 * 60,
-  'snapshot.delete': 15 * 60,
-  'snapshot.sync': 10 * 60,
-  'snapshot.rollback': 60 * 60,
-  'disk.rollback': 60 * 60,
-  // A two-phase migration waits for its finalize: up to a day (MAX_FINALIZE_TIMEOUT_SECONDS) on top of the copy.
-  'vm.migrate': 26 * 60 * 60,
-  'node.drain': 24 * 60 * 60,
-  'template.create': 60 * 60,
-  'template.delete': 15 * 60,
-};
-
 export const OPERATION_STATUSES = [
   'pending',
   'running',

@@ -1,3 +1,4 @@
+import { OPERATIONS } from '@vmops/catalogue';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DrainNodeInput, VmPowerInput } from '@vmops/contracts';
@@ -5,7 +6,6 @@ import type { DataSource } from 'typeorm';
 import type { Principal } from '../auth/auth';
 import { ApiError, notFound } from '../common/api-error';
 import { OperationsService, type LaunchResult, type MutationOptions } from '../operations/operations.service';
-import { resetVmPlan } from '../../../../workflows/plans/reset-vm.plan';
 
 /** What platform operators start on any tenant's resources: the reset of a stuck VM, the drain of a node. */
 @Injectable()
@@ -23,9 +23,7 @@ export class AdminService {
       {
         principal: admin,
         onBehalfOf: owner.tenant_id,
-        type: 'vm.reset',
-        workflowType: 'resetVmWorkflow',
-        plan: resetVmPlan,
+        operation: OPERATIONS['vm.reset'],
         request: { vmId, resetBy: admin.apiKeyId },
         prepare: async (tx, operationId) => {
           const [vm] = await tx.query(
@@ -58,8 +56,7 @@ export class AdminService {
     return this.operations.launch<DrainNodeInput>(
       {
         principal: admin,
-        type: 'node.drain',
-        workflowType: 'drainNodeWorkflow',
+        operation: OPERATIONS['node.drain'],
         request: { nodeId, concurrency },
         summary: (input) => `node.drain ${input.nodeName}: ${input.vms.length} VM(s), ${input.concurrency} at a time`,
         outline: (input) =>

@@ -1,6 +1,7 @@
+import { OPERATIONS, type OperationEntry } from '@vmops/catalogue';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { DiskAttachInput, DiskChangeInput, DiskCreateInput, OperationPlan, OperationType } from '@vmops/contracts';
+import type { DiskAttachInput, DiskChangeInput, DiskCreateInput } from '@vmops/contracts';
 import { randomUUID } from 'node:crypto';
 import { lockNodeUsage } from '@vmops/persistence';
 import type { DataSource, EntityManager } from 'typeorm';
@@ -8,7 +9,6 @@ import type { Principal } from '../auth/auth';
 import { ApiError, notFound } from '../common/api-error';
 import { OperationsService, type LaunchResult, type MutationOptions } from '../operations/operations.service';
 import { VmLockService, type LockedVm } from '../operations/vm-lock.service';
-import { attachDiskPlan, createDiskPlan, deleteDiskPlan, detachDiskPlan, resizeDiskPlan } from '../../../../workflows/plans/disk.plan';
 
 /** Positions 0 (system disk) to 15. */
 export const MAX_DISK_POSITION = 15;
@@ -80,9 +80,7 @@ export class DisksService {
     return this.operations.launch<DiskCreateInput>(
       {
         principal,
-        type: 'disk.create',
-        workflowType: 'createDiskWorkflow',
-        plan: createDiskPlan,
+        operation: OPERATIONS['disk.create'],
         request: { vmId, sizeGb: dto.sizeGb, position: dto.position ?? null },
         prepare: async (tx, operationId) => {
           const vm = await this.locks.acquireSettled(tx, principal.tenantId, vmId, operationId, 'change the disks of');
@@ -111,9 +109,7 @@ export class DisksService {
     return this.operations.launch<DiskAttachInput>(
       {
         principal,
-        type: 'disk.attach',
-        workflowType: 'attachDiskWorkflow',
-        plan: attachDiskPlan,
+        operation: OPERATIONS['disk.attach'],
         request: { vmId, diskId, position: dto.position ?? null },
         prepare: async (tx, operationId) => {
           const vm = await this.locks.acquireSettled(tx, principal.tenantId, vmId, operationId, 'change the disks of');
@@ -150,36 +146,26 @@ export class DisksService {
   }
 
   detach(principal: Principal, vmId: string, diskId: string, options: MutationOptions): Promise<LaunchResult> {
-    return this.change(principal, vmId, diskId, 'disk.detach', 'detachDiskWorkflow', detachDiskPlan, {}, options, (vm, disk) => {
+    return this.change(principal, vmId, diskId, OPERATIONS['disk.detach'], {}, options, (vm, disk) => {
       if (disk.position === null) throw new ApiError('DISK_DETACHED', `disk ${diskId} is not attached`, {});
       if (disk.position === 0) assertStopped(vm, 'detach its system disk');
     });
   }
 
   resize(principal: Principal, vmId: string, diskId: string, sizeGb: number, options: MutationOptions): Promise<LaunchResult> {
-    return this.change(
-      principal,
-      vmId,
-      diskId,
-      'disk.resize',
-      'resizeDiskWorkflow',
-      resizeDiskPlan,
-      { sizeGb },
-      options,
-      async (vm, disk, tx) => {
-        if (sizeGb <= disk.size_gb) {
-          throw new ApiError('INVALID_PARAMETER', `disk ${diskId} is ${disk.size_gb} GB; a disk only grows: give a larger sizeGb`, {
-            field: 'sizeGb',
-            sizeGb: disk.size_gb,
-          });
-        }
-        await this.assertStorageFits(tx, vm.nodeId, sizeGb - disk.size_gb);
-      },
-    );
+    return this.change(principal, vmId, diskId, OPERATIONS['disk.resize'], { sizeGb }, options, async (vm, disk, tx) => {
+      if (sizeGb <= disk.size_gb) {
+        throw new ApiError('INVALID_PARAMETER', `disk ${diskId} is ${disk.size_gb} GB; a disk only grows: give a larger sizeGb`, {
+          field: 'sizeGb',
+          sizeGb: disk.size_gb,
+        });
+      }
+      await this.assertStorageFits(tx, vm.nodeId, sizeGb - disk.size_gb);
+    });
   }
 
   delete(principal: Principal, vmId: string, diskId: string, options: MutationOptions): Promise<LaunchResult> {
-    return this.change(principal, vmId, diskId, 'disk.delete', 'deleteDiskWorkflow', deleteDiskPlan, {}, options, (vm, disk) => {
+    return this.change(principal, vmId, diskId, OPERATIONS['disk.delete'], {}, options, (vm, disk) => {
       if (disk.position === 0) {
         throw new ApiError(
           'SYSTEM_DISK',
@@ -195,9 +181,7 @@ export class DisksService {
     principal: Principal,
     vmId: string,
     diskId: string,
-    type: OperationType,
-    workflowType: string,
-    plan: (input: DiskChangeInput) => OperationPlan,
+    operation: OperationEntry<DiskChangeInput>,
     extra: { sizeGb?: number },
     options: MutationOptions,
     check: (vm: LockedVm, disk: DiskRow, tx: EntityManager) => void | Promise<void>,
@@ -205,9 +189,7 @@ export class DisksService {
     return this.operations.launch<DiskChangeInput>(
       {
         principal,
-        type,
-        workflowType,
-        plan,
+        operation,
         request: { vmId, diskId, ...extra },
         prepare: async (tx, operationId) => {
           const vm = await this.locks.acquireSettled(tx, principal.tenantId, vmId, operationId, 'change the disks of');

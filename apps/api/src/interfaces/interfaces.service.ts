@@ -1,9 +1,10 @@
+import { OPERATIONS, type OperationEntry } from '@vmops/catalogue';
 import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '@vmops/config';
 import { APP_CONFIG } from '../config.token';
 import { allocateAddress } from './address-pool';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { NicChangeInput, NicCreateInput, OperationPlan, OperationType } from '@vmops/contracts';
+import type { NicChangeInput, NicCreateInput } from '@vmops/contracts';
 import { macFromId } from '@vmops/domain';
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
@@ -11,7 +12,6 @@ import type { Principal } from '../auth/auth';
 import { ApiError, notFound } from '../common/api-error';
 import { OperationsService, type LaunchResult, type MutationOptions } from '../operations/operations.service';
 import { VmLockService, type LockedVm } from '../operations/vm-lock.service';
-import { attachNicPlan, createNicPlan, deleteNicPlan, detachNicPlan } from '../../../../workflows/plans/nic.plan';
 
 /** Positions 0 (the first interface) to 7. */
 export const MAX_NIC_POSITION = 7;
@@ -98,9 +98,7 @@ export class InterfacesService {
     const result = await this.operations.launch<NicCreateInput>(
       {
         principal,
-        type: 'nic.create',
-        workflowType: 'createNicWorkflow',
-        plan: createNicPlan,
+        operation: OPERATIONS['nic.create'],
         request: { vmId, network, position: dto.position ?? null },
         prepare: async (tx, operationId) => {
           const vm = await this.locks.acquireSettled(tx, principal.tenantId, vmId, operationId, 'change the interfaces of');
@@ -129,9 +127,7 @@ export class InterfacesService {
     const result = await this.operations.launch<NicChangeInput>(
       {
         principal,
-        type: 'nic.attach',
-        workflowType: 'attachNicWorkflow',
-        plan: attachNicPlan,
+        operation: OPERATIONS['nic.attach'],
         request: { vmId, nicId, position: dto.position ?? null },
         prepare: async (tx, operationId) => {
           const vm = await this.locks.acquireSettled(tx, principal.tenantId, vmId, operationId, 'change the interfaces of');
@@ -171,13 +167,13 @@ export class InterfacesService {
   }
 
   detach(principal: Principal, vmId: string, nicId: string, options: MutationOptions): Promise<InterfaceLaunch> {
-    return this.change(principal, vmId, nicId, 'nic.detach', 'detachNicWorkflow', detachNicPlan, options, (nic) => {
+    return this.change(principal, vmId, nicId, OPERATIONS['nic.detach'], options, (nic) => {
       if (nic.position === null) throw new ApiError('INTERFACE_DETACHED', `interface ${nicId} is not attached`, {});
     });
   }
 
   delete(principal: Principal, vmId: string, nicId: string, options: MutationOptions): Promise<InterfaceLaunch> {
-    return this.change(principal, vmId, nicId, 'nic.delete', 'deleteNicWorkflow', deleteNicPlan, options, () => undefined);
+    return this.change(principal, vmId, nicId, OPERATIONS['nic.delete'], options, () => undefined);
   }
 
   /** nic.detach / nic.delete: lock the VM, find its interface, check, launch; warn when the VM is left with none. */
@@ -185,9 +181,7 @@ export class InterfacesService {
     principal: Principal,
     vmId: string,
     nicId: string,
-    type: OperationType,
-    workflowType: string,
-    plan: (input: NicChangeInput) => OperationPlan,
+    operation: OperationEntry<NicChangeInput>,
     options: MutationOptions,
     check: (nic: NicRow) => void,
   ): Promise<InterfaceLaunch> {
@@ -195,9 +189,7 @@ export class InterfacesService {
     const result = await this.operations.launch<NicChangeInput>(
       {
         principal,
-        type,
-        workflowType,
-        plan,
+        operation,
         request: { vmId, nicId },
         prepare: async (tx, operationId) => {
           const vm = await this.locks.acquireSettled(tx, principal.tenantId, vmId, operationId, 'change the interfaces of');

@@ -7,13 +7,11 @@ import {
   isTerminalOperationStatus,
   type OperationStatus,
   isWaitStep,
-  OPERATION_DEADLINE_SECONDS,
   operationSearchAttributes,
   operationWorkflowId,
   pendingStep,
   progressQuery,
   type JsonObject,
-  type OperationPlan,
   type OperationProgress,
   type PlanStep,
   type StepProgress,
@@ -38,6 +36,7 @@ import { CURSOR_PATTERNS, decodeCursor, encodeCursor, withCursorChecked, type Ke
 import { APP_CONFIG } from '../config.token';
 import { DatabaseNotificationsService } from '../events/database-notifications.service';
 import { TEMPORAL_CLIENT } from '../temporal/temporal.module';
+import type { OperationEntry } from '@vmops/catalogue';
 import { toOperationView, type OperationView, type RunningActivity } from './operation.view';
 
 const LIVE_PROGRESS_TIMEOUT_MS = 2000;
@@ -61,9 +60,8 @@ export interface Launch<I> {
    * VM): it is recorded there, and the principal's tenant may read it too.
    */
   onBehalfOf?: string;
-  type: OperationType;
-  /** The workflow function's name, as exported from workflows/index.ts. */
-  workflowType: string;
+  /** The operation's catalogue entry: its type, workflow, deadline and plan (workflows/catalogue.ts). */
+  operation: OperationEntry<I>;
   /** The request as accepted, target included: stored, and hashed for Idempotency-Key. */
   request: JsonObject;
   /**
@@ -73,8 +71,6 @@ export interface Launch<I> {
    * gives it back (this launch, a cancel, the reconciler). Throws the 4xx that applies.
    */
   prepare(tx: EntityManager, operationId: string): Promise<Prepared<I>>;
-  /** The plan the workflow will run for this input (the same pure function the workflow calls). */
-  plan?(input: I): OperationPlan<PlanStep>;
   /** For a workflow that runs no plan (a drain starts one child operation per VM): the steps it will report. */
   outline?(input: I): DryRunStep[];
   /** The workflow's summary in the Temporal UI, when more than "<type> <hostname>" helps (a migration names both nodes). */
@@ -170,7 +166,7 @@ export class OperationsService {
 
   /** Records an operation and starts its workflow — or replays the one its Idempotency-Key names, or only plans it. */
   async launch<I>(launch: Launch<I>, options: MutationOptions): Promise<LaunchResult> {
-    const hash = requestHash(launch.type, launch.request);
+    const hash = requestHash(launch.operation.type, launch.request);
     const tenantId = launch.onBehalfOf ?? launch.principal.tenantId;
     if (options.idempotencyKey && !options.dryRun) {
       const replay = await this.findByIdempotencyKey(tenantId, options.idempotencyKey, hash);
@@ -203,12 +199,17 @@ export class OperationsService {
     const subject = subjectOf(started);
     try {
       await this.temporal.connection.withDeadline(Date.now() + START_TIMEOUT_MS, () =>
-        this.temporal.workflow.start(launch.workflowType, {
+        this.temporal.workflow.start(launch.operation.workflowType, {
           taskQueue: this.config.temporalTaskQueue,
           workflowId,
           args: [input],
-          typedSearchAttributes: operationSearchAttributes({ type: launch.type, tenantId, vmId: subject.vmId, nodeId: subject.nodeId }),
-          staticSummary: launch.summary?.(input) ?? `${launch.type} ${subject.name}`,
+          typedSearchAttributes: operationSearchAttributes({
+            type: launch.operation.type,
+            tenantId,
+            vmId: subject.vmId,
+            nodeId: subject.nodeId,
+          }),
+          staticSummary: launch.summary?.(input) ?? `${launch.operation.type} ${subject.name}`,
           staticDetails:
             `operation ${operationId}\n${subject.vmId ? `VM ${subject.name} (${subject.vmId})` : `node ${subject.name}`}\ntenant ${tenantId}\nnode ${subject.nodeId}` +
             (launch.onBehalfOf ? `\nrequested by tenant ${launch.principal.tenantId}` : ''),
@@ -246,12 +247,12 @@ export class OperationsService {
     return this.dataSource.transaction(async (tx) => {
       const prepared = await launch.prepare(tx, operationId);
       const subject = subjectOf(prepared);
-      const plan = launch.plan?.(prepared.input);
+      const plan = launch.operation.plan?.(prepared.input);
       const steps: DryRunStep[] = plan ? plan.steps.map(dryRunStep) : launch.outline!(prepared.input);
       if (options.dryRun) {
         throw new DryRunRollback({
           dryRun: true,
-          type: launch.type,
+          type: launch.operation.type,
           vmId: subject.vmId,
           nodeId: subject.nodeId,
           steps,
@@ -259,18 +260,18 @@ export class OperationsService {
           afterCompensationActivity: plan?.afterCompensation?.activity ?? null,
         });
       }
-      const workflowId = operationWorkflowId(launch.type, subject.name, operationId);
+      const workflowId = operationWorkflowId(launch.operation.type, subject.name, operationId);
       await insertOperation(tx, {
         id: operationId,
         tenantId,
         vmId: subject.vmId,
-        type: launch.type,
+        type: launch.operation.type,
         workflowId,
         request: launch.request,
         steps: steps.map((s) => pendingStep(s.name)),
         idempotencyKey: options.idempotencyKey ?? null,
         requestHash: hash,
-        deadlineSeconds: OPERATION_DEADLINE_SECONDS[launch.type],
+        deadlineSeconds: launch.operation.deadlineSeconds,
         reservations: prepared.reservations ?? {},
         requestedByTenantId: launch.onBehalfOf ? launch.principal.tenantId : null,
       });

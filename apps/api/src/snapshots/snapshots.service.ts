@@ -1,3 +1,4 @@
+import { OPERATIONS } from '@vmops/catalogue';
 import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '@vmops/config';
 import type {
@@ -17,13 +18,6 @@ import { APP_CONFIG } from '../config.token';
 import { OperationsService, type LaunchResult, type MutationOptions } from '../operations/operations.service';
 import { VmLockService, type LockedVm } from '../operations/vm-lock.service';
 import { assertPowerState, defaultStopTimeout } from '../vms/vms.service';
-import {
-  createSnapshotPlan,
-  deleteSnapshotsPlan,
-  rollbackDiskPlan,
-  rollbackSnapshotPlan,
-  syncSnapshotsPlan,
-} from '../../../../workflows/plans/snapshot.plan';
 import type { CreateSnapshotDto, ListSnapshotsQuery, RollbackSnapshotDto } from './snapshot.dto';
 
 export interface SnapshotView {
@@ -129,9 +123,7 @@ export class SnapshotsService {
     return this.operations.launch<SnapshotCreateInput>(
       {
         principal,
-        type: 'snapshot.create',
-        workflowType: 'createSnapshotWorkflow',
-        plan: createSnapshotPlan,
+        operation: OPERATIONS['snapshot.create'],
         request: { vmId, name: dto.name, diskId: dto.diskId ?? null, note: dto.note ?? null, fsfreeze },
         prepare: async (tx, operationId) => {
           const vm = await this.locks.acquireSettled(tx, principal.tenantId, vmId, operationId, 'snapshot');
@@ -184,9 +176,7 @@ export class SnapshotsService {
     return this.operations.launch<SnapshotDeleteInput>(
       {
         principal,
-        type: 'snapshot.delete',
-        workflowType: 'deleteSnapshotsWorkflow',
-        plan: deleteSnapshotsPlan,
+        operation: OPERATIONS['snapshot.delete'],
         request: { vmId, names: unique, diskId: diskId ?? null },
         prepare: async (tx, operationId) => {
           const vm = await this.locks.acquireSettled(tx, principal.tenantId, vmId, operationId, 'delete snapshots of');
@@ -220,9 +210,7 @@ export class SnapshotsService {
     return this.operations.launch<VmOperationInput>(
       {
         principal,
-        type: 'snapshot.sync',
-        workflowType: 'syncSnapshotsWorkflow',
-        plan: syncSnapshotsPlan,
+        operation: OPERATIONS['snapshot.sync'],
         request: { vmId },
         prepare: async (tx, operationId) => {
           const vm = await this.locks.acquireSettled(tx, principal.tenantId, vmId, operationId, 'sync snapshots of');
@@ -257,9 +245,7 @@ export class SnapshotsService {
     return this.operations.launch<DiskRollbackInput>(
       {
         principal,
-        type: 'disk.rollback',
-        workflowType: 'rollbackDiskWorkflow',
-        plan: rollbackDiskPlan,
+        operation: OPERATIONS['disk.rollback'],
         request: { vmId, snapshot: name, method: dto.method, diskId: dto.diskId ?? null },
         prepare: async (tx, operationId) => {
           const vm = await this.locks.acquireSettled(tx, principal.tenantId, vmId, operationId, 'roll back');
@@ -296,9 +282,7 @@ export class SnapshotsService {
     return this.operations.launch<SnapshotRollbackInput>(
       {
         principal,
-        type: 'snapshot.rollback',
-        workflowType: 'rollbackSnapshotWorkflow',
-        plan: rollbackSnapshotPlan,
+        operation: OPERATIONS['snapshot.rollback'],
         request: {
           vmId,
           snapshot: name,

@@ -1,3 +1,4 @@
+import { OPERATIONS } from '@vmops/catalogue';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { TemplateCreateInput, TemplateDeleteInput } from '@vmops/contracts';
@@ -8,7 +9,6 @@ import type { Principal } from '../auth/auth';
 import { ApiError, invalidParameter } from '../common/api-error';
 import { OperationsService, type LaunchResult, type MutationOptions } from '../operations/operations.service';
 import { VmLockService } from '../operations/vm-lock.service';
-import { createTemplatePlan, deleteTemplatePlan } from '../../../../workflows/plans/template.plan';
 
 export interface TemplateView {
   id: string;
@@ -105,9 +105,7 @@ export class TemplatesService {
     return this.operations.launch<TemplateCreateInput>(
       {
         principal,
-        type: 'template.create',
-        workflowType: 'createTemplateWorkflow',
-        plan: createTemplatePlan,
+        operation: OPERATIONS['template.create'],
         request: { name: dto.name, vmId: dto.vmId, fsfreeze, description: dto.description ?? null },
         prepare: async (tx, operationId) => {
           const vm = await this.locks.acquireSettled(tx, principal.tenantId, dto.vmId, operationId, 'make a template of');
@@ -176,9 +174,7 @@ export class TemplatesService {
     return this.operations.launch<TemplateDeleteInput>(
       {
         principal,
-        type: 'template.delete',
-        workflowType: 'deleteTemplateWorkflow',
-        plan: deleteTemplatePlan,
+        operation: OPERATIONS['template.delete'],
         summary: (input) => `template.delete ${input.name}`,
         request: { templateId: id },
         prepare: async (tx, operationId) => {

@@ -1,3 +1,4 @@
+import { OPERATIONS } from '@vmops/catalogue';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { MigrateVmInput } from '@vmops/contracts';
@@ -8,7 +9,7 @@ import type { Principal } from '../auth/auth';
 import { ApiError, invalidParameter, notFound } from '../common/api-error';
 import { OperationsService, type LaunchResult, type MutationOptions } from '../operations/operations.service';
 import { VmLockService } from '../operations/vm-lock.service';
-import { migrateVmPlan, migrationSummary } from '../../../../workflows/plans/migrate.plan';
+import { migrationSummary } from '../../../../workflows/plans/migrate.plan';
 import { DEFAULT_FINALIZE_TIMEOUT_SECONDS, type MigrateVmDto } from './lifecycle.dto';
 
 export interface MigrationCheckView {
@@ -92,9 +93,7 @@ export class MigrationService {
     return this.operations.launch<MigrateVmInput>(
       {
         principal,
-        type: 'vm.migrate',
-        workflowType: 'migrateVmWorkflow',
-        plan: migrateVmPlan,
+        operation: OPERATIONS['vm.migrate'],
         summary: migrationSummary,
         request: {
           vmId,

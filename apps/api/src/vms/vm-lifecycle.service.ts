@@ -1,3 +1,4 @@
+import { OPERATIONS } from '@vmops/catalogue';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DeleteVmInput, RebuildVmInput, UpdateVmInput } from '@vmops/contracts';
@@ -9,7 +10,6 @@ import type { Principal } from '../auth/auth';
 import { ApiError, invalidParameter, notFound } from '../common/api-error';
 import { OperationsService, type LaunchResult, type MutationOptions } from '../operations/operations.service';
 import { VmLockService, type LockedVm } from '../operations/vm-lock.service';
-import { deleteVmPlan, rebuildVmPlan, updateVmPlan } from '../../../../workflows/plans/vm.plan';
 import type { RebuildVmDto, UpdateVmDto } from './lifecycle.dto';
 import { toVmView, type VmView } from './vm.view';
 import { assertPowerState, defaultStopTimeout } from './vms.service';
@@ -29,9 +29,7 @@ export class VmLifecycleService {
     return this.operations.launch<DeleteVmInput>(
       {
         principal,
-        type: 'vm.delete',
-        workflowType: 'deleteVmWorkflow',
-        plan: deleteVmPlan,
+        operation: OPERATIONS['vm.delete'],
         request: { vmId, deleteAllDisks },
         prepare: async (tx, operationId) => {
           const vm = await this.locks.acquireSettled(tx, principal.tenantId, vmId, operationId, 'delete');
@@ -93,9 +91,7 @@ export class VmLifecycleService {
     return this.operations.launch<UpdateVmInput>(
       {
         principal,
-        type: 'vm.update',
-        workflowType: 'updateVmWorkflow',
-        plan: updateVmPlan,
+        operation: OPERATIONS['vm.update'],
         request: { vmId, cpus: dto.cpus ?? null, memoryMb: dto.memoryMb ?? null, apply: dto.apply ?? null },
         prepare: async (tx, operationId) => {
           const vm = await this.locks.acquireSettled(tx, principal.tenantId, vmId, operationId, 'resize');
@@ -136,9 +132,7 @@ export class VmLifecycleService {
     return this.operations.launch<RebuildVmInput>(
       {
         principal,
-        type: 'vm.rebuild',
-        workflowType: 'rebuildVmWorkflow',
-        plan: rebuildVmPlan,
+        operation: OPERATIONS['vm.rebuild'],
         request: { vmId, templateId: dto.templateId ?? null, startAfter: dto.startAfter ?? true },
         prepare: async (tx, operationId) => {
           const vm = await this.locks.acquireSettled(tx, principal.tenantId, vmId, operationId, 'rebuild');

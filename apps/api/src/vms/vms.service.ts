@@ -1,17 +1,10 @@
+import { OPERATIONS, type OperationEntry } from '@vmops/catalogue';
 import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '@vmops/config';
 import { APP_CONFIG } from '../config.token';
 import { allocateAddress } from '../interfaces/address-pool';
 import { InjectRepository } from '@nestjs/typeorm';
-import {
-  defaultStopTimeoutFor,
-  type CloneVmInput,
-  type CreateVmInput,
-  type NicSpec,
-  type OperationPlan,
-  type OperationType,
-  type VmPowerInput,
-} from '@vmops/contracts';
+import { defaultStopTimeoutFor, type CloneVmInput, type CreateVmInput, type NicSpec, type VmPowerInput } from '@vmops/contracts';
 import { macFromId, type GroupNeighbour, type VmStatus } from '@vmops/domain';
 import {
   DiskEntity,
@@ -29,15 +22,6 @@ import { ApiError, invalidParameter, notFound } from '../common/api-error';
 import { CURSOR_PATTERNS, decodeCursor, encodeCursor, withCursorChecked, type KeysetPage } from '../common/keyset';
 import { OperationsService, type LaunchResult, type MutationOptions } from '../operations/operations.service';
 import { VmLockService, type LockedVm } from '../operations/vm-lock.service';
-import { cloneVmPlan, createVmPlan } from '../../../../workflows/plans/create-vm.plan';
-import {
-  freezeVmPlan,
-  hardResetVmPlan,
-  rebootVmPlan,
-  shutdownVmPlan,
-  startVmPlan,
-  stopVmPlan,
-} from '../../../../workflows/plans/power.plan';
 import type { CreateVmDto } from './create-vm.dto';
 import type { CloneVmDto } from './lifecycle.dto';
 import type { ListVmsQuery, VmFilter } from './list-vms.query';
@@ -80,25 +64,21 @@ export interface PowerOptions {
 }
 
 interface PowerSpec {
-  type: OperationType;
-  workflowType: string;
-  plan: (input: VmPowerInput) => OperationPlan;
+  operation: OperationEntry<VmPowerInput>;
   requires: VmStatus;
   /** freeze: only an unfrozen VM; unfreeze: only a frozen one; start: refuses a frozen one. */
   frozen?: boolean;
 }
 
 const POWER: Record<PowerAction, PowerSpec> = {
-  start: { type: 'vm.start', workflowType: 'startVmWorkflow', plan: startVmPlan, requires: 'stopped', frozen: false },
-  stop: { type: 'vm.stop', workflowType: 'stopVmWorkflow', plan: stopVmPlan, requires: 'running' },
-  shutdown: { type: 'vm.shutdown', workflowType: 'shutdownVmWorkflow', plan: shutdownVmPlan, requires: 'running' },
-  reboot: { type: 'vm.reboot', workflowType: 'rebootVmWorkflow', plan: rebootVmPlan, requires: 'running' },
-  reset: { type: 'vm.hard_reset', workflowType: 'hardResetVmWorkflow', plan: hardResetVmPlan, requires: 'running' },
-  freeze: { type: 'vm.freeze', workflowType: 'freezeVmWorkflow', plan: (i) => freezeVmPlan(i, true), requires: 'stopped', frozen: false },
+  start: { operation: OPERATIONS['vm.start'], requires: 'stopped', frozen: false },
+  stop: { operation: OPERATIONS['vm.stop'], requires: 'running' },
+  shutdown: { operation: OPERATIONS['vm.shutdown'], requires: 'running' },
+  reboot: { operation: OPERATIONS['vm.reboot'], requires: 'running' },
+  reset: { operation: OPERATIONS['vm.hard_reset'], requires: 'running' },
+  freeze: { operation: OPERATIONS['vm.freeze'], requires: 'stopped', frozen: false },
   unfreeze: {
-    type: 'vm.unfreeze',
-    workflowType: 'unfreezeVmWorkflow',
-    plan: (i) => freezeVmPlan(i, false),
+    operation: OPERATIONS['vm.unfreeze'],
     requires: 'stopped',
     frozen: true,
   },
@@ -340,9 +320,7 @@ export class VmsService {
     return this.operations.launch<CreateVmInput>(
       {
         principal,
-        type: 'vm.create',
-        workflowType: 'createVmWorkflow',
-        plan: createVmPlan,
+        operation: OPERATIONS['vm.create'],
         request: {
           hostname: dto.hostname,
           templateId: dto.templateId,
@@ -414,9 +392,7 @@ export class VmsService {
     return this.operations.launch<CloneVmInput>(
       {
         principal,
-        type: 'vm.clone',
-        workflowType: 'cloneVmWorkflow',
-        plan: cloneVmPlan,
+        operation: OPERATIONS['vm.clone'],
         summary: (input) => `vm.clone ${input.source.hostname} → ${input.hostname}`,
         request: {
           sourceVmId: sourceId,
@@ -507,9 +483,7 @@ export class VmsService {
     return this.operations.launch<VmPowerInput>(
       {
         principal,
-        type: spec.type,
-        workflowType: spec.workflowType,
-        plan: spec.plan,
+        operation: spec.operation,
         request: { vmId, ...powerOptions },
         prepare: async (tx, operationId) => {
           const vm = await this.locks.acquire(tx, principal.tenantId, vmId, operationId);

@@ -1,4 +1,5 @@
-import { OPERATION_DEADLINE_SECONDS, operationWorkflowId, pendingSteps, type DrainActivities } from '@vmops/contracts';
+import { OPERATIONS } from '@vmops/catalogue';
+import { operationWorkflowId, pendingSteps, type DrainActivities } from '@vmops/contracts';
 import { admitMigration, insertOperation, requestHash } from '@vmops/persistence';
 import type { DataSource } from 'typeorm';
 import { migrateVmPlan } from '../../../../workflows/plans/migrate.plan';
@@ -75,7 +76,7 @@ export function createDrainActivities(dataSource: DataSource): DrainActivities {
           steps: pendingSteps(migrateVmPlan(admission.input)),
           idempotencyKey: null,
           requestHash: requestHash('vm.migrate', request),
-          deadlineSeconds: OPERATION_DEADLINE_SECONDS['vm.migrate'],
+          deadlineSeconds: OPERATIONS['vm.migrate'].deadlineSeconds,
           reservations: admission.reservations,
           requestedByTenantId: vm.tenant_id === requestedByTenantId ? null : requestedByTenantId,
         });

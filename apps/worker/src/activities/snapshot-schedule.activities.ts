@@ -1,7 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import {
-  OPERATION_DEADLINE_SECONDS,
   operationWorkflowId,
   pendingSteps,
   type OperationType,
@@ -11,6 +10,7 @@ import {
 } from '@vmops/contracts';
 import { deleteQueuedSchedules, insertOperation, lockSettledVm, requestHash, type Reservations } from '@vmops/persistence';
 import type { DataSource, EntityManager } from 'typeorm';
+import { OPERATIONS } from '@vmops/catalogue';
 import { createSnapshotPlan, deleteSnapshotsPlan } from '../../../../workflows/plans/snapshot.plan';
 
 interface DefinitionRow {
@@ -96,7 +96,7 @@ async function recordOperation(
     steps: op.steps,
     idempotencyKey: null,
     requestHash: requestHash(op.type, op.request),
-    deadlineSeconds: OPERATION_DEADLINE_SECONDS[op.type],
+    deadlineSeconds: OPERATIONS[op.type].deadlineSeconds,
     reservations: op.reservations,
     requestedByTenantId: null,
   });
