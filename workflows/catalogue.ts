@@ -49,10 +49,20 @@ export interface OperationEntry<I> {
   readonly input?: I;
 }
 
+/** An operation whose workflow runs a plan: every type but a drain. */
+export interface PlannedOperation<I> extends OperationEntry<I> {
+  readonly plan: (input: I) => OperationPlan<PlanStep>;
+}
+
 const entry =
   <I>() =>
-  (workflowType: string, deadlineSeconds: number, plan?: (input: I) => OperationPlan<PlanStep>) =>
-  <T extends OperationType>(type: T): OperationEntry<I> & { type: T } => ({ type, workflowType, deadlineSeconds, plan });
+  (workflowType: string, deadlineSeconds: number, plan: (input: I) => OperationPlan<PlanStep>) =>
+  <T extends OperationType>(type: T): PlannedOperation<I> & { type: T } => ({ type, workflowType, deadlineSeconds, plan });
+
+const withoutPlan =
+  <I>() =>
+  (workflowType: string, deadlineSeconds: number) =>
+  <T extends OperationType>(type: T): OperationEntry<I> & { type: T } => ({ type, workflowType, deadlineSeconds });
 
 const MINUTES = 60;
 const HOURS = 60 * MINUTES;
@@ -88,7 +98,7 @@ const ENTRIES = {
   // A two-phase migration waits for its finalize: up to a day (MAX_FINALIZE_TIMEOUT_SECONDS) on top of the copy.
   'vm.migrate': entry<MigrateVmInput>()('migrateVmWorkflow', 26 * HOURS, migrateVmPlan),
   // A drain runs no plan of its own: one vm.migrate operation per VM (its dry run outlines them).
-  'node.drain': entry<DrainNodeInput>()('drainNodeWorkflow', 24 * HOURS),
+  'node.drain': withoutPlan<DrainNodeInput>()('drainNodeWorkflow', 24 * HOURS),
   'template.create': entry<TemplateCreateInput>()('createTemplateWorkflow', 1 * HOURS, createTemplatePlan),
   'template.delete': entry<TemplateDeleteInput>()('deleteTemplateWorkflow', 15 * MINUTES, deleteTemplatePlan),
 } satisfies Record<OperationType, unknown>;

@@ -23,7 +23,7 @@ import {
   type OperationProgress,
   type OperationStatus,
 } from '../libs/contracts/src';
-import type { migrateVmWorkflow } from './migrate-vm.workflow';
+import type { migrateVmWorkflow } from './operations.workflow';
 import { BOOKKEEPING_OPTIONS, bookkeeping, describe, execute } from './operation-runner';
 import { migrationSummary } from './plans/migrate.plan';
 

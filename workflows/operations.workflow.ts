@@ -1,0 +1,46 @@
+import { OPERATIONS, type PlannedOperation } from './catalogue';
+import { runOperation } from './operation-runner';
+
+/**
+ * The workflow of an operation that runs its catalogue entry's plan as it is: its saga, recorded on the operation
+ * (and on its VM, if it has one). Named after the entry's workflowType, the name the worker registers it under.
+ */
+export function operationWorkflow<I extends { operationId: string; vmId?: string | null }>(
+  entry: PlannedOperation<I>,
+): (input: I) => Promise<void> {
+  const workflow = async (input: I): Promise<void> => {
+    await runOperation({ operationId: input.operationId, vmId: input.vmId ?? null }, entry.plan(input));
+  };
+  return Object.defineProperty(workflow, 'name', { value: entry.workflowType });
+}
+
+// Operations whose workflow is their plan and nothing more. Those that choose between plans by patch (vm.stop,
+// vm.reset) or run child operations (node.drain) have a workflow file of their own.
+export const createVmWorkflow = operationWorkflow(OPERATIONS['vm.create']);
+export const cloneVmWorkflow = operationWorkflow(OPERATIONS['vm.clone']);
+export const deleteVmWorkflow = operationWorkflow(OPERATIONS['vm.delete']);
+export const updateVmWorkflow = operationWorkflow(OPERATIONS['vm.update']);
+export const rebuildVmWorkflow = operationWorkflow(OPERATIONS['vm.rebuild']);
+export const migrateVmWorkflow = operationWorkflow(OPERATIONS['vm.migrate']);
+export const startVmWorkflow = operationWorkflow(OPERATIONS['vm.start']);
+export const shutdownVmWorkflow = operationWorkflow(OPERATIONS['vm.shutdown']);
+export const rebootVmWorkflow = operationWorkflow(OPERATIONS['vm.reboot']);
+export const hardResetVmWorkflow = operationWorkflow(OPERATIONS['vm.hard_reset']);
+export const freezeVmWorkflow = operationWorkflow(OPERATIONS['vm.freeze']);
+export const unfreezeVmWorkflow = operationWorkflow(OPERATIONS['vm.unfreeze']);
+export const createDiskWorkflow = operationWorkflow(OPERATIONS['disk.create']);
+export const attachDiskWorkflow = operationWorkflow(OPERATIONS['disk.attach']);
+export const detachDiskWorkflow = operationWorkflow(OPERATIONS['disk.detach']);
+export const resizeDiskWorkflow = operationWorkflow(OPERATIONS['disk.resize']);
+export const deleteDiskWorkflow = operationWorkflow(OPERATIONS['disk.delete']);
+export const createNicWorkflow = operationWorkflow(OPERATIONS['nic.create']);
+export const attachNicWorkflow = operationWorkflow(OPERATIONS['nic.attach']);
+export const detachNicWorkflow = operationWorkflow(OPERATIONS['nic.detach']);
+export const deleteNicWorkflow = operationWorkflow(OPERATIONS['nic.delete']);
+export const createSnapshotWorkflow = operationWorkflow(OPERATIONS['snapshot.create']);
+export const deleteSnapshotsWorkflow = operationWorkflow(OPERATIONS['snapshot.delete']);
+export const syncSnapshotsWorkflow = operationWorkflow(OPERATIONS['snapshot.sync']);
+export const rollbackSnapshotWorkflow = operationWorkflow(OPERATIONS['snapshot.rollback']);
+export const rollbackDiskWorkflow = operationWorkflow(OPERATIONS['disk.rollback']);
+export const createTemplateWorkflow = operationWorkflow(OPERATIONS['template.create']);
+export const deleteTemplateWorkflow = operationWorkflow(OPERATIONS['template.delete']);
