@@ -25,7 +25,7 @@ import type {
 } from '../libs/contracts/src';
 import { cloneVmPlan, createVmPlan } from './plans/create-vm.plan';
 import { attachDiskPlan, createDiskPlan, deleteDiskPlan, detachDiskPlan, resizeDiskPlan } from './plans/disk.plan';
-import { migrateVmPlan } from './plans/migrate.plan';
+import { migrateVmPlan, migrationSummary } from './plans/migrate.plan';
 import { attachNicPlan, createNicPlan, deleteNicPlan, detachNicPlan } from './plans/nic.plan';
 import { freezeVmPlan, hardResetVmPlan, rebootVmPlan, shutdownVmPlan, startVmPlan, stopVmPlan } from './plans/power.plan';
 import { resetVmPlan } from './plans/reset-vm.plan';
@@ -45,6 +45,8 @@ export interface OperationEntry<I> {
   readonly deadlineSeconds: number;
   /** The plan its workflow runs for this input (the dry run shows it); none for a workflow of child operations. */
   readonly plan?: (input: I) => OperationPlan<PlanStep>;
+  /** Its workflow's summary in the Temporal UI, where more than "<type> <hostname>" helps (a migration names both nodes). */
+  readonly summary?: (input: I) => string;
   /** Compile-time only: the input type, so that whoever starts the workflow passes what it takes. */
   readonly input?: I;
 }
@@ -56,13 +58,13 @@ export interface PlannedOperation<I> extends OperationEntry<I> {
 
 const entry =
   <I>() =>
-  (workflowType: string, deadlineSeconds: number, plan: (input: I) => OperationPlan<PlanStep>) =>
-  <T extends OperationType>(type: T): PlannedOperation<I> & { type: T } => ({ type, workflowType, deadlineSeconds, plan });
+  (workflowType: string, deadlineSeconds: number, plan: (input: I) => OperationPlan<PlanStep>, summary?: (input: I) => string) =>
+  <T extends OperationType>(type: T): PlannedOperation<I> & { type: T } => ({ type, workflowType, deadlineSeconds, plan, summary });
 
 const withoutPlan =
   <I>() =>
-  (workflowType: string, deadlineSeconds: number) =>
-  <T extends OperationType>(type: T): OperationEntry<I> & { type: T } => ({ type, workflowType, deadlineSeconds });
+  (workflowType: string, deadlineSeconds: number, summary?: (input: I) => string) =>
+  <T extends OperationType>(type: T): OperationEntry<I> & { type: T } => ({ type, workflowType, deadlineSeconds, summary });
 
 const MINUTES = 60;
 const HOURS = 60 * MINUTES;
@@ -80,7 +82,12 @@ const ENTRIES = {
   'vm.delete': entry<DeleteVmInput>()('deleteVmWorkflow', 30 * MINUTES, deleteVmPlan),
   'vm.update': entry<UpdateVmInput>()('updateVmWorkflow', 30 * MINUTES, updateVmPlan),
   'vm.rebuild': entry<RebuildVmInput>()('rebuildVmWorkflow', 1 * HOURS, rebuildVmPlan),
-  'vm.clone': entry<CloneVmInput>()('cloneVmWorkflow', 2 * HOURS, cloneVmPlan),
+  'vm.clone': entry<CloneVmInput>()(
+    'cloneVmWorkflow',
+    2 * HOURS,
+    cloneVmPlan,
+    (input) => `vm.clone ${input.source.hostname} → ${input.hostname}`,
+  ),
   'disk.create': entry<DiskCreateInput>()('createDiskWorkflow', 30 * MINUTES, createDiskPlan),
   'disk.attach': entry<DiskAttachInput>()('attachDiskWorkflow', 15 * MINUTES, attachDiskPlan),
   'disk.detach': entry<DiskChangeInput>()('detachDiskWorkflow', 15 * MINUTES, detachDiskPlan),
@@ -96,11 +103,20 @@ const ENTRIES = {
   'snapshot.rollback': entry<SnapshotRollbackInput>()('rollbackSnapshotWorkflow', 1 * HOURS, rollbackSnapshotPlan),
   'disk.rollback': entry<DiskRollbackInput>()('rollbackDiskWorkflow', 1 * HOURS, rollbackDiskPlan),
   // A two-phase migration waits for its finalize: up to a day (MAX_FINALIZE_TIMEOUT_SECONDS) on top of the copy.
-  'vm.migrate': entry<MigrateVmInput>()('migrateVmWorkflow', 26 * HOURS, migrateVmPlan),
+  'vm.migrate': entry<MigrateVmInput>()('migrateVmWorkflow', 26 * HOURS, migrateVmPlan, migrationSummary),
   // A drain runs no plan of its own: one vm.migrate operation per VM (its dry run outlines them).
-  'node.drain': withoutPlan<DrainNodeInput>()('drainNodeWorkflow', 24 * HOURS),
+  'node.drain': withoutPlan<DrainNodeInput>()(
+    'drainNodeWorkflow',
+    24 * HOURS,
+    (input) => `node.drain ${input.nodeName}: ${input.vms.length} VM(s), ${input.concurrency} at a time`,
+  ),
   'template.create': entry<TemplateCreateInput>()('createTemplateWorkflow', 1 * HOURS, createTemplatePlan),
-  'template.delete': entry<TemplateDeleteInput>()('deleteTemplateWorkflow', 15 * MINUTES, deleteTemplatePlan),
+  'template.delete': entry<TemplateDeleteInput>()(
+    'deleteTemplateWorkflow',
+    15 * MINUTES,
+    deleteTemplatePlan,
+    (input) => `template.delete ${input.name}`,
+  ),
 } satisfies Record<OperationType, unknown>;
 
 type Entries = typeof ENTRIES;

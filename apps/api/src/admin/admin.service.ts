@@ -58,7 +58,6 @@ export class AdminService {
         principal: admin,
         operation: OPERATIONS['node.drain'],
         request: { nodeId, concurrency },
-        summary: (input) => `node.drain ${input.nodeName}: ${input.vms.length} VM(s), ${input.concurrency} at a time`,
         outline: (input) =>
           input.vms.map((vm) => ({
             name: `migrate:${vm.hostname}`,

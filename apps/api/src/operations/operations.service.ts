@@ -73,8 +73,6 @@ export interface Launch<I> {
   prepare(tx: EntityManager, operationId: string): Promise<Prepared<I>>;
   /** For a workflow that runs no plan (a drain starts one child operation per VM): the steps it will report. */
   outline?(input: I): DryRunStep[];
-  /** The workflow's summary in the Temporal UI, when more than "<type> <hostname>" helps (a migration names both nodes). */
-  summary?(input: I): string;
 }
 
 /** What `prepare` found and reserved: the VM the operation acts on — or, for an operation on a node, the node. */
@@ -209,7 +207,7 @@ export class OperationsService {
             vmId: subject.vmId,
             nodeId: subject.nodeId,
           }),
-          staticSummary: launch.summary?.(input) ?? `${launch.operation.type} ${subject.name}`,
+          staticSummary: launch.operation.summary?.(input) ?? `${launch.operation.type} ${subject.name}`,
           staticDetails:
             `operation ${operationId}\n${subject.vmId ? `VM ${subject.name} (${subject.vmId})` : `node ${subject.name}`}\ntenant ${tenantId}\nnode ${subject.nodeId}` +
             (launch.onBehalfOf ? `\nrequested by tenant ${launch.principal.tenantId}` : ''),

@@ -175,7 +175,6 @@ export class TemplatesService {
       {
         principal,
         operation: OPERATIONS['template.delete'],
-        summary: (input) => `template.delete ${input.name}`,
         request: { templateId: id },
         prepare: async (tx, operationId) => {
           const template = await this.lockUnused(tx, principal, id);

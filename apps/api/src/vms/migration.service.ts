@@ -9,7 +9,6 @@ import type { Principal } from '../auth/auth';
 import { ApiError, invalidParameter, notFound } from '../common/api-error';
 import { OperationsService, type LaunchResult, type MutationOptions } from '../operations/operations.service';
 import { VmLockService } from '../operations/vm-lock.service';
-import { migrationSummary } from '../../../../workflows/plans/migrate.plan';
 import { DEFAULT_FINALIZE_TIMEOUT_SECONDS, type MigrateVmDto } from './lifecycle.dto';
 
 export interface MigrationCheckView {
@@ -94,7 +93,6 @@ export class MigrationService {
       {
         principal,
         operation: OPERATIONS['vm.migrate'],
-        summary: migrationSummary,
         request: {
           vmId,
           targetNodeId: dto.targetNodeId ?? null,

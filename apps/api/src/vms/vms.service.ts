@@ -393,7 +393,6 @@ export class VmsService {
       {
         principal,
         operation: OPERATIONS['vm.clone'],
-        summary: (input) => `vm.clone ${input.source.hostname} → ${input.hostname}`,
         request: {
           sourceVmId: sourceId,
           hostname: dto.hostname,

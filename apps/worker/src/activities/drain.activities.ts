@@ -2,7 +2,6 @@ import { OPERATIONS } from '@vmops/catalogue';
 import { operationWorkflowId, pendingSteps, type DrainActivities } from '@vmops/contracts';
 import { admitMigration, insertOperation, requestHash } from '@vmops/persistence';
 import type { DataSource } from 'typeorm';
-import { migrateVmPlan } from '../../../../workflows/plans/migrate.plan';
 
 /** The drain's activity: each VM's migration admitted and recorded as the API records one (admitMigration, insertOperation). */
 export function createDrainActivities(dataSource: DataSource): DrainActivities {
@@ -73,7 +72,7 @@ export function createDrainActivities(dataSource: DataSource): DrainActivities {
           type: 'vm.migrate',
           workflowId,
           request,
-          steps: pendingSteps(migrateVmPlan(admission.input)),
+          steps: pendingSteps(OPERATIONS['vm.migrate'].plan(admission.input)),
           idempotencyKey: null,
           requestHash: requestHash('vm.migrate', request),
           deadlineSeconds: OPERATIONS['vm.migrate'].deadlineSeconds,

@@ -11,7 +11,6 @@ import {
 import { deleteQueuedSchedules, insertOperation, lockSettledVm, requestHash, type Reservations } from '@vmops/persistence';
 import type { DataSource, EntityManager } from 'typeorm';
 import { OPERATIONS } from '@vmops/catalogue';
-import { createSnapshotPlan, deleteSnapshotsPlan } from '../../../../workflows/plans/snapshot.plan';
 
 interface DefinitionRow {
   id: string;
@@ -150,7 +149,7 @@ export function createSnapshotScheduleActivities(
           type: 'snapshot.create',
           vm,
           request: { vmId: vm.id, name, diskId: def.disk_id, note: null, fsfreeze: def.fsfreeze, definitionId: def.id },
-          steps: pendingSteps(createSnapshotPlan(input)),
+          steps: pendingSteps(OPERATIONS['snapshot.create'].plan(input)),
           reservations: { pendingSnapshotIds: [operationId] },
         });
         return { started: { workflowId, tenantId: vm.tenant_id, input } };
@@ -212,7 +211,7 @@ export function createSnapshotScheduleActivities(
             definitionId: def.id,
             retention: def.retention,
           },
-          steps: pendingSteps(deleteSnapshotsPlan(input)),
+          steps: pendingSteps(OPERATIONS['snapshot.delete'].plan(input)),
           reservations: { deletingSnapshotIds: ids },
         });
         return { started: { workflowId, tenantId: vm.tenant_id, input } };
