@@ -1,5 +1,15 @@
 import type { OperationProgress, OperationStep, WaitReason } from './operations';
-import type { DiskInfo, MigrationInfo, NodeAudit, SnapshotInfo, VmDefinition, VmInfo, VmUsage } from '../../hypervisor/src/driver';
+import {
+  DRIVER_METHODS,
+  type DiskInfo,
+  type DriverMethod,
+  type MigrationInfo,
+  type NodeAudit,
+  type SnapshotInfo,
+  type VmDefinition,
+  type VmInfo,
+  type VmUsage,
+} from '../../hypervisor/src/driver';
 import type { DrainMigrationLaunch, ScheduledLaunch, SnapshotCreateInput, SnapshotDeleteInput, VmPowerState } from './workflows';
 
 /** What every step activity resolves to: the attempt that succeeded (1 = first try) and what it read, if anything. */
@@ -146,51 +156,29 @@ export interface DriverActivities {
   auditNode(args: OnNode): Promise<StepReport<NodeAudit>>;
 }
 
-const DRIVER_ACTIVITY_SET: Record<keyof DriverActivities, true> = {
-  defineVm: true,
-  undefineVm: true,
-  getVm: true,
-  resizeVm: true,
-  startVm: true,
-  shutdownVm: true,
-  stopVm: true,
-  forceStopVm: true,
-  stopVmWithTimeout: true,
-  resetVm: true,
-  freezeVm: true,
-  unfreezeVm: true,
-  consoleUrl: true,
-  usage: true,
-  createBlankDisk: true,
-  createDiskFromTemplate: true,
-  createDiskFromSnapshot: true,
-  captureImage: true,
-  deleteImage: true,
-  resizeDisk: true,
-  deleteDisk: true,
-  getDisk: true,
-  attachDisk: true,
-  detachDisk: true,
-  createSnapshot: true,
-  listSnapshots: true,
-  deleteSnapshot: true,
-  rollbackSnapshot: true,
-  createNic: true,
-  attachNic: true,
-  detachNic: true,
-  deleteNic: true,
-  prepareMigrationTarget: true,
-  transferVm: true,
-  switchOverVm: true,
-  switchBackVm: true,
-  abortMigration: true,
-  cleanUpMigrationSource: true,
-  getMigration: true,
-  auditNode: true,
-};
+/** Driver methods whose activity is named otherwise (the node's audit is a read of the whole node). */
+const ACTIVITY_OF_METHOD = { audit: 'auditNode' } as const satisfies Partial<Record<DriverMethod, keyof DriverActivities>>;
+/** Activities that are more than one driver call (an ACPI stop with its timeout, then a forced one). */
+const COMPOUND_DRIVER_ACTIVITIES = ['stopVmWithTimeout'] as const;
 
-/** The activities a node's agent serves, in a stable order. */
-export const DRIVER_ACTIVITY_NAMES = Object.keys(DRIVER_ACTIVITY_SET) as (keyof DriverActivities)[];
+type RenamedMethod = keyof typeof ACTIVITY_OF_METHOD;
+type DerivedActivity =
+  Exclude<DriverMethod, RenamedMethod> | (typeof ACTIVITY_OF_METHOD)[RenamedMethod] | (typeof COMPOUND_DRIVER_ACTIVITIES)[number];
+// The compiler holds the list below to DriverActivities: a method or an activity added to one side only fails here.
+const SAME_NAMES: [DerivedActivity] extends [keyof DriverActivities]
+  ? [keyof DriverActivities] extends [DerivedActivity]
+    ? true
+    : never
+  : never = true;
+
+/** The activities a node's agent serves, in a stable order: one per driver method (DRIVER_METHODS), and the compound ones. */
+const DRIVER_ACTIVITY_NAMES: readonly (keyof DriverActivities)[] = SAME_NAMES && [
+  ...DRIVER_METHODS.map((method): keyof DriverActivities =>
+    method in ACTIVITY_OF_METHOD ? ACTIVITY_OF_METHOD[method as RenamedMethod] : (method as Exclude<DriverMethod, RenamedMethod>),
+  ),
+  ...COMPOUND_DRIVER_ACTIVITIES,
+];
+const DRIVER_ACTIVITY_SET = new Set<string>(DRIVER_ACTIVITY_NAMES);
 
 /**
  * Driver calls that may take minutes: waiting for a guest to power off, copying a VM or a disk. They run on the
@@ -212,7 +200,7 @@ export function isLongDriverActivity(name: string): boolean {
 
 /** Whether an activity runs on a node's agent (true) or on the shared worker. */
 export function isDriverActivity(name: string): name is keyof DriverActivities {
-  return Object.prototype.hasOwnProperty.call(DRIVER_ACTIVITY_SET, name);
+  return DRIVER_ACTIVITY_SET.has(name);
 }
 
 export type OperationActivities = InventoryActivities & DriverActivities;
