@@ -691,6 +691,19 @@ describe('the stack as the README starts it (embedded PostgreSQL)', () => {
     const unreachable = await vmctl('--url', `http://127.0.0.1:${await freePort()}`, 'vm', 'list');
     expect(unreachable.status).toBe(3);
     expect(unreachable.stderr).toMatch(/^vmctl: the API could not be reached \(ECONNREFUSED\)/);
+
+    // A cancel that takes: its --wait ends 0 once the operation is cancelled (slow driver calls give it time to land).
+    const admin = typed(stack!.adminKey());
+    await unwrap(admin.PUT('/v1/admin/simulator/latency', { body: { method: '*', ms: 1500 } }));
+    try {
+      const reboot = JSON.parse((await vmctl('--json', 'vm', 'reboot', 'web-2')).stdout);
+      const cancel = await vmctl('--json', 'op', 'cancel', reboot.id, '--wait');
+      expect({ status: cancel.status, stderr: cancel.stderr }).toEqual({ status: 0, stderr: '' });
+      expect(JSON.parse(cancel.stdout)).toMatchObject({ id: reboot.id, status: 'cancelled' });
+    } finally {
+      await unwrap(admin.DELETE('/v1/admin/simulator/latency'));
+    }
+    expect(JSON.parse((await vmctl('--json', 'vm', 'get', 'web-2')).stdout)).toMatchObject({ status: 'running', currentOperationId: null });
   });
 
   it('vmctl --wait in a real terminal: a progress bar of the steps, each retry, the undo while it compensates, and how it ended', async () => {

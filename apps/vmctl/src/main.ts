@@ -91,9 +91,9 @@ export class Cli {
 
   /**
    * A mutation: prints the plan (dry run), or the operation it started; with --wait, follows it to its end and sets the
-   * exit code by how it ended.
+   * exit code by how it ended: 0 when it ended as asked (`wanted`: succeeded; a cancel: cancelled or compensated).
    */
-  async launch(command: Command, answer: Promise<Answer>): Promise<void> {
+  async launch(command: Command, answer: Promise<Answer>, wanted: readonly Operation['status'][] = ['succeeded']): Promise<void> {
     const g = this.globals(command);
     const options = command.opts() as LaunchOptions;
     const body = await unwrap(answer);
@@ -109,7 +109,7 @@ export class Cli {
     }
     if (g.json) this.json(op);
     else if (options.wait) this.printEnd(op);
-    if (options.wait && op.status !== 'succeeded') this.exitCode = EXIT.operationFailed;
+    if (options.wait && !wanted.includes(op.status)) this.exitCode = EXIT.operationFailed;
   }
 
   printPlan(plan: DryRun): void {
@@ -811,9 +811,9 @@ export function buildProgram(cli: Cli): Command {
     });
   op.command('cancel <id>')
     .description('cancel an operation: what it did is undone (409 past its point of no return)')
-    .option('-w, --wait', 'follow it to its end')
+    .option('-w, --wait', 'follow it to its end; exit 1 unless it ended cancelled (or compensated)')
     .action(async (id: string, _o, c: Command) => {
-      await cli.launch(c, cli.client(c).POST('/v1/operations/{id}/cancel', { params: { path: { id } } }));
+      await cli.launch(c, cli.client(c).POST('/v1/operations/{id}/cancel', { params: { path: { id } } }), ['cancelled', 'compensated']);
     });
   op.command('finalize <id>')
     .description('let a two-phase migration go on from its switch-over')
