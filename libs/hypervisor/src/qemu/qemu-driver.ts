@@ -284,6 +284,9 @@ export class QemuDriver implements HypervisorDriver {
       try {
         await this.spawn(nodeId, started, {});
       } catch (err) {
+        // An attempt cut short had forked its QEMU but not yet exec'd it when we looked (its command line was not
+        // QEMU's yet): that QEMU took the disks first. It is the VM's one QEMU: wait for it, as for any starting one.
+        if (/Failed to get "write" lock/.test((err as Error).message) && (await this.awaitStartingQemu(nodeId, vmId))) return;
         if (!(await this.alive(nodeId, vmId))) await writeJson(this.vmFile(nodeId, vmId), { ...started, startedAt: null, bootIso: null });
         throw err;
       }
