@@ -14,6 +14,12 @@ describeDriverContract('QEMU', async () => {
     capacity,
     templateId: 'debian-12',
     writeToDisk: (diskId, content) => nodes.driver.guestWrite(nodeId, diskId, content),
+    async guestUp(vmId) {
+      for (const deadline = Date.now() + 60_000; !(await nodes.driver.serialLog(nodeId, vmId)).includes('vmops-guest: up');) {
+        if (Date.now() > deadline) throw new Error(`the guest of ${vmId} did not come up in 60 s`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
     close: () => nodes.close(),
   };
 });
