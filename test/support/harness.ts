@@ -21,7 +21,7 @@ import type { QemuDriver } from '../../libs/hypervisor/src/qemu';
 import { qemuNodes } from './qemu';
 import { createDataSource, seedDemo, type SeedResult } from '../../libs/persistence/src';
 import { isDryRun, unwrap, type VmopsClient } from '@vmops/client';
-import { checkAnswer, checkedClient } from './openapi-check';
+import { checkedBody, checkedClient } from './openapi-check';
 
 export interface ApiResponse<T = any> {
   status: number;
@@ -204,14 +204,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     if (body !== undefined || rawBody !== undefined) headers['content-type'] = 'application/json';
     Object.assign(headers, extra);
     const res = await fetch(baseUrl + path, { method, headers, body: rawBody ?? (body === undefined ? undefined : JSON.stringify(body)) });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      // not JSON: the test sees the text
-    }
-    checkAnswer(method, path, res.status, parsed);
+    const parsed = checkedBody(method, path, res.status, await res.text());
     return { status: res.status, headers: res.headers, body: parsed as any };
   };
 

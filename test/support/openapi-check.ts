@@ -31,6 +31,18 @@ function load() {
   return loaded;
 }
 
+/** An answer's text as the tests read it (JSON when it is, else the text itself), held to the document by checkAnswer. */
+export function checkedBody(method: string, url: string, status: number, text: string): unknown {
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    // not JSON: checked, and seen by the test, as it is
+  }
+  checkAnswer(method, url, status, parsed);
+  return parsed;
+}
+
 export function checkAnswer(method: string, url: string, status: number, body: unknown): void {
   const { doc, routes, ajv, validators } = load();
   const where = `${method} ${url} answered ${status}`;
@@ -70,15 +82,8 @@ export function checkedClient(baseUrl: string, apiKey?: string): VmopsClient {
   client.use({
     async onResponse({ request, response }) {
       if ((response.headers.get('content-type') ?? '').startsWith('text/event-stream')) return response;
-      const text = await response.clone().text();
-      let parsed: unknown = text;
-      try {
-        parsed = text ? JSON.parse(text) : null;
-      } catch {
-        // not JSON: checked as it is
-      }
       const url = new URL(request.url);
-      checkAnswer(request.method, url.pathname + url.search, response.status, parsed);
+      checkedBody(request.method, url.pathname + url.search, response.status, await response.clone().text());
       return response;
     },
   });

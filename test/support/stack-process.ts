@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../scripts/net';
 import { unwrap, waitForOperation, type Operation } from '@vmops/client';
-import { checkAnswer, checkedClient } from './openapi-check';
+import { checkedBody, checkedClient } from './openapi-check';
 
 /** The README's stack (`scripts/stack.sh` after the install step), run from the built dist/ as a user runs it. */
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -117,15 +117,7 @@ export function apiClient(port: () => string | number | undefined) {
       },
       body: body !== undefined ? JSON.stringify(body) : undefined,
     });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      // not JSON: the assertion shows the text
-    }
-    checkAnswer(method, p, res.status, parsed);
-    return { status: res.status, body: parsed };
+    return { status: res.status, body: checkedBody(method, p, res.status, await res.text()) };
   };
   /** The operation's end, through the typed client's long-poll (5 s a call, 25 minutes at most). */
   const waitFor = async (key: string, operationId: string): Promise<Operation> =>

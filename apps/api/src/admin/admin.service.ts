@@ -66,7 +66,7 @@ export class AdminService {
             undo: null,
             undoActivity: null,
             commit: false,
-            childWorkflow: 'migrateVmWorkflow',
+            childWorkflow: OPERATIONS['vm.migrate'].workflowType,
           })),
         prepare: async (tx, operationId) => {
           const [node] = await tx.query(`SELECT id, name, status FROM nodes WHERE id = $1 FOR UPDATE`, [nodeId]);

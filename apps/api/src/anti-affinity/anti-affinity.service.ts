@@ -5,7 +5,7 @@ import { groupNeighbours, lockAntiAffinityGroups, occupiedNodes } from '@vmops/p
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Principal } from '../auth/auth';
-import { ApiError, invalidParameter } from '../common/api-error';
+import { ApiError, invalidParameter, isUniqueViolation } from '../common/api-error';
 
 export interface AntiAffinityGroupView {
   id: string;
@@ -22,8 +22,6 @@ interface GroupRow {
   description: string | null;
   created_at: Date;
 }
-
-const UNIQUE_VIOLATION = '23505';
 
 /**
  * Anti-affinity groups (Gigas segregation): the VMs of a group never share a node. Placement at create, migration
@@ -166,7 +164,7 @@ export class AntiAffinityService {
     try {
       return await write();
     } catch (err) {
-      if ((err as { code?: string; driverError?: { code?: string } }).driverError?.code === UNIQUE_VIOLATION) {
+      if (isUniqueViolation(err)) {
         throw new ApiError('NAME_TAKEN', `you already have an anti-affinity group named ${name}`, { name });
       }
       throw err;

@@ -3,10 +3,8 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { NodeEntity, nodeUsage } from '@vmops/persistence';
 import type { DataSource, Repository } from 'typeorm';
 import type { Principal } from '../auth/auth';
-import { ApiError, notFound } from '../common/api-error';
+import { ApiError, isUniqueViolation, notFound } from '../common/api-error';
 import type { CreateNodeDto, UpdateNodeDto } from './catalog.dto';
-
-const UNIQUE_VIOLATION = '23505';
 
 type Usage = Map<string, { cpus: number; memoryMb: number; storageGb: number; vms: number }>;
 
@@ -40,7 +38,7 @@ export class NodesService {
       const row = await this.nodes.save(this.nodes.create({ ...dto, status: dto.status ?? 'online' }));
       return nodeView(row, await this.usage());
     } catch (err) {
-      if ((err as { driverError?: { code?: string } }).driverError?.code === UNIQUE_VIOLATION) {
+      if (isUniqueViolation(err)) {
         throw new ApiError('NAME_TAKEN', `a node named ${dto.name} already exists`, { name: dto.name });
       }
       throw err;

@@ -30,3 +30,9 @@ export const notFound = (what: string, id: string) =>
   new ApiError('NOT_FOUND', `${what} ${id} does not exist`, { [`${what.toLowerCase()}Id`]: id });
 
 export const invalidParameter = (field: string, message: string) => new ApiError('INVALID_PARAMETER', message, { field });
+
+/** PostgreSQL's unique_violation (TypeORM's QueryFailedError keeps the driver's code, and copies it onto itself). */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; driverError?: { code?: string } } | null;
+  return e?.driverError?.code === '23505' || e?.code === '23505';
+}

@@ -8,7 +8,7 @@ import { CronExpressionParser } from 'cron-parser';
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Principal } from '../auth/auth';
-import { ApiError, invalidParameter, notFound } from '../common/api-error';
+import { ApiError, invalidParameter, isUniqueViolation, notFound } from '../common/api-error';
 import { APP_CONFIG } from '../config.token';
 import { TEMPORAL_CLIENT } from '../temporal/temporal.module';
 
@@ -68,8 +68,6 @@ export interface DefinitionFields {
   onBusy?: OnBusy;
   description?: string | null;
 }
-
-const UNIQUE_VIOLATION = '23505';
 
 /** 400 unless `schedule` is a five-field cron expression (minute hour day-of-month month day-of-week, UTC). */
 export function parseSchedule(schedule: string): void {
@@ -181,7 +179,7 @@ export class SnapshotDefinitionsService {
           ],
         );
       } catch (err) {
-        if ((err as { driverError?: { code?: string } }).driverError?.code === UNIQUE_VIOLATION) {
+        if (isUniqueViolation(err)) {
           throw new ApiError('NAME_TAKEN', `disk ${disk.id} of ${vm.hostname} already has a snapshot definition named ${dto.name}`, {
             name: dto.name,
           });

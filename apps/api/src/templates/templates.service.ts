@@ -6,7 +6,7 @@ import type { OsFamily } from '@vmops/persistence';
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Principal } from '../auth/auth';
-import { ApiError, invalidParameter } from '../common/api-error';
+import { ApiError, invalidParameter, isUniqueViolation } from '../common/api-error';
 import { OperationsService, type LaunchResult, type MutationOptions } from '../operations/operations.service';
 import { VmLockService } from '../operations/vm-lock.service';
 
@@ -47,11 +47,6 @@ const toView = (t: TemplateRow): TemplateView => ({
   description: t.description,
   createdAt: t.created_at.toISOString(),
 });
-
-const UNIQUE_VIOLATION = '23505';
-const isUniqueViolation = (err: unknown) =>
-  (err as { driverError?: { code?: string }; code?: string }).driverError?.code === UNIQUE_VIOLATION ||
-  (err as { code?: string }).code === UNIQUE_VIOLATION;
 
 function nameTaken(name: string): ApiError {
   return new ApiError('NAME_TAKEN', `a template named ${name} already exists`, { name });

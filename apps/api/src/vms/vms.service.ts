@@ -18,7 +18,7 @@ import {
 import { randomBytes, randomUUID, scryptSync } from 'node:crypto';
 import type { EntityManager, Repository } from 'typeorm';
 import type { Principal } from '../auth/auth';
-import { ApiError, invalidParameter, notFound } from '../common/api-error';
+import { ApiError, invalidParameter, isUniqueViolation, notFound } from '../common/api-error';
 import { CURSOR_PATTERNS, decodeCursor, encodeCursor, withCursorChecked, type KeysetPage } from '../common/keyset';
 import { OperationsService, type LaunchResult, type MutationOptions } from '../operations/operations.service';
 import { VmLockService, type LockedVm } from '../operations/vm-lock.service';
@@ -29,8 +29,6 @@ import { NodeReader } from '../nodes/node-reader.service';
 import { placeVm } from './placement';
 import { lockTemplateForUse } from '../templates/template-use';
 import { toVmView, type VmView } from './vm.view';
-
-const UNIQUE_VIOLATION = '23505';
 
 /** The orders of the VM list: their column, its SQL type (the cursor's key is cast back to it) and the key's shape. */
 const VM_ORDER_KEYS = {
@@ -555,7 +553,7 @@ export class VmsService {
         currentOperationId: operationId,
       });
     } catch (err) {
-      if ((err as { driverError?: { code?: string } }).driverError?.code === UNIQUE_VIOLATION) throw hostnameTaken(vm.hostname);
+      if (isUniqueViolation(err)) throw hostnameTaken(vm.hostname);
       throw err;
     }
     // The disks are recorded up front so that their storage counts against the node at once.
