@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OPERATION_TYPES } from '../libs/contracts/src';
 import { OPERATIONS } from './catalogue';
@@ -36,5 +36,18 @@ describe('the operation catalogue', () => {
       expect(entry.deadlineSeconds).toBeGreaterThanOrEqual(5 * 60);
       expect(typeof entry.plan).toBe(entry.type === 'node.drain' ? 'undefined' : 'function');
     }
+  });
+
+  it('has one plan file per planned type, workflows/plans/<type>.plan.ts, with its spec beside it, and no other', () => {
+    const dir = join(__dirname, 'plans');
+    const planned = Object.values(OPERATIONS)
+      .filter((entry) => entry.plan)
+      .map((entry) => entry.type);
+    for (const type of planned) {
+      expect(`${type}: ${existsSync(join(dir, `${type}.plan.ts`))}`).toBe(`${type}: true`);
+      expect(`${type} spec: ${existsSync(join(dir, `${type}.plan.spec.ts`))}`).toBe(`${type} spec: true`);
+    }
+    const files = readdirSync(dir).filter((f) => f.endsWith('.plan.ts'));
+    expect(files.map((f) => f.replace(/\.plan\.ts$/, '')).sort()).toEqual([...planned].sort());
   });
 });

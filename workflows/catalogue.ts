@@ -23,15 +23,36 @@ import type {
   VmOperationInput,
   VmPowerInput,
 } from '../libs/contracts/src';
-import { cloneVmPlan, createVmPlan } from './plans/create-vm.plan';
-import { attachDiskPlan, createDiskPlan, deleteDiskPlan, detachDiskPlan, resizeDiskPlan } from './plans/disk.plan';
-import { migrateVmPlan, migrationSummary } from './plans/migrate.plan';
-import { attachNicPlan, createNicPlan, deleteNicPlan, detachNicPlan } from './plans/nic.plan';
-import { freezeVmPlan, hardResetVmPlan, rebootVmPlan, shutdownVmPlan, startVmPlan, stopVmPlan } from './plans/power.plan';
-import { resetVmPlan } from './plans/reset-vm.plan';
-import { createSnapshotPlan, deleteSnapshotsPlan, rollbackDiskPlan, rollbackSnapshotPlan, syncSnapshotsPlan } from './plans/snapshot.plan';
-import { createTemplatePlan, deleteTemplatePlan } from './plans/template.plan';
-import { deleteVmPlan, rebuildVmPlan, updateVmPlan } from './plans/vm.plan';
+import { attachDiskPlan } from './plans/disk.attach.plan';
+import { createDiskPlan } from './plans/disk.create.plan';
+import { deleteDiskPlan } from './plans/disk.delete.plan';
+import { detachDiskPlan } from './plans/disk.detach.plan';
+import { resizeDiskPlan } from './plans/disk.resize.plan';
+import { rollbackDiskPlan } from './plans/disk.rollback.plan';
+import { attachNicPlan } from './plans/nic.attach.plan';
+import { createNicPlan } from './plans/nic.create.plan';
+import { deleteNicPlan } from './plans/nic.delete.plan';
+import { detachNicPlan } from './plans/nic.detach.plan';
+import { createSnapshotPlan } from './plans/snapshot.create.plan';
+import { deleteSnapshotsPlan } from './plans/snapshot.delete.plan';
+import { rollbackSnapshotPlan } from './plans/snapshot.rollback.plan';
+import { syncSnapshotsPlan } from './plans/snapshot.sync.plan';
+import { createTemplatePlan } from './plans/template.create.plan';
+import { deleteTemplatePlan, deleteTemplateSummary } from './plans/template.delete.plan';
+import { cloneSummary, cloneVmPlan } from './plans/vm.clone.plan';
+import { createVmPlan } from './plans/vm.create.plan';
+import { deleteVmPlan } from './plans/vm.delete.plan';
+import { freezeVmPlan } from './plans/vm.freeze.plan';
+import { hardResetVmPlan } from './plans/vm.hard_reset.plan';
+import { migrateVmPlan, migrationSummary } from './plans/vm.migrate.plan';
+import { rebootVmPlan } from './plans/vm.reboot.plan';
+import { rebuildVmPlan } from './plans/vm.rebuild.plan';
+import { legacyResetVmPlan, resetVmPlan } from './plans/vm.reset.plan';
+import { shutdownVmPlan } from './plans/vm.shutdown.plan';
+import { startVmPlan } from './plans/vm.start.plan';
+import { legacyStopVmPlan, stopVmPlan } from './plans/vm.stop.plan';
+import { unfreezeVmPlan } from './plans/vm.unfreeze.plan';
+import { updateVmPlan } from './plans/vm.update.plan';
 
 /** One operation type as the engine knows it. `I` is its workflow's input. */
 export interface OperationEntry<I> {
@@ -47,6 +68,11 @@ export interface OperationEntry<I> {
   readonly plan?: (input: I) => OperationPlan<PlanStep>;
   /** Its workflow's summary in the Temporal UI, where more than "<type> <hostname>" helps (a migration names both nodes). */
   readonly summary?: (input: I) => string;
+  /**
+   * The plan that workflows started before patch `id` still run: the workflow asks `patched(id)` and runs `plan` or
+   * `before`. A patch is retired (deleted here) once no execution and no recorded history predates it.
+   */
+  readonly patch?: { readonly id: string; readonly before: (input: I) => OperationPlan<PlanStep> };
   /** Compile-time only: the input type, so that whoever starts the workflow passes what it takes. */
   readonly input?: I;
 }
@@ -56,14 +82,20 @@ export interface PlannedOperation<I> extends OperationEntry<I> {
   readonly plan: (input: I) => OperationPlan<PlanStep>;
 }
 
+/** What an entry may add to its workflow type, deadline and plan. */
+interface EntryOptions<I> {
+  summary?: (input: I) => string;
+  patch?: { id: string; before: (input: I) => OperationPlan<PlanStep> };
+}
+
 const entry =
   <I>() =>
-  (workflowType: string, deadlineSeconds: number, plan: (input: I) => OperationPlan<PlanStep>, summary?: (input: I) => string) =>
-  <T extends OperationType>(type: T): PlannedOperation<I> & { type: T } => ({ type, workflowType, deadlineSeconds, plan, summary });
+  (workflowType: string, deadlineSeconds: number, plan: (input: I) => OperationPlan<PlanStep>, options: EntryOptions<I> = {}) =>
+  <T extends OperationType>(type: T): PlannedOperation<I> & { type: T } => ({ type, workflowType, deadlineSeconds, plan, ...options });
 
 const withoutPlan =
   <I>() =>
-  (workflowType: string, deadlineSeconds: number, summary?: (input: I) => string) =>
+  (workflowType: string, deadlineSeconds: number, summary: (input: I) => string) =>
   <T extends OperationType>(type: T): OperationEntry<I> & { type: T } => ({ type, workflowType, deadlineSeconds, summary });
 
 const MINUTES = 60;
@@ -72,22 +104,23 @@ const HOURS = 60 * MINUTES;
 const ENTRIES = {
   'vm.create': entry<CreateVmInput>()('createVmWorkflow', 30 * MINUTES, createVmPlan),
   'vm.start': entry<VmPowerInput>()('startVmWorkflow', 10 * MINUTES, startVmPlan),
-  'vm.stop': entry<VmPowerInput>()('stopVmWorkflow', 10 * MINUTES, stopVmPlan),
+  // Patch graceful-stop: vm.stop became an ACPI shutdown (forced after the timeout) instead of a hard power-off.
+  'vm.stop': entry<VmPowerInput>()('stopVmWorkflow', 10 * MINUTES, stopVmPlan, {
+    patch: { id: 'graceful-stop', before: legacyStopVmPlan },
+  }),
   'vm.shutdown': entry<VmPowerInput>()('shutdownVmWorkflow', 10 * MINUTES, shutdownVmPlan),
   'vm.reboot': entry<VmPowerInput>()('rebootVmWorkflow', 15 * MINUTES, rebootVmPlan),
   'vm.hard_reset': entry<VmPowerInput>()('hardResetVmWorkflow', 5 * MINUTES, hardResetVmPlan),
-  'vm.freeze': entry<VmPowerInput>()('freezeVmWorkflow', 5 * MINUTES, (input) => freezeVmPlan(input, true)),
-  'vm.unfreeze': entry<VmPowerInput>()('unfreezeVmWorkflow', 5 * MINUTES, (input) => freezeVmPlan(input, false)),
-  'vm.reset': entry<VmPowerInput>()('resetVmWorkflow', 10 * MINUTES, resetVmPlan),
+  'vm.freeze': entry<VmPowerInput>()('freezeVmWorkflow', 5 * MINUTES, freezeVmPlan),
+  'vm.unfreeze': entry<VmPowerInput>()('unfreezeVmWorkflow', 5 * MINUTES, unfreezeVmPlan),
+  // Patch reset-reads-node-through-agent: the reset reads the node through its agent (two steps), not one shared-worker step.
+  'vm.reset': entry<VmPowerInput>()('resetVmWorkflow', 10 * MINUTES, resetVmPlan, {
+    patch: { id: 'reset-reads-node-through-agent', before: legacyResetVmPlan },
+  }),
   'vm.delete': entry<DeleteVmInput>()('deleteVmWorkflow', 30 * MINUTES, deleteVmPlan),
   'vm.update': entry<UpdateVmInput>()('updateVmWorkflow', 30 * MINUTES, updateVmPlan),
   'vm.rebuild': entry<RebuildVmInput>()('rebuildVmWorkflow', 1 * HOURS, rebuildVmPlan),
-  'vm.clone': entry<CloneVmInput>()(
-    'cloneVmWorkflow',
-    2 * HOURS,
-    cloneVmPlan,
-    (input) => `vm.clone ${input.source.hostname} → ${input.hostname}`,
-  ),
+  'vm.clone': entry<CloneVmInput>()('cloneVmWorkflow', 2 * HOURS, cloneVmPlan, { summary: cloneSummary }),
   'disk.create': entry<DiskCreateInput>()('createDiskWorkflow', 30 * MINUTES, createDiskPlan),
   'disk.attach': entry<DiskAttachInput>()('attachDiskWorkflow', 15 * MINUTES, attachDiskPlan),
   'disk.detach': entry<DiskChangeInput>()('detachDiskWorkflow', 15 * MINUTES, detachDiskPlan),
@@ -103,7 +136,7 @@ const ENTRIES = {
   'snapshot.rollback': entry<SnapshotRollbackInput>()('rollbackSnapshotWorkflow', 1 * HOURS, rollbackSnapshotPlan),
   'disk.rollback': entry<DiskRollbackInput>()('rollbackDiskWorkflow', 1 * HOURS, rollbackDiskPlan),
   // A two-phase migration waits for its finalize: up to a day (MAX_FINALIZE_TIMEOUT_SECONDS) on top of the copy.
-  'vm.migrate': entry<MigrateVmInput>()('migrateVmWorkflow', 26 * HOURS, migrateVmPlan, migrationSummary),
+  'vm.migrate': entry<MigrateVmInput>()('migrateVmWorkflow', 26 * HOURS, migrateVmPlan, { summary: migrationSummary }),
   // A drain runs no plan of its own: one vm.migrate operation per VM (its dry run outlines them).
   'node.drain': withoutPlan<DrainNodeInput>()(
     'drainNodeWorkflow',
@@ -111,12 +144,9 @@ const ENTRIES = {
     (input) => `node.drain ${input.nodeName}: ${input.vms.length} VM(s), ${input.concurrency} at a time`,
   ),
   'template.create': entry<TemplateCreateInput>()('createTemplateWorkflow', 1 * HOURS, createTemplatePlan),
-  'template.delete': entry<TemplateDeleteInput>()(
-    'deleteTemplateWorkflow',
-    15 * MINUTES,
-    deleteTemplatePlan,
-    (input) => `template.delete ${input.name}`,
-  ),
+  'template.delete': entry<TemplateDeleteInput>()('deleteTemplateWorkflow', 15 * MINUTES, deleteTemplatePlan, {
+    summary: deleteTemplateSummary,
+  }),
 } satisfies Record<OperationType, unknown>;
 
 type Entries = typeof ENTRIES;

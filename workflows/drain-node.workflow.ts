@@ -25,7 +25,7 @@ import {
 } from '../libs/contracts/src';
 import type { migrateVmWorkflow } from './operations.workflow';
 import { BOOKKEEPING_OPTIONS, bookkeeping, describe, execute } from './operation-runner';
-import { migrationSummary } from './plans/migrate.plan';
+import { migrationSummary } from './plans/vm.migrate.plan';
 
 const drain = proxyActivities<DrainActivities>(BOOKKEEPING_OPTIONS);
 

@@ -21,17 +21,17 @@ export {
   migrateVmWorkflow,
   rebootVmWorkflow,
   rebuildVmWorkflow,
+  resetVmWorkflow,
   resizeDiskWorkflow,
   rollbackDiskWorkflow,
   rollbackSnapshotWorkflow,
   shutdownVmWorkflow,
   startVmWorkflow,
+  stopVmWorkflow,
   syncSnapshotsWorkflow,
   unfreezeVmWorkflow,
   updateVmWorkflow,
 } from './operations.workflow';
-export { stopVmWorkflow } from './power.workflow';
-export { resetVmWorkflow } from './reset-vm.workflow';
 export { drainNodeWorkflow } from './drain-node.workflow';
 export { readNodeWorkflow } from './read-node.workflow';
 export { scheduledSnapshotWorkflow } from './scheduled-snapshot.workflow';

@@ -1,21 +1,23 @@
+import { patched } from '@temporalio/workflow';
 import { OPERATIONS, type PlannedOperation } from './catalogue';
 import { runOperation } from './operation-runner';
 
 /**
- * The workflow of an operation that runs its catalogue entry's plan as it is: its saga, recorded on the operation
- * (and on its VM, if it has one). Named after the entry's workflowType, the name the worker registers it under.
+ * The workflow of an operation that runs its catalogue entry's plan: its saga, recorded on the operation (and on
+ * its VM, if it has one). An entry with a patch runs the plan from before the patch in executions that started
+ * before it. Named after the entry's workflowType, the name the worker registers it under.
  */
 export function operationWorkflow<I extends { operationId: string; vmId?: string | null }>(
   entry: PlannedOperation<I>,
 ): (input: I) => Promise<void> {
   const workflow = async (input: I): Promise<void> => {
-    await runOperation({ operationId: input.operationId, vmId: input.vmId ?? null }, entry.plan(input));
+    const plan = entry.patch && !patched(entry.patch.id) ? entry.patch.before(input) : entry.plan(input);
+    await runOperation({ operationId: input.operationId, vmId: input.vmId ?? null }, plan);
   };
   return Object.defineProperty(workflow, 'name', { value: entry.workflowType });
 }
 
-// Operations whose workflow is their plan and nothing more. Those that choose between plans by patch (vm.stop,
-// vm.reset) or run child operations (node.drain) have a workflow file of their own.
+// Every operation whose workflow runs a plan. A drain, which runs child operations, has a workflow file of its own.
 export const createVmWorkflow = operationWorkflow(OPERATIONS['vm.create']);
 export const cloneVmWorkflow = operationWorkflow(OPERATIONS['vm.clone']);
 export const deleteVmWorkflow = operationWorkflow(OPERATIONS['vm.delete']);
@@ -23,6 +25,8 @@ export const updateVmWorkflow = operationWorkflow(OPERATIONS['vm.update']);
 export const rebuildVmWorkflow = operationWorkflow(OPERATIONS['vm.rebuild']);
 export const migrateVmWorkflow = operationWorkflow(OPERATIONS['vm.migrate']);
 export const startVmWorkflow = operationWorkflow(OPERATIONS['vm.start']);
+export const stopVmWorkflow = operationWorkflow(OPERATIONS['vm.stop']);
+export const resetVmWorkflow = operationWorkflow(OPERATIONS['vm.reset']);
 export const shutdownVmWorkflow = operationWorkflow(OPERATIONS['vm.shutdown']);
 export const rebootVmWorkflow = operationWorkflow(OPERATIONS['vm.reboot']);
 export const hardResetVmWorkflow = operationWorkflow(OPERATIONS['vm.hard_reset']);

@@ -16,7 +16,7 @@ export function resetVmPlan({ vmId, nodeId, hostname }: VmPowerInput): Operation
   };
 }
 
-/** vm.reset as planned before node agents: one step that read the node from the shared worker. */
+/** vm.reset as planned before node agents (patch `reset-reads-node-through-agent`): one step that read the node from the shared worker. */
 export function legacyResetVmPlan({ vmId, nodeId, hostname }: VmPowerInput): OperationPlan {
   return {
     steps: [

@@ -1,5 +1,6 @@
 import type { CreateVmInput } from '../../libs/contracts/src';
-import { createVmPlan } from './create-vm.plan';
+import { expectSound } from '../../test/support/plan-kit';
+import { createVmPlan } from './vm.create.plan';
 
 const input: CreateVmInput = {
   operationId: 'op-1',
@@ -40,7 +41,34 @@ describe('vm.create plan', () => {
     expect(plan.steps[2].do.args).toEqual({ vmId: 'vm-1', powerState: 'stopped' });
   });
 
+  it('with data disks and an interface: each is created before the VM is defined with all of them attached', () => {
+    const plan = createVmPlan({
+      ...input,
+      dataDisks: [{ diskId: 'data-1', position: 1, sizeGb: 5 }],
+      nic: { nicId: 'nic-1', mac: '52:54:00:00:00:01', network: 'public' },
+      rootPasswordHash: '$scrypt$salt$hash',
+    });
+    expectSound(plan);
+    expect(plan.steps.map((s) => s.name)).toEqual([
+      'createSystemDisk',
+      'createDataDisk1',
+      'createInterface',
+      'defineVm',
+      'startVm',
+      'recordVm',
+    ]);
+    expect(plan.steps[3].do.args).toMatchObject({
+      disks: [
+        { id: 'disk-1', position: 0 },
+        { id: 'data-1', position: 1 },
+      ],
+      nics: [{ id: 'nic-1', position: 0 }],
+      rootPasswordHash: '$scrypt$salt$hash',
+    });
+  });
+
   it('gives every step and undo a summary for the Temporal UI', () => {
+    expectSound(createVmPlan(input));
     for (const step of createVmPlan(input).steps) {
       expect(step.do.summary).toContain('web-1');
       if (step.undo) expect(step.undo.summary).toContain('web-1');

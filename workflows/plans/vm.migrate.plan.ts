@@ -1,5 +1,5 @@
 import type { MigrateVmInput, OperationPlan, PlannedStep, PlanStep } from '../../libs/contracts/src';
-import { startVmStep, stopVmStep } from './steps';
+import { inOrder, startVmStep, stopVmStep } from './steps';
 
 /** The migration's summary in the Temporal UI: both nodes, the mode, and whether it waits for a finalize. */
 export function migrationSummary(input: MigrateVmInput): string {
@@ -18,8 +18,8 @@ export function migrateVmPlan(input: MigrateVmInput): OperationPlan<PlanStep> {
   const { nodeId: source, targetNodeId: target, vmId, hostname, migrationId, nodeName, targetNodeName } = input;
   const cold = input.mode === 'cold' && input.running;
   const twoPhase = input.finalizeTimeoutSeconds !== null;
-  const steps: PlanStep[] = [
-    ...(cold ? [stopVmStep(source, vmId, hostname, input.stopTimeoutSeconds)] : []),
+  const steps = inOrder<PlanStep>(
+    cold && stopVmStep(source, vmId, hostname, input.stopTimeoutSeconds),
     {
       name: 'prepareTarget',
       do: {
@@ -50,26 +50,22 @@ export function migrateVmPlan(input: MigrateVmInput): OperationPlan<PlanStep> {
       undo: { activity: 'switchBackVm', args: { nodeId: source, migrationId }, summary: `Switch ${hostname} back to ${nodeName}` },
       movesVm: { from: source, to: target },
     },
-    ...(cold ? [{ ...startVmStep(target, vmId, `${hostname} on ${targetNodeName}`), name: 'startOnTarget' }] : []),
+    cold && { ...startVmStep(target, vmId, `${hostname} on ${targetNodeName}`), name: 'startOnTarget' },
     {
       name: 'recordMove',
       ...(twoPhase ? {} : { commit: true as const }),
       do: { activity: 'recordVmNode', args: { vmId, nodeId: target }, summary: `Record ${hostname} on ${targetNodeName}` },
       undo: { activity: 'recordVmNode', args: { vmId, nodeId: source }, summary: `Record ${hostname} on ${nodeName} again` },
     } satisfies PlannedStep,
-    ...(twoPhase
-      ? [
-          {
-            name: 'awaitFinalize',
-            commit: true as const,
-            wait: {
-              for: 'finalize' as const,
-              timeoutSeconds: input.finalizeTimeoutSeconds!,
-              summary: `Wait for the migration of ${hostname} to be finalized (${nodeName} keeps its copy; a cancel moves it back)`,
-            },
-          },
-        ]
-      : []),
+    twoPhase && {
+      name: 'awaitFinalize',
+      commit: true,
+      wait: {
+        for: 'finalize',
+        timeoutSeconds: input.finalizeTimeoutSeconds!,
+        summary: `Wait for the migration of ${hostname} to be finalized (${nodeName} keeps its copy; a cancel moves it back)`,
+      },
+    },
     {
       name: 'cleanUpSource',
       do: {
@@ -78,6 +74,6 @@ export function migrateVmPlan(input: MigrateVmInput): OperationPlan<PlanStep> {
         summary: `Free what ${nodeName} still holds for ${hostname}`,
       },
     },
-  ];
+  );
   return { steps };
 }

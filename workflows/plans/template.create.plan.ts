@@ -1,4 +1,4 @@
-import type { OperationPlan, TemplateCreateInput, TemplateDeleteInput } from '../../libs/contracts/src';
+import type { OperationPlan, TemplateCreateInput } from '../../libs/contracts/src';
 
 /**
  * template.create (Gigas): the VM's system disk is captured into the image store — the VM stopped, or its
@@ -19,27 +19,5 @@ export function createTemplatePlan({ nodeId, hostname, templateId, name, diskId,
       { name: 'recordTemplate', do: { activity: 'markTemplateReady', args: { templateId }, summary: `Record template ${name} as ready` } },
     ],
     afterCompensation: { activity: 'forgetTemplate', args: { templateId }, summary: `Drop the record of template ${name}` },
-  };
-}
-
-/**
- * template.delete: the image goes from the store (no return), then the record. The API checks no VM uses it and
- * marks it deleting; if the image could not be deleted, the template is ready again.
- */
-export function deleteTemplatePlan({ nodeId, templateId, name }: TemplateDeleteInput): OperationPlan {
-  return {
-    steps: [
-      {
-        name: 'deleteImage',
-        commit: true,
-        do: { activity: 'deleteImage', args: { nodeId, imageId: templateId }, summary: `Delete the image of template ${name}` },
-      },
-      { name: 'forgetTemplate', do: { activity: 'forgetTemplate', args: { templateId }, summary: `Drop the record of template ${name}` } },
-    ],
-    afterCompensation: {
-      activity: 'markTemplateReady',
-      args: { templateId },
-      summary: `Record template ${name} as ready again: its image is kept`,
-    },
   };
 }

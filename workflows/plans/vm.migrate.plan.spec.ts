@@ -1,5 +1,6 @@
 import { isDriverActivity, isWaitStep, type MigrateVmInput } from '../../libs/contracts/src';
-import { migrateVmPlan } from './migrate.plan';
+import { expectSound } from '../../test/support/plan-kit';
+import { migrateVmPlan } from './vm.migrate.plan';
 
 const input: MigrateVmInput = {
   operationId: 'op',
@@ -20,6 +21,7 @@ const names = (plan: ReturnType<typeof migrateVmPlan>) => plan.steps.map((s) => 
 describe('vm.migrate plan', () => {
   it('live: every step before the recorded move is undone, and the move is the point of no return', () => {
     const plan = migrateVmPlan(input);
+    expectSound(plan);
     expect(names(plan)).toEqual(['prepareTarget', 'transfer', 'switchOver', 'recordMove', 'cleanUpSource']);
     expect(plan.steps.filter((s) => s.undo).map((s) => [s.name, s.undo!.activity])).toEqual([
       ['prepareTarget', 'abortMigration'],
@@ -58,6 +60,7 @@ describe('vm.migrate plan', () => {
 
   it('two-phase: waits for the finalize after the recorded move; finalized, it is past its point of no return', () => {
     const plan = migrateVmPlan({ ...input, finalizeTimeoutSeconds: 600 });
+    expectSound(plan);
     expect(names(plan)).toEqual(['prepareTarget', 'transfer', 'switchOver', 'recordMove', 'awaitFinalize', 'cleanUpSource']);
     const wait = plan.steps[4];
     expect(isWaitStep(wait) && wait.wait).toMatchObject({ for: 'finalize', timeoutSeconds: 600 });
