@@ -45,6 +45,43 @@ export default tseslint.config(
     },
   },
   {
+    // The ground floor: the driver contract and the contracts are workflow-safe (workflows import them), so they
+    // import no driver implementation (libs/hypervisor), nothing of Nest or TypeORM and no Node built-in.
+    files: ['libs/driver/src/**/*.ts', 'libs/contracts/src/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^@vmops/hypervisor$|/hypervisor/src|^@nestjs/|^typeorm$|^node:)',
+              message: 'libs/driver and libs/contracts are workflow-safe: no driver implementation, Nest, TypeORM or Node built-ins',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The domain rules are pure: they build on the driver contract, never on an implementation, Nest or TypeORM.
+    files: ['libs/domain/src/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^@vmops/hypervisor$|/hypervisor/src|^@nestjs/|^typeorm$)',
+              message: 'libs/domain is pure rules: no driver implementation, Nest or TypeORM',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Tests and benches read the API's JSON answers; the typed client is there where a test wants the types.
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

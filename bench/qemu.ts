@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { QemuDriver, QmpClient, type VmDefinition } from '@vmops/hypervisor';
+import type { VmDefinition } from '@vmops/driver';
+import { QemuDriver, QmpClient } from '@vmops/hypervisor';
 import { percentile, QUICK, report, round } from './support';
 
 /**

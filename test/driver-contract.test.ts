@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { DriverUnavailableError, SimulatedHypervisor, SimulatorControl } from '../libs/hypervisor/src';
+import { DriverUnavailableError } from '../libs/driver/src';
+import { SimulatedHypervisor, SimulatorControl } from '../libs/hypervisor/src';
 import { describeDriverContract } from './contract/driver-contract';
 
 const capacity = { cpus: 16, memoryMb: 32768, storageGb: 2000 };

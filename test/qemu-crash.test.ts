@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { VmDefinition } from '../libs/hypervisor/src';
+import type { VmDefinition } from '../libs/driver/src';
 import { QemuDriver } from '../libs/hypervisor/src/qemu';
 import { QEMU_GUEST, qemuNodes } from './support/qemu';
 

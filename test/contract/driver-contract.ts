@@ -6,7 +6,7 @@ import {
   type HypervisorDriver,
   type NodeCapacity,
   type VmDefinition,
-} from '../../libs/hypervisor/src';
+} from '../../libs/driver/src';
 
 /** What a driver implementation hands the contract suite: two empty nodes it serves, and a way to play the guest. */
 export interface DriverUnderTest {

@@ -9,7 +9,7 @@ import type { OperationView } from '../../apps/api/src/operations/operation.view
 import type { AuditDiff } from '../../libs/domain/src';
 import { createHarnessDatabase } from './databases';
 import { InventoryFaults } from './inventory-faults';
-import type { NodeAudit } from '../../libs/hypervisor/src';
+import type { NodeAudit } from '../../libs/driver/src';
 import { createNodeAgent, type NodeAgent } from '../../apps/agent/src/agent';
 import { createVmOpsWorker } from '../../apps/worker/src/worker';
 import { ensureReconcilerSchedule, reconcilerScheduleId } from '../../apps/worker/src/reconciler-schedule';

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { NodeCapacity } from '../../libs/hypervisor/src';
+import type { NodeCapacity } from '../../libs/driver/src';
 import { QemuDriver } from '../../libs/hypervisor/src/qemu';
 
 /** The tiny guest scripts/install-qemu.sh builds (scripts/test.sh runs it). */

@@ -1,6 +1,6 @@
 import type { OperationView } from '../../apps/api/src/operations/operation.view';
 import { isDriverActivity } from '../../libs/contracts/src';
-import type { DriverMethod } from '../../libs/hypervisor/src';
+import type { DriverMethod } from '../../libs/driver/src';
 import type { Harness } from './harness';
 
 /** One request under test, made against a world `setup` prepared for it alone. */

@@ -1,5 +1,5 @@
 import { nodeLongTaskQueue, nodeTaskQueue } from '@vmops/contracts';
-import type { HypervisorDriver } from '@vmops/hypervisor';
+import type { HypervisorDriver } from '@vmops/driver';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createDriverActivities } from './driver.activities';
 

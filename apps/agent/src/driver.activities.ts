@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { DriverActivities } from '@vmops/contracts';
-import type { HypervisorDriver } from '@vmops/hypervisor';
+import type { HypervisorDriver } from '@vmops/driver';
 import { step, type ReportProgress } from '@vmops/activities';
 
 /**

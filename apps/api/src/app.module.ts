@@ -118,10 +118,16 @@ export class TemplatesModule {}
 
 @Module({
   imports: [OperationsModule, NodesModule],
-  controllers: [AdminController, NodeAuditController, SimulatorController],
+  controllers: [AdminController, NodeAuditController],
   providers: [AdminService, NodeAuditService],
 })
 export class AdminModule {}
+
+/** The simulated hypervisor's admin endpoints, served only where the nodes run it (config.simulatorEndpoints). */
+@Module({
+  controllers: [SimulatorController],
+})
+export class SimulatorModule {}
 
 @Module({
   imports: [TypeOrmModule.forFeature([ApiKeyEntity])],
@@ -166,6 +172,7 @@ export class AppModule {
         TemplatesModule,
         ApiKeysModule,
         AdminModule,
+        ...(config.simulatorEndpoints ? [SimulatorModule] : []),
         HealthModule,
       ],
       providers: [

@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { StepFailureDetails, StepProgress, StepReport } from '@vmops/contracts';
-import { DriverError } from '@vmops/hypervisor';
+import { DriverError } from '@vmops/driver';
 
 /**
  * Reports progress of a long call as the activity's heartbeat details: a percentage (0–100), or that with the bytes

@@ -23,7 +23,16 @@ describe('loadConfig', () => {
         transferStepMs: 300,
         faults: null,
       },
+      simulatorEndpoints: true,
     });
+  });
+
+  it("serves the simulator's endpoints where the nodes run it, unless told otherwise", () => {
+    const db = { DATABASE_URL: 'postgres://h/db' };
+    expect(loadConfig({ ...db, AGENT_DRIVER: 'qemu' }).simulatorEndpoints).toBe(false);
+    expect(loadConfig({ ...db, AGENT_DRIVER: 'qemu', SIMULATOR_ENDPOINTS: 'on' }).simulatorEndpoints).toBe(true);
+    expect(loadConfig({ ...db, SIMULATOR_ENDPOINTS: 'off' }).simulatorEndpoints).toBe(false);
+    expect(() => loadConfig({ ...db, SIMULATOR_ENDPOINTS: 'yes' })).toThrow('SIMULATOR_ENDPOINTS must be one of on, off, got "yes"');
   });
 
   it('names every bad variable at once', () => {

@@ -38,6 +38,12 @@ export interface AppConfig {
   /** How often the reconciler's Schedule settles operations that can no longer finish (the worker sets it up). */
   reconcileEverySeconds: number;
   simulator: SimulatorConfig;
+  /**
+   * Whether the API serves the simulator's admin endpoints (/v1/admin/simulator: faults, latency, call counts):
+   * SIMULATOR_ENDPOINTS on/off; by default on where the nodes run the simulated driver (AGENT_DRIVER unset or
+   * simulated, the stack's and compose's shared setting), off where they run a real one.
+   */
+  simulatorEndpoints: boolean;
 }
 
 /** The QEMU driver's settings (AGENT_DRIVER=qemu). */
@@ -208,6 +214,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     reconcileEverySeconds: r.int('RECONCILE_EVERY_SECONDS', 60, 1, 86_400),
     simulator: r.simulator(),
+    simulatorEndpoints:
+      r.oneOf(
+        'SIMULATOR_ENDPOINTS',
+        ['on', 'off'] as const,
+        r.oneOf('AGENT_DRIVER', ['simulated', 'qemu'] as const, 'simulated') === 'simulated' ? 'on' : 'off',
+      ) === 'on',
   });
 }
 

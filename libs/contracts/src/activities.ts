@@ -9,7 +9,7 @@ import {
   type VmDefinition,
   type VmInfo,
   type VmUsage,
-} from '../../hypervisor/src/driver';
+} from '../../driver/src/driver';
 import type { DrainMigrationLaunch, ScheduledLaunch, SnapshotCreateInput, SnapshotDeleteInput, VmPowerState } from './workflows';
 
 /** What every step activity resolves to: the attempt that succeeded (1 = first try) and what it read, if anything. */

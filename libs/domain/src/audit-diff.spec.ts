@@ -1,4 +1,4 @@
-import type { NodeAudit } from '../../hypervisor/src/driver';
+import type { NodeAudit } from '../../driver/src/driver';
 import { diffNodeAudit, type NodeInventory } from './audit-diff';
 
 const vm = (vmId: string, powerState: 'running' | 'stopped' | 'stopping' = 'running') => ({

@@ -1,4 +1,4 @@
-import type { NodeAudit } from '../../hypervisor/src/driver';
+import type { NodeAudit } from '../../driver/src/driver';
 import type { VmStatus } from './vm-status';
 
 /** What the inventory believes one node holds. */

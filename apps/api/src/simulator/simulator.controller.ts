@@ -2,7 +2,8 @@ import { Body, Controller, Delete, Get, HttpCode, Inject, OnApplicationShutdown,
 import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { AppConfig } from '@vmops/config';
 import { serialParam } from '../common/params';
-import { SimulatorControl, type DriverMethod, type FaultSpec, type LatencySpec } from '@vmops/hypervisor';
+import type { DriverMethod } from '@vmops/driver';
+import { SimulatorControl, type FaultSpec, type LatencySpec } from '@vmops/hypervisor';
 import { AdminOnly } from '../auth/auth';
 import { notFound } from '../common/api-error';
 import { APP_CONFIG } from '../config.token';

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { DRIVER_METHODS, FAULT_ERRORS, type FaultError } from '@vmops/hypervisor';
+import { DRIVER_METHODS } from '@vmops/driver';
+import { FAULT_ERRORS, type FaultError } from '@vmops/hypervisor';
 import { IsBoolean, IsIn, IsInt, IsNumber, IsString, Max, MaxLength, Min } from 'class-validator';
 import { Optional } from '../common/validation';
 

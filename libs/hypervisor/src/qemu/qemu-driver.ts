@@ -18,8 +18,8 @@ import type {
   VmDefinition,
   VmInfo,
   VmUsage,
-} from '../driver';
-import { DriverCapacityError, DriverInvalidStateError, DriverNotFoundError, DriverUnavailableError } from '../errors';
+} from '../../../driver/src';
+import { DriverCapacityError, DriverInvalidStateError, DriverNotFoundError, DriverUnavailableError } from '../../../driver/src';
 import { QmpClient, QmpCommandError, type QmpBlockJob, type QmpBlockNode, type QmpBlockStats, type QmpMigrationInfo } from './qmp-client';
 import {
   contentWrites,

@@ -14,8 +14,14 @@ import type {
   VmDefinition,
   VmInfo,
   VmUsage,
-} from '../driver';
-import { DriverCapacityError, DriverError, DriverInvalidStateError, DriverNotFoundError, DriverUnavailableError } from '../errors';
+} from '../../../driver/src';
+import {
+  DriverCapacityError,
+  DriverError,
+  DriverInvalidStateError,
+  DriverNotFoundError,
+  DriverUnavailableError,
+} from '../../../driver/src';
 import { SimStore, type SimStoreOptions } from './sim-store';
 import type { FaultError } from './simulator-control';
 

@@ -1,4 +1,4 @@
-import type { DriverMethod, NodeCapacity } from '../driver';
+import type { DriverMethod, NodeCapacity } from '../../../driver/src';
 import { SimStore, type SimStoreOptions } from './sim-store';
 
 /** The typed driver error a fault raises: `unavailable` is transient (retried), the others permanent. */
