@@ -1,23 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { VmStatus } from '@vmops/domain';
+import { takeVmLock, vmLockHolder, type LockedVmRow } from '@vmops/persistence';
 import type { DataSource, EntityManager } from 'typeorm';
 import { ApiError, notFound } from '../common/api-error';
 
-export interface LockedVm {
-  id: string;
-  hostname: string;
-  nodeId: string;
-  status: VmStatus;
-  frozen: boolean;
-  /** The OS family of the VM's template (graceful stop timeouts differ for windows), if it has one. */
-  osFamily: string | null;
-  templateId: string | null;
-  cpus: number;
-  memoryMb: number;
-  /** A size waiting for the next stop. */
-  pendingSize: { cpus: number; memoryMb: number } | null;
-}
+/** The VM as a launch took it (takeVmLock's row). */
+export type LockedVm = LockedVmRow;
 
 /**
  * One mutating operation per VM at a time. The lock is the VM row's current_operation_id, taken with a
@@ -31,30 +19,14 @@ export class VmLockService {
 
   /** Takes the VM for `operationId` inside the caller's transaction, or answers 404 / 409 VM_BUSY / 423 VM_STUCK. */
   async acquire(tx: EntityManager, tenantId: string, vmId: string, operationId: string): Promise<LockedVm> {
-    const [rows] = await tx.query(
-      `UPDATE vms SET current_operation_id = $3, updated_at = now()
-        WHERE id = $1 AND tenant_id = $2 AND current_operation_id IS NULL
-        RETURNING id, hostname, node_id, status, frozen, template_id, cpus, memory_mb, pending_cpus, pending_memory_mb,
-                  (SELECT os_family FROM templates t WHERE t.id = vms.template_id) AS os_family`,
-      [vmId, tenantId, operationId],
-    );
-    const locked = rows?.[0];
-    if (locked) {
-      return {
-        id: locked.id,
-        hostname: locked.hostname,
-        nodeId: locked.node_id,
-        status: locked.status,
-        frozen: locked.frozen,
-        osFamily: locked.os_family,
-        templateId: locked.template_id,
-        cpus: locked.cpus,
-        memoryMb: locked.memory_mb,
-        pendingSize: locked.pending_cpus ? { cpus: locked.pending_cpus, memoryMb: locked.pending_memory_mb } : null,
-      };
+    // The holder may finish between the take and the look at who holds it: then the take is tried again.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const locked = await takeVmLock(tx, vmId, operationId, { tenantId });
+      if (locked) return locked;
+      const why = await this.whyNotIdle(tx, tenantId, vmId);
+      if (why) throw why;
     }
-
-    throw await this.whyNotIdle(tx, tenantId, vmId);
+    throw new ApiError('VM_BUSY', `VM ${vmId} is taken and freed by other operations faster than this request can take it; try again`, {});
   }
 
   /**
@@ -71,30 +43,26 @@ export class VmLockService {
 
   /** Throws why the VM cannot be taken: 404, 423 VM_STUCK or 409 VM_BUSY naming the operation holding it. */
   async assertIdle(tenantId: string, vmId: string): Promise<void> {
-    const [vm] = await this.dataSource.query(`SELECT current_operation_id FROM vms WHERE id = $1 AND tenant_id = $2`, [vmId, tenantId]);
-    if (vm && !vm.current_operation_id) return;
-    throw await this.whyNotIdle(this.dataSource.manager, tenantId, vmId);
+    const error = await this.whyNotIdle(this.dataSource.manager, tenantId, vmId);
+    if (error) throw error;
   }
 
-  private async whyNotIdle(tx: EntityManager, tenantId: string, vmId: string): Promise<ApiError> {
-    const [vm] = await tx.query(
-      `SELECT v.hostname, v.current_operation_id, o.type, o.status
-         FROM vms v LEFT JOIN operations o ON o.id = v.current_operation_id
-        WHERE v.id = $1 AND v.tenant_id = $2`,
-      [vmId, tenantId],
-    );
+  /** Why the VM cannot be taken: 404, 423 VM_STUCK or 409 VM_BUSY naming the operation holding it; null if it is free. */
+  private async whyNotIdle(tx: EntityManager, tenantId: string, vmId: string): Promise<ApiError | null> {
+    const vm = await vmLockHolder(tx, vmId, tenantId);
     if (!vm) return notFound('VM', vmId);
-    if (vm.status === 'stuck') {
-      return new ApiError('VM_STUCK', `${vm.hostname} needs attention: operation ${vm.current_operation_id} could not undo its steps`, {
-        operationId: vm.current_operation_id,
+    if (!vm.operation) return null;
+    if (vm.operation.status === 'stuck') {
+      return new ApiError('VM_STUCK', `${vm.hostname} needs attention: operation ${vm.operation.id} could not undo its steps`, {
+        operationId: vm.operation.id,
       });
     }
     return new ApiError(
       'VM_BUSY',
-      `${vm.hostname} is busy with operation ${vm.current_operation_id} (${vm.type}); wait for it or cancel it`,
+      `${vm.hostname} is busy with operation ${vm.operation.id} (${vm.operation.type}); wait for it or cancel it`,
       {
-        operationId: vm.current_operation_id,
-        type: vm.type,
+        operationId: vm.operation.id,
+        type: vm.operation.type,
       },
     );
   }

@@ -1,6 +1,6 @@
 import { OPERATIONS } from '@vmops/catalogue';
 import { operationWorkflowId, pendingSteps, type DrainActivities } from '@vmops/contracts';
-import { admitMigration, insertOperation, requestHash } from '@vmops/persistence';
+import { admitMigration, insertOperation, releaseVmLock, requestHash, takeVmLock, vmLockHolder } from '@vmops/persistence';
 import type { DataSource } from 'typeorm';
 
 /** The drain's activity: each VM's migration admitted and recorded as the API records one (admitMigration, insertOperation). */
@@ -19,44 +19,21 @@ export function createDrainActivities(dataSource: DataSource): DrainActivities {
             },
           };
         if (previous) {
-          await tx.query(`UPDATE vms SET current_operation_id = NULL WHERE id = $1 AND current_operation_id = $2`, [vmId, operationId]);
+          await releaseVmLock(tx, vmId, operationId);
           await tx.query(`DELETE FROM operations WHERE id = $1`, [operationId]);
         }
 
-        const [rows] = await tx.query(
-          `UPDATE vms SET current_operation_id = $2, updated_at = now()
-            WHERE id = $1 AND node_id = $3 AND current_operation_id IS NULL
-            RETURNING id, tenant_id, hostname, node_id, status, frozen, cpus, memory_mb,
-                      (SELECT os_family FROM templates t WHERE t.id = vms.template_id) AS os_family`,
-          [vmId, operationId, nodeId],
-        );
-        const vm = rows[0];
+        const vm = await takeVmLock(tx, vmId, operationId, { nodeId });
         if (!vm) {
-          const [now] = await tx.query(
-            `SELECT v.node_id, v.current_operation_id, o.type FROM vms v LEFT JOIN operations o ON o.id = v.current_operation_id WHERE v.id = $1`,
-            [vmId],
-          );
-          if (!now) return { gone: 'the VM was deleted meanwhile' };
-          if (now.node_id !== nodeId) return { gone: 'the VM left the node meanwhile' };
-          return { refused: { code: 'VM_BUSY', message: `busy with operation ${now.current_operation_id} (${now.type})` } };
+          const holder = await vmLockHolder(tx, vmId);
+          if (!holder) return { gone: 'the VM was deleted meanwhile' };
+          if (holder.nodeId !== nodeId) return { gone: 'the VM left the node meanwhile' };
+          return { refused: { code: 'VM_BUSY', message: `busy with operation ${holder.operation?.id} (${holder.operation?.type})` } };
         }
 
-        const admission = await admitMigration(
-          tx,
-          {
-            id: vm.id,
-            hostname: vm.hostname,
-            nodeId: vm.node_id,
-            status: vm.status,
-            frozen: vm.frozen,
-            cpus: vm.cpus,
-            memoryMb: vm.memory_mb,
-            osFamily: vm.os_family,
-          },
-          { operationId, finalizeTimeoutSeconds: null },
-        );
+        const admission = await admitMigration(tx, vm, { operationId, finalizeTimeoutSeconds: null });
         if (!admission.admitted) {
-          await tx.query(`UPDATE vms SET current_operation_id = NULL WHERE id = $1 AND current_operation_id = $2`, [vmId, operationId]);
+          await releaseVmLock(tx, vmId, operationId);
           const reasons = admission.targets
             ? admission.targets.map((t) => `${t.name}: ${t.reasons.map((r) => r.message).join(', ')}`)
             : admission.reasons.map((r) => r.message);
@@ -67,7 +44,7 @@ export function createDrainActivities(dataSource: DataSource): DrainActivities {
         const workflowId = operationWorkflowId('vm.migrate', vm.hostname, operationId);
         await insertOperation(tx, {
           id: operationId,
-          tenantId: vm.tenant_id,
+          tenantId: vm.tenantId,
           vmId,
           type: 'vm.migrate',
           workflowId,
@@ -77,9 +54,9 @@ export function createDrainActivities(dataSource: DataSource): DrainActivities {
           requestHash: requestHash('vm.migrate', request),
           deadlineSeconds: OPERATIONS['vm.migrate'].deadlineSeconds,
           reservations: admission.reservations,
-          requestedByTenantId: vm.tenant_id === requestedByTenantId ? null : requestedByTenantId,
+          requestedByTenantId: vm.tenantId === requestedByTenantId ? null : requestedByTenantId,
         });
-        return { started: { workflowId, tenantId: vm.tenant_id, input: admission.input } };
+        return { started: { workflowId, tenantId: vm.tenantId, input: admission.input } };
       }),
   };
 }

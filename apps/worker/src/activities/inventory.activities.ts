@@ -3,7 +3,7 @@ import { isTerminalOperationStatus, type InventoryActivities } from '@vmops/cont
 import { canTransition, type VmStatus } from '@vmops/domain';
 import type { DataSource, EntityManager } from 'typeorm';
 import { step } from '@vmops/activities';
-import { deleteVmRecords, releaseOtherVms } from '@vmops/persistence';
+import { deleteVmRecords, releaseOtherVms, releaseVmLock } from '@vmops/persistence';
 
 /** Moves a VM to `to`, refusing (permanently) a transition its state machine forbids. */
 async function transitionVm(tx: EntityManager, vmId: string, to: VmStatus): Promise<void> {
@@ -190,12 +190,7 @@ export function createInventoryActivities(dataSource: DataSource): InventoryActi
 
     forgetVmRecord: step(({ vmId, keepDiskIds }) => dataSource.transaction((tx) => deleteVmRecords(tx, vmId, keepDiskIds))),
 
-    releaseVmLock: step(({ vmId, operationId }) =>
-      dataSource.query(`UPDATE vms SET current_operation_id = NULL, updated_at = now() WHERE id = $1 AND current_operation_id = $2`, [
-        vmId,
-        operationId,
-      ]),
-    ),
+    releaseVmLock: step(({ vmId, operationId }) => releaseVmLock(dataSource, vmId, operationId)),
 
     finishOperation: step(({ operationId, vmId, progress }) =>
       dataSource.transaction(async (tx) => {
@@ -222,10 +217,7 @@ export function createInventoryActivities(dataSource: DataSource): InventoryActi
             operationId,
           ]);
         } else if (terminal) {
-          await tx.query(`UPDATE vms SET current_operation_id = NULL, updated_at = now() WHERE id = $1 AND current_operation_id = $2`, [
-            vmId,
-            operationId,
-          ]);
+          await releaseVmLock(tx, vmId, operationId);
         }
       }),
     ),

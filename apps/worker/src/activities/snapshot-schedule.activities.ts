@@ -8,7 +8,15 @@ import {
   type SnapshotCreateInput,
   type SnapshotScheduleActivities,
 } from '@vmops/contracts';
-import { deleteQueuedSchedules, insertOperation, lockSettledVm, requestHash, type Reservations } from '@vmops/persistence';
+import {
+  deleteQueuedSchedules,
+  insertOperation,
+  lockSettledVm,
+  releaseVmLock,
+  requestHash,
+  type LockedVmRow,
+  type Reservations,
+} from '@vmops/persistence';
 import type { DataSource, EntityManager } from 'typeorm';
 import { OPERATIONS } from '@vmops/catalogue';
 
@@ -41,7 +49,7 @@ async function undoEarlierAttempt(tx: EntityManager, operationId: string): Promi
       refused: { code: 'LAUNCH_ABANDONED', message: `the operation's record was settled before it could start (operation ${operationId})` },
     };
   const r: Reservations = previous.reservations ?? {};
-  await tx.query(`UPDATE vms SET current_operation_id = NULL WHERE id = $1 AND current_operation_id = $2`, [previous.vm_id, operationId]);
+  await releaseVmLock(tx, previous.vm_id, operationId);
   await tx.query(`DELETE FROM operations WHERE id = $1`, [operationId]);
   if (r.pendingSnapshotIds?.length)
     await tx.query(`DELETE FROM snapshots WHERE id = ANY($1::uuid[]) AND status = 'pending'`, [r.pendingSnapshotIds]);
@@ -55,10 +63,7 @@ async function lockDefinitionVm(
   tx: EntityManager,
   definitionId: string,
   operationId: string,
-): Promise<
-  | { def: DefinitionRow; vm: { id: string; tenant_id: string; hostname: string; node_id: string } }
-  | Exclude<ScheduledLaunch<never>, { started: unknown }>
-> {
+): Promise<{ def: DefinitionRow; vm: LockedVmRow } | Exclude<ScheduledLaunch<never>, { started: unknown }>> {
   const refused = await undoEarlierAttempt(tx, operationId);
   if (refused) return refused;
   const [def]: DefinitionRow[] = await tx.query(`SELECT * FROM snapshot_definitions WHERE id = $1`, [definitionId]);
@@ -78,7 +83,7 @@ async function recordOperation(
   op: {
     id: string;
     type: OperationType;
-    vm: { id: string; tenant_id: string; hostname: string };
+    vm: Pick<LockedVmRow, 'id' | 'tenantId' | 'hostname'>;
     request: Record<string, unknown>;
     steps: ReturnType<typeof pendingSteps>;
     reservations: Reservations;
@@ -87,7 +92,7 @@ async function recordOperation(
   const workflowId = operationWorkflowId(op.type, op.vm.hostname, op.id);
   await insertOperation(tx, {
     id: op.id,
-    tenantId: op.vm.tenant_id,
+    tenantId: op.vm.tenantId,
     vmId: op.vm.id,
     type: op.type,
     workflowId,
@@ -113,8 +118,7 @@ export function createSnapshotScheduleActivities(
         const found = await lockDefinitionVm(tx, definitionId, operationId);
         if (!('def' in found)) return found;
         const { def, vm } = found;
-        const release = () =>
-          tx.query(`UPDATE vms SET current_operation_id = NULL WHERE id = $1 AND current_operation_id = $2`, [vm.id, operationId]);
+        const release = () => releaseVmLock(tx, vm.id, operationId);
         const [{ count }] = await tx.query(`SELECT count(*)::int AS count FROM snapshots WHERE vm_id = $1`, [vm.id]);
         if (count >= options.snapshotLimitPerVm) {
           await release();
@@ -132,13 +136,13 @@ export function createSnapshotScheduleActivities(
         // The snapshot's id is the operation's: a retried launch finds (and drops) the record it wrote.
         await tx.query(
           `INSERT INTO snapshots (id, tenant_id, vm_id, disk_id, name, type, note, status, size_mb, definition_id) VALUES ($1, $2, $3, $4, $5, 'automatic', NULL, 'pending', $6, $7)`,
-          [operationId, vm.tenant_id, vm.id, def.disk_id, name, disk.size_gb * 1024, def.id],
+          [operationId, vm.tenantId, vm.id, def.disk_id, name, disk.size_gb * 1024, def.id],
         );
         const input = {
           operationId,
           vmId: vm.id,
           hostname: vm.hostname,
-          nodeId: vm.node_id,
+          nodeId: vm.nodeId,
           snapshotId: operationId,
           diskId: def.disk_id,
           name,
@@ -152,7 +156,7 @@ export function createSnapshotScheduleActivities(
           steps: pendingSteps(OPERATIONS['snapshot.create'].plan(input)),
           reservations: { pendingSnapshotIds: [operationId] },
         });
-        return { started: { workflowId, tenantId: vm.tenant_id, input } };
+        return { started: { workflowId, tenantId: vm.tenantId, input } };
       });
       // A run whose definition is gone takes its schedule with it (the API deletes it too; this covers a lost delete).
       if ('nothing' in launched && !(await dataSource.query(`SELECT 1 FROM snapshot_definitions WHERE id = $1`, [definitionId])).length) {
@@ -187,7 +191,7 @@ export function createSnapshotScheduleActivities(
           [def.id, def.retention],
         );
         if (!beyond.length) {
-          await tx.query(`UPDATE vms SET current_operation_id = NULL WHERE id = $1 AND current_operation_id = $2`, [vm.id, operationId]);
+          await releaseVmLock(tx, vm.id, operationId);
           return { nothing: `${def.name} keeps ${def.retention} snapshot(s); none is beyond it` };
         }
         const oldestFirst = beyond.reverse();
@@ -197,7 +201,7 @@ export function createSnapshotScheduleActivities(
           operationId,
           vmId: vm.id,
           hostname: vm.hostname,
-          nodeId: vm.node_id,
+          nodeId: vm.nodeId,
           snapshots: oldestFirst.map((s) => ({ snapshotId: s.id, name: s.name })),
         };
         const workflowId = await recordOperation(tx, {
@@ -214,7 +218,7 @@ export function createSnapshotScheduleActivities(
           steps: pendingSteps(OPERATIONS['snapshot.delete'].plan(input)),
           reservations: { deletingSnapshotIds: ids },
         });
-        return { started: { workflowId, tenantId: vm.tenant_id, input } };
+        return { started: { workflowId, tenantId: vm.tenantId, input } };
       }),
   };
 }

@@ -1,5 +1,5 @@
 import type { ChildOperation, JsonObject, OperationError, OperationStatus, OperationStep, OperationType } from '@vmops/contracts';
-import type { Reservations } from '../operation-ledger';
+import type { Reservations } from '../queries/operations';
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 
 /** The durable record of one asynchronous operation; its workflow holds the live detail while it runs. */

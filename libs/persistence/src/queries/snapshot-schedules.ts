@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { takeVmLock, vmLockHolder, type LockedVmRow } from './vm-lock';
 
 /** Deletes one Temporal Schedule; resolves when it is gone, or was already. Each process passes its own client's. */
 export type DeleteSchedule = (scheduleId: string) => Promise<void>;
@@ -29,25 +30,13 @@ export type VmLockOutcome<V> =
 
 /**
  * Takes a settled (running or stopped) VM for `operationId` in the caller's transaction, as the API's lock does
- * (one conditional update on its row), for launches that run outside the API (a scheduled run's operations).
+ * (takeVmLock), for launches that run outside the API (a scheduled run's operations).
  */
-export async function lockSettledVm(
-  tx: EntityManager,
-  vmId: string,
-  operationId: string,
-): Promise<VmLockOutcome<{ id: string; tenant_id: string; hostname: string; node_id: string }>> {
-  const [rows] = await tx.query(
-    `UPDATE vms SET current_operation_id = $2, updated_at = now()
-      WHERE id = $1 AND current_operation_id IS NULL AND status IN ('running', 'stopped')
-      RETURNING id, tenant_id, hostname, node_id`,
-    [vmId, operationId],
-  );
-  if (rows[0]) return { locked: rows[0] };
-  const [now] = await tx.query(
-    `SELECT v.hostname, v.status, v.current_operation_id, o.type FROM vms v LEFT JOIN operations o ON o.id = v.current_operation_id WHERE v.id = $1`,
-    [vmId],
-  );
-  if (!now) return { gone: true };
-  if (now.current_operation_id) return { busy: { operationId: now.current_operation_id, type: now.type } };
-  return { unsettled: { hostname: now.hostname, status: now.status } };
+export async function lockSettledVm(tx: EntityManager, vmId: string, operationId: string): Promise<VmLockOutcome<LockedVmRow>> {
+  const locked = await takeVmLock(tx, vmId, operationId, { settledOnly: true });
+  if (locked) return { locked };
+  const holder = await vmLockHolder(tx, vmId);
+  if (!holder) return { gone: true };
+  if (holder.operation) return { busy: { operationId: holder.operation.id, type: holder.operation.type } };
+  return { unsettled: { hostname: holder.hostname, status: holder.status } };
 }

@@ -10,8 +10,8 @@ import {
 } from '@vmops/domain';
 import type { EntityManager } from 'typeorm';
 import { groupNeighbours, groupsOfVm, lockGroupsOfVm } from './anti-affinity';
-import { lockNodeUsage } from './node-capacity';
-import type { Reservations } from './operation-ledger';
+import { lockNodeUsage } from './node-usage';
+import type { Reservations } from './operations';
 
 /** A VM its migration has locked, as admission reads it (its disks are read here). */
 export interface VmToMigrate extends Omit<MigratingVm, 'storageGb' | 'detachedDiskIds' | 'neighbours'> {

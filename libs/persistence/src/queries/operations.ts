@@ -1,6 +1,7 @@
 import type { OperationError } from '@vmops/contracts';
 import { createHash } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
+import { releaseVmLock } from './vm-lock';
 
 /**
  * What an operation's launch wrote to the inventory before its workflow started, beyond taking the VM's lock.
@@ -55,15 +56,6 @@ export async function releaseOtherVms(tx: EntityManager, operationId: string, vm
     `UPDATE vms SET current_operation_id = NULL, updated_at = now() WHERE current_operation_id = $1 AND id IS DISTINCT FROM $2`,
     [operationId, vmId],
   );
-}
-
-/** Frees the VM if `operationId` still holds it, handing the lock back where a reset took it over. */
-async function releaseVmLock(tx: EntityManager, vmId: string, operationId: string, handBackTo: string | null = null): Promise<void> {
-  await tx.query(`UPDATE vms SET current_operation_id = $3, updated_at = now() WHERE id = $1 AND current_operation_id = $2`, [
-    vmId,
-    operationId,
-    handBackTo,
-  ]);
 }
 
 /** Gives back everything the launch of an operation that never ran reserved, and the VM's lock. Idempotent. */

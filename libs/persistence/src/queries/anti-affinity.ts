@@ -1,6 +1,6 @@
 import type { GroupNeighbour } from '@vmops/domain';
 import type { EntityManager } from 'typeorm';
-import { MIGRATION_OTHER_NODE } from './node-capacity';
+import { MIGRATION_OTHER_NODE } from './node-usage';
 
 /** The nodes a VM occupies: its own, and the other node of a migration that holds it (it counts on both until then). */
 const OCCUPIED = `
