@@ -1,4 +1,4 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Global, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -53,6 +53,8 @@ import { VmLifecycleService } from './vms/vm-lifecycle.service';
 import { VmsService } from './vms/vms.service';
 import { MigrationService } from './vms/migration.service';
 
+/** Global: every resource's service launches operations (OperationsService) and takes VM locks (VmLockService). */
+@Global()
 @Module({
   imports: [TypeOrmModule.forFeature([OperationEntity])],
   controllers: [OperationsController, EventsController],
@@ -174,6 +176,7 @@ export class AppModule {
         AdminModule,
         ...(config.simulatorEndpoints ? [SimulatorModule] : []),
         HealthModule,
+        // Operations added by `npm run new:operation` register their endpoint's module here.
       ],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },
