@@ -84,8 +84,8 @@ export class DisksService {
         request: { vmId, sizeGb: dto.sizeGb, position: dto.position ?? null },
         prepare: async (tx, operationId) => {
           const vm = await this.locks.acquireSettled(tx, principal.tenantId, vmId, operationId, 'change the disks of');
-          const position = await this.freePosition(tx, vm, dto.position);
-          await this.assertStorageFits(tx, vm.nodeId, dto.sizeGb);
+          const position = await freeDiskPosition(tx, vm, dto.position);
+          await assertStorageFits(tx, vm.nodeId, dto.sizeGb);
           // Recorded detached until the operation attaches it, so its storage counts against the node at once.
           await tx.query(`INSERT INTO disks (id, tenant_id, node_id, vm_id, position, size_gb) VALUES ($1, $2, $3, $4, NULL, $5)`, [
             diskId,
@@ -133,10 +133,10 @@ export class DisksService {
           if (dto.position === 0) {
             assertStopped(vm, 'change its system disk');
             const [system]: DiskRow[] = await tx.query(`SELECT * FROM disks WHERE vm_id = $1 AND position = 0`, [vmId]);
-            if (system) displaced = { diskId: system.id, to: await this.freePosition(tx, vm, undefined), sizeGb: system.size_gb };
+            if (system) displaced = { diskId: system.id, to: await freeDiskPosition(tx, vm, undefined), sizeGb: system.size_gb };
             position = 0;
           } else {
-            position = await this.freePosition(tx, vm, dto.position);
+            position = await freeDiskPosition(tx, vm, dto.position);
           }
           return { vm, input: { ...base(operationId, vm), disk: { diskId, position, sizeGb: disk.size_gb }, displaced } };
         },
@@ -160,7 +160,7 @@ export class DisksService {
           sizeGb: disk.size_gb,
         });
       }
-      await this.assertStorageFits(tx, vm.nodeId, sizeGb - disk.size_gb);
+      await assertStorageFits(tx, vm.nodeId, sizeGb - disk.size_gb);
     });
   }
 
@@ -210,33 +210,6 @@ export class DisksService {
       options,
     );
   }
-
-  /** `wanted` if it is free (409 otherwise), else the lowest free data position. */
-  private async freePosition(tx: EntityManager, vm: LockedVm, wanted: number | undefined): Promise<number> {
-    const taken = new Set<number>(
-      (await tx.query(`SELECT position FROM disks WHERE vm_id = $1 AND position IS NOT NULL`, [vm.id])).map(
-        (r: { position: number }) => r.position,
-      ),
-    );
-    if (wanted !== undefined) {
-      if (taken.has(wanted))
-        throw new ApiError('POSITION_TAKEN', `${vm.hostname} already has a disk at position ${wanted}`, { position: wanted });
-      return wanted;
-    }
-    for (let p = 1; p <= MAX_DISK_POSITION; p++) if (!taken.has(p)) return p;
-    throw new ApiError('DISK_LIMIT_REACHED', `${vm.hostname} has a disk at every position (1-${MAX_DISK_POSITION})`, {});
-  }
-
-  /** 417 unless the node has `gb` of storage free; it stays locked until the caller records them (lockNodeUsage). */
-  private async assertStorageFits(tx: EntityManager, nodeId: string, gb: number): Promise<void> {
-    const [node] = await lockNodeUsage(tx, [nodeId]);
-    const free = node.storageGb - node.usedStorageGb;
-    if (free < gb) {
-      throw new ApiError('INSUFFICIENT_CAPACITY', `node ${node.name} has ${free} GB of storage free; ${gb} GB asked`, {
-        freeStorageGb: free,
-      });
-    }
-  }
 }
 
 function assertStopped(vm: LockedVm, action: string): void {
@@ -244,6 +217,37 @@ function assertStopped(vm: LockedVm, action: string): void {
     throw new ApiError('VM_INVALID_STATE', `${vm.hostname} is ${vm.status}; stop it to ${action}`, {
       status: vm.status,
       required: 'stopped',
+    });
+  }
+}
+
+/** `wanted` if it is free (409 otherwise), else the lowest free data position. */
+export async function freeDiskPosition(
+  tx: EntityManager,
+  vm: Pick<LockedVm, 'id' | 'hostname'>,
+  wanted: number | undefined,
+): Promise<number> {
+  const taken = new Set<number>(
+    (await tx.query(`SELECT position FROM disks WHERE vm_id = $1 AND position IS NOT NULL`, [vm.id])).map(
+      (r: { position: number }) => r.position,
+    ),
+  );
+  if (wanted !== undefined) {
+    if (taken.has(wanted))
+      throw new ApiError('POSITION_TAKEN', `${vm.hostname} already has a disk at position ${wanted}`, { position: wanted });
+    return wanted;
+  }
+  for (let p = 1; p <= MAX_DISK_POSITION; p++) if (!taken.has(p)) return p;
+  throw new ApiError('DISK_LIMIT_REACHED', `${vm.hostname} has a disk at every position (1-${MAX_DISK_POSITION})`, {});
+}
+
+/** 417 unless the node has `gb` of storage free; it stays locked until the caller records them (lockNodeUsage). */
+export async function assertStorageFits(tx: EntityManager, nodeId: string, gb: number): Promise<void> {
+  const [node] = await lockNodeUsage(tx, [nodeId]);
+  const free = node.storageGb - node.usedStorageGb;
+  if (free < gb) {
+    throw new ApiError('INSUFFICIENT_CAPACITY', `node ${node.name} has ${free} GB of storage free; ${gb} GB asked`, {
+      freeStorageGb: free,
     });
   }
 }
