@@ -53,6 +53,7 @@ import { startVmPlan } from './plans/vm.start.plan';
 import { legacyStopVmPlan, stopVmPlan } from './plans/vm.stop.plan';
 import { unfreezeVmPlan } from './plans/vm.unfreeze.plan';
 import { updateVmPlan } from './plans/vm.update.plan';
+import { copyDiskPlan, type CopyDiskInput } from './plans/disk.copy.plan';
 
 /** One operation type as the engine knows it. `I` is its workflow's input. */
 export interface OperationEntry<I> {
@@ -70,9 +71,15 @@ export interface OperationEntry<I> {
   readonly summary?: (input: I) => string;
   /**
    * The plan that workflows started before patch `id` still run: the workflow asks `patched(id)` and runs `plan` or
-   * `before`. A patch is retired (deleted here) once no execution and no recorded history predates it.
+   * `before`. Retired in two steps (docs/writing-an-operation.md): once no open execution started before it, its id
+   * moves to `deprecatedPatches` and `before` goes; later the id goes too.
    */
   readonly patch?: { readonly id: string; readonly before: (input: I) => OperationPlan<PlanStep> };
+  /**
+   * Patches whose `before` plan is gone: the workflow marks each with `deprecatePatch(id)`, so that executions that
+   * started under `patch` still replay. An id leaves this list once no execution that started before it is open.
+   */
+  readonly deprecatedPatches?: readonly string[];
   /** Compile-time only: the input type, so that whoever starts the workflow passes what it takes. */
   readonly input?: I;
 }
@@ -86,6 +93,7 @@ export interface PlannedOperation<I> extends OperationEntry<I> {
 interface EntryOptions<I> {
   summary?: (input: I) => string;
   patch?: { id: string; before: (input: I) => OperationPlan<PlanStep> };
+  deprecatedPatches?: readonly string[];
 }
 
 const entry =
@@ -147,6 +155,7 @@ const ENTRIES = {
   'template.delete': entry<TemplateDeleteInput>()('deleteTemplateWorkflow', 15 * MINUTES, deleteTemplatePlan, {
     summary: deleteTemplateSummary,
   }),
+  'disk.copy': entry<CopyDiskInput>()('copyDiskWorkflow', 1 * HOURS, copyDiskPlan),
 } satisfies Record<OperationType, unknown>;
 
 type Entries = typeof ENTRIES;

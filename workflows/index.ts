@@ -31,6 +31,7 @@ export {
   syncSnapshotsWorkflow,
   unfreezeVmWorkflow,
   updateVmWorkflow,
+  copyDiskWorkflow,
 } from './operations.workflow';
 export { drainNodeWorkflow } from './drain-node.workflow';
 export { readNodeWorkflow } from './read-node.workflow';

@@ -1,4 +1,4 @@
-import { patched } from '@temporalio/workflow';
+import { deprecatePatch, patched } from '@temporalio/workflow';
 import { OPERATIONS, type PlannedOperation } from './catalogue';
 import { runOperation } from './operation-runner';
 
@@ -11,6 +11,7 @@ export function operationWorkflow<I extends { operationId: string; vmId?: string
   entry: PlannedOperation<I>,
 ): (input: I) => Promise<void> {
   const workflow = async (input: I): Promise<void> => {
+    for (const id of entry.deprecatedPatches ?? []) deprecatePatch(id);
     const plan = entry.patch && !patched(entry.patch.id) ? entry.patch.before(input) : entry.plan(input);
     await runOperation({ operationId: input.operationId, vmId: input.vmId ?? null }, plan);
   };
@@ -48,3 +49,4 @@ export const rollbackSnapshotWorkflow = operationWorkflow(OPERATIONS['snapshot.r
 export const rollbackDiskWorkflow = operationWorkflow(OPERATIONS['disk.rollback']);
 export const createTemplateWorkflow = operationWorkflow(OPERATIONS['template.create']);
 export const deleteTemplateWorkflow = operationWorkflow(OPERATIONS['template.delete']);
+export const copyDiskWorkflow = operationWorkflow(OPERATIONS['disk.copy']);

@@ -52,6 +52,7 @@ import { VmsController } from './vms/vms.controller';
 import { VmLifecycleService } from './vms/vm-lifecycle.service';
 import { VmsService } from './vms/vms.service';
 import { MigrationService } from './vms/migration.service';
+import { CopyDiskModule } from './disks/disk.copy.endpoint';
 
 /** Global: every resource's service launches operations (OperationsService) and takes VM locks (VmLockService). */
 @Global()
@@ -176,6 +177,7 @@ export class AppModule {
         AdminModule,
         ...(config.simulatorEndpoints ? [SimulatorModule] : []),
         HealthModule,
+        CopyDiskModule,
         // Operations added by `npm run new:operation` register their endpoint's module here.
       ],
       providers: [

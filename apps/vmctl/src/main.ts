@@ -495,7 +495,7 @@ export function buildProgram(cli: Cli): Command {
         }),
       );
     });
-  const diskOp = (name: 'attach' | 'detach' | 'resize' | 'delete', description: string, extra?: (cmd: Command) => Command) => {
+  const diskOp = (name: 'attach' | 'detach' | 'resize' | 'copy' | 'delete', description: string, extra?: (cmd: Command) => Command) => {
     const command = mutating(disk.command(`${name} <vm> <disk>`)).description(description);
     extra?.(command);
     command.action(async (ref: string, diskRef: string, o, c: Command) => {
@@ -507,6 +507,16 @@ export function buildProgram(cli: Cli): Command {
         attach: () => api.POST('/v1/vms/{id}/disks/{diskId}/attach', { params, body: { position: o.position } }),
         detach: () => api.POST('/v1/vms/{id}/disks/{diskId}/detach', { params }),
         resize: () => api.POST('/v1/vms/{id}/disks/{diskId}/resize', { params, body: { sizeGb: o.size } }),
+        copy: () =>
+          api.POST('/v1/vms/{id}/disks/{diskId}/copy', {
+            params,
+            body: {
+              position: o.position,
+              sizeGb: o.size,
+              ...(o.detached ? { detached: true } : {}),
+              ...(o.fsfreeze ? { fsfreeze: true } : {}),
+            },
+          }),
         delete: () => api.DELETE('/v1/vms/{id}/disks/{diskId}', { params }),
       };
       await cli.launch(c, answers[name]());
@@ -515,6 +525,13 @@ export function buildProgram(cli: Cli): Command {
   diskOp('attach', 'attach a detached disk (disk.attach)', (c) => c.option('--position <n>', 'where', int('--position')));
   diskOp('detach', 'detach a disk; it stays the VM’s (disk.detach)');
   diskOp('resize', 'grow a disk (disk.resize)', (c) => c.requiredOption('--size <gb>', 'new size in GB', int('--size')));
+  diskOp('copy', 'copy a disk into a new disk of the VM (disk.copy)', (c) =>
+    c
+      .option('--position <n>', 'attach the copy here (default: the lowest free position)', int('--position'))
+      .option('--detached', 'leave the copy detached')
+      .option('--size <gb>', 'size of the copy (default: the source’s)', int('--size'))
+      .option('--fsfreeze', 'freeze the running guest’s filesystems while the source is captured'),
+  );
   diskOp('delete', 'delete a detached disk (disk.delete)');
 
   const nic = program.command('nic').description('network interfaces (by id, or by position on their VM)');

@@ -1152,6 +1152,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/vms/{id}/disks/{diskId}/copy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Copy a disk of the VM into a new disk of the VM (Gandi disk.create_from)
+         * @description Starts a disk.copy operation: a snapshot of the disk, a new disk from it (the source untouched), attached at position (or detached). 404 for a disk not the VM's; 412 INVALID_PARAMETER for a sizeGb below the source's; 409 POSITION_TAKEN; 417 INSUFFICIENT_CAPACITY when the node lacks the storage.
+         */
+        post: operations["CopyDiskController_copyDisk"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1588,6 +1608,16 @@ export interface components {
             nodeId?: string;
             ms: number;
         };
+        CopyDiskDto: {
+            /** @description Where the copy is attached; default: the lowest free position. Ignored with detached=true. */
+            position?: number;
+            /** @description true: the copy stays detached (the VM's, attachable later) */
+            detached?: boolean;
+            /** @description The copy's size in GB; default: the source's; never smaller */
+            sizeGb?: number;
+            /** @description A running VM's filesystems are frozen while the source is captured (needs a guest agent) */
+            fsfreeze?: boolean;
+        };
         Error: {
             error: {
                 /**
@@ -1619,7 +1649,7 @@ export interface components {
             /** Format: uuid */
             id: string;
             /** @enum {string} */
-            type: "vm.create" | "vm.start" | "vm.stop" | "vm.shutdown" | "vm.reboot" | "vm.hard_reset" | "vm.freeze" | "vm.unfreeze" | "vm.reset" | "vm.delete" | "vm.update" | "vm.rebuild" | "vm.clone" | "disk.create" | "disk.attach" | "disk.detach" | "disk.resize" | "disk.delete" | "nic.create" | "nic.attach" | "nic.detach" | "nic.delete" | "snapshot.create" | "snapshot.delete" | "snapshot.sync" | "snapshot.rollback" | "disk.rollback" | "vm.migrate" | "node.drain" | "template.create" | "template.delete";
+            type: "vm.create" | "vm.start" | "vm.stop" | "vm.shutdown" | "vm.reboot" | "vm.hard_reset" | "vm.freeze" | "vm.unfreeze" | "vm.reset" | "vm.delete" | "vm.update" | "vm.rebuild" | "vm.clone" | "disk.create" | "disk.attach" | "disk.detach" | "disk.resize" | "disk.delete" | "nic.create" | "nic.attach" | "nic.detach" | "nic.delete" | "snapshot.create" | "snapshot.delete" | "snapshot.sync" | "snapshot.rollback" | "disk.rollback" | "vm.migrate" | "node.drain" | "template.create" | "template.delete" | "disk.copy";
             /** @enum {string} */
             status: "pending" | "running" | "succeeded" | "failed" | "cancelling" | "cancelled" | "compensating" | "compensated" | "stuck";
             /** Format: uuid */
@@ -1752,7 +1782,7 @@ export interface components {
             /** @enum {boolean} */
             dryRun: true;
             /** @enum {string} */
-            type: "vm.create" | "vm.start" | "vm.stop" | "vm.shutdown" | "vm.reboot" | "vm.hard_reset" | "vm.freeze" | "vm.unfreeze" | "vm.reset" | "vm.delete" | "vm.update" | "vm.rebuild" | "vm.clone" | "disk.create" | "disk.attach" | "disk.detach" | "disk.resize" | "disk.delete" | "nic.create" | "nic.attach" | "nic.detach" | "nic.delete" | "snapshot.create" | "snapshot.delete" | "snapshot.sync" | "snapshot.rollback" | "disk.rollback" | "vm.migrate" | "node.drain" | "template.create" | "template.delete";
+            type: "vm.create" | "vm.start" | "vm.stop" | "vm.shutdown" | "vm.reboot" | "vm.hard_reset" | "vm.freeze" | "vm.unfreeze" | "vm.reset" | "vm.delete" | "vm.update" | "vm.rebuild" | "vm.clone" | "disk.create" | "disk.attach" | "disk.detach" | "disk.resize" | "disk.delete" | "nic.create" | "nic.attach" | "nic.detach" | "nic.delete" | "snapshot.create" | "snapshot.delete" | "snapshot.sync" | "snapshot.rollback" | "disk.rollback" | "vm.migrate" | "node.drain" | "template.create" | "template.delete" | "disk.copy";
             /** Format: uuid */
             vmId: string | null;
             /** Format: uuid */
@@ -2070,7 +2100,7 @@ export interface components {
             /** Format: uuid */
             operationId: string;
             /** @enum {string} */
-            type: "vm.create" | "vm.start" | "vm.stop" | "vm.shutdown" | "vm.reboot" | "vm.hard_reset" | "vm.freeze" | "vm.unfreeze" | "vm.reset" | "vm.delete" | "vm.update" | "vm.rebuild" | "vm.clone" | "disk.create" | "disk.attach" | "disk.detach" | "disk.resize" | "disk.delete" | "nic.create" | "nic.attach" | "nic.detach" | "nic.delete" | "snapshot.create" | "snapshot.delete" | "snapshot.sync" | "snapshot.rollback" | "disk.rollback" | "vm.migrate" | "node.drain" | "template.create" | "template.delete";
+            type: "vm.create" | "vm.start" | "vm.stop" | "vm.shutdown" | "vm.reboot" | "vm.hard_reset" | "vm.freeze" | "vm.unfreeze" | "vm.reset" | "vm.delete" | "vm.update" | "vm.rebuild" | "vm.clone" | "disk.create" | "disk.attach" | "disk.detach" | "disk.resize" | "disk.delete" | "nic.create" | "nic.attach" | "nic.detach" | "nic.delete" | "snapshot.create" | "snapshot.delete" | "snapshot.sync" | "snapshot.rollback" | "disk.rollback" | "vm.migrate" | "node.drain" | "template.create" | "template.delete" | "disk.copy";
             /** Format: uuid */
             vmId: string | null;
             /** @enum {string} */
@@ -2160,7 +2190,7 @@ export interface operations {
                 /** @description true: also count every match (total); a read of all of them */
                 total?: boolean;
                 vmId?: string;
-                type?: "vm.create" | "vm.start" | "vm.stop" | "vm.shutdown" | "vm.reboot" | "vm.hard_reset" | "vm.freeze" | "vm.unfreeze" | "vm.reset" | "vm.delete" | "vm.update" | "vm.rebuild" | "vm.clone" | "disk.create" | "disk.attach" | "disk.detach" | "disk.resize" | "disk.delete" | "nic.create" | "nic.attach" | "nic.detach" | "nic.delete" | "snapshot.create" | "snapshot.delete" | "snapshot.sync" | "snapshot.rollback" | "disk.rollback" | "vm.migrate" | "node.drain" | "template.create" | "template.delete";
+                type?: "vm.create" | "vm.start" | "vm.stop" | "vm.shutdown" | "vm.reboot" | "vm.hard_reset" | "vm.freeze" | "vm.unfreeze" | "vm.reset" | "vm.delete" | "vm.update" | "vm.rebuild" | "vm.clone" | "disk.create" | "disk.attach" | "disk.detach" | "disk.resize" | "disk.delete" | "nic.create" | "nic.attach" | "nic.detach" | "nic.delete" | "snapshot.create" | "snapshot.delete" | "snapshot.sync" | "snapshot.rollback" | "disk.rollback" | "vm.migrate" | "node.drain" | "template.create" | "template.delete" | "disk.copy";
                 status?: "pending" | "running" | "succeeded" | "failed" | "cancelling" | "cancelled" | "compensating" | "compensated" | "stuck";
             };
             header?: never;
@@ -9724,6 +9754,159 @@ export interface operations {
             };
             /**
              * @description UNHEALTHY: `GET /health`: a dependency (database, workflow service) is not answering; `details` says which.
+             *
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    CopyDiskController_copyDisk: {
+        parameters: {
+            query?: {
+                /** @description true: answer 200 with the ordered steps (each with its undo) and start nothing */
+                dryRun?: boolean;
+            };
+            header?: {
+                /** @description Same key + same request → the same operation; same key + another request → 422 */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+                diskId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CopyDiskDto"];
+            };
+        };
+        responses: {
+            /** @description With dryRun=true: the plan */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DryRun"];
+                };
+            };
+            /** @description The operation; its address is in Location */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Operation"];
+                };
+            };
+            /**
+             * @description VALIDATION_FAILED: A field, query parameter or header is missing, unknown, of the wrong type ("2" is not a number) or out of range; `details.fields` names each field and its problems. Nothing was changed.
+             *
+             *     BAD_REQUEST: The request body could not be read: it is not valid JSON, or it is shorter or longer than its Content-Length.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHENTICATED: No API key, or one that is unknown or revoked: send `Authorization: Bearer <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description NOT_FOUND: No such resource for your tenant (another tenant's resources answer the same), or no such route. `details` names the id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description POSITION_TAKEN: The VM already has a disk or an interface at this position.
+             *
+             *     VM_BUSY: Another operation holds the VM; `details.operationId` names it: wait for it (`GET /v1/operations/{id}/wait`) or cancel it.
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INVALID_PARAMETER: A value refers to something that does not exist or cannot be used here (a template, node or disk id, a name); `details.field` names the field. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: The request body is over 256 kB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: Send JSON in UTF-8 (`Content-Type: application/json`), uncompressed. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INSUFFICIENT_CAPACITY: No node (or not the one asked for) has the vCPUs, memory or storage free; `details` says how much is free. */
+            417: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description IDEMPOTENCY_KEY_REUSED: This Idempotency-Key was used for a different request (`details.operationId`): use a new key. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description VM_STUCK: An operation could not undo its steps and left the VM stuck (`details.operationId`): it takes an admin reset after a human looked at the node. */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
              *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
              */

@@ -32,6 +32,7 @@ export const OPERATION_TYPES = [
   'node.drain',
   'template.create',
   'template.delete',
+  'disk.copy',
 ] as const;
 export type OperationType = (typeof OPERATION_TYPES)[number];
 

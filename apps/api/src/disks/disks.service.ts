@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DiskAttachInput, DiskChangeInput, DiskCreateInput } from '@vmops/contracts';
 import { randomUUID } from 'node:crypto';
-import { lockNodeUsage } from '@vmops/persistence';
+import { insertDetachedDisk, lockNodeUsage } from '@vmops/persistence';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Principal } from '../auth/auth';
 import { ApiError, notFound } from '../common/api-error';
@@ -87,13 +87,7 @@ export class DisksService {
           const position = await freeDiskPosition(tx, vm, dto.position);
           await assertStorageFits(tx, vm.nodeId, dto.sizeGb);
           // Recorded detached until the operation attaches it, so its storage counts against the node at once.
-          await tx.query(`INSERT INTO disks (id, tenant_id, node_id, vm_id, position, size_gb) VALUES ($1, $2, $3, $4, NULL, $5)`, [
-            diskId,
-            principal.tenantId,
-            vm.nodeId,
-            vmId,
-            dto.sizeGb,
-          ]);
+          await insertDetachedDisk(tx, { id: diskId, tenantId: principal.tenantId, nodeId: vm.nodeId, vmId, sizeGb: dto.sizeGb });
           return {
             vm,
             input: { ...base(operationId, vm), disk: { diskId, position, sizeGb: dto.sizeGb } },

@@ -6,3 +6,4 @@ export * from './node-usage';
 export * from './operations';
 export * from './snapshot-schedules';
 export * from './vm-lock';
+export * from './disks';
