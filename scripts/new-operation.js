@@ -43,13 +43,13 @@ const files = {
 };
 for (const file of Object.values(files)) if (existsSync(join(ROOT, file))) fail(`${file} exists already`);
 
-function edit(file, anchor, insert, where = 'before') {
+/** Inserts `insert` just before `anchor` in the file. */
+function edit(file, anchor, insert) {
   const path = join(ROOT, file);
   const text = readFileSync(path, 'utf8');
   const at = text.indexOf(anchor);
   if (at < 0) fail(`${file}: cannot find "${anchor}" to add ${type} to`);
-  const cut = where === 'before' ? at : at + anchor.length;
-  writeFileSync(path, text.slice(0, cut) + insert + text.slice(cut));
+  writeFileSync(path, text.slice(0, at) + insert + text.slice(at));
 }
 
 /** Adds an import after the file's last one (a multi-line import ends at its `from '…';` line). */
@@ -112,7 +112,7 @@ import { CurrentPrincipal, type Principal } from '../auth/auth';
 import { Mutation } from '../common/mutation-options';
 import { uuidParam } from '../common/params';
 import { OperationsService, type LaunchResult, type MutationOptions } from '../operations/operations.service';
-import { VmLockService } from '../operations/vm-lock.service';
+import { VmLockService, vmOperationInput } from '../operations/vm-lock.service';
 import { MutatingEndpoint } from '../vms/vms.controller';
 
 @Injectable()
@@ -134,7 +134,7 @@ export class ${name}Service {
         // the ApiError that applies), reserve what the operation needs and choose every id the plan will use.
         prepare: async (tx, operationId) => {
           const vm = await this.locks.acquireSettled(tx, principal.tenantId, vmId, operationId, '${verb.replace(/_/g, ' ')}');
-          return { vm, input: { operationId, vmId: vm.id, hostname: vm.hostname, nodeId: vm.nodeId } };
+          return { vm, input: vmOperationInput(operationId, vm) };
         },
       },
       options,

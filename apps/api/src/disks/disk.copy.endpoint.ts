@@ -10,7 +10,7 @@ import { Mutation } from '../common/mutation-options';
 import { uuidParam } from '../common/params';
 import { Optional } from '../common/validation';
 import { OperationsService, type LaunchResult, type MutationOptions } from '../operations/operations.service';
-import { VmLockService } from '../operations/vm-lock.service';
+import { VmLockService, vmOperationInput } from '../operations/vm-lock.service';
 import { VM_LIMITS } from '../vms/create-vm.dto';
 import { MutatingEndpoint } from '../vms/vms.controller';
 import { assertStorageFits, freeDiskPosition, MAX_DISK_POSITION } from './disks.service';
@@ -88,10 +88,7 @@ export class CopyDiskService {
           return {
             vm,
             input: {
-              operationId,
-              vmId: vm.id,
-              hostname: vm.hostname,
-              nodeId: vm.nodeId,
+              ...vmOperationInput(operationId, vm),
               source: { diskId, sizeGb: source.sizeGb },
               copy: { diskId: copyId, sizeGb, position },
               snapshotId: randomUUID(),

@@ -8,7 +8,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { Principal } from '../auth/auth';
 import { ApiError, notFound } from '../common/api-error';
 import { OperationsService, type LaunchResult, type MutationOptions } from '../operations/operations.service';
-import { VmLockService, type LockedVm } from '../operations/vm-lock.service';
+import { VmLockService, vmOperationInput, type LockedVm } from '../operations/vm-lock.service';
 
 /** Positions 0 (system disk) to 15. */
 export const MAX_DISK_POSITION = 15;
@@ -44,8 +44,6 @@ const toView = (d: DiskRow): DiskView => ({
   templateId: d.template_id,
   createdAt: d.created_at.toISOString(),
 });
-
-const base = (operationId: string, vm: LockedVm) => ({ operationId, vmId: vm.id, hostname: vm.hostname, nodeId: vm.nodeId });
 
 /**
  * A VM's disks (Gandi semantics): created blank and attached, attached at a position (0 swaps with the system
@@ -90,7 +88,7 @@ export class DisksService {
           await insertDetachedDisk(tx, { id: diskId, tenantId: principal.tenantId, nodeId: vm.nodeId, vmId, sizeGb: dto.sizeGb });
           return {
             vm,
-            input: { ...base(operationId, vm), disk: { diskId, position, sizeGb: dto.sizeGb } },
+            input: { ...vmOperationInput(operationId, vm), disk: { diskId, position, sizeGb: dto.sizeGb } },
             reservations: { diskIds: [diskId] },
           };
         },
@@ -132,7 +130,7 @@ export class DisksService {
           } else {
             position = await freeDiskPosition(tx, vm, dto.position);
           }
-          return { vm, input: { ...base(operationId, vm), disk: { diskId, position, sizeGb: disk.size_gb }, displaced } };
+          return { vm, input: { ...vmOperationInput(operationId, vm), disk: { diskId, position, sizeGb: disk.size_gb }, displaced } };
         },
       },
       options,
@@ -193,7 +191,7 @@ export class DisksService {
           return {
             vm,
             input: {
-              ...base(operationId, vm),
+              ...vmOperationInput(operationId, vm),
               disk: { diskId, position: disk.position ?? -1, sizeGb: disk.size_gb },
               attachedAt: disk.position,
               ...extra,

@@ -11,7 +11,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { Principal } from '../auth/auth';
 import { ApiError, notFound } from '../common/api-error';
 import { OperationsService, type LaunchResult, type MutationOptions } from '../operations/operations.service';
-import { VmLockService, type LockedVm } from '../operations/vm-lock.service';
+import { VmLockService, vmOperationInput, type LockedVm } from '../operations/vm-lock.service';
 
 /** Positions 0 (the first interface) to 7. */
 export const MAX_NIC_POSITION = 7;
@@ -52,8 +52,6 @@ const toView = (n: NicRow): InterfaceView => ({
 
 /** A launch, with what the consumer should know although nothing was refused (Gandi lets a VM end with no interface). */
 export type InterfaceLaunch = LaunchResult & { warnings: string[] };
-
-const base = (operationId: string, vm: LockedVm) => ({ operationId, vmId: vm.id, hostname: vm.hostname, nodeId: vm.nodeId });
 
 /**
  * A VM's network interfaces (Gandi ifaces), each with its MAC and an address from its network's pool
@@ -109,7 +107,7 @@ export class InterfacesService {
             `INSERT INTO network_interfaces (id, tenant_id, node_id, vm_id, position, mac, network, ip_address) VALUES ($1, $2, $3, $4, NULL, $5, $6, $7)`,
             [nicId, principal.tenantId, vm.nodeId, vmId, nic.mac, network, await allocateAddress(tx, network, this.config.networkPools)],
           );
-          return { vm, input: { ...base(operationId, vm), nic, position }, reservations: { nicIds: [nicId] } };
+          return { vm, input: { ...vmOperationInput(operationId, vm), nic, position }, reservations: { nicIds: [nicId] } };
         },
       },
       options,
@@ -156,7 +154,7 @@ export class InterfacesService {
           if (claimed) await tx.query(`UPDATE network_interfaces SET vm_id = $2 WHERE id = $1`, [nicId, vmId]);
           return {
             vm,
-            input: { ...base(operationId, vm), nicId, mac: nic.mac, attachedAt: null, position, claimed },
+            input: { ...vmOperationInput(operationId, vm), nicId, mac: nic.mac, attachedAt: null, position, claimed },
             ...(claimed ? { reservations: { claimedNicIds: [nicId] } } : {}),
           };
         },
@@ -201,7 +199,7 @@ export class InterfacesService {
             [vmId, nicId],
           );
           if (nic.position !== null && others === 0) warnings.push(noInterfaceWarning(vm.hostname, 'will have'));
-          return { vm, input: { ...base(operationId, vm), nicId, mac: nic.mac, attachedAt: nic.position } };
+          return { vm, input: { ...vmOperationInput(operationId, vm), nicId, mac: nic.mac, attachedAt: nic.position } };
         },
       },
       options,

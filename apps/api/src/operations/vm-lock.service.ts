@@ -1,11 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import type { VmOperationInput } from '@vmops/contracts';
 import { takeVmLock, vmLockHolder, type LockedVmRow } from '@vmops/persistence';
 import type { DataSource, EntityManager } from 'typeorm';
 import { ApiError, notFound } from '../common/api-error';
 
 /** The VM as a launch took it (takeVmLock's row). */
 export type LockedVm = LockedVmRow;
+
+/** What the input of every operation on one VM starts from: the operation, and the VM it took. */
+export function vmOperationInput(operationId: string, vm: Pick<LockedVm, 'id' | 'hostname' | 'nodeId'>): VmOperationInput {
+  return { operationId, vmId: vm.id, hostname: vm.hostname, nodeId: vm.nodeId };
+}
 
 /**
  * One mutating operation per VM at a time. The lock is the VM row's current_operation_id, taken with a

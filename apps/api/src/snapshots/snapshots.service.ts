@@ -16,7 +16,7 @@ import type { Principal } from '../auth/auth';
 import { ApiError, invalidParameter, notFound } from '../common/api-error';
 import { APP_CONFIG } from '../config.token';
 import { OperationsService, type LaunchResult, type MutationOptions } from '../operations/operations.service';
-import { VmLockService, type LockedVm } from '../operations/vm-lock.service';
+import { VmLockService, vmOperationInput, type LockedVm } from '../operations/vm-lock.service';
 import { assertPowerState, defaultStopTimeout } from '../vms/vms.service';
 import type { CreateSnapshotDto, ListSnapshotsQuery, RollbackSnapshotDto } from './snapshot.dto';
 
@@ -151,7 +151,7 @@ export class SnapshotsService {
           );
           return {
             vm,
-            input: { ...this.base(operationId, vm), snapshotId, diskId: disk.id, name: dto.name, fsfreeze },
+            input: { ...vmOperationInput(operationId, vm), snapshotId, diskId: disk.id, name: dto.name, fsfreeze },
             reservations: { pendingSnapshotIds: [snapshotId] },
           };
         },
@@ -197,7 +197,7 @@ export class SnapshotsService {
           const ordered = unique.map((n) => rows.find((r) => r.name === n)!);
           return {
             vm,
-            input: { ...this.base(operationId, vm), snapshots: ordered.map((r) => ({ snapshotId: r.id, name: r.name })) },
+            input: { ...vmOperationInput(operationId, vm), snapshots: ordered.map((r) => ({ snapshotId: r.id, name: r.name })) },
             reservations: { deletingSnapshotIds: marked },
           };
         },
@@ -214,7 +214,7 @@ export class SnapshotsService {
         request: { vmId },
         prepare: async (tx, operationId) => {
           const vm = await this.locks.acquireSettled(tx, principal.tenantId, vmId, operationId, 'sync snapshots of');
-          return { vm, input: this.base(operationId, vm) };
+          return { vm, input: vmOperationInput(operationId, vm) };
         },
       },
       options,
@@ -254,7 +254,7 @@ export class SnapshotsService {
           return {
             vm,
             input: {
-              ...this.base(operationId, vm),
+              ...vmOperationInput(operationId, vm),
               snapshotId: snap.id,
               snapshotName: snap.name,
               oldDiskId: disk.id,
@@ -335,7 +335,7 @@ export class SnapshotsService {
           return {
             vm,
             input: {
-              ...this.base(operationId, vm),
+              ...vmOperationInput(operationId, vm),
               snapshotId: snap.id,
               snapshotName: snap.name,
               targetDiskId: targetDisk.id,
@@ -379,10 +379,6 @@ export class SnapshotsService {
         sourcePosition: sourceDisk.position,
       });
     }
-  }
-
-  private base(operationId: string, vm: LockedVm): VmOperationInput {
-    return { operationId, vmId: vm.id, hostname: vm.hostname, nodeId: vm.nodeId };
   }
 
   private async vmOf(m: EntityManager, principal: Principal, vmId: string): Promise<{ id: string; hostname: string; node_id: string }> {

@@ -8,7 +8,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { Principal } from '../auth/auth';
 import { ApiError, invalidParameter, isUniqueViolation } from '../common/api-error';
 import { OperationsService, type LaunchResult, type MutationOptions } from '../operations/operations.service';
-import { VmLockService } from '../operations/vm-lock.service';
+import { VmLockService, vmOperationInput } from '../operations/vm-lock.service';
 
 export interface TemplateView {
   id: string;
@@ -130,10 +130,7 @@ export class TemplatesService {
           return {
             vm,
             input: {
-              operationId,
-              vmId: vm.id,
-              hostname: vm.hostname,
-              nodeId: vm.nodeId,
+              ...vmOperationInput(operationId, vm),
               templateId,
               name: dto.name,
               diskId: disk.id,

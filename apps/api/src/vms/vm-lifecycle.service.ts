@@ -9,12 +9,10 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { Principal } from '../auth/auth';
 import { ApiError, invalidParameter, notFound } from '../common/api-error';
 import { OperationsService, type LaunchResult, type MutationOptions } from '../operations/operations.service';
-import { VmLockService, type LockedVm } from '../operations/vm-lock.service';
+import { VmLockService, vmOperationInput, type LockedVm } from '../operations/vm-lock.service';
 import type { RebuildVmDto, UpdateVmDto } from './lifecycle.dto';
 import { toVmView, type VmView } from './vm.view';
 import { assertPowerState, defaultStopTimeout } from './vms.service';
-
-const base = (operationId: string, vm: LockedVm) => ({ operationId, vmId: vm.id, hostname: vm.hostname, nodeId: vm.nodeId });
 
 /** Delete, resize and rebuild a VM. */
 @Injectable()
@@ -52,7 +50,7 @@ export class VmLifecycleService {
           return {
             vm,
             input: {
-              ...base(operationId, vm),
+              ...vmOperationInput(operationId, vm),
               running: vm.status === 'running',
               cpus: vm.cpus,
               memoryMb: vm.memoryMb,
@@ -115,7 +113,7 @@ export class VmLifecycleService {
           return {
             vm,
             input: {
-              ...base(operationId, vm),
+              ...vmOperationInput(operationId, vm),
               from: { cpus: vm.cpus, memoryMb: vm.memoryMb },
               to,
               restart: vm.status === 'running',
@@ -157,7 +155,7 @@ export class VmLifecycleService {
           return {
             vm,
             input: {
-              ...base(operationId, vm),
+              ...vmOperationInput(operationId, vm),
               running: vm.status === 'running',
               startAfter: dto.startAfter ?? true,
               fromTemplateId: vm.templateId,
