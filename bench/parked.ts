@@ -5,7 +5,8 @@ import { api, createVms, enlargeNodes, QUICK, report, round, rssMibOf, startBenc
  * Memory with many operations parked on a slow driver call: N stops whose guests take ten minutes to power off
  * (the simulated driver's stopVm latency), against the same processes idle; and whether a node busy with them
  * still serves a short call at once (a start's latency, parked vs idle).
- * Sizes: --quick 200; otherwise 1,000 (and 10,000 with --large, which takes a while to set up on a small machine).
+ * Sizes: --quick 100; otherwise 1,000 (and 10,000 with --large, which takes a while to set up on a small machine);
+ * --size=N runs N alone.
  */
 async function seedRunningVms(stack: BenchStack, count: number): Promise<string[]> {
   // Written as rows, in the inventory and on the simulated nodes alike (creating thousands through the API measures
@@ -96,7 +97,10 @@ async function measure(parked: number): Promise<Record<string, string | number>>
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const sizes = QUICK ? [100] : process.argv.includes('--large') ? [1000, 10_000] : [1000];
+  // --size=N: that size alone (e.g. --size=10000 to measure the large case without the 1,000 one before it).
+  const only = process.argv.find((arg) => arg.startsWith('--size='));
+  const sizes = only ? [Number(only.slice('--size='.length))] : QUICK ? [100] : process.argv.includes('--large') ? [1000, 10_000] : [1000];
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--size wants a whole number of operations, got ${only}`);
   const rows = [];
   for (const n of sizes) rows.push(await measure(n));
   report('parked', rows, { sizes });
