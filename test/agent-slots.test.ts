@@ -38,4 +38,23 @@ describe("a node's long calls do not starve its short ones", () => {
     for (const op of ended) expect(op.status).toBe('succeeded');
     expect(Date.now() - stopsAt).toBeLessThan(11_500);
   });
+
+  it('a forced stop does not queue behind graceful ones that hold every long slot', async () => {
+    const nodeId = h.world.nodeIds[1];
+    const vms = await Promise.all(Array.from({ length: 9 }, () => h.createVm(key, { nodeId })));
+    const [forced, ...graceful] = vms;
+    await h.sim.setLatency({ method: 'stopVm', ms: 8000 });
+
+    const stopsAt = Date.now();
+    const stops = await Promise.all(graceful.map((vm) => h.call('POST', `/v1/vms/${vm.id}/stop`, { key, body: {} })));
+    for (const res of stops) expect(res.status).toBe(202);
+    // Eight guests powering off hold the node's eight long slots.
+    while ((await h.sim.callCount('stopVm', nodeId)) < 8) await new Promise((r) => setTimeout(r, 50));
+
+    const op = await h.runOperation(key, 'POST', `/v1/vms/${forced.id}/stop`, { force: true });
+    expect(op.status).toBe('succeeded');
+    expect(Date.now() - stopsAt).toBeLessThan(6000);
+    for (const res of stops) expect((await h.call('GET', `/v1/operations/${res.body.id}`, { key })).body.status).toBe('running');
+    for (const res of stops) expect((await h.waitForOperation(key, res.body.id, 30_000)).status).toBe('succeeded');
+  });
 });

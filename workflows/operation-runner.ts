@@ -22,7 +22,7 @@ import {
   NON_RETRYABLE_ERROR_TYPES,
   nodeLongTaskQueue,
   nodeTaskQueue,
-  isLongDriverActivity,
+  isLongDriverCall,
   pendingSteps,
   progressQuery,
   type ActivityCall,
@@ -86,6 +86,12 @@ export type Proxies = typeof steps;
 
 /** Driver steps heartbeat (see step() in @vmops/activities): an agent killed mid-step is retried this soon. */
 const DRIVER_HEARTBEAT_TIMEOUT = '10 seconds';
+/**
+ * A long call (a guest's power-off, a copy) runs for minutes; with thousands of them running at once, a heartbeat to
+ * the server every 8 s each (the SDK's throttle: 0.8 × the timeout) loads the Temporal server more than the
+ * operations do. A minute still notices a dead agent long before the call would have ended.
+ */
+const LONG_DRIVER_HEARTBEAT_TIMEOUT = '1 minute';
 
 /**
  * An inventory step is one short transaction (bounded by DB_TIMEOUT_MS): one that has not answered by then ran on a
@@ -96,21 +102,19 @@ const INVENTORY_STEP_TIMEOUT = '1 minute';
 /**
  * Runs one activity call. A driver call goes to the task queue of the node it names, where that node's agent
  * polls (a long call to that node's queue for long calls); everything else runs on the workflow's own (shared) queue.
- * The queue is not part of what a replay checks (Temporal matches a scheduled activity by its id and type: the
+ * The queue and the heartbeat timeout are not part of what a replay checks (Temporal matches a scheduled activity by its id and type: the
  * replay suite holds histories whose long calls went to the node's one queue), so moving a call needs no patch.
  */
 export function execute(proxies: Proxies, call: ActivityCall, observed?: unknown): Promise<StepReport> {
   const fn = proxies[call.activity] as unknown as {
     executeWithOptions(options: ActivityOptions, args: [unknown]): Promise<StepReport>;
   };
+  const long = isLongDriverCall(call);
   const options: ActivityOptions = isDriverActivity(call.activity)
     ? {
         summary: call.summary,
-        taskQueue: (isLongDriverActivity(call.activity) ? nodeLongTaskQueue : nodeTaskQueue)(
-          workflowInfo().taskQueue,
-          (call.args as { nodeId: string }).nodeId,
-        ),
-        heartbeatTimeout: DRIVER_HEARTBEAT_TIMEOUT,
+        taskQueue: (long ? nodeLongTaskQueue : nodeTaskQueue)(workflowInfo().taskQueue, (call.args as { nodeId: string }).nodeId),
+        heartbeatTimeout: long ? LONG_DRIVER_HEARTBEAT_TIMEOUT : DRIVER_HEARTBEAT_TIMEOUT,
       }
     : { summary: call.summary, startToCloseTimeout: INVENTORY_STEP_TIMEOUT };
   return fn.executeWithOptions(options, [call.observes ? { ...call.args, observed } : call.args]);

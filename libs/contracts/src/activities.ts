@@ -198,6 +198,17 @@ export function isLongDriverActivity(name: string): boolean {
   return Object.prototype.hasOwnProperty.call(LONG_DRIVER_ACTIVITY_SET, name);
 }
 
+/**
+ * Whether this call may take minutes: a long activity, unless its arguments say it will not wait (a stop with no
+ * time for the guest is a power-off at once). A forced stop must not queue behind a node's graceful ones: with every
+ * long slot taken by guests that take minutes to power off, it would wait for them.
+ */
+export function isLongDriverCall(call: { activity: string; args: unknown }): boolean {
+  if (!isLongDriverActivity(call.activity)) return false;
+  const { timeoutSeconds } = (call.args ?? {}) as { timeoutSeconds?: number };
+  return !((call.activity === 'stopVm' || call.activity === 'stopVmWithTimeout') && timeoutSeconds === 0);
+}
+
 /** Whether an activity runs on a node's agent (true) or on the shared worker. */
 export function isDriverActivity(name: string): name is keyof DriverActivities {
   return DRIVER_ACTIVITY_SET.has(name);
