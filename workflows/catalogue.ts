@@ -90,11 +90,7 @@ export interface PlannedOperation<I> extends OperationEntry<I> {
 }
 
 /** What an entry may add to its workflow type, deadline and plan. */
-interface EntryOptions<I> {
-  summary?: (input: I) => string;
-  patch?: { id: string; before: (input: I) => OperationPlan<PlanStep> };
-  deprecatedPatches?: readonly string[];
-}
+type EntryOptions<I> = Pick<OperationEntry<I>, 'summary' | 'patch' | 'deprecatedPatches'>;
 
 const entry =
   <I>() =>

@@ -102,8 +102,9 @@ const INVENTORY_STEP_TIMEOUT = '1 minute';
 /**
  * Runs one activity call. A driver call goes to the task queue of the node it names, where that node's agent
  * polls (a long call to that node's queue for long calls); everything else runs on the workflow's own (shared) queue.
- * The queue and the heartbeat timeout are not part of what a replay checks (Temporal matches a scheduled activity by its id and type: the
- * replay suite holds histories whose long calls went to the node's one queue), so moving a call needs no patch.
+ * The queue and the heartbeat timeout are not part of what a replay checks (Temporal matches a scheduled activity by
+ * its id and type: the replay suite holds histories whose long calls went to the node's one queue and heartbeated
+ * every 10 s), so changing either needs no patch.
  */
 export function execute(proxies: Proxies, call: ActivityCall, observed?: unknown): Promise<StepReport> {
   const fn = proxies[call.activity] as unknown as {

@@ -24,6 +24,9 @@ export function describePathParameters(document: OpenAPIObject): void {
   }
 }
 
+/** The simulator's admin endpoints: served only where the nodes run it (config.simulatorEndpoints). */
+const SIMULATOR_PATHS = '/v1/admin/simulator/';
+
 /**
  * What each operation answers: the operation schema where it answers with one, and its error responses, each
  * listing the catalogue's codes it may answer with. The codes come from the endpoint's own description (a code it
@@ -31,8 +34,6 @@ export function describePathParameters(document: OpenAPIObject): void {
  * path, 412 for a value naming what does not exist, 409 VM_BUSY / 423 VM_STUCK for an operation on a VM, 422 and 503 for a mutation). A description naming a
  * code the catalogue lacks stops the API from starting: no code is documented that the catalogue does not define.
  */
-const SIMULATOR_PATHS = '/v1/admin/simulator/';
-
 export function describeResponses(document: OpenAPIObject): void {
   document.components = { ...document.components, schemas: { ...document.components?.schemas, ...SHARED_SCHEMAS } };
   // A property Nest could not type (an initialised field without a type: `limit = 50`) reads as the schema `Object`.
@@ -48,7 +49,7 @@ export function describeResponses(document: OpenAPIObject): void {
         throw new Error(`${name}.${field} has no type: give its @ApiProperty a type`);
     }
   }
-  // The simulator's endpoints are served only where the nodes run it (config.simulatorEndpoints).
+  // RESPONSE_SCHEMAS names the simulator's endpoints; an API that does not serve them is not wrong.
   const simulatorServed = Object.keys(document.paths).some((path) => path.startsWith(SIMULATOR_PATHS));
   for (const key of Object.keys(RESPONSE_SCHEMAS)) {
     const [method, path] = key.split(' ');

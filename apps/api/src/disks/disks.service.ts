@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DiskAttachInput, DiskChangeInput, DiskCreateInput } from '@vmops/contracts';
 import { randomUUID } from 'node:crypto';
-import { insertDetachedDisk, lockNodeUsage } from '@vmops/persistence';
+import { diskOfVm, insertDetachedDisk, lockNodeUsage, type DiskRecord } from '@vmops/persistence';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Principal } from '../auth/auth';
 import { ApiError, notFound } from '../common/api-error';
@@ -146,13 +146,13 @@ export class DisksService {
 
   resize(principal: Principal, vmId: string, diskId: string, sizeGb: number, options: MutationOptions): Promise<LaunchResult> {
     return this.change(principal, vmId, diskId, OPERATIONS['disk.resize'], { sizeGb }, options, async (vm, disk, tx) => {
-      if (sizeGb <= disk.size_gb) {
-        throw new ApiError('INVALID_PARAMETER', `disk ${diskId} is ${disk.size_gb} GB; a disk only grows: give a larger sizeGb`, {
+      if (sizeGb <= disk.sizeGb) {
+        throw new ApiError('INVALID_PARAMETER', `disk ${diskId} is ${disk.sizeGb} GB; a disk only grows: give a larger sizeGb`, {
           field: 'sizeGb',
-          sizeGb: disk.size_gb,
+          sizeGb: disk.sizeGb,
         });
       }
-      await assertStorageFits(tx, vm.nodeId, sizeGb - disk.size_gb);
+      await assertStorageFits(tx, vm.nodeId, sizeGb - disk.sizeGb);
     });
   }
 
@@ -176,7 +176,7 @@ export class DisksService {
     operation: OperationEntry<DiskChangeInput>,
     extra: { sizeGb?: number },
     options: MutationOptions,
-    check: (vm: LockedVm, disk: DiskRow, tx: EntityManager) => void | Promise<void>,
+    check: (vm: LockedVm, disk: DiskRecord, tx: EntityManager) => void | Promise<void>,
   ): Promise<LaunchResult> {
     return this.operations.launch<DiskChangeInput>(
       {
@@ -185,14 +185,14 @@ export class DisksService {
         request: { vmId, diskId, ...extra },
         prepare: async (tx, operationId) => {
           const vm = await this.locks.acquireSettled(tx, principal.tenantId, vmId, operationId, 'change the disks of');
-          const [disk]: DiskRow[] = await tx.query(`SELECT * FROM disks WHERE id = $1 AND vm_id = $2`, [diskId, vmId]);
+          const disk = await diskOfVm(tx, vmId, diskId);
           if (!disk) throw notFound('disk', diskId);
           await check(vm, disk, tx);
           return {
             vm,
             input: {
               ...vmOperationInput(operationId, vm),
-              disk: { diskId, position: disk.position ?? -1, sizeGb: disk.size_gb },
+              disk: { diskId, position: disk.position ?? -1, sizeGb: disk.sizeGb },
               attachedAt: disk.position,
               ...extra,
             },

@@ -13,7 +13,7 @@ const ALLOWED: Record<string, number> = {
   'apps/api/src/admin/admin.service.ts': 7,
   'apps/api/src/anti-affinity/anti-affinity.service.ts': 9,
   'apps/api/src/auth/auth.ts': 1,
-  'apps/api/src/disks/disks.service.ts': 6,
+  'apps/api/src/disks/disks.service.ts': 5,
   'apps/api/src/events/operation-events.service.ts': 4,
   'apps/api/src/interfaces/address-pool.ts': 2,
   'apps/api/src/interfaces/interfaces.service.ts': 8,
