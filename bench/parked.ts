@@ -1,5 +1,17 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { api, createVms, enlargeNodes, QUICK, report, round, rssMibOf, startBenchStack, withDatabase, type BenchStack } from './support';
+import {
+  api,
+  createVms,
+  enlargeNodes,
+  QUICK,
+  report,
+  round,
+  rssMibOf,
+  seedRunningVms,
+  startBenchStack,
+  withDatabase,
+  type BenchStack,
+} from './support';
 
 /**
  * Memory with many operations parked on a slow driver call: N stops whose guests take ten minutes to power off
@@ -8,26 +20,6 @@ import { api, createVms, enlargeNodes, QUICK, report, round, rssMibOf, startBenc
  * Sizes: --quick 100; otherwise 1,000 (and 10,000 with --large, which takes a while to set up on a small machine);
  * --size=N runs N alone.
  */
-async function seedRunningVms(stack: BenchStack, count: number): Promise<string[]> {
-  // Written as rows, in the inventory and on the simulated nodes alike (creating thousands through the API measures
-  // creation, not parking).
-  return withDatabase(stack, async (db) => {
-    const [{ id: tenantId }] = (await db.query(`SELECT id FROM tenants WHERE name = 'demo'`)).rows;
-    const nodes = (await db.query(`SELECT id FROM nodes WHERE status = 'online' ORDER BY name`)).rows.map((r) => r.id as string);
-    const { rows } = await db.query(
-      `INSERT INTO vms (id, tenant_id, hostname, cpus, memory_mb, node_id, status)
-       SELECT gen_random_uuid(), $1, 'parked-' || i, 1, 256, ($2::uuid[])[1 + i % array_length($2::uuid[], 1)], 'running'
-         FROM generate_series(1, $3::int) i RETURNING id, node_id, hostname`,
-      [tenantId, nodes, count],
-    );
-    await db.query(
-      `INSERT INTO hypervisor_sim.vms (id, node_id, hostname, cpus, memory_mb, guest_agent, power_state, started_at)
-       SELECT id::text, node_id::text, hostname, 1, 256, true, 'running', now() FROM vms WHERE hostname LIKE 'parked-%'`,
-    );
-    return rows.map((r) => r.id as string);
-  });
-}
-
 function memory(stack: BenchStack): Record<string, number> {
   const totals: Record<string, number> = {};
   for (const { kind, pid } of stack.processes()) totals[kind] = (totals[kind] ?? 0) + rssMibOf(pid);
@@ -62,7 +54,7 @@ async function measure(parked: number): Promise<Record<string, string | number>>
   try {
     await enlargeNodes(stack);
     const [probe] = await createVms(stack, 1, { start: false, prefix: 'probe' });
-    const vms = await seedRunningVms(stack, parked);
+    const vms = await seedRunningVms(stack, parked, 'parked');
     const idle = memory(stack);
     const idleStart = await startLatency(stack, probe, 5);
 

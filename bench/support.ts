@@ -187,10 +187,11 @@ export async function postRetrying<T = any>(
   route: string,
   body: unknown,
   onRetry = () => {},
+  key = stack.apiKey,
 ): Promise<{ status: number; body: T }> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await api<T>(stack, method, route, body);
+      return await api<T>(stack, method, route, body, key);
     } catch (err) {
       if (attempt >= 20 || !/answered 503/.test(String(err))) throw err;
       onRetry();
@@ -218,26 +219,56 @@ export async function enlargeNodes(stack: BenchStack): Promise<string[]> {
   });
 }
 
+/** `count` running VMs of the demo tenant named `<prefix>-<i>`, spread over the online nodes. */
+export async function seedRunningVms(stack: BenchStack, count: number, prefix: string): Promise<string[]> {
+  // Written as rows, in the inventory and on the simulated nodes alike (creating thousands through the API measures
+  // creation, not parking).
+  return withDatabase(stack, async (db) => {
+    const [{ id: tenantId }] = (await db.query(`SELECT id FROM tenants WHERE name = 'demo'`)).rows;
+    const nodes = (await db.query(`SELECT id FROM nodes WHERE status = 'online' ORDER BY name`)).rows.map((r) => r.id as string);
+    const { rows } = await db.query(
+      `INSERT INTO vms (id, tenant_id, hostname, cpus, memory_mb, node_id, status)
+       SELECT gen_random_uuid(), $1, $4::text || '-' || i, 1, 256, ($2::uuid[])[1 + i % array_length($2::uuid[], 1)], 'running'
+         FROM generate_series(1, $3::int) i RETURNING id, node_id, hostname`,
+      [tenantId, nodes, count, prefix],
+    );
+    await db.query(
+      `INSERT INTO hypervisor_sim.vms (id, node_id, hostname, cpus, memory_mb, guest_agent, power_state, started_at)
+       SELECT id::text, node_id::text, hostname, 1, 256, true, 'running', now() FROM vms WHERE id = ANY($1::uuid[])`,
+      [rows.map((r) => r.id)],
+    );
+    return rows.map((r) => r.id as string);
+  });
+}
+
 /** Creates `count` small VMs through the API, `parallel` at a time; resolves to their ids. */
 export async function createVms(
   stack: BenchStack,
   count: number,
-  options: { start: boolean; parallel?: number; prefix?: string },
+  options: { start: boolean; parallel?: number; prefix?: string; key?: string },
 ): Promise<string[]> {
-  const [{ id: templateId }] = (await api(stack, 'GET', '/v1/templates')).body.items;
+  const key = options.key ?? stack.apiKey;
+  const [{ id: templateId }] = (await api(stack, 'GET', '/v1/templates', undefined, key)).body.items;
   const ids: string[] = [];
   let next = 0;
   const lane = async () => {
     while (next < count) {
       const i = next++;
-      const res = await postRetrying(stack, 'POST', '/v1/vms', {
-        hostname: `${options.prefix ?? 'bench'}-${i}-${Math.random().toString(36).slice(2, 7)}`,
-        templateId,
-        cpus: 1,
-        memoryMb: 256,
-        start: options.start,
-      });
-      const done = await api(stack, 'GET', `/v1/operations/${res.body.id}/wait?timeout=120`);
+      const res = await postRetrying(
+        stack,
+        'POST',
+        '/v1/vms',
+        {
+          hostname: `${options.prefix ?? 'bench'}-${i}-${Math.random().toString(36).slice(2, 7)}`,
+          templateId,
+          cpus: 1,
+          memoryMb: 256,
+          start: options.start,
+        },
+        undefined,
+        key,
+      );
+      const done = await api(stack, 'GET', `/v1/operations/${res.body.id}/wait?timeout=120`, undefined, key);
       if (done.body.status !== 'succeeded') throw new Error(`vm.create ended ${done.body.status}: ${JSON.stringify(done.body.error)}`);
       ids.push(done.body.vmId);
     }

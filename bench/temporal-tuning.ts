@@ -4,7 +4,12 @@ import { freePort } from '../scripts/net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startTemporalDevServer, TEMPORAL_DYNAMIC_CONFIG, TEMPORAL_SQLITE_PRAGMAS } from '../scripts/temporal-dev-server';
+import {
+  startTemporalDevServer,
+  TEMPORAL_DYNAMIC_CONFIG,
+  TEMPORAL_SQLITE_PRAGMAS,
+  type DynamicConfigValue,
+} from '../scripts/temporal-dev-server';
 import { percentile, QUICK, report, round } from './support';
 
 /**
@@ -16,7 +21,7 @@ import { percentile, QUICK, report, round } from './support';
 const STEPS = [BARE_QUEUE, BARE_NODE_QUEUE, BARE_QUEUE, BARE_QUEUE];
 
 interface ServerSettings {
-  dynamicConfig: Record<string, number | null>;
+  dynamicConfig: Record<string, DynamicConfigValue | null>;
   /** SQLite pragmas of a server with its state in a file, as the stack runs it. */
   sqlitePragmas: Record<string, string>;
 }

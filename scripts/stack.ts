@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
-import { startTemporalDevServer, type TemporalDevServer } from './temporal-dev-server';
+import { parseDynamicConfig, startTemporalDevServer, type TemporalDevServer } from './temporal-dev-server';
 
 /**
  * The whole stack on one machine: Temporal dev server + Web UI, PostgreSQL (embedded unless DATABASE_URL
@@ -21,6 +21,8 @@ const API_PORT = Number(process.env.PORT ?? 3000);
 const TEMPORAL_PORT = Number(process.env.TEMPORAL_PORT ?? 7233);
 const TEMPORAL_UI_PORT = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
 const POSTGRES_PORT = Number(process.env.POSTGRES_PORT ?? 54329);
+/** On top of the dev server's TEMPORAL_DYNAMIC_CONFIG: `key=value,…` (e.g. `matching.enableFairness=false`). */
+const TEMPORAL_EXTRA_CONFIG = parseDynamicConfig(process.env.TEMPORAL_DEV_DYNAMIC_CONFIG);
 
 const children: { name: string; proc: ChildProcess }[] = [];
 let temporal: TemporalDevServer | null = null;
@@ -195,6 +197,7 @@ async function main(): Promise<void> {
         port: TEMPORAL_PORT,
         uiPort: TEMPORAL_UI_PORT,
         dbFile: path.join(DATA_DIR, 'temporal.sqlite'),
+        dynamicConfig: TEMPORAL_EXTRA_CONFIG,
         log: (line) => log('temporal', line),
       });
       temporal = server;

@@ -20,16 +20,41 @@ export function resolveTemporalCli(): string {
   throw new Error('the Temporal CLI was not found: run scripts/install-temporal-cli.sh, or set TEMPORAL_CLI');
 }
 
+export type DynamicConfigValue = number | boolean;
+
 /**
  * Dynamic configuration the stack's Temporal server runs with (docker/temporal-dynamicconfig.yaml holds the same for
- * docker-compose). The history service's queue processors read their queues at most 20 times a second by default,
- * which on a one-shard dev server puts tens of milliseconds on every workflow task and every activity dispatched to
- * another task queue (bench/README.md has the figures); these lift that throttle.
+ * docker-compose).
+ * - The history service's queue processors read their queues at most 20 times a second by default, which on a
+ *   one-shard dev server puts tens of milliseconds on every workflow task and every activity dispatched to another
+ *   task queue (docs/performance.md has the figures); the first two lift that throttle.
+ * - Fairness: every operation starts with its tenant as its fairness key (operationPriority), and with these the
+ *   matching service dispatches a backlog in turn by key, not first in, first out: one tenant's burst of a thousand
+ *   operations does not put every other tenant's behind it (`npm run bench:fairness`).
  */
-export const TEMPORAL_DYNAMIC_CONFIG: Readonly<Record<string, number>> = {
+export const TEMPORAL_DYNAMIC_CONFIG: Readonly<Record<string, DynamicConfigValue>> = {
   'history.transferProcessorMaxPollRPS': 1000,
   'history.timerProcessorMaxPollRPS': 1000,
+  'matching.useNewMatcher': true,
+  'matching.enableFairness': true,
 };
+
+/**
+ * `key=value` pairs separated by commas (TEMPORAL_DEV_DYNAMIC_CONFIG), on top of TEMPORAL_DYNAMIC_CONFIG: e.g.
+ * `matching.enableFairness=false` for first-in-first-out dispatch. A value is a number, true or false.
+ */
+export function parseDynamicConfig(text: string | undefined): Record<string, DynamicConfigValue> {
+  const config: Record<string, DynamicConfigValue> = {};
+  for (const pair of (text ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const match = /^([\w.]+)=(true|false|-?\d+(?:\.\d+)?)$/.exec(pair);
+    if (!match) throw new Error(`TEMPORAL_DEV_DYNAMIC_CONFIG: "${pair}" is not key=value with a number, true or false as its value`);
+    config[match[1]] = match[2] === 'true' ? true : match[2] === 'false' ? false : Number(match[2]);
+  }
+  return config;
+}
 
 /**
  * SQLite settings of the stack's Temporal server when it keeps its state in a file. Write-ahead logging with
@@ -53,7 +78,7 @@ export interface TemporalDevServerOptions {
   log?: (line: string) => void;
   startTimeoutMs?: number;
   /** On top of TEMPORAL_DYNAMIC_CONFIG (a value of null leaves the server's default). */
-  dynamicConfig?: Record<string, number | null>;
+  dynamicConfig?: Record<string, DynamicConfigValue | null>;
   /** With dbFile: instead of TEMPORAL_SQLITE_PRAGMAS ({} for SQLite's defaults). */
   sqlitePragmas?: Record<string, string>;
 }

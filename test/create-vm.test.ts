@@ -75,6 +75,8 @@ describe('POST /v1/vms: HTTP → Temporal → worker → driver → PostgreSQL',
       NodeId: [vm.nodeId],
       OperationType: ['vm.create'],
     });
+    // Its tenant is its fairness key: a burst of another tenant's operations does not queue it behind them all.
+    expect((await h.temporal.workflow.getHandle(found[0].workflowId).describe()).priority).toMatchObject({ fairnessKey: tenantId });
 
     await recordHistory(h.temporal, found[0].workflowId, 'create-vm.succeeded');
   });

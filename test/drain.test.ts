@@ -91,6 +91,9 @@ describe('node drain', () => {
       expect((await getOp(owner.apiKey, child.operationId)).type).toBe('vm.migrate');
       expect((await getOp(admin, child.operationId)).status).toBe('succeeded');
       expect((await h.call('GET', `/v1/operations/${child.operationId}`, { key: other.apiKey })).status).toBe(404);
+      // Its fairness key is its VM's tenant, not the drain's: it takes its turn with that tenant's operations.
+      const [{ workflow_id }] = await h.dataSource.query(`SELECT workflow_id FROM operations WHERE id = $1`, [child.operationId]);
+      expect((await h.temporal.workflow.getHandle(workflow_id).describe()).priority).toMatchObject({ fairnessKey: owner.tenantId });
     }
     // The drain is the operator's: tenants do not see it.
     expect((await h.call('GET', `/v1/operations/${res.body.id}`, { key: a.apiKey })).status).toBe(404);

@@ -8,7 +8,7 @@ import { createDataSource, runMigrations } from '../libs/persistence/src';
 import { freePort } from '../scripts/net';
 import { adminDatabaseUrl, onServer, withDatabase } from './support/databases';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../scripts/embedded-postgres';
-import { startTemporalDevServer, type TemporalDevServer } from '../scripts/temporal-dev-server';
+import { parseDynamicConfig, startTemporalDevServer, type TemporalDevServer } from '../scripts/temporal-dev-server';
 
 declare global {
   var __VMOPS_TEMPORAL__: TemporalDevServer | undefined;
@@ -39,7 +39,13 @@ export default async function globalSetup(): Promise<void> {
   await runMigrations(dataSource);
   await dataSource.destroy();
 
-  const [temporal, bundle] = await Promise.all([freePort().then((port) => startTemporalDevServer({ port })), bundleWorkflows()]);
+  const [temporal, bundle] = await Promise.all([
+    freePort().then((port) =>
+      // TEMPORAL_DEV_DYNAMIC_CONFIG as the stack reads it (e.g. matching.enableFairness=false, to see test/fairness fail).
+      startTemporalDevServer({ port, dynamicConfig: parseDynamicConfig(process.env.TEMPORAL_DEV_DYNAMIC_CONFIG) }),
+    ),
+    bundleWorkflows(),
+  ]);
   globalThis.__VMOPS_TEMPORAL__ = temporal;
 
   const bundlePath = path.join(os.tmpdir(), `${database}-workflows.js`);

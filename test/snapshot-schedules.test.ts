@@ -16,10 +16,11 @@ interface Snapshot {
 describe('scheduled snapshots', () => {
   let h: Harness;
   let key: string;
+  let tenantId: string;
 
   beforeAll(async () => {
     h = await startHarness({ env: { SNAPSHOT_BUSY_RETRY_SECONDS: '1', SNAPSHOT_BUSY_RETRY_ATTEMPTS: '20' } });
-    ({ apiKey: key } = await h.newTenant());
+    ({ apiKey: key, tenantId } = await h.newTenant());
   });
   afterAll(() => h?.close());
   afterEach(() => h.resetFaults());
@@ -93,6 +94,9 @@ describe('scheduled snapshots', () => {
       await h.call('GET', `/v1/operations/${(runs[2].result as { pruning: { operationId: string } }).pruning.operationId}`, { key })
     ).body;
     expect(pruneOp).toMatchObject({ type: 'snapshot.delete', status: 'succeeded', vmId: vm.id });
+    // A scheduled operation takes its turn with its tenant's others, as one the tenant asked for.
+    const [{ workflow_id }] = await h.dataSource.query(`SELECT workflow_id FROM operations WHERE id = $1`, [pruneOp.id]);
+    expect((await h.temporal.workflow.getHandle(workflow_id).describe()).priority).toMatchObject({ fairnessKey: tenantId });
     const creates = (await h.call('GET', `/v1/operations?vmId=${vm.id}&type=snapshot.create&limit=10`, { key })).body.items;
     expect(creates.filter((o: { status: string }) => o.status === 'succeeded')).toHaveLength(4);
     // The node holds exactly what the inventory says.

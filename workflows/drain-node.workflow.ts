@@ -13,6 +13,7 @@ import {
   uuid4,
 } from '@temporalio/workflow';
 import {
+  operationPriority,
   operationSearchAttributes,
   pendingStep,
   progressQuery,
@@ -90,6 +91,8 @@ export async function drainNodeWorkflow(input: DrainNodeInput): Promise<void> {
         workflowId,
         args: [migration],
         typedSearchAttributes: operationSearchAttributes({ type: 'vm.migrate', tenantId, vmId: vm.vmId, nodeId: migration.nodeId }),
+        // The VM's tenant, not the drain's: each migration takes its turn with its own tenant's operations.
+        priority: operationPriority(tenantId),
         staticSummary: migrationSummary(migration),
         // A drain that is terminated leaves its migrations to finish on their own.
         parentClosePolicy: ParentClosePolicy.ABANDON,

@@ -9,6 +9,7 @@ import {
   uuid4,
 } from '@temporalio/workflow';
 import {
+  operationPriority,
   operationSearchAttributes,
   type ScheduledLaunch,
   type ScheduledSnapshotInput,
@@ -78,6 +79,7 @@ async function runOperation<I extends VmOperationInput>(
       workflowId,
       args: [operation],
       typedSearchAttributes: operationSearchAttributes({ type, tenantId, vmId: operation.vmId, nodeId: operation.nodeId }),
+      priority: operationPriority(tenantId),
       staticSummary: `${type} ${operation.hostname} (scheduled)`,
       // A run that is terminated leaves its operation to finish on its own.
       parentClosePolicy: ParentClosePolicy.ABANDON,

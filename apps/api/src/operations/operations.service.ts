@@ -7,6 +7,7 @@ import {
   isTerminalOperationStatus,
   type OperationStatus,
   isWaitStep,
+  operationPriority,
   operationSearchAttributes,
   operationWorkflowId,
   pendingStep,
@@ -207,6 +208,7 @@ export class OperationsService {
             vmId: subject.vmId,
             nodeId: subject.nodeId,
           }),
+          priority: operationPriority(tenantId),
           staticSummary: launch.operation.summary?.(input) ?? `${launch.operation.type} ${subject.name}`,
           staticDetails:
             `operation ${operationId}\n${subject.vmId ? `VM ${subject.name} (${subject.vmId})` : `node ${subject.name}`}\ntenant ${tenantId}\nnode ${subject.nodeId}` +
