@@ -1,3 +1,4 @@
+import { AGENT_SLOT_DEFAULTS } from '@vmops/config';
 import { nodeLongTaskQueue, nodeTaskQueue } from '@vmops/contracts';
 import type { HypervisorDriver } from '@vmops/driver';
 import { Worker, type NativeConnection } from '@temporalio/worker';
@@ -12,7 +13,8 @@ export interface NodeAgentOptions {
   driver: HypervisorDriver;
   /**
    * Per node: how many driver calls run at once (AGENT_MAX_CALLS, 200), and how many long ones besides
-   * (AGENT_MAX_LONG_CALLS, 2000): short calls answer within seconds, long ones (isLongDriverActivity) mostly wait.
+   * (AGENT_MAX_LONG_CALLS, 1000): short calls answer within seconds, long ones (isLongDriverActivity) mostly wait.
+   * AGENT_SLOT_DEFAULTS otherwise.
    */
   maxCalls?: number;
   maxLongCalls?: number;
@@ -38,8 +40,8 @@ export async function createNodeAgent(options: NodeAgentOptions): Promise<NodeAg
     nodeIds.flatMap((nodeId) => {
       const activities = createDriverActivities(driver, nodeId);
       return [
-        { taskQueue: queues[nodeId], slots: options.maxCalls ?? 200 },
-        { taskQueue: nodeLongTaskQueue(sharedTaskQueue, nodeId), slots: options.maxLongCalls ?? 2000 },
+        { taskQueue: queues[nodeId], slots: options.maxCalls ?? AGENT_SLOT_DEFAULTS.maxCalls },
+        { taskQueue: nodeLongTaskQueue(sharedTaskQueue, nodeId), slots: options.maxLongCalls ?? AGENT_SLOT_DEFAULTS.maxLongCalls },
       ].map(({ taskQueue, slots }) =>
         Worker.create({
           connection,

@@ -26,6 +26,7 @@ async function main(): Promise<void> {
       taskQueue: config.temporalTaskQueue,
       dataSource,
       snapshotLimitPerVm: config.snapshotLimitPerVm,
+      maxCachedWorkflows: config.workerMaxCachedWorkflows,
       workflowBundle: existsSync(bundlePath) ? { codePath: bundlePath } : undefined,
     });
     await ensureReconcilerSchedule(

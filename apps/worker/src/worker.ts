@@ -5,6 +5,7 @@ import {
   type WorkerInterceptors,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
+import { WORKER_MAX_CACHED_WORKFLOWS_DEFAULT } from '@vmops/config';
 import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import {
@@ -41,6 +42,8 @@ export interface VmOpsWorkerOptions {
   interceptors?: WorkerInterceptors;
   /** The most snapshots a VM may have, as the API counts them (SNAPSHOT_LIMIT_PER_VM): scheduled runs hold to it too. */
   snapshotLimitPerVm: number;
+  /** WORKER_MAX_CACHED_WORKFLOWS; WORKER_MAX_CACHED_WORKFLOWS_DEFAULT otherwise. */
+  maxCachedWorkflows?: number;
 }
 
 /**
@@ -60,7 +63,7 @@ export function createVmOpsWorker(options: VmOpsWorkerOptions): Promise<Worker> 
       ...createSnapshotScheduleActivities(options.dataSource, { snapshotLimitPerVm: options.snapshotLimitPerVm }),
     },
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve(WORKFLOWS_PATH) }),
-    maxCachedWorkflows: 1000,
+    maxCachedWorkflows: options.maxCachedWorkflows ?? WORKER_MAX_CACHED_WORKFLOWS_DEFAULT,
     interceptors: options.interceptors,
     shutdownGraceTime: '10 seconds',
   });

@@ -15,6 +15,7 @@ describe('loadConfig', () => {
       snapshotBusyRetry: { intervalSeconds: 60, attempts: 30 },
       networkPools: { public: '100.64.0.0/10', private: '10.0.0.0/8' },
       reconcileEverySeconds: 60,
+      workerMaxCachedWorkflows: 1000,
       simulator: {
         databaseUrl: 'postgresql://u@h:5432/db',
         schema: 'hypervisor_sim',
@@ -53,6 +54,13 @@ describe('loadConfig', () => {
     });
   });
 
+  it("sizes the worker's workflow cache from WORKER_MAX_CACHED_WORKFLOWS, 2 at the least", () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://h/db', WORKER_MAX_CACHED_WORKFLOWS: '500' }).workerMaxCachedWorkflows).toBe(500);
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://h/db', WORKER_MAX_CACHED_WORKFLOWS: '1' })).toThrow(
+      'WORKER_MAX_CACHED_WORKFLOWS must be an integer from 2 to 1000000, got "1"',
+    );
+  });
+
   it('trims a trailing slash from the Temporal UI URL, so links do not double it', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://h/db', TEMPORAL_UI_URL: 'http://ui:8080/' }).temporalUiUrl).toBe('http://ui:8080');
   });
@@ -64,6 +72,18 @@ describe('loadAgentConfig', () => {
     expect(config.nodeIds).toEqual(['n1', 'n2']);
     expect(config.temporalTaskQueue).toBe('vmops');
     expect(() => loadAgentConfig({ DATABASE_URL: 'postgres://h/db' })).toThrow('AGENT_NODE_IDS is required');
+  });
+
+  it('gives each node 200 short and 1,000 long driver calls at once unless told otherwise', () => {
+    const env = { DATABASE_URL: 'postgres://h/db', AGENT_NODE_IDS: 'n1' };
+    expect(loadAgentConfig(env)).toMatchObject({ maxCalls: 200, maxLongCalls: 1000 });
+    expect(loadAgentConfig({ ...env, AGENT_MAX_CALLS: '20', AGENT_MAX_LONG_CALLS: '5000' })).toMatchObject({
+      maxCalls: 20,
+      maxLongCalls: 5000,
+    });
+    expect(() => loadAgentConfig({ ...env, AGENT_MAX_LONG_CALLS: '0' })).toThrow(
+      'AGENT_MAX_LONG_CALLS must be an integer from 1 to 100000, got "0"',
+    );
   });
 
   it('runs the simulated hypervisor unless told QEMU, whose base images and root it reads', () => {

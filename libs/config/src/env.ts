@@ -37,6 +37,12 @@ export interface AppConfig {
   snapshotBusyRetry: { intervalSeconds: number; attempts: number };
   /** How often the reconciler's Schedule settles operations that can no longer finish (the worker sets it up). */
   reconcileEverySeconds: number;
+  /**
+   * The worker's cache of running workflows (WORKER_MAX_CACHED_WORKFLOWS). A cached workflow costs about 300 KiB of
+   * the worker's memory (the SDK's own: a bare workflow costs the same); one that is not cached is replayed from its
+   * history at its next task, which costs CPU instead (WORKER_MAX_CACHED_WORKFLOWS_DEFAULT).
+   */
+  workerMaxCachedWorkflows: number;
   simulator: SimulatorConfig;
   /**
    * Whether the API serves the simulator's admin endpoints (/v1/admin/simulator: faults, latency, call counts):
@@ -58,6 +64,24 @@ export interface QemuConfig {
   /** Base images the agent puts in the store at start when missing, as `templateId:sizeGb` pairs. */
   baseImages: { templateId: string; sizeGb: number }[];
 }
+
+/**
+ * An agent's slots per node, unless AGENT_MAX_CALLS / AGENT_MAX_LONG_CALLS say otherwise. A node's long calls (a guest's
+ * power-off, a copy) are at most one per VM it holds, since a VM has one operation at a time: a thousand covers a
+ * host stopping every VM it has. Each running call costs the agent about 85 KiB (the Temporal SDK's own part of that
+ * is about 48 KiB), so the slots also bound its memory: about 110 MiB + 85 MiB per thousand calls running.
+ */
+export const AGENT_SLOT_DEFAULTS = { maxCalls: 200, maxLongCalls: 1000 } as const;
+
+/**
+ * The worker's cache of running workflows, unless WORKER_MAX_CACHED_WORKFLOWS says otherwise. Each costs about 300 KiB
+ * (the Temporal SDK's own cost: `npm run bench:parked` has the bare baseline). When more operations are busy at once
+ * than the cache holds, the least recently used are evicted and replayed at their next task, over and over: with
+ * 1,000 stops at once, a cache of 500 ran 0.84× the operations a second of a cache of 1,000
+ * (`npm run bench:worker-cache`). Operations parked on long driver calls cost only memory: each is replayed once,
+ * when its call ends. A smaller cache trades the first for the second (500: about 150 MiB less).
+ */
+export const WORKER_MAX_CACHED_WORKFLOWS_DEFAULT = 1000;
 
 /** A node agent: the nodes it serves (their inventory ids) and their hypervisor. */
 export interface AgentConfig {
@@ -213,6 +237,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       attempts: r.int('SNAPSHOT_BUSY_RETRY_ATTEMPTS', 30, 0, 1000),
     },
     reconcileEverySeconds: r.int('RECONCILE_EVERY_SECONDS', 60, 1, 86_400),
+    workerMaxCachedWorkflows: r.int('WORKER_MAX_CACHED_WORKFLOWS', WORKER_MAX_CACHED_WORKFLOWS_DEFAULT, 2, 1_000_000),
     simulator: r.simulator(),
     simulatorEndpoints:
       r.oneOf(
@@ -234,8 +259,8 @@ export function loadAgentConfig(env: Env = process.env): AgentConfig {
   return r.done({
     ...r.temporal(),
     nodeIds,
-    maxCalls: r.int('AGENT_MAX_CALLS', 200, 1, 100_000),
-    maxLongCalls: r.int('AGENT_MAX_LONG_CALLS', 2000, 1, 100_000),
+    maxCalls: r.int('AGENT_MAX_CALLS', AGENT_SLOT_DEFAULTS.maxCalls, 1, 100_000),
+    maxLongCalls: r.int('AGENT_MAX_LONG_CALLS', AGENT_SLOT_DEFAULTS.maxLongCalls, 1, 100_000),
     nodeCapacity: {
       cpus: r.int('SIM_NODE_CPUS', 32, 1, 4096),
       memoryMb: r.int('SIM_NODE_MEMORY_MB', 131072, 256, 64 * 1024 * 1024),
