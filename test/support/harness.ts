@@ -81,6 +81,8 @@ export interface HarnessOptions {
   transferStepMs?: number;
   /** The in-process agents' slots per node (AGENT_MAX_CALLS / AGENT_MAX_LONG_CALLS); the agent's defaults otherwise. */
   agentSlots?: { maxCalls: number; maxLongCalls: number };
+  /** The in-process worker's inventory activities at once; the SDK's default (100) otherwise. */
+  workerActivitySlots?: number;
   /** Set up the reconciler's Schedule for this harness's queue, this often (as the worker's main does). */
   reconcileEverySeconds?: number;
   /** Nodes beyond the two seeded ones (node-3, …), served by this harness's agents like them. */
@@ -165,6 +167,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       dataSource,
       workflowBundle: { codePath: env('VMOPS_TEST_WORKFLOW_BUNDLE') },
       interceptors: { activity: [inventoryFaults.interceptor] },
+      maxConcurrentActivityTaskExecutions: options.workerActivitySlots,
     });
     workerRun = worker.run();
     const agentNodes = options.agentNodes ? options.agentNodes(world) : world.nodeIds;

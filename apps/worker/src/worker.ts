@@ -53,6 +53,8 @@ export interface VmOpsWorkerOptions {
   snapshotLimitPerVm: number;
   /** WORKER_MAX_CACHED_WORKFLOWS; WORKER_MAX_CACHED_WORKFLOWS_DEFAULT otherwise. */
   maxCachedWorkflows?: number;
+  /** Inventory activities at once (the SDK's default, 100, unless set: a test of dispatch order keeps it small). */
+  maxConcurrentActivityTaskExecutions?: number;
 }
 
 /**
@@ -73,6 +75,7 @@ export function createVmOpsWorker(options: VmOpsWorkerOptions): Promise<Worker> 
     },
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve(WORKFLOWS_PATH) }),
     maxCachedWorkflows: options.maxCachedWorkflows ?? WORKER_MAX_CACHED_WORKFLOWS_DEFAULT,
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions,
     interceptors: options.interceptors,
     shutdownGraceTime: '10 seconds',
   });
