@@ -1,6 +1,6 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import {
-  api,
+  awaitSuccess,
   createVms,
   enlargeNodes,
   percentile,
@@ -27,13 +27,8 @@ import {
 async function timed(stack: BenchStack, key: string, route: string, body: unknown): Promise<number> {
   const t0 = performance.now();
   const posted = await postRetrying(stack, 'POST', route, body, undefined, key);
-  for (;;) {
-    const op = await api(stack, 'GET', `/v1/operations/${posted.body.id}/wait?timeout=120`, undefined, key);
-    if (op.body.finishedAt) {
-      if (op.body.status !== 'succeeded') throw new Error(`${route} ended ${op.body.status}: ${JSON.stringify(op.body.error)}`);
-      return performance.now() - t0;
-    }
-  }
+  await awaitSuccess(stack, posted.body.id, key);
+  return performance.now() - t0;
 }
 
 /**

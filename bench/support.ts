@@ -200,6 +200,16 @@ export async function postRetrying<T = any>(
   }
 }
 
+/** Waits (through /wait) for the operation to end; throws unless it succeeded. */
+export async function awaitSuccess(stack: BenchStack, operationId: string, key = stack.apiKey): Promise<any> {
+  for (;;) {
+    const op = await api(stack, 'GET', `/v1/operations/${operationId}/wait?timeout=120`, undefined, key);
+    if (!op.body.finishedAt) continue;
+    if (op.body.status !== 'succeeded') throw new Error(`${op.body.type} ended ${op.body.status}: ${JSON.stringify(op.body.error)}`);
+    return op.body;
+  }
+}
+
 export async function withDatabase<T>(stack: BenchStack, work: (db: PgClient) => Promise<T>): Promise<T> {
   const db = new PgClient({ connectionString: stack.databaseUrl });
   await db.connect();

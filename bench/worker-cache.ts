@@ -1,5 +1,5 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { api, createVms, enlargeNodes, postRetrying, QUICK, report, round, rssMibOf, startBenchStack } from './support';
+import { awaitSuccess, createVms, enlargeNodes, postRetrying, QUICK, report, round, rssMibOf, startBenchStack } from './support';
 
 /**
  * What the worker's cache size (WORKER_MAX_CACHED_WORKFLOWS) costs and buys: N stops at once (more than the smaller
@@ -17,13 +17,7 @@ async function measure(cache: number, n: number): Promise<Record<string, string 
     await Promise.all(
       vms.map(async (id) => {
         const posted = await postRetrying(stack, 'POST', `/v1/vms/${id}/stop`, {}, () => (retried += 1));
-        for (;;) {
-          const op = await api(stack, 'GET', `/v1/operations/${posted.body.id}/wait?timeout=120`);
-          if (op.body.finishedAt) {
-            if (op.body.status !== 'succeeded') throw new Error(`vm.stop ended ${op.body.status}`);
-            return;
-          }
-        }
+        await awaitSuccess(stack, posted.body.id);
       }),
     );
     const seconds = (performance.now() - t0) / 1000;
