@@ -1,7 +1,9 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, promises as fs, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { VmDefinition } from '../libs/driver/src';
 import { QemuDriver } from '../libs/hypervisor/src/qemu';
 import { QEMU_GUEST, qemuNodes } from './support/qemu';
@@ -11,6 +13,8 @@ const COMPILED_DRIVER = resolve(__dirname, '../dist/libs/hypervisor/src/qemu/ind
 const CALL = resolve(__dirname, 'support/qemu-call.js');
 /** When the agent dies, counted from the call's start: at once, and during or after the call's effect. */
 const KILL_AFTER_MS = [0, 20, 80, 250];
+/** A live migration's calls have more steps, each a window of its own (CI found one at 80 ms, a sweep more at 30 and 55). */
+const MIGRATION_KILL_AFTER_MS = [0, 20, 30, 40, 55, 65, 80, 120, 250];
 
 const capacity = { cpus: 8, memoryMb: 16384, storageGb: 500 };
 const id = (kind: string) => `${kind}-${randomUUID().slice(0, 8)}`;
@@ -28,6 +32,19 @@ function qemuProcesses(vmId: string): number {
     }
   }
   return n;
+}
+
+/** How many processes have this command line (a process title). */
+function processesTitled(title: string): number {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(title);
+      } catch {
+        return false;
+      }
+    }).length;
 }
 
 /**
@@ -48,18 +65,9 @@ describe('QEMU driver: the agent killed mid-call, the call retried', () => {
   });
   afterAll(() => nodes?.close());
 
-  /**
-   * Runs the call in a child process (the agent) and kills it after `ms`; says whether it was killed or had
-   * finished. The drivers of this process let go of their QMP connections first: one agent at a time holds a node.
-   */
+  /** Runs the call in an agent process (below) and kills it after `ms`; says whether it was killed or had finished. */
   async function callKilledAfter(ms: number, method: keyof QemuDriver, ...args: unknown[]): Promise<'killed' | 'finished'> {
-    for (const driver of [d, ...live]) await driver.close();
-    const options = { root, guestKernel: QEMU_GUEST.kernel, guestInitrd: QEMU_GUEST.initrd, powerButtonRepeatMs: 500 };
-    const child = spawn(process.execPath, [CALL, COMPILED_DRIVER, JSON.stringify({ options, method, args })], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const { child, stderr } = await agent(method, args);
     let timer: NodeJS.Timeout | undefined;
     child.stdout.once('data', () => (timer = setTimeout(() => child.kill('SIGKILL'), ms)));
     return new Promise((resolvePromise, reject) =>
@@ -68,9 +76,25 @@ describe('QEMU driver: the agent killed mid-call, the call retried', () => {
         if (signal === 'SIGKILL') resolvePromise('killed');
         else if (ms === 0) reject(new Error(`${method} finished although its agent was killed as the call began`));
         else if (code === 0) resolvePromise('finished');
-        else reject(new Error(`${method} failed in the agent process: ${stderr}`));
+        else reject(new Error(`${method} failed in the agent process: ${stderr()}`));
       }),
     );
+  }
+
+  /**
+   * Starts the call in a process of its own, as an agent makes it, with driver options and environment of its own
+   * when given. The drivers of this process let go of their QMP connections first: one agent at a time holds a node.
+   */
+  async function agent(method: keyof QemuDriver, args: unknown[], extra: { options?: object; env?: NodeJS.ProcessEnv } = {}) {
+    for (const driver of [d, ...live]) await driver.close();
+    const options = { root, guestKernel: QEMU_GUEST.kernel, guestInitrd: QEMU_GUEST.initrd, powerButtonRepeatMs: 500, ...extra.options };
+    const child = spawn(process.execPath, [CALL, COMPILED_DRIVER, JSON.stringify({ options, method, args })], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...extra.env },
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    return { child, stderr: () => stderr };
   }
 
   /** A restarted agent: a new driver over the same root, knowing nothing but what the node's files and QEMU hold. */
@@ -146,7 +170,7 @@ describe('QEMU driver: the agent killed mid-call, the call retried', () => {
     await again.close();
   });
 
-  it.each(KILL_AFTER_MS)(
+  it.each(MIGRATION_KILL_AFTER_MS)(
     'a live migration whose transfer and switch-over are each killed after %i ms, then retried: the VM runs on the target alone',
     async (ms) => {
       const vm = await newVm();
@@ -175,6 +199,100 @@ describe('QEMU driver: the agent killed mid-call, the call retried', () => {
       await third.close();
     },
   );
+
+  /**
+   * A QEMU binary for an agent that dies while it spawns QEMU: the process hides its arguments (as a forked child
+   * that has not exec'd yet: no command line names the VM), says so in `marker`, and runs QEMU `delayMs` later.
+   */
+  async function forkedQemu(tools: string, delayMs: number): Promise<{ binary: string; marker: string }> {
+    const binary = join(tools, 'forked-qemu');
+    const marker = join(tools, 'forked');
+    await fs.writeFile(
+      binary,
+      `#!${process.execPath}\n` +
+        `process.title = 'vmops-test-forked';\n` +
+        `require('node:fs').writeFileSync(${JSON.stringify(marker)}, '');\n` +
+        `setTimeout(() => process.exit(require('node:child_process').spawnSync('qemu-system-x86_64', process.argv.slice(2), { stdio: 'inherit' }).status ?? 1), ${delayMs});\n`,
+      { mode: 0o755 },
+    );
+    return { binary, marker };
+  }
+
+  /** Starts the call in an agent that spawns QEMU through `qemuBinary`, and kills that agent once `marker` exists. */
+  async function killedWhileSpawning(qemuBinary: string, marker: string, method: keyof QemuDriver, ...args: unknown[]) {
+    const first = await agent(method, args, { options: { qemuBinary } });
+    const exited = new Promise((r) => first.child.on('exit', r));
+    while (!existsSync(marker)) await sleep(10);
+    first.child.kill('SIGKILL');
+    await exited;
+  }
+
+  it('a transfer whose agent died before the target QEMU it forked was QEMU, then retried: the VM ends in that one QEMU', async () => {
+    // The window CI found: the agent forks the target's QEMU and dies before the child execs it. The retry finds no
+    // QEMU by its command line and spawns its own, while the first comes up beside it. Here the first agent's QEMU
+    // execs 1.5 s after that agent's death, and the retry's 3 s after its spawn: the first is up by then, and the
+    // VM must end in it alone, its disk mirrored into.
+    const tools = await fs.mkdtemp(join(tmpdir(), 'vmops-forked-'));
+    const { binary, marker } = await forkedQemu(tools, 1500);
+    const slow = join(tools, 'slow-qemu');
+    await fs.writeFile(slow, '#!/bin/sh\nsleep 3\nexec qemu-system-x86_64 "$@"\n', { mode: 0o755 });
+
+    const vm = await newVm();
+    await d.startVm(node, vm.vmId);
+    await d.guestWrite(node, vm.disks[0].id, 'moving');
+    const migrationId = id('mig');
+    await d.prepareMigrationTarget(other, { migrationId, vmId: vm.vmId, sourceNodeId: node });
+    await killedWhileSpawning(binary, marker, 'transferVm', node, migrationId);
+
+    const retry = await agent('transferVm', [node, migrationId], { options: { qemuBinary: slow } });
+    const code = await new Promise((r) => retry.child.on('exit', r));
+    expect({ code, stderr: retry.stderr() }).toEqual({ code: 0, stderr: '' });
+    const again = restarted();
+    await again.switchOverVm(node, migrationId);
+    await again.cleanUpMigrationSource(node, migrationId);
+    expect(await again.getVm(other, vm.vmId)).toMatchObject({ powerState: 'running' });
+    expect(qemuProcesses(vm.vmId)).toBe(1);
+    expect((await again.getDisk(other, vm.disks[0].id))?.content).toBe('moving');
+    await again.forceStopVm(other, vm.vmId);
+    expect(qemuProcesses(vm.vmId)).toBe(0);
+    await again.close();
+    await fs.rm(tools, { recursive: true, force: true });
+  });
+
+  it('a transfer retried when the target QEMU no longer writes the image under its name: that QEMU is stopped, the next attempt moves the data', async () => {
+    // The switch-over moves the files under the target's names into place. Whatever replaced one under a running
+    // target QEMU (here, the test; in the field, what a dead attempt left running), the retry must not mirror into a
+    // file no name reaches any more: the VM would then run on the target from an empty disk.
+    const tools = await fs.mkdtemp(join(tmpdir(), 'vmops-forked-'));
+    const { binary, marker } = await forkedQemu(tools, 0);
+    const vm = await newVm();
+    await d.startVm(node, vm.vmId);
+    await d.guestWrite(node, vm.disks[0].id, 'moving');
+    const migrationId = id('mig');
+    await d.prepareMigrationTarget(other, { migrationId, vmId: vm.vmId, sourceNodeId: node });
+    await killedWhileSpawning(binary, marker, 'transferVm', node, migrationId);
+    // Up once the process that started it is gone (QEMU's daemonizing parent leaves when its setup is done).
+    for (let i = 0; processesTitled('vmops-test-forked') > 0 || qemuProcesses(vm.vmId) !== 2; i++) {
+      if (i > 500) throw new Error('the target QEMU did not come up');
+      await sleep(20);
+    }
+    const image = join(root, 'nodes', other, 'incoming', migrationId, `${vm.disks[0].id}.qcow2`);
+    await fs.rm(image);
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', image, '10G']);
+
+    const again = restarted();
+    await expect(again.transferVm(node, migrationId)).rejects.toThrow(/was not writing the disk images the switch-over moves/);
+    expect(qemuProcesses(vm.vmId)).toBe(1);
+    await again.transferVm(node, migrationId);
+    await again.switchOverVm(node, migrationId);
+    await again.cleanUpMigrationSource(node, migrationId);
+    expect(await again.getVm(other, vm.vmId)).toMatchObject({ powerState: 'running' });
+    expect(qemuProcesses(vm.vmId)).toBe(1);
+    expect((await again.getDisk(other, vm.disks[0].id))?.content).toBe('moving');
+    await again.forceStopVm(other, vm.vmId);
+    await again.close();
+    await fs.rm(tools, { recursive: true, force: true });
+  });
 
   it.each(KILL_AFTER_MS)('a graceful stop killed after %i ms, then retried: the guest powers off', async (ms) => {
     const vm = await newVm({ guestAgent: true });

@@ -1199,6 +1199,22 @@ export class QemuDriver implements HypervisorDriver {
     }
   }
 
+  /** Whether the VM's QEMU has each of these files open: the very file (device and inode), not one since removed. */
+  private async holdsFiles(nodeId: string, vmId: string, paths: string[]): Promise<boolean> {
+    const pid = await this.pid(nodeId, vmId);
+    if (pid === null) return false;
+    const held = new Set<string>();
+    for (const fd of await fs.readdir(`/proc/${pid}/fd`).catch(() => [] as string[])) {
+      const st = await fs.stat(`/proc/${pid}/fd/${fd}`).catch(() => null);
+      if (st?.isFile()) held.add(`${st.dev}:${st.ino}`);
+    }
+    for (const path of paths) {
+      const st = await fs.stat(path).catch(() => null);
+      if (!st || !held.has(`${st.dev}:${st.ino}`)) return false;
+    }
+    return true;
+  }
+
   private async powerState(nodeId: string, vm: VmRecord): Promise<PowerState> {
     if (!(await this.alive(nodeId, vm.vmId))) return 'stopped';
     return vm.powerdownAt && vm.guestAgent ? 'stopping' : 'running';
@@ -1247,7 +1263,9 @@ export class QemuDriver implements HypervisorDriver {
   private async spawn(nodeId: string, vm: VmRecord, opts: { diskPath?: (diskId: string) => string; incoming?: boolean }): Promise<void> {
     const run = (ext: string) => this.runFile(nodeId, vm.vmId, ext);
     await fs.mkdir(this.socketDir, { recursive: true });
-    for (const ext of ['qmp', 'peer.qmp', 'pid', 'vnc']) await fs.rm(run(ext), { force: true });
+    // The run files an earlier QEMU left stay: QEMU binds over stale sockets itself, and its pidfile's lock is what
+    // keeps a VM to one QEMU. Removing the pidfile would let a second QEMU lock a new one beside a first still
+    // coming up (see below).
     const args = [
       '-name',
       `guest=${vm.vmId},process=vmops-${vm.vmId}`,
@@ -1312,7 +1330,11 @@ export class QemuDriver implements HypervisorDriver {
     try {
       await run_(this.qemu, args);
     } catch (err) {
-      throw new DriverUnavailableError(`QEMU did not start VM ${vm.vmId}: ${(err as Error).message}`);
+      // An attempt of this call that was cut short while it spawned (its process forked, not yet QEMU, so no command
+      // line named the VM when this one looked) started a QEMU that holds the pidfile. QEMU locks its pidfile before
+      // it makes a socket or opens a disk, so this one ended without touching either: the first one is the VM's.
+      const spawnedElsewhere = /cannot lock pid file/i.test((err as Error).message) && (await this.awaitStartingQemu(nodeId, vm.vmId));
+      if (!spawnedElsewhere) throw new DriverUnavailableError(`QEMU did not start VM ${vm.vmId}: ${(err as Error).message}`);
     }
     if (vm.frozen && !opts.incoming) await (await this.qmp(nodeId, vm.vmId)).execute('stop');
   }
@@ -1495,10 +1517,24 @@ export class QemuDriver implements HypervisorDriver {
       // sockets and fight it for the disks' locks.
       if (!(await this.awaitStartingQemu(toNode, vm.vmId))) {
         for (const d of vm.disks) {
-          await fs.rm(destPath(d.id), { force: true });
-          await createImage(destPath(d.id), await imageSizeGb(this.diskFile(fromNode, d.id)));
+          // A target image an earlier attempt made is kept, never replaced: a QEMU that attempt forked may still be
+          // opening it (see spawn), and the mirror's full sync overwrites all of it. A new one is made beside its
+          // name and renamed into place, so a qemu-img a dead attempt left running never writes the name itself.
+          if (await exists(destPath(d.id))) continue;
+          const tmp = tempPath(destPath(d.id));
+          await createImage(tmp, await imageSizeGb(this.diskFile(fromNode, d.id)));
+          await fs.rename(tmp, destPath(d.id));
         }
         await this.spawn(toNode, vm, { diskPath: destPath, incoming: true });
+      }
+      // What the switch-over moves into place is the files under these names: the target QEMU must be writing them.
+      const images = vm.disks.map((d) => destPath(d.id));
+      if (!(await this.holdsFiles(toNode, vm.vmId, images))) {
+        await this.cancelMirror(caller, fromNode, vm);
+        await this.killIncoming(toNode, vm.vmId, toNode !== caller);
+        throw new DriverUnavailableError(
+          `the target QEMU of VM ${vm.vmId} on node ${toNode} was not writing the disk images the switch-over moves; it was stopped, and the next attempt starts it again`,
+        );
       }
       const target = this.monitor(toNode, vm.vmId, toNode !== caller);
       await target.execute('nbd-server-start', { addr: { type: 'unix', data: { path: nbd } } }).catch((err) => {
@@ -1556,17 +1592,23 @@ export class QemuDriver implements HypervisorDriver {
     const target = this.monitor(toNode, vm.vmId, toNode !== caller);
     // The source's run state tells whose migration query-migrate reports: a QEMU that once received this VM keeps
     // saying 'completed' about that incoming one. Its own outgoing migration is done once it is 'postmigrate'.
-    const outgoing = async () => ({
-      run: (await source.execute<{ status: string }>('query-status')).status,
-      info: await source.execute<QmpMigrationInfo>('query-migrate'),
-    });
+    // The migration first, then the run state: a migration an earlier attempt started that ends between the two
+    // reads is seen underway, not as a VM still running with no migration.
+    const outgoing = async () => {
+      const info = await source.execute<QmpMigrationInfo>('query-migrate');
+      return { info, run: (await source.execute<{ status: string }>('query-status')).status };
+    };
     let { run, info } = await outgoing();
     const underway = ['setup', 'active', 'pre-switchover', 'device', 'wait-unplug'].includes(info.status ?? '');
     if (run !== 'postmigrate' && !underway) {
       await target.execute('migrate-incoming', { uri }).catch((err) => {
         if (!(err instanceof QmpCommandError && /already|incoming/i.test(err.message))) throw err;
       });
-      await source.execute('migrate', { uri });
+      // A migration an earlier attempt sent (a command QEMU read after that agent died) may still have begun, or
+      // ended, since: QEMU then refuses this one, and the loop below follows that one.
+      await source.execute('migrate', { uri }).catch((err) => {
+        if (!(err instanceof QmpCommandError && /in progress|previous migration/i.test(err.message))) throw err;
+      });
     }
     for (;;) {
       ({ run, info } = await outgoing());
