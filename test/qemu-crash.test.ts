@@ -227,34 +227,47 @@ describe('QEMU driver: the agent killed mid-call, the call retried', () => {
     await exited;
   }
 
-  it('a transfer whose agent died before the target QEMU it forked was QEMU, then retried: the VM ends in that one QEMU', async () => {
-    // The window CI found: the agent forks the target's QEMU and dies before the child execs it. The retry finds no
-    // QEMU by its command line and spawns its own, while the first comes up beside it. Here the first agent's QEMU
-    // execs 1.5 s after that agent's death, and the retry's 3 s after its spawn: the first is up by then, and the
-    // VM must end in it alone, its disk mirrored into.
-    const tools = await fs.mkdtemp(join(tmpdir(), 'vmops-forked-'));
-    const { binary, marker } = await forkedQemu(tools, 1500);
-    const slow = join(tools, 'slow-qemu');
-    await fs.writeFile(slow, '#!/bin/sh\nsleep 3\nexec qemu-system-x86_64 "$@"\n', { mode: 0o755 });
-
+  /**
+   * A running VM holding `moving`, a migration of it prepared, and its transfer started by an agent killed while it
+   * spawned the target's QEMU, which execs `delayMs` after (see forkedQemu). `tools` is the test's scratch directory.
+   */
+  async function transferKilledWhileSpawning(tools: string, delayMs: number) {
+    const { binary, marker } = await forkedQemu(tools, delayMs);
     const vm = await newVm();
     await d.startVm(node, vm.vmId);
     await d.guestWrite(node, vm.disks[0].id, 'moving');
     const migrationId = id('mig');
     await d.prepareMigrationTarget(other, { migrationId, vmId: vm.vmId, sourceNodeId: node });
     await killedWhileSpawning(binary, marker, 'transferVm', node, migrationId);
+    return { vm, migrationId };
+  }
+
+  /** Switches the transferred VM over and cleans the source up: it runs on the target, in one QEMU, its data there. */
+  async function switchOverToOneQemu(driver: QemuDriver, vm: VmDefinition, migrationId: string) {
+    await driver.switchOverVm(node, migrationId);
+    await driver.cleanUpMigrationSource(node, migrationId);
+    expect(await driver.getVm(other, vm.vmId)).toMatchObject({ powerState: 'running' });
+    expect(qemuProcesses(vm.vmId)).toBe(1);
+    expect((await driver.getDisk(other, vm.disks[0].id))?.content).toBe('moving');
+    await driver.forceStopVm(other, vm.vmId);
+    expect(qemuProcesses(vm.vmId)).toBe(0);
+  }
+
+  it('a transfer whose agent died before the target QEMU it forked was QEMU, then retried: the VM ends in that one QEMU', async () => {
+    // The window CI found: the agent forks the target's QEMU and dies before the child execs it. The retry finds no
+    // QEMU by its command line and spawns its own, while the first comes up beside it. Here the first agent's QEMU
+    // execs 1.5 s after that agent's death, and the retry's 3 s after its spawn: the first is up by then, and the
+    // VM must end in it alone, its disk mirrored into.
+    const tools = await fs.mkdtemp(join(tmpdir(), 'vmops-forked-'));
+    const slow = join(tools, 'slow-qemu');
+    await fs.writeFile(slow, '#!/bin/sh\nsleep 3\nexec qemu-system-x86_64 "$@"\n', { mode: 0o755 });
+    const { vm, migrationId } = await transferKilledWhileSpawning(tools, 1500);
 
     const retry = await agent('transferVm', [node, migrationId], { options: { qemuBinary: slow } });
     const code = await new Promise((r) => retry.child.on('exit', r));
     expect({ code, stderr: retry.stderr() }).toEqual({ code: 0, stderr: '' });
     const again = restarted();
-    await again.switchOverVm(node, migrationId);
-    await again.cleanUpMigrationSource(node, migrationId);
-    expect(await again.getVm(other, vm.vmId)).toMatchObject({ powerState: 'running' });
-    expect(qemuProcesses(vm.vmId)).toBe(1);
-    expect((await again.getDisk(other, vm.disks[0].id))?.content).toBe('moving');
-    await again.forceStopVm(other, vm.vmId);
-    expect(qemuProcesses(vm.vmId)).toBe(0);
+    await switchOverToOneQemu(again, vm, migrationId);
     await again.close();
     await fs.rm(tools, { recursive: true, force: true });
   });
@@ -264,13 +277,7 @@ describe('QEMU driver: the agent killed mid-call, the call retried', () => {
     // target QEMU (here, the test; in the field, what a dead attempt left running), the retry must not mirror into a
     // file no name reaches any more: the VM would then run on the target from an empty disk.
     const tools = await fs.mkdtemp(join(tmpdir(), 'vmops-forked-'));
-    const { binary, marker } = await forkedQemu(tools, 0);
-    const vm = await newVm();
-    await d.startVm(node, vm.vmId);
-    await d.guestWrite(node, vm.disks[0].id, 'moving');
-    const migrationId = id('mig');
-    await d.prepareMigrationTarget(other, { migrationId, vmId: vm.vmId, sourceNodeId: node });
-    await killedWhileSpawning(binary, marker, 'transferVm', node, migrationId);
+    const { vm, migrationId } = await transferKilledWhileSpawning(tools, 0);
     // Up once the process that started it is gone (QEMU's daemonizing parent leaves when its setup is done).
     for (let i = 0; processesTitled('vmops-test-forked') > 0 || qemuProcesses(vm.vmId) !== 2; i++) {
       if (i > 500) throw new Error('the target QEMU did not come up');
@@ -284,12 +291,7 @@ describe('QEMU driver: the agent killed mid-call, the call retried', () => {
     await expect(again.transferVm(node, migrationId)).rejects.toThrow(/was not writing the disk images the switch-over moves/);
     expect(qemuProcesses(vm.vmId)).toBe(1);
     await again.transferVm(node, migrationId);
-    await again.switchOverVm(node, migrationId);
-    await again.cleanUpMigrationSource(node, migrationId);
-    expect(await again.getVm(other, vm.vmId)).toMatchObject({ powerState: 'running' });
-    expect(qemuProcesses(vm.vmId)).toBe(1);
-    expect((await again.getDisk(other, vm.disks[0].id))?.content).toBe('moving');
-    await again.forceStopVm(other, vm.vmId);
+    await switchOverToOneQemu(again, vm, migrationId);
     await again.close();
     await fs.rm(tools, { recursive: true, force: true });
   });
