@@ -19,14 +19,14 @@ const MIGRATION_KILL_AFTER_MS = [0, 20, 30, 40, 55, 65, 80, 120, 250];
 const capacity = { cpus: 8, memoryMb: 16384, storageGb: 500 };
 const id = (kind: string) => `${kind}-${randomUUID().slice(0, 8)}`;
 
-/** How many QEMU processes run this VM (`-name guest=<vmId>,…`): a call that converged leaves one, or none. */
-function qemuProcesses(vmId: string): number {
+/** How many live processes (not zombies) have a command line that `matches`. */
+function processes(matches: (cmdline: string) => boolean): number {
   let n = 0;
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (cmdline.includes(`guest=${vmId},`) && !/\) [ZX] /.test(stat)) n++;
+      if (matches(cmdline) && !/\) [ZX] /.test(stat)) n++;
     } catch {
       // gone meanwhile
     }
@@ -34,18 +34,8 @@ function qemuProcesses(vmId: string): number {
   return n;
 }
 
-/** How many processes have this command line (a process title). */
-function processesTitled(title: string): number {
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(title);
-      } catch {
-        return false;
-      }
-    }).length;
-}
+/** How many QEMU processes run this VM (`-name guest=<vmId>,…`): a call that converged leaves one, or none. */
+const qemuProcesses = (vmId: string) => processes((cmdline) => cmdline.includes(`guest=${vmId},`));
 
 /**
  * The QEMU driver under an agent that dies mid-call: each call runs in a process of its own, killed with SIGKILL
@@ -82,15 +72,14 @@ describe('QEMU driver: the agent killed mid-call, the call retried', () => {
   }
 
   /**
-   * Starts the call in a process of its own, as an agent makes it, with driver options and environment of its own
-   * when given. The drivers of this process let go of their QMP connections first: one agent at a time holds a node.
+   * Starts the call in a process of its own, as an agent makes it, with driver options of its own when given. The
+   * drivers of this process let go of their QMP connections first: one agent at a time holds a node.
    */
-  async function agent(method: keyof QemuDriver, args: unknown[], extra: { options?: object; env?: NodeJS.ProcessEnv } = {}) {
+  async function agent(method: keyof QemuDriver, args: unknown[], extra: { options?: object } = {}) {
     for (const driver of [d, ...live]) await driver.close();
     const options = { root, guestKernel: QEMU_GUEST.kernel, guestInitrd: QEMU_GUEST.initrd, powerButtonRepeatMs: 500, ...extra.options };
     const child = spawn(process.execPath, [CALL, COMPILED_DRIVER, JSON.stringify({ options, method, args })], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...extra.env },
     });
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
@@ -218,15 +207,6 @@ describe('QEMU driver: the agent killed mid-call, the call retried', () => {
     return { binary, marker };
   }
 
-  /** Starts the call in an agent that spawns QEMU through `qemuBinary`, and kills that agent once `marker` exists. */
-  async function killedWhileSpawning(qemuBinary: string, marker: string, method: keyof QemuDriver, ...args: unknown[]) {
-    const first = await agent(method, args, { options: { qemuBinary } });
-    const exited = new Promise((r) => first.child.on('exit', r));
-    while (!existsSync(marker)) await sleep(10);
-    first.child.kill('SIGKILL');
-    await exited;
-  }
-
   /**
    * A running VM holding `moving`, a migration of it prepared, and its transfer started by an agent killed while it
    * spawned the target's QEMU, which execs `delayMs` after (see forkedQemu). `tools` is the test's scratch directory.
@@ -238,7 +218,11 @@ describe('QEMU driver: the agent killed mid-call, the call retried', () => {
     await d.guestWrite(node, vm.disks[0].id, 'moving');
     const migrationId = id('mig');
     await d.prepareMigrationTarget(other, { migrationId, vmId: vm.vmId, sourceNodeId: node });
-    await killedWhileSpawning(binary, marker, 'transferVm', node, migrationId);
+    const first = await agent('transferVm', [node, migrationId], { options: { qemuBinary: binary } });
+    const exited = new Promise((r) => first.child.on('exit', r));
+    while (!existsSync(marker)) await sleep(10);
+    first.child.kill('SIGKILL');
+    await exited;
     return { vm, migrationId };
   }
 
@@ -279,7 +263,7 @@ describe('QEMU driver: the agent killed mid-call, the call retried', () => {
     const tools = await fs.mkdtemp(join(tmpdir(), 'vmops-forked-'));
     const { vm, migrationId } = await transferKilledWhileSpawning(tools, 0);
     // Up once the process that started it is gone (QEMU's daemonizing parent leaves when its setup is done).
-    for (let i = 0; processesTitled('vmops-test-forked') > 0 || qemuProcesses(vm.vmId) !== 2; i++) {
+    for (let i = 0; processes((cmdline) => cmdline.startsWith('vmops-test-forked')) > 0 || qemuProcesses(vm.vmId) !== 2; i++) {
       if (i > 500) throw new Error('the target QEMU did not come up');
       await sleep(20);
     }
