@@ -254,6 +254,29 @@ describe('operations core', () => {
     expect(late.body.error).toMatchObject({ code: 'OPERATION_FINISHED', details: { status: 'cancelled' } });
   });
 
+  it('is final to the client only once it is recorded and the VM free: the next request, sent at once, is accepted', async () => {
+    const vm = await createVm();
+    // The workflow has done every step, and the step that records the end (and frees the VM) fails once: it is
+    // retried a second later. Meanwhile the operation must not read as finished.
+    h.inventoryFaults.fail('finishOperation', 0, true);
+    const stop = await h.call('POST', `/v1/vms/${vm.id}/stop`, { key });
+    expect(stop.status).toBe(202);
+    const waited = h.call('GET', `/v1/operations/${stop.body.id}/wait?timeout=30`, { key });
+    let readWhileRecording = 0;
+    for (;;) {
+      const view = (await h.call('GET', `/v1/operations/${stop.body.id}`, { key })).body;
+      if (['succeeded', 'failed', 'compensated', 'cancelled', 'stuck'].includes(view.status)) break;
+      if (h.inventoryFaults.fired) readWhileRecording++;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // A client that saw it final goes on at once: the VM is free for its next operation (a dry run: 200, not 409).
+    expect((await h.call('POST', `/v1/vms/${vm.id}/start?dryRun=true`, { key })).status).toBe(200);
+    expect(readWhileRecording).toBeGreaterThan(0);
+    const done = await waited;
+    expect(done.body).toMatchObject({ status: 'succeeded', finishedAt: expect.any(String) });
+    expect((await h.call('POST', `/v1/vms/${vm.id}/start?dryRun=true`, { key })).status).toBe(200);
+  });
+
   it('long-polls: /wait answers when the operation ends, or at the timeout with its state then', async () => {
     const vm = await createVm();
     await h.sim.setLatency({ method: 'stopVm', ms: 1500 });

@@ -244,12 +244,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async waitForOperation(apiKey, operationId, timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        // Terminal in the database, not only in the workflow's live view: the inventory is final then. Read before
-        // the operation, so that the view read after it is the final one too.
-        const [row] = await dataSource.query(`SELECT status FROM operations WHERE id = $1`, [operationId]);
+        // As a client waits: the API reads an operation final only once its record is (and its VM free).
         const res = await call<OperationView>('GET', `/v1/operations/${operationId}`, { key: apiKey });
         if (res.status !== 200) throw new Error(`GET operation answered ${res.status}: ${JSON.stringify(res.body)}`);
-        if (isTerminalOperationStatus(row.status)) return res.body;
+        if (isTerminalOperationStatus(res.body.status)) return res.body;
         if (Date.now() > deadline) throw new Error(`operation ${operationId} still ${res.body.status} after ${timeoutMs} ms`);
         await new Promise((r) => setTimeout(r, 200));
       }

@@ -97,6 +97,22 @@ describe('operation view', () => {
     expect([committed.mayCancel, committed.pointOfNoReturn]).toEqual([false, 'deleteOldDisk']);
   });
 
+  it('is final only once its record is: a workflow that has ended its steps but not yet recorded the end reads as the record says', () => {
+    const live = { status: 'succeeded' as const, steps: [step('a', 'succeeded'), step('b', 'succeeded')], error: null };
+    const finishing = toOperationView(entity(), live, ui);
+    expect([finishing.status, finishing.finishedAt, finishing.mayCancel, finishing.progress.percent]).toEqual([
+      'running',
+      null,
+      false,
+      100,
+    ]);
+    const cancelled = toOperationView(entity({ status: 'cancelling' }), { ...live, status: 'cancelled' as const }, ui);
+    expect(cancelled.status).toBe('cancelling');
+    // Recorded: final, as the workflow said.
+    const recorded = toOperationView(entity({ status: 'succeeded', finishedAt: new Date('2026-01-01T00:00:02Z') }), null, ui);
+    expect(recorded.status).toBe('succeeded');
+  });
+
   it('links to the workflow in the Temporal UI, escaping the id', () => {
     expect(toOperationView(entity(), null, ui).links.temporalUi).toBe('http://ui:8233/namespaces/default/workflows/vm-create-web%201-op');
   });

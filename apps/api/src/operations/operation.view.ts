@@ -69,7 +69,11 @@ export function toOperationView(
   now = new Date(),
   running: RunningActivity | null = null,
 ): OperationView {
-  const status = live?.status ?? op.status;
+  // The workflow's own status turns final a step before the record does (its last step records the end and frees
+  // the VM). Until then the operation is not final to a client: one that saw "succeeded" and sent its next request
+  // would find the VM still held. It reads as the record says (running, cancelling) meanwhile.
+  const finishing = live !== null && isTerminalOperationStatus(live.status) && !isTerminalOperationStatus(op.status);
+  const status = finishing ? op.status : (live?.status ?? op.status);
   // A step retrying: the workflow learns its attempts when it ends; Temporal knows them while it runs.
   const steps = (live?.steps ?? op.steps).map((s) =>
     s.status === 'running' && running
@@ -88,7 +92,7 @@ export function toOperationView(
     updatedAt: op.updatedAt.toISOString(),
     finishedAt: op.finishedAt?.toISOString() ?? null,
     deadline: op.deadlineAt?.toISOString() ?? null,
-    overdue: !isTerminalOperationStatus(status) && op.deadlineAt !== null && op.deadlineAt.getTime() < now.getTime(),
+    overdue: !isTerminalOperationStatus(status) && !finishing && op.deadlineAt !== null && op.deadlineAt.getTime() < now.getTime(),
     progress: {
       step: current?.name ?? null,
       stepsDone,
@@ -103,7 +107,7 @@ export function toOperationView(
     },
     steps,
     error: live ? live.error : op.error,
-    mayCancel: (status === 'pending' || status === 'running') && !live?.committed,
+    mayCancel: (status === 'pending' || status === 'running') && !finishing && !live?.committed,
     pointOfNoReturn: live?.committed ?? null,
     waiting: live?.waiting ?? null,
     children: (live?.children ?? op.children ?? []).map((c) => ({
