@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import { settleIfStale } from '@vmops/persistence';
 import { TEMPORAL_CLIENT } from '../apps/api/src/temporal/temporal.module';
 import { startHarness, type Harness } from './support/harness';
 import { recordHistory } from './support/histories';
@@ -251,6 +252,58 @@ describe('saga safety', () => {
       expect((await h.waitForOperation(key, retry.body.id)).status).toBe('succeeded');
       expect((await h.runOperation(key, 'POST', `/v1/vms/${other.id}/snapshots`, { name: 'ghost' })).status).toBe('succeeded');
       expect((await h.auditNode(vm.nodeId)).diff.clean).toBe(true);
+    });
+
+    it('a start that answers too late, after its workflow took the operation over: 202 and the operation runs, nothing given back twice', async () => {
+      const vm = await h.createVm(key);
+      // The start reaches Temporal, the workflow marks its operation running, and only then does the API's call
+      // give up (its deadline passed on a busy server): the API must not settle what the workflow runs.
+      const client = h.app.get<Client>(TEMPORAL_CLIENT);
+      const start = client.workflow.start.bind(client.workflow);
+      client.workflow.start = (async (...args: Parameters<typeof start>) => {
+        await start(...args);
+        await waitUntil('the workflow to mark its operation running', async () => {
+          const [row] = await h.dataSource.query(`SELECT 1 FROM operations WHERE workflow_id = $1 AND status <> 'pending'`, [
+            args[1].workflowId,
+          ]);
+          return row;
+        });
+        throw new Error('Deadline exceeded');
+      }) as typeof client.workflow.start;
+      await h.sim.setLatency({ method: 'createSnapshot', ms: 1500 });
+      const headers = { 'idempotency-key': `late-start-${vm.id}` };
+      let launched;
+      try {
+        launched = await h.call('POST', `/v1/vms/${vm.id}/snapshots`, { key, body: { name: 'late' }, headers });
+      } finally {
+        client.workflow.start = start;
+      }
+      expect(launched.status).toBe(202);
+      // While it runs, it holds the VM, its snapshot is recorded, and the client's retry gets the same operation.
+      expect(await vmRow(vm.id)).toMatchObject({ current_operation_id: launched.body.id });
+      const retry = await h.call('POST', `/v1/vms/${vm.id}/snapshots`, { key, body: { name: 'late' }, headers });
+      expect({ status: retry.status, id: retry.body.id }).toEqual({ status: 202, id: launched.body.id });
+      expect((await h.waitForOperation(key, launched.body.id)).status).toBe('succeeded');
+      expect((await h.call('GET', `/v1/vms/${vm.id}/snapshots/late`, { key })).body).toMatchObject({ name: 'late', status: 'ok' });
+      expect(await vmRow(vm.id)).toMatchObject({ current_operation_id: null });
+      expect(
+        await h.dataSource.query(`SELECT count(*)::int AS n FROM operations WHERE vm_id = $1 AND type = 'snapshot.create'`, [vm.id]),
+      ).toEqual([{ n: 1 }]);
+    });
+
+    it('an operation marked running whose workflow is gone is settled as ended, not left running for ever', async () => {
+      const vm = await h.createVm(key);
+      const dying = apiDiesBeforeStart();
+      const stop = await sendAndDrop('vm.stop', 'POST', `/v1/vms/${vm.id}/stop`);
+      // What a workflow leaves behind when its history is lost after it marked the operation running.
+      await h.dataSource.query(`UPDATE operations SET status = 'running' WHERE id = $1`, [stop.id]);
+      const settled = await settleIfStale(h.dataSource, async () => null, stop.id);
+      expect(settled).toMatchObject({ id: stop.id, code: 'WORKFLOW_ENDED' });
+      expect(await operationRow(stop.id)).toMatchObject({ status: 'failed', error: expect.objectContaining({ code: 'WORKFLOW_ENDED' }) });
+      expect(await vmRow(vm.id)).toMatchObject({ current_operation_id: null });
+      // The VM is free for the next operation (the late start of the old one finds it settled: it stays running).
+      await dying.release();
+      expect((await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/stop`)).status).toBe('succeeded');
     });
 
     it('cancelling a never-started operation settles it at once and gives back what it reserved', async () => {

@@ -217,17 +217,22 @@ export class OperationsService {
       );
     } catch (err) {
       this.logger.error(`could not start ${workflowId}: ${err instanceof Error ? err.message : err}`);
-      await abandonOperation(
+      const abandoned = await abandonOperation(
         this.dataSource,
         operationId,
         { code: 'TEMPORAL_UNAVAILABLE', message: 'the workflow could not be started', step: null },
         { neverStarted: true },
       );
-      throw new ApiError(
-        'TEMPORAL_UNAVAILABLE',
-        'the operation could not be started: the workflow service is unavailable; nothing was changed, try again',
-        { operationId },
-      );
+      if (abandoned) {
+        throw new ApiError(
+          'TEMPORAL_UNAVAILABLE',
+          'the operation could not be started: the workflow service is unavailable; nothing was changed, try again',
+          { operationId },
+        );
+      }
+      // Not pending any more: the start reached Temporal after all (only its answer was lost or late), and the
+      // workflow has taken the operation over. It runs; the client gets it like any other.
+      this.logger.warn(`${workflowId} did start after all (its start answered late): the workflow runs the operation`);
     }
     const [row] = await this.dataSource.query(`SELECT * FROM operations WHERE id = $1`, [operationId]);
     return { kind: 'started', operation: this.view(entityOfRow(this.dataSource, OperationEntity, row), null) };
@@ -384,7 +389,7 @@ export class OperationsService {
   }
 
   /** Asks the workflow to stop; it undoes what it did and ends `cancelled`. */
-  async cancel(principal: Principal, id: string): Promise<OperationView> {
+  async cancel(principal: Principal, id: string, retried = false): Promise<OperationView> {
     const op = await this.find(principal, id);
     if (isTerminalOperationStatus(op.status)) {
       throw new ApiError('OPERATION_FINISHED', `operation ${id} has already ${op.status}; there is nothing to cancel`, {
@@ -406,13 +411,19 @@ export class OperationsService {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
       // Its workflow never started (the launch died after recording it): cancelled at once, and what it reserved
       // is given back. Should the launch still start it, the workflow finds it settled and does nothing.
-      await abandonOperation(
+      const abandoned = await abandonOperation(
         this.dataSource,
         id,
         { code: 'CANCELLED', message: 'cancelled on request before its workflow started; nothing was changed', step: null },
         { neverStarted: true, status: 'cancelled' },
       );
-      return this.get(principal, id);
+      if (abandoned) return this.get(principal, id);
+      // It started meanwhile (the launch's start landed late) or finished: the cancel goes to the workflow after all.
+      // Once only: an operation marked running whose workflow is not there either is the reconciler's to settle.
+      if (!retried) return this.cancel(principal, id, true);
+      throw new ApiError('TEMPORAL_UNAVAILABLE', `operation ${id} could not be cancelled: its workflow is not there; try again`, {
+        operationId: id,
+      });
     }
     await this.dataSource.query(`UPDATE operations SET status = 'cancelling', updated_at = now() WHERE id = $1 AND finished_at IS NULL`, [
       id,

@@ -192,13 +192,15 @@ export function createInventoryActivities(dataSource: DataSource): InventoryActi
 
     releaseVmLock: step(({ vmId, operationId }) => releaseVmLock(dataSource, vmId, operationId)),
 
+    // A finished operation's record is final: a second attempt of this step (its first committed, then its worker
+    // died) changes nothing, and neither does a workflow whose operation was settled without it.
     finishOperation: step(({ operationId, vmId, progress }) =>
       dataSource.transaction(async (tx) => {
         const terminal = isTerminalOperationStatus(progress.status);
         await tx.query(
           `UPDATE operations SET status = $2, steps = $3::jsonb, error = $4::jsonb, updated_at = now(),
-             finished_at = CASE WHEN $5 THEN coalesce(finished_at, now()) ELSE NULL END, children = $6::jsonb
-           WHERE id = $1`,
+             finished_at = CASE WHEN $5 THEN now() ELSE NULL END, children = $6::jsonb
+           WHERE id = $1 AND finished_at IS NULL`,
           [
             operationId,
             progress.status,

@@ -103,7 +103,11 @@ export interface AbandonedOperation {
  * client's retry with that key — the answer it got was an error, or none — starts the operation anew; a
  * workflow that did start and then ended
  * (terminated, timed out) may have changed the VM, so its records stay as they are for a human or a reset.
- * Returns the operation if this call settled it, null if it had finished already.
+ *
+ * `neverStarted` settles only a pending operation: one its workflow has marked running did start (a start that
+ * timed out at the client may still have reached Temporal), and it is that workflow's to finish. The two
+ * conditional updates (this one, markOperationRunning's) serialize on the row, so exactly one of them wins.
+ * Returns the operation if this call settled it, null if it had finished already or (neverStarted) was running.
  */
 export function abandonOperation(
   dataSource: DataSource,
@@ -115,7 +119,7 @@ export function abandonOperation(
     const [rows] = await tx.query(
       `UPDATE operations SET status = $3, error = $2::jsonb, finished_at = now(), updated_at = now(),
               idempotency_key = CASE WHEN $4 THEN NULL ELSE idempotency_key END
-        WHERE id = $1 AND finished_at IS NULL
+        WHERE id = $1 AND finished_at IS NULL AND (NOT $4 OR status = 'pending')
         RETURNING id, vm_id, type, reservations`,
       [operationId, JSON.stringify(error), options.status ?? 'failed', options.neverStarted],
     );
@@ -154,7 +158,7 @@ export async function settleIfStale(
   operationId: string,
   now = Date.now(),
 ): Promise<AbandonedOperation | null> {
-  const [op] = await dataSource.query(`SELECT workflow_id, created_at FROM operations WHERE id = $1 AND finished_at IS NULL`, [
+  const [op] = await dataSource.query(`SELECT workflow_id, created_at, status FROM operations WHERE id = $1 AND finished_at IS NULL`, [
     operationId,
   ]);
   if (!op) return null;
@@ -165,6 +169,9 @@ export async function settleIfStale(
     return null;
   }
   if (status === 'RUNNING') return null;
+  // Marked running, so its workflow did start, and it is not there any more (its history purged, the server's
+  // data lost): it ended without finishing the operation, as below.
+  if (status === null && op.status !== 'pending') status = 'GONE';
   if (status === null) {
     if (now - new Date(op.created_at).getTime() < NEVER_STARTED_AFTER_MS) return null;
     return abandonOperation(
