@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { apiClient, stackDataDir, stackEnv, startStack, stopStack, type Reply, type StackProcess } from './support/stack-process';
 
 /**
@@ -8,7 +8,8 @@ import { apiClient, stackDataDir, stackEnv, startStack, stopStack, type Reply, t
  * an agent or the API at random moments and the stack brings each back. The client does what a careful client
  * does: it retries a request that got no answer (or a 503) with the same Idempotency-Key.
  *
- * CHAOS_LANES sets the lanes (CI: 4, 28 operations; `npm run test:chaos`: 15, 105 operations).
+ * CHAOS_LANES sets the lanes (CI: 4, 28 operations; `npm run test:chaos`: 15, 105 operations); CHAOS_LOG names a
+ * file that gets the stack's whole output.
  */
 const LANES = Number(process.env.CHAOS_LANES ?? 4);
 const DEMO_API_KEY = 'vmo_chaos-test-key-0000000000000000';
@@ -33,6 +34,7 @@ describe('chaos: processes SIGKILLed at random under mixed operations', () => {
     stack = await startStack(env);
   });
   afterAll(async () => {
+    if (stack && process.env.CHAOS_LOG) writeFileSync(process.env.CHAOS_LOG, stack.output());
     if (stack) await stopStack(stack);
     rmSync(dataDir, { recursive: true, force: true });
   });
@@ -68,7 +70,13 @@ describe('chaos: processes SIGKILLed at random under mixed operations', () => {
       const launch = async (type: string, method: string, p: string, body?: unknown) => {
         const reply = await reliably(method, p, body);
         if (reply.status !== 202) {
-          refused.push(`${type} ${reply.status} ${JSON.stringify(reply.body).slice(0, 200)}`);
+          // What the operation a refusal names was doing then (a lock that outlived its operation shows here).
+          const holderId = reply.body?.error?.details?.operationId;
+          const holder = holderId ? (await reliably('GET', `/v1/operations/${holderId}`)).body : null;
+          refused.push(
+            `${type} ${reply.status} ${JSON.stringify(reply.body).slice(0, 200)}` +
+              (holder ? ` | holder ${holderId}: ${holder.status}, finishedAt ${holder.finishedAt}, step ${holder.progress?.step}` : ''),
+          );
           return null;
         }
         accepted.push({ type, id: reply.body.id });
