@@ -15,7 +15,10 @@ import { api, cpuByKind, createVms, enlargeNodes, percentile, postRetrying, QUIC
  */
 
 interface Shape {
-  /** 'local' (the shared worker) or 'node' (an agent), per activity, in order. */
+  /**
+   * 'local' (the shared worker: a local activity of ours, or an activity on the shared queue) or 'node' (an agent),
+   * per activity, in order. A bare baseline runs every one of them as an activity of its own.
+   */
   steps: ('local' | 'node')[];
   events: number;
   bytes: number;
@@ -30,6 +33,16 @@ interface Shape {
 
 const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
 
+/** The marker the SDK records for a local activity (Core's name). */
+const LOCAL_ACTIVITY_MARKER = 'core_local_activity';
+
+/** A timestamp of a local activity's marker data: RFC 3339 text or { seconds, nanos }; null when absent. */
+function timeOf(t: unknown): number | null {
+  if (typeof t === 'string') return Date.parse(t);
+  if (t && typeof t === 'object' && 'seconds' in t) return ms(t as { seconds?: unknown; nanos?: number });
+  return null;
+}
+
 async function shapeOf(client: Client, workflowId: string, sharedQueue: string): Promise<Shape> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
   const steps: Shape['steps'] = [];
@@ -40,6 +53,18 @@ async function shapeOf(client: Client, workflowId: string, sharedQueue: string):
   let nodeActivityMs = 0;
   for (const event of events) {
     const id = String(event.eventId);
+    // An inventory step run as a local activity: one marker, written when its workflow task completes; the step's
+    // own times are in the marker's data (scheduled at the first attempt, completed).
+    const marker = event.markerRecordedEventAttributes;
+    if (marker?.markerName === LOCAL_ACTIVITY_MARKER) {
+      steps.push('local');
+      const data = marker.details?.data?.payloads?.[0]?.data;
+      const times = data ? JSON.parse(Buffer.from(data).toString('utf8')) : {};
+      const completed = timeOf(times.completeTime ?? times.complete_time);
+      const scheduledAt = timeOf(times.originalScheduleTime ?? times.original_schedule_time);
+      if (completed !== null && scheduledAt !== null) localActivityMs += completed - scheduledAt;
+      continue;
+    }
     const scheduled = event.activityTaskScheduledEventAttributes;
     if (scheduled) {
       const kind = scheduled.taskQueue?.name === sharedQueue ? 'local' : 'node';
@@ -67,6 +92,9 @@ async function shapeOf(client: Client, workflowId: string, sharedQueue: string):
       payloads(event.workflowExecutionStartedEventAttributes?.input) + payloads(event.activityTaskScheduledEventAttributes?.input);
     extras.payloads +=
       payloads(event.activityTaskCompletedEventAttributes?.result) + payloads(event.workflowExecutionCompletedEventAttributes?.result);
+    // A local activity's marker holds its result (its input is not recorded).
+    if (event.markerRecordedEventAttributes?.markerName === LOCAL_ACTIVITY_MARKER)
+      extras.payloads += payloads(event.markerRecordedEventAttributes.details?.result);
     extras.retryPolicies += sizeOf(v1.common.v1.RetryPolicy, event.activityTaskScheduledEventAttributes?.retryPolicy);
     const upsert = event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes;
     if (event.markerRecordedEventAttributes?.markerName === 'core_patch') extras.patches += sizeOf(v1.history.v1.HistoryEvent, event);

@@ -218,6 +218,24 @@ describe('operations core', () => {
     expect((await h.call('POST', '/v1/vms?dryRun=maybe', { key, body: {} })).status).toBe(400);
   });
 
+  it('its history reads step by step in the Temporal UI: the driver step an activity on the node, the inventory steps local, each with its summary', async () => {
+    const vm = await createVm(false);
+    const planned = (await h.call('POST', `/v1/vms/${vm.id}/start?dryRun=true`, { key })).body.steps;
+    const op = await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/start`);
+    expect(op.status).toBe('succeeded');
+    const [row] = await h.dataSource.query(`SELECT workflow_id FROM operations WHERE id = $1`, [op.id]);
+    const events = (await h.temporal.workflow.getHandle(row.workflow_id).fetchHistory()).events ?? [];
+    const text = (p: { data?: Uint8Array | null } | null | undefined) => (p?.data ? JSON.parse(Buffer.from(p.data).toString()) : null);
+    const activities = events
+      .filter((e) => e.activityTaskScheduledEventAttributes)
+      .map((e) => [e.activityTaskScheduledEventAttributes!.activityType!.name, text(e.userMetadata?.summary)]);
+    const local = events
+      .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')
+      .map((e) => text(e.userMetadata?.summary));
+    expect(activities).toEqual([['startVm', planned[0].summary]]);
+    expect(local).toEqual(['Mark the operation running', planned[1].summary, 'Record the operation as succeeded']);
+  });
+
   it('cancels a running operation: what it did is undone and it ends cancelled', async () => {
     await h.sim.setLatency({ method: 'defineVm', ms: 1500 });
     const hostname = 'cancel-vm';

@@ -8,11 +8,15 @@ import {
   isCancellation,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
+  type ActivityInterfaceFor,
   type ActivityOptions,
+  type LocalActivityInterfaceFor,
+  type LocalActivityOptions,
 } from '@temporalio/workflow';
 import {
   finalizeUpdate,
@@ -77,12 +81,33 @@ export const BOOKKEEPING_OPTIONS: ActivityOptions = {
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 };
 
-const steps = proxyActivities<OperationActivities>(STEP_OPTIONS);
-const undos = proxyActivities<OperationActivities>(UNDO_OPTIONS);
-/** The runner's own writes (mark running, finish): shared with workflows that run no plan (a drain). */
-export const bookkeeping = proxyActivities<OperationActivities>(BOOKKEEPING_OPTIONS);
+/**
+ * An inventory step is one short transaction (bounded by DB_TIMEOUT_MS): one that has not answered by then ran on a
+ * worker that died, and is retried elsewhere rather than after the 15 minutes a driver step may take.
+ */
+const INVENTORY_STEP_TIMEOUT = '1 minute';
 
-export type Proxies = typeof steps;
+/** One retry policy's activities: remote ones (driver calls, on the nodes' queues) and local ones (inventory). */
+export interface Proxies {
+  remote: ActivityInterfaceFor<OperationActivities>;
+  local: LocalActivityInterfaceFor<OperationActivities>;
+}
+
+export function proxiesOf(options: ActivityOptions): Proxies {
+  return {
+    remote: proxyActivities<OperationActivities>(options),
+    local: proxyLocalActivities<OperationActivities>({
+      startToCloseTimeout: INVENTORY_STEP_TIMEOUT,
+      retry: options.retry,
+      cancellationType: options.cancellationType,
+    }),
+  };
+}
+
+const steps = proxiesOf(STEP_OPTIONS);
+const undos = proxiesOf(UNDO_OPTIONS);
+/** The runner's own writes (mark running, finish): shared with workflows that run no plan (a drain). */
+export const bookkeeping = proxiesOf(BOOKKEEPING_OPTIONS);
 
 /** Driver steps heartbeat (see step() in @vmops/activities): an agent killed mid-step is retried this soon. */
 const DRIVER_HEARTBEAT_TIMEOUT = '10 seconds';
@@ -94,31 +119,38 @@ const DRIVER_HEARTBEAT_TIMEOUT = '10 seconds';
 const LONG_DRIVER_HEARTBEAT_TIMEOUT = '1 minute';
 
 /**
- * An inventory step is one short transaction (bounded by DB_TIMEOUT_MS): one that has not answered by then ran on a
- * worker that died, and is retried elsewhere rather than after the 15 minutes a driver step may take.
- */
-const INVENTORY_STEP_TIMEOUT = '1 minute';
-
-/**
  * Runs one activity call. A driver call goes to the task queue of the node it names, where that node's agent
- * polls (a long call to that node's queue for long calls); everything else runs on the workflow's own (shared) queue.
- * The queue and the heartbeat timeout are not part of what a replay checks (Temporal matches a scheduled activity by
- * its id and type: the replay suite holds histories whose long calls went to the node's one queue and heartbeated
- * every 10 s), so changing either needs no patch.
+ * polls (a long call to that node's queue for long calls). The queue and the heartbeat timeout are not part of what a
+ * replay checks (Temporal matches a scheduled activity by its id and type: the replay suite holds histories whose
+ * long calls went to the node's one queue and heartbeated every 10 s), so changing either needs no patch.
+ *
+ * Everything else is an inventory write in PostgreSQL, which the worker running the workflow does itself, as a local
+ * activity: no task to schedule, dispatch and report through the Temporal server, one marker in the history instead
+ * of three events and a workflow task, and the next step follows in the same workflow task. A worker that dies in
+ * one has its workflow task retried elsewhere within seconds, which runs the step again (every step is idempotent).
+ * Workflows that scheduled them as activities before (no `local-inventory-steps` marker) go on doing so.
  */
 export function execute(proxies: Proxies, call: ActivityCall, observed?: unknown): Promise<StepReport> {
-  const fn = proxies[call.activity] as unknown as {
-    executeWithOptions(options: ActivityOptions, args: [unknown]): Promise<StepReport>;
-  };
+  type Callable = { executeWithOptions(options: ActivityOptions | LocalActivityOptions, args: [unknown]): Promise<StepReport> };
+  const args: [unknown] = [call.observes ? { ...call.args, observed } : call.args];
+  if (!isDriverActivity(call.activity)) {
+    if (patched('local-inventory-steps')) {
+      return (proxies.local[call.activity] as unknown as Callable).executeWithOptions({ summary: call.summary }, args);
+    }
+    return (proxies.remote[call.activity] as unknown as Callable).executeWithOptions(
+      { summary: call.summary, startToCloseTimeout: INVENTORY_STEP_TIMEOUT },
+      args,
+    );
+  }
   const long = isLongDriverCall(call);
-  const options: ActivityOptions = isDriverActivity(call.activity)
-    ? {
-        summary: call.summary,
-        taskQueue: (long ? nodeLongTaskQueue : nodeTaskQueue)(workflowInfo().taskQueue, (call.args as { nodeId: string }).nodeId),
-        heartbeatTimeout: long ? LONG_DRIVER_HEARTBEAT_TIMEOUT : DRIVER_HEARTBEAT_TIMEOUT,
-      }
-    : { summary: call.summary, startToCloseTimeout: INVENTORY_STEP_TIMEOUT };
-  return fn.executeWithOptions(options, [call.observes ? { ...call.args, observed } : call.args]);
+  return (proxies.remote[call.activity] as unknown as Callable).executeWithOptions(
+    {
+      summary: call.summary,
+      taskQueue: (long ? nodeLongTaskQueue : nodeTaskQueue)(workflowInfo().taskQueue, (call.args as { nodeId: string }).nodeId),
+      heartbeatTimeout: long ? LONG_DRIVER_HEARTBEAT_TIMEOUT : DRIVER_HEARTBEAT_TIMEOUT,
+    },
+    args,
+  );
 }
 
 function attemptsOf(err: unknown): number {

@@ -1,6 +1,6 @@
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
-import type { NodeRead, OperationActivities } from '../libs/contracts/src';
-import { execute } from './operation-runner';
+import type { ActivityOptions } from '@temporalio/workflow';
+import type { NodeRead } from '../libs/contracts/src';
+import { execute, proxiesOf } from './operation-runner';
 
 /**
  * Reads are quick and have no undo; when the node's agent is not polling, the read gives up after
@@ -16,7 +16,7 @@ const READ_OPTIONS: ActivityOptions = {
   },
 };
 
-const reads = proxyActivities<OperationActivities>(READ_OPTIONS);
+const reads = proxiesOf(READ_OPTIONS);
 
 /**
  * What the API asks a node's hypervisor (audit, a VM's live state, …): run as a short workflow so the call

@@ -53,13 +53,17 @@ export interface VmOpsWorkerOptions {
   snapshotLimitPerVm: number;
   /** WORKER_MAX_CACHED_WORKFLOWS; WORKER_MAX_CACHED_WORKFLOWS_DEFAULT otherwise. */
   maxCachedWorkflows?: number;
-  /** Inventory activities at once (the SDK's default, 100, unless set: a test of dispatch order keeps it small). */
+  /**
+   * Inventory steps at once, local or not (the SDK's default, 100, unless set: a test of dispatch order keeps it
+   * small).
+   */
   maxConcurrentActivityTaskExecutions?: number;
 }
 
 /**
  * The shared worker: every workflow type, the orchestration (inventory) activities and the reconciler's, on the
- * shared task queue. Driver steps run on the nodes' agents (apps/agent).
+ * shared task queue; the operations' inventory steps run here as local activities of their workflows. Driver steps run
+ * on the nodes' agents (apps/agent).
  */
 export function createVmOpsWorker(options: VmOpsWorkerOptions): Promise<Worker> {
   const { connection, namespace, taskQueue, workflowBundle } = options;
@@ -76,6 +80,7 @@ export function createVmOpsWorker(options: VmOpsWorkerOptions): Promise<Worker> 
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve(WORKFLOWS_PATH) }),
     maxCachedWorkflows: options.maxCachedWorkflows ?? WORKER_MAX_CACHED_WORKFLOWS_DEFAULT,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions,
+    maxConcurrentLocalActivityExecutions: options.maxConcurrentActivityTaskExecutions,
     interceptors: options.interceptors,
     shutdownGraceTime: '10 seconds',
   });
