@@ -1,18 +1,26 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { isTerminalOperationStatus, type InventoryActivities } from '@vmops/contracts';
-import { canTransition, type VmStatus } from '@vmops/domain';
+import { canTransition, VM_STATUSES, type VmStatus } from '@vmops/domain';
 import type { DataSource, EntityManager } from 'typeorm';
 import { step } from '@vmops/activities';
-import { deleteVmRecords, releaseOtherVms, releaseVmLock } from '@vmops/persistence';
+import { deleteVmRecords, releaseVmLock } from '@vmops/persistence';
 
-/** Moves a VM to `to`, refusing (permanently) a transition its state machine forbids. */
-async function transitionVm(tx: EntityManager, vmId: string, to: VmStatus): Promise<void> {
-  const [vm] = await tx.query(`SELECT status FROM vms WHERE id = $1 FOR UPDATE`, [vmId]);
+/**
+ * Moves a VM to `to`, refusing a transition its state machine forbids. One conditional UPDATE (a statement, no
+ * transaction around it: the step is a round trip to the database); only when it changes nothing is the VM read, to
+ * say why.
+ */
+async function transitionVm(db: Pick<DataSource, 'query'>, vmId: string, to: VmStatus): Promise<void> {
+  const from = VM_STATUSES.filter((status) => canTransition(status, to));
+  const [moved] = await db.query(`UPDATE vms SET status = $2, updated_at = now() WHERE id = $1 AND status = ANY($3::text[]) RETURNING id`, [
+    vmId,
+    to,
+    from,
+  ]);
+  if (moved.length) return;
+  const [vm] = await db.query(`SELECT status FROM vms WHERE id = $1`, [vmId]);
   if (!vm) throw ApplicationFailure.retryable(`VM ${vmId} is not in the inventory`, 'InventoryConflictError');
-  if (!canTransition(vm.status, to)) {
-    throw ApplicationFailure.retryable(`VM ${vmId} cannot go from ${vm.status} to ${to}`, 'InventoryConflictError');
-  }
-  await tx.query(`UPDATE vms SET status = $2, updated_at = now() WHERE id = $1`, [vmId, to]);
+  throw ApplicationFailure.retryable(`VM ${vmId} cannot go from ${vm.status} to ${to}`, 'InventoryConflictError');
 }
 
 /**
@@ -47,7 +55,7 @@ export function createInventoryActivities(dataSource: DataSource): InventoryActi
       return rows.length > 0;
     }),
 
-    recordVmStatus: step(({ vmId, powerState }) => dataSource.transaction((tx) => transitionVm(tx, vmId, powerState))),
+    recordVmStatus: step(({ vmId, powerState }) => transitionVm(dataSource, vmId, powerState)),
 
     discardVmRecord: step(({ vmId }) => dataSource.transaction((tx) => deleteVmRecords(tx, vmId))),
 
@@ -193,35 +201,32 @@ export function createInventoryActivities(dataSource: DataSource): InventoryActi
     releaseVmLock: step(({ vmId, operationId }) => releaseVmLock(dataSource, vmId, operationId)),
 
     // A finished operation's record is final: a second attempt of this step (its first committed, then its worker
-    // died) changes nothing, and neither does a workflow whose operation was settled without it.
-    finishOperation: step(({ operationId, vmId, progress }) =>
-      dataSource.transaction(async (tx) => {
-        const terminal = isTerminalOperationStatus(progress.status);
-        await tx.query(
-          `UPDATE operations SET status = $2, steps = $3::jsonb, error = $4::jsonb, updated_at = now(),
-             finished_at = CASE WHEN $5 THEN now() ELSE NULL END, children = $6::jsonb
-           WHERE id = $1 AND finished_at IS NULL`,
-          [
-            operationId,
-            progress.status,
-            JSON.stringify(progress.steps),
-            progress.error ? JSON.stringify(progress.error) : null,
-            terminal,
-            JSON.stringify(progress.children ?? []),
-          ],
-        );
-        if (terminal) await releaseOtherVms(tx, operationId, vmId);
-        if (!vmId) return;
-        // A stuck operation keeps its VM locked and flagged until a human has looked at it.
-        if (progress.status === 'stuck') {
-          await tx.query(`UPDATE vms SET status = 'error', updated_at = now() WHERE id = $1 AND current_operation_id = $2`, [
-            vmId,
-            operationId,
-          ]);
-        } else if (terminal) {
-          await releaseVmLock(tx, vmId, operationId);
-        }
-      }),
-    ),
+    // died) changes nothing, and neither does a workflow whose operation was settled without it. One statement: the
+    // record, and the VMs it held freed (its own kept, and flagged, when it is stuck: a human looks at it first).
+    finishOperation: step(async ({ operationId, vmId, progress }) => {
+      const terminal = isTerminalOperationStatus(progress.status);
+      await dataSource.query(
+        `WITH finished AS (
+           UPDATE operations SET status = $2, steps = $3::jsonb, error = $4::jsonb, updated_at = now(),
+                  finished_at = CASE WHEN $5 THEN now() ELSE NULL END, children = $6::jsonb
+            WHERE id = $1 AND finished_at IS NULL RETURNING id
+         ), released AS (
+           UPDATE vms SET current_operation_id = CASE WHEN $7 AND id = $8 THEN current_operation_id END,
+                  status = CASE WHEN $7 AND id = $8 THEN 'error' ELSE status END, updated_at = now()
+            WHERE $5 AND current_operation_id = $1 RETURNING id
+         )
+         SELECT (SELECT count(*) FROM finished) AS finished, (SELECT count(*) FROM released) AS released`,
+        [
+          operationId,
+          progress.status,
+          JSON.stringify(progress.steps),
+          progress.error ? JSON.stringify(progress.error) : null,
+          terminal,
+          JSON.stringify(progress.children ?? []),
+          progress.status === 'stuck',
+          vmId,
+        ],
+      );
+    }),
   };
 }
