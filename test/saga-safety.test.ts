@@ -306,6 +306,22 @@ describe('saga safety', () => {
       expect((await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/stop`)).status).toBe('succeeded');
     });
 
+    it('a cancel that finds no workflow for an operation marked running does not settle it as never started: 503, nothing changed', async () => {
+      const vm = await h.createVm(key);
+      const dying = apiDiesBeforeStart();
+      const stop = await sendAndDrop('vm.stop', 'POST', `/v1/vms/${vm.id}/stop`);
+      // As if its workflow had marked it running (a late start) and were not found by the cancel's lookup.
+      await h.dataSource.query(`UPDATE operations SET status = 'running' WHERE id = $1`, [stop.id]);
+      const cancel = await h.call('POST', `/v1/operations/${stop.id}/cancel`, { key });
+      expect({ status: cancel.status, code: cancel.body.error?.code }).toEqual({ status: 503, code: 'TEMPORAL_UNAVAILABLE' });
+      expect(await operationRow(stop.id)).toMatchObject({ status: 'running', finished_at: null });
+      expect(await vmRow(vm.id)).toMatchObject({ current_operation_id: stop.id });
+      // The reconciler's way out for it: its workflow is gone, so it ended.
+      expect(await settleIfStale(h.dataSource, async () => null, stop.id)).toMatchObject({ code: 'WORKFLOW_ENDED' });
+      expect(await vmRow(vm.id)).toMatchObject({ status: 'running', current_operation_id: null });
+      await dying.release();
+    });
+
     it('cancelling a never-started operation settles it at once and gives back what it reserved', async () => {
       const vm = await h.createVm(key);
       const dying = apiDiesBeforeStart();
