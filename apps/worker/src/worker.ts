@@ -81,6 +81,9 @@ export function createVmOpsWorker(options: VmOpsWorkerOptions): Promise<Worker> 
     maxCachedWorkflows: options.maxCachedWorkflows ?? WORKER_MAX_CACHED_WORKFLOWS_DEFAULT,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions,
     maxConcurrentLocalActivityExecutions: options.maxConcurrentActivityTaskExecutions,
+    // A workflow task holds its slot while its local (inventory) steps run: bounded alike, so that a backlog waits in
+    // Temporal's queues (dispatched fairly), not in this process's own first-in-first-out ones.
+    maxConcurrentWorkflowTaskExecutions: options.maxConcurrentActivityTaskExecutions,
     interceptors: options.interceptors,
     shutdownGraceTime: '10 seconds',
   });
