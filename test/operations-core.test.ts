@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { resolveTemporalCli } from '../scripts/temporal-dev-server';
 import { startHarness, type Harness } from './support/harness';
 import { recordHistory } from './support/histories';
+import { INVENTORY_ONLY_ERROR_TYPES, NON_RETRYABLE_ERROR_TYPES } from '../libs/contracts/src';
 
 /** The contract every VM operation shares: exclusivity, idempotency, dry run, cancel, wait, history. */
 describe('operations core', () => {
@@ -234,6 +235,17 @@ describe('operations core', () => {
       .map((e) => text(e.userMetadata?.summary));
     expect(activities).toEqual([['startVm', planned[0].summary]]);
     expect(local).toEqual(['Mark the operation running', planned[1].summary, 'Record the operation as succeeded']);
+
+    // What the history holds for the driver step is what it needs: its policy names the failure types a driver
+    // call can raise, not the inventory's; a step that succeeded at its first try reports no attempt.
+    const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes)!.activityTaskScheduledEventAttributes!;
+    expect([...(scheduled.retryPolicy?.nonRetryableErrorTypes ?? [])].sort()).toEqual(
+      NON_RETRYABLE_ERROR_TYPES.filter((t) => !INVENTORY_ONLY_ERROR_TYPES.includes(t)).sort(),
+    );
+    expect(scheduled.retryPolicy?.nonRetryableErrorTypes).not.toContain('InventoryConflictError');
+    const completed = events.find((e) => e.activityTaskCompletedEventAttributes)!.activityTaskCompletedEventAttributes!;
+    expect(text(completed.result?.payloads?.[0])).toEqual({});
+    expect(op.steps.map((s: { attempts: number }) => s.attempts)).toEqual([1, 1]);
   });
 
   it('cancels a running operation: what it did is undone and it ends cancelled', async () => {

@@ -20,6 +20,7 @@ import {
 } from '@temporalio/workflow';
 import {
   finalizeUpdate,
+  INVENTORY_ONLY_ERROR_TYPES,
   isDriverActivity,
   isWaitStep,
   NodeIdKey,
@@ -87,14 +88,27 @@ export const BOOKKEEPING_OPTIONS: ActivityOptions = {
  */
 const INVENTORY_STEP_TIMEOUT = '1 minute';
 
-/** One retry policy's activities: remote ones (driver calls, on the nodes' queues) and local ones (inventory). */
+/** One retry policy's activities: driver calls (on the nodes' queues), and inventory steps, local or (before
+ * `local-inventory-steps`) remote. */
 export interface Proxies {
+  driver: ActivityInterfaceFor<OperationActivities>;
   remote: ActivityInterfaceFor<OperationActivities>;
   local: LocalActivityInterfaceFor<OperationActivities>;
 }
 
+/**
+ * A driver call's retry policy is recorded in the history with every call: it leaves out the failure types only
+ * inventory steps raise (INVENTORY_ONLY_ERROR_TYPES), which no driver call can meet. Which types end a step is
+ * still decided here, by one list per policy.
+ */
+function driverRetryPolicy(retry: ActivityOptions['retry']): ActivityOptions['retry'] {
+  const types = retry?.nonRetryableErrorTypes;
+  return types ? { ...retry, nonRetryableErrorTypes: types.filter((t) => !INVENTORY_ONLY_ERROR_TYPES.includes(t)) } : retry;
+}
+
 export function proxiesOf(options: ActivityOptions): Proxies {
   return {
+    driver: proxyActivities<OperationActivities>({ ...options, retry: driverRetryPolicy(options.retry) }),
     remote: proxyActivities<OperationActivities>(options),
     local: proxyLocalActivities<OperationActivities>({
       startToCloseTimeout: INVENTORY_STEP_TIMEOUT,
@@ -143,7 +157,7 @@ export function execute(proxies: Proxies, call: ActivityCall, observed?: unknown
     );
   }
   const long = isLongDriverCall(call);
-  return (proxies.remote[call.activity] as unknown as Callable).executeWithOptions(
+  return (proxies.driver[call.activity] as unknown as Callable).executeWithOptions(
     {
       summary: call.summary,
       taskQueue: (long ? nodeLongTaskQueue : nodeTaskQueue)(workflowInfo().taskQueue, (call.args as { nodeId: string }).nodeId),
@@ -260,7 +274,7 @@ export async function runOperation(ids: { operationId: string; vmId: string | nu
           : () => execute(steps, step.do, step.do.observes ? results.get(step.do.observes) : undefined);
         const report = shielded ? await CancellationScope.nonCancellable(run) : await run();
         results.set(step.name, report.result ?? null);
-        record.attempts = report.attempt;
+        record.attempts = report.attempt ?? 1;
         record.status = 'succeeded';
       } catch (err) {
         record.attempts = attemptsOf(err);

@@ -10,7 +10,7 @@ import { DriverError } from '@vmops/driver';
 export type ReportProgress = (progress: number | StepProgress) => void;
 
 /**
- * Wraps an activity so that it reports the attempt it succeeded on and what it read, and so that its failure
+ * Wraps an activity so that it reports the attempt it succeeded on (when not the first) and what it read, and so that its failure
  * carries the attempt count and the driver error's type. Whether that type is retried is the caller's retry
  * policy's decision alone (see NON_RETRYABLE_ERROR_TYPES in the runner's step options, none in its undo
  * options): a failure marked non-retryable here would overrule it.
@@ -30,7 +30,9 @@ export function step<A, R = void>(work: (args: A, progress: ReportProgress) => P
     const beat = heartbeatTimeoutMs ? setInterval(() => ctx.heartbeat(last), Math.max(200, heartbeatTimeoutMs / 4)) : null;
     try {
       const result = await work(args, progress);
-      return result === undefined ? { attempt } : { attempt, result };
+      const report: StepReport<R> = attempt > 1 ? { attempt } : {};
+      if (result !== undefined) report.result = result;
+      return report;
     } catch (err) {
       throw toFailure(err, attempt);
     } finally {

@@ -12,9 +12,12 @@ import {
 } from '../../driver/src/driver';
 import type { DrainMigrationLaunch, ScheduledLaunch, SnapshotCreateInput, SnapshotDeleteInput, VmPowerState } from './workflows';
 
-/** What every step activity resolves to: the attempt that succeeded (1 = first try) and what it read, if anything. */
+/**
+ * What every step activity resolves to: the attempt that succeeded and what it read, if anything. The attempt is
+ * left out when it is the first (each report is recorded in the workflow's history; most steps succeed at once).
+ */
 export interface StepReport<R = unknown> {
-  attempt: number;
+  attempt?: number;
   result?: R;
 }
 

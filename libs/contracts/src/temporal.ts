@@ -25,6 +25,13 @@ export const finalizeUpdate = defineUpdate<{ finalizedAt: string }>('finalize');
  */
 export const UNDO_NON_RETRYABLE_ERROR_TYPES = ['MisroutedStep', 'PlanError', 'DriverNotFoundError'] as const;
 
+/**
+ * Failure types only inventory steps raise (the worker's writes in PostgreSQL), never a driver call. A driver
+ * call's retry policy is recorded in the history with every call, so it names only the types a driver step can
+ * raise (see driverRetryPolicy).
+ */
+export const INVENTORY_ONLY_ERROR_TYPES: readonly string[] = ['PlanError', 'InventoryConflictError'];
+
 /** Failure types after which a forward step is not retried: retrying cannot change the answer. */
 export const NON_RETRYABLE_ERROR_TYPES = [
   'DriverInvalidStateError',
