@@ -709,8 +709,10 @@ describe('the stack as the README starts it (embedded PostgreSQL)', () => {
   it('vmctl --wait in a real terminal: a progress bar of the steps, each retry, the undo while it compensates, and how it ended', async () => {
     const admin = typed(stack!.adminKey());
     // Every driver call takes 400 ms; the first two stops fail as an unreachable node would (the step retries); the
-    // rollback's attach fails for good (the rollback is undone).
+    // rollback's attach fails for good (the rollback is undone). The attach takes longer than vmctl's refresh (1 s,
+    // besides the status changes the event stream announces), so that a refresh lands while it runs.
     await unwrap(admin.PUT('/v1/admin/simulator/latency', { body: { method: '*', ms: 400 } }));
+    await unwrap(admin.PUT('/v1/admin/simulator/latency', { body: { method: 'attachDisk', ms: 2500 } }));
     await unwrap(admin.POST('/v1/admin/simulator/faults', { body: { method: 'stopVm', failCalls: 2, error: 'unavailable' } }));
     await unwrap(admin.POST('/v1/admin/simulator/faults', { body: { method: 'attachDisk', failCalls: 1, error: 'invalid_state' } }));
     try {
