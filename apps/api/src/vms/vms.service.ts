@@ -61,6 +61,19 @@ export interface PowerOptions {
   force?: boolean;
 }
 
+/**
+ * What hangs on a VM row `v` (its disks and its interfaces), as two JSON columns of the same statement: a page of VMs
+ * or one VM is read in one round trip.
+ */
+const VM_PARTS = `(SELECT coalesce(json_agg(json_build_object('id', d.id, 'vmId', d.vm_id, 'position', d.position, 'sizeGb', d.size_gb)), '[]')
+     FROM disks d WHERE d.vm_id = v.id) AS disk_list,
+  (SELECT coalesce(json_agg(json_build_object('id', n.id, 'vmId', n.vm_id, 'position', n.position, 'mac', n.mac,
+                                              'network', n.network, 'ipAddress', n.ip_address)), '[]')
+     FROM network_interfaces n WHERE n.vm_id = v.id) AS nic_list`;
+
+/** A row of `vms` with VM_PARTS. */
+type VmRow = Record<string, unknown> & { disk_list: DiskEntity[]; nic_list: NetworkInterfaceEntity[] };
+
 interface PowerSpec {
   operation: OperationEntry<VmPowerInput>;
   requires: VmStatus;
@@ -112,7 +125,6 @@ export class VmsService {
   constructor(
     @InjectRepository(VmEntity) private readonly vms: Repository<VmEntity>,
     @InjectRepository(DiskEntity) private readonly disks: Repository<DiskEntity>,
-    @InjectRepository(NetworkInterfaceEntity) private readonly nics: Repository<NetworkInterfaceEntity>,
     @InjectRepository(TemplateEntity) private readonly templates: Repository<TemplateEntity>,
     private readonly operations: OperationsService,
     private readonly locks: VmLockService,
@@ -147,23 +159,16 @@ export class VmsService {
           `WITH page AS (
              SELECT id, ${column} AS sort_key, ${column}::text AS key, hostname FROM ${source} vms WHERE ${where}${after}
               ORDER BY ${column} ${direction}, hostname ${direction} LIMIT ${query.limit + 1} OFFSET ${query.offset})
-           SELECT page.key, v.*,
-                  (SELECT coalesce(json_agg(json_build_object('id', d.id, 'vmId', d.vm_id, 'position', d.position, 'sizeGb', d.size_gb)), '[]')
-                     FROM disks d WHERE d.vm_id = v.id) AS disk_list,
-                  (SELECT coalesce(json_agg(json_build_object('id', n.id, 'vmId', n.vm_id, 'position', n.position, 'mac', n.mac,
-                                                              'network', n.network, 'ipAddress', n.ip_address)), '[]')
-                     FROM network_interfaces n WHERE n.vm_id = v.id) AS nic_list
+           SELECT page.key, v.*, ${VM_PARTS}
              FROM page JOIN vms v ON v.id = page.id
             ORDER BY page.sort_key ${direction}, page.hostname ${direction}`,
           page,
-        ) as Promise<
-          (Record<string, unknown> & { key: string; hostname: string; disk_list: DiskEntity[]; nic_list: NetworkInterfaceEntity[] })[]
-        >,
+        ) as Promise<(VmRow & { key: string; hostname: string })[]>,
         query.total ? this.countWhere(where, params) : Promise.resolve(undefined),
       ]),
     );
     const pageRows = rows.slice(0, query.limit);
-    const items = pageRows.map((row) => toVmView(entityOfRow(this.vms.manager.connection, VmEntity, row), row.disk_list, row.nic_list));
+    const items = pageRows.map((row) => this.viewOfRow(row));
     if (query.live) await this.addLiveStatus(items);
     const last = pageRows[pageRows.length - 1];
     return {
@@ -264,10 +269,18 @@ export class VmsService {
     };
   }
 
+  /** One VM with its disks and interfaces, in one statement. */
   async get(principal: Principal, id: string): Promise<VmView> {
-    const vm = await this.vms.findOneBy({ id, tenantId: principal.tenantId });
-    if (!vm) throw notFound('VM', id);
-    return toVmView(vm, await this.disks.findBy({ vmId: vm.id }), await this.nics.findBy({ vmId: vm.id }));
+    const [row]: VmRow[] = await this.vms.manager.query(`SELECT v.*, ${VM_PARTS} FROM vms v WHERE v.id = $1 AND v.tenant_id = $2`, [
+      id,
+      principal.tenantId,
+    ]);
+    if (!row) throw notFound('VM', id);
+    return this.viewOfRow(row);
+  }
+
+  private viewOfRow(row: VmRow): VmView {
+    return toVmView(entityOfRow(this.vms.manager.connection, VmEntity, row), row.disk_list, row.nic_list);
   }
 
   /** ?live=true: one audit per node the page touches, read through the nodes' agents. */
