@@ -78,6 +78,46 @@ describe('admin role, API keys, and the reset of a stuck VM', () => {
     expect((await h.call('GET', '/v1/vms', { key: created.body.key })).status).toBe(401);
   });
 
+  it('follows a key changed in the database by another process (revoked, demoted, deleted) within moments', async () => {
+    // The API keeps who a key is between requests; what another API process or an operator does to the key in the
+    // database must still count as soon as it commits.
+    const tenant = await h.newTenant('admin');
+    const made = async (role: 'member' | 'admin') =>
+      (await h.call('POST', '/v1/api-keys', { key: tenant.apiKey, body: { name: `k-${role}`, role } })).body as { id: string; key: string };
+    /** How long after the change `request` answered `status` (polled), or null after 2 s. */
+    const answeredWithin = async (request: () => Promise<{ status: number }>, status: number) => {
+      const t0 = Date.now();
+      while (Date.now() - t0 < 2000) {
+        if ((await request()).status === status) return Date.now() - t0;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      return null;
+    };
+    const listVms = (key: string) => () => h.call('GET', '/v1/vms', { key });
+    const listNodes = (key: string) => () => h.call('GET', '/v1/nodes', { key });
+
+    const revoked = await made('member');
+    for (let i = 0; i < 3; i++) expect((await listVms(revoked.key)()).status).toBe(200);
+    await h.dataSource.query(`UPDATE api_keys SET revoked_at = now() WHERE id = $1`, [revoked.id]);
+    expect(await answeredWithin(listVms(revoked.key), 401)).toBeLessThan(500);
+
+    const demoted = await made('admin');
+    const probe = { name: `probe-${Date.now().toString(36)}`, datacenter: 'dc9', cpus: 1, memoryMb: 1024, storageGb: 10 };
+    expect((await h.call('POST', '/v1/nodes', { key: demoted.key, body: probe })).status).toBe(201);
+    await h.dataSource.query(`UPDATE api_keys SET role = 'member' WHERE id = $1`, [demoted.id]);
+    const create = () => h.call('POST', '/v1/nodes', { key: demoted.key, body: { ...probe, name: `${probe.name}-2` } });
+    expect(await answeredWithin(create, 403)).toBeLessThan(500);
+    expect((await listNodes(demoted.key)()).status).toBe(200);
+
+    const deleted = await made('member');
+    expect((await listVms(deleted.key)()).status).toBe(200);
+    await h.dataSource.query(`DELETE FROM api_keys WHERE id = $1`, [deleted.id]);
+    expect(await answeredWithin(listVms(deleted.key), 401)).toBeLessThan(500);
+
+    // A made-up key is refused every time, however often it is tried.
+    for (let i = 0; i < 3; i++) expect((await listVms('vmo_made-up-key-of-thirty-two-chars')()).status).toBe(401);
+  });
+
   it('resets a stuck VM after a human fixed its node, recorded as an operation', async () => {
     await h.sim.injectFault({ method: 'startVm', error: 'invalid_state', message: 'the node refuses to start guests' });
     // An undo that cannot succeed however often it is tried: the node no longer has the disk's storage.

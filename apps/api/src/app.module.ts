@@ -17,6 +17,7 @@ import { AdminController } from './admin/admin.controller';
 import { AdminService } from './admin/admin.service';
 import { ApiKeysController } from './api-keys/api-keys.controller';
 import { ApiKeysService } from './api-keys/api-keys.service';
+import { ApiKeyLookup } from './auth/api-key-lookup';
 import { ApiKeyGuard } from './auth/auth';
 import { CatalogController } from './catalog/catalog.controller';
 import { NodesService } from './catalog/nodes.service';
@@ -54,13 +55,17 @@ import { VmsService } from './vms/vms.service';
 import { MigrationService } from './vms/migration.service';
 import { CopyDiskModule } from './disks/disk.copy.endpoint';
 
-/** Global: every resource's service launches operations (OperationsService) and takes VM locks (VmLockService). */
+/**
+ * Global: every resource's service launches operations (OperationsService) and takes VM locks (VmLockService); every
+ * request's key is looked up by ApiKeyLookup, which follows the database's announcements as /wait and the event
+ * stream do (DatabaseNotificationsService, the API's one listening connection).
+ */
 @Global()
 @Module({
   imports: [TypeOrmModule.forFeature([OperationEntity])],
   controllers: [OperationsController, EventsController],
-  providers: [OperationsService, VmLockService, OperationEventsService, DatabaseNotificationsService],
-  exports: [OperationsService, VmLockService],
+  providers: [OperationsService, VmLockService, OperationEventsService, DatabaseNotificationsService, ApiKeyLookup],
+  exports: [OperationsService, VmLockService, ApiKeyLookup],
 })
 export class OperationsModule {}
 

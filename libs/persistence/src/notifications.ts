@@ -1,7 +1,8 @@
 import { Client } from 'pg';
 import { API_KEY_REVOKED_CHANNEL, OPERATION_EVENTS_CHANNEL } from './migrations/1764060000000-event-notify-and-read-indexes';
+import { API_KEY_CHANGED_CHANNEL } from './migrations/1764130000000-api-key-change-notify';
 
-export { API_KEY_REVOKED_CHANNEL, OPERATION_EVENTS_CHANNEL };
+export { API_KEY_CHANGED_CHANNEL, API_KEY_REVOKED_CHANNEL, OPERATION_EVENTS_CHANNEL };
 
 /** One operation event as NOTIFY announced it (the trigger of operation_events). */
 export interface OperationEventNotice {
@@ -14,6 +15,8 @@ export interface OperationEventNotice {
 export interface NotificationHandlers {
   operationEvent?(notice: OperationEventNotice): void;
   apiKeyRevoked?(apiKeyId: string): void;
+  /** A key was revoked, deleted or changed (its id), or every key may have (`*`: the table was truncated). */
+  apiKeyChanged?(apiKeyId: string): void;
   /**
    * The listening connection is (again) up. What was announced while it was down is lost, so a listener
    * catches up from the tables here.
@@ -97,12 +100,15 @@ export class DatabaseNotifications {
         if (notice) for (const h of this.handlers) h.operationEvent?.(notice);
       } else if (msg.channel === API_KEY_REVOKED_CHANNEL && msg.payload) {
         for (const h of this.handlers) h.apiKeyRevoked?.(msg.payload);
+      } else if (msg.channel === API_KEY_CHANGED_CHANNEL && msg.payload) {
+        for (const h of this.handlers) h.apiKeyChanged?.(msg.payload);
       }
     });
     try {
       await client.connect();
       await client.query(`LISTEN ${OPERATION_EVENTS_CHANNEL}`);
       await client.query(`LISTEN ${API_KEY_REVOKED_CHANNEL}`);
+      await client.query(`LISTEN ${API_KEY_CHANGED_CHANNEL}`);
     } catch (err) {
       lost(err instanceof Error ? err.message : String(err));
       return;

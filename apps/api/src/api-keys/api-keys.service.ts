@@ -3,6 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { apiKeyDisplayPrefix, generateApiKey, hashApiKey } from '@vmops/domain';
 import { ApiKeyEntity, type ApiKeyRole } from '@vmops/persistence';
 import { IsNull, type Repository } from 'typeorm';
+import { ApiKeyLookup } from '../auth/api-key-lookup';
 import type { Principal } from '../auth/auth';
 import { ApiError, notFound } from '../common/api-error';
 
@@ -29,7 +30,10 @@ function keyView(k: ApiKeyEntity): ApiKeyView {
 /** The tenant's API keys. A key is shown once, when it is created; only its hash is stored. */
 @Injectable()
 export class ApiKeysService {
-  constructor(@InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>) {}
+  constructor(
+    @InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>,
+    private readonly lookup: ApiKeyLookup,
+  ) {}
 
   async create(principal: Principal, name: string, role: ApiKeyRole): Promise<ApiKeyView & { key: string }> {
     if (role === 'admin' && principal.role !== 'admin') {
@@ -54,9 +58,13 @@ export class ApiKeysService {
     return { items: rows.map(keyView), total: rows.length };
   }
 
-  /** Revoked at once; revoking a revoked key changes nothing. */
+  /**
+   * Revoked at once: this process forgets the key before answering (other API processes, as its revocation is
+   * announced). Revoking a revoked key changes nothing.
+   */
   async revoke(principal: Principal, id: string): Promise<void> {
     const result = await this.keys.update({ id, tenantId: principal.tenantId, revokedAt: IsNull() }, { revokedAt: new Date() });
+    if (result.affected) this.lookup.forget(id);
     if (!result.affected && !(await this.keys.existsBy({ id, tenantId: principal.tenantId }))) throw notFound('API key', id);
   }
 }

@@ -1,12 +1,11 @@
 import { applyDecorators, CanActivate, createParamDecorator, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ApiExtension } from '@nestjs/swagger';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { hashApiKey } from '@vmops/domain';
 import type { ApiKeyRole } from '@vmops/persistence';
 import type { Request } from 'express';
-import type { DataSource } from 'typeorm';
 import { ApiError } from '../common/api-error';
+import { ApiKeyLookup } from './api-key-lookup';
 
 export interface Principal {
   tenantId: string;
@@ -35,7 +34,7 @@ export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: Execution
 export class ApiKeyGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly keys: ApiKeyLookup,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
@@ -45,12 +44,10 @@ export class ApiKeyGuard implements CanActivate {
     if (!match) {
       throw new ApiError('UNAUTHENTICATED', 'send your API key as "Authorization: Bearer <key>"');
     }
-    const [row] = await this.dataSource.query(`SELECT id, tenant_id, role FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL`, [
-      hashApiKey(match[1]),
-    ]);
-    if (!row) throw new ApiError('UNAUTHENTICATED', 'the API key is not valid or has been revoked');
-    req.principal = { tenantId: row.tenant_id, apiKeyId: row.id, role: row.role };
-    if (row.role !== 'admin' && this.reflector.getAllAndOverride<boolean>(ADMIN, [ctx.getHandler(), ctx.getClass()])) {
+    const principal = await this.keys.principalOf(hashApiKey(match[1]));
+    if (!principal) throw new ApiError('UNAUTHENTICATED', 'the API key is not valid or has been revoked');
+    req.principal = principal;
+    if (principal.role !== 'admin' && this.reflector.getAllAndOverride<boolean>(ADMIN, [ctx.getHandler(), ctx.getClass()])) {
       throw new ApiError('ADMIN_REQUIRED', 'this endpoint needs an admin API key');
     }
     return true;

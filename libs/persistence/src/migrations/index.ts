@@ -16,6 +16,7 @@ import { TenantTemplates1764090000000 } from './1764090000000-tenant-templates';
 import { InterfaceAddresses1764100000000 } from './1764100000000-interface-addresses';
 import { HostnameCaseInsensitive1764110000000 } from './1764110000000-hostname-case-insensitive';
 import { ApiKeyPrefix1764120000000 } from './1764120000000-api-key-prefix';
+import { ApiKeyChangeNotify1764130000000 } from './1764130000000-api-key-change-notify';
 
 /** Every migration, oldest first. A new one is added here and committed with its entity change. */
 export const MIGRATIONS = [
@@ -37,4 +38,5 @@ export const MIGRATIONS = [
   InterfaceAddresses1764100000000,
   HostnameCaseInsensitive1764110000000,
   ApiKeyPrefix1764120000000,
+  ApiKeyChangeNotify1764130000000,
 ];
