@@ -1,10 +1,14 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Client as PgClient } from 'pg';
 import { api, percentile, QUICK, report, round, startBenchStack, withDatabase, type BenchStack } from './support';
 
 /**
  * The list endpoints at 100k VMs and 1M operations (--quick: 10k and 100k), each against the SQL that reads the
- * same page straight from PostgreSQL, in the same run: p50/p99 of sequential requests.
+ * same page straight from PostgreSQL, in the same run: p50/p99 of sequential requests. One VM by id and the first
+ * page are also measured against a bare HTTP server doing the same work without a framework (bare-http.process.ts):
+ * the machine's floor for an authenticated read.
  */
 async function seed(db: PgClient, vms: number, operations: number): Promise<{ tenantId: string; vmId: string }> {
   const [{ id: tenantId }] = (await db.query(`SELECT id FROM tenants WHERE name = 'demo'`)).rows;
@@ -45,6 +49,25 @@ async function seed(db: PgClient, vms: number, operations: number): Promise<{ te
   return { tenantId, vmId };
 }
 
+/** The bare HTTP baseline, in a process of its own; resolves to its URL once it listens. */
+async function startBareHttp(databaseUrl: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [path.join(__dirname, 'bare-http.process.js'), databaseUrl], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the bare HTTP server did not start')), 30_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      const match = /port (\d+)/.exec(chunk.toString());
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    });
+    child.once('exit', () => reject(new Error('the bare HTTP server exited')));
+  });
+  return { url: `http://127.0.0.1:${port}`, child };
+}
+
 async function timeIt(runs: number, work: () => Promise<unknown>): Promise<number[]> {
   for (let i = 0; i < 5; i++) await work();
   const times: number[] = [];
@@ -62,6 +85,12 @@ async function main(): Promise<void> {
   const operations = QUICK ? 100_000 : 1_000_000;
   const runs = QUICK ? 20 : 300;
   const stack: BenchStack = await startBenchStack();
+  const bareHttp = await startBareHttp(stack.databaseUrl);
+  const bareGet = async (route: string) => {
+    const res = await fetch(`${bareHttp.url}${route}`, { headers: { authorization: `Bearer ${stack.apiKey}` } });
+    if (res.status !== 200) throw new Error(`bare HTTP ${route}: ${res.status}`);
+    return res.json();
+  };
   try {
     const rows: Record<string, string | number>[] = [];
     await withDatabase(stack, async (db) => {
@@ -82,10 +111,16 @@ async function main(): Promise<void> {
           tenantId,
           ...params,
         ]);
-      const cases: { what: string; route: string; sql: () => Promise<unknown>; target: number }[] = [
+      const cases: { what: string; route: string; sql: () => Promise<unknown>; bare?: string; target: number }[] = [
         // The floor: one VM by id, the smallest authenticated read (its key checked, one row, a small answer).
-        { what: 'floor: one VM by id', route: `/v1/vms/${vmId}`, sql: () => vmPage('AND id = $2', 'hostname', [vmId]), target: 10 },
-        { what: 'VMs, first page', route: '/v1/vms?limit=100', sql: () => vmPage('', 'hostname, id', []), target: 10 },
+        {
+          what: 'floor: one VM by id',
+          route: `/v1/vms/${vmId}`,
+          sql: () => vmPage('AND id = $2', 'hostname', [vmId]),
+          bare: `/vm/${vmId}`,
+          target: 10,
+        },
+        { what: 'VMs, first page', route: '/v1/vms?limit=100', sql: () => vmPage('', 'hostname, id', []), bare: '/vms', target: 10 },
         {
           what: 'VMs, a page in the middle (cursor)',
           route: `/v1/vms?limit=100&cursor=${deepCursor}`,
@@ -139,12 +174,17 @@ async function main(): Promise<void> {
       for (const c of cases) {
         const ours = await timeIt(runs, () => api(stack, 'GET', c.route));
         const sql = await timeIt(runs, c.sql);
+        const bare = c.bare ? await timeIt(runs, () => bareGet(c.bare!)) : null;
         const p99 = percentile(ours, 99);
         rows.push({
           what: c.what,
           'API p50/p99 ms': `${round(percentile(ours, 50), 1)} / ${round(p99, 1)}`,
           'SQL p50/p99 ms': `${round(percentile(sql, 50), 1)} / ${round(percentile(sql, 99), 1)}`,
           'API/SQL p99': round(p99 / percentile(sql, 99)),
+          ...(bare && {
+            'bare HTTP p50/p99 ms': `${round(percentile(bare, 50), 1)} / ${round(percentile(bare, 99), 1)}`,
+            'API/bare HTTP p50 / p99': `${round(percentile(ours, 50) / percentile(bare, 50))} / ${round(p99 / percentile(bare, 99))}`,
+          }),
           target: `p99 ≤ ${c.target} ms`,
           met: p99 <= c.target ? 'yes' : 'no',
         });
@@ -159,6 +199,7 @@ async function main(): Promise<void> {
     });
     report('reads', rows, { vms, operations, runs });
   } finally {
+    bareHttp.child.kill();
     await stack.stop();
   }
 }
