@@ -1,5 +1,6 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { findActiveApiKey } from '@vmops/persistence';
 import type { DataSource } from 'typeorm';
 import { DatabaseNotificationsService } from '../events/database-notifications.service';
 import type { Principal } from './auth';
@@ -50,14 +51,12 @@ export class ApiKeyLookup implements OnModuleDestroy {
     const kept = this.known.get(keyHash);
     if (kept && kept.expiresAt > Date.now() && this.notifications.listening) return kept.principal;
     const epoch = this.epoch;
-    const [row] = await this.dataSource.query(`SELECT id, tenant_id, role FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL`, [
-      keyHash,
-    ]);
-    if (!row) {
+    const key = await findActiveApiKey(this.dataSource, keyHash);
+    if (!key) {
       this.known.delete(keyHash);
       return null;
     }
-    const principal: Principal = { tenantId: row.tenant_id, apiKeyId: row.id, role: row.role };
+    const principal: Principal = { tenantId: key.tenantId, apiKeyId: key.id, role: key.role };
     if (epoch === this.epoch && this.notifications.listening) {
       this.known.delete(keyHash);
       if (this.known.size >= KEY_CACHE_MAX) this.known.delete(this.known.keys().next().value as string);

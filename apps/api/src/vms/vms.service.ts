@@ -9,11 +9,14 @@ import { macFromId, type GroupNeighbour, type VmStatus } from '@vmops/domain';
 import {
   DiskEntity,
   entityOfRow,
+  findVmWithParts,
   groupNeighbours,
   lockAntiAffinityGroups,
   NetworkInterfaceEntity,
   TemplateEntity,
+  VM_PARTS,
   VmEntity,
+  type VmPartsRow,
 } from '@vmops/persistence';
 import { randomBytes, randomUUID, scryptSync } from 'node:crypto';
 import type { EntityManager, Repository } from 'typeorm';
@@ -61,18 +64,8 @@ export interface PowerOptions {
   force?: boolean;
 }
 
-/**
- * What hangs on a VM row `v` (its disks and its interfaces), as two JSON columns of the same statement: a page of VMs
- * or one VM is read in one round trip.
- */
-const VM_PARTS = `(SELECT coalesce(json_agg(json_build_object('id', d.id, 'vmId', d.vm_id, 'position', d.position, 'sizeGb', d.size_gb)), '[]')
-     FROM disks d WHERE d.vm_id = v.id) AS disk_list,
-  (SELECT coalesce(json_agg(json_build_object('id', n.id, 'vmId', n.vm_id, 'position', n.position, 'mac', n.mac,
-                                              'network', n.network, 'ipAddress', n.ip_address)), '[]')
-     FROM network_interfaces n WHERE n.vm_id = v.id) AS nic_list`;
-
 /** A row of `vms` with VM_PARTS. */
-type VmRow = Record<string, unknown> & { disk_list: DiskEntity[]; nic_list: NetworkInterfaceEntity[] };
+type VmRow = VmPartsRow<DiskEntity, NetworkInterfaceEntity>;
 
 interface PowerSpec {
   operation: OperationEntry<VmPowerInput>;
@@ -271,10 +264,7 @@ export class VmsService {
 
   /** One VM with its disks and interfaces, in one statement. */
   async get(principal: Principal, id: string): Promise<VmView> {
-    const [row]: VmRow[] = await this.vms.manager.query(`SELECT v.*, ${VM_PARTS} FROM vms v WHERE v.id = $1 AND v.tenant_id = $2`, [
-      id,
-      principal.tenantId,
-    ]);
+    const row = await findVmWithParts<DiskEntity, NetworkInterfaceEntity>(this.vms.manager, principal.tenantId, id);
     if (!row) throw notFound('VM', id);
     return this.viewOfRow(row);
   }

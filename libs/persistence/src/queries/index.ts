@@ -7,3 +7,5 @@ export * from './operations';
 export * from './snapshot-schedules';
 export * from './vm-lock';
 export * from './disks';
+export * from './api-keys';
+export * from './vms';
