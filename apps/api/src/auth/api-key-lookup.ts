@@ -48,15 +48,18 @@ export class ApiKeyLookup implements OnModuleDestroy {
   /** The key's principal, or null when no valid key has this hash. */
   async principalOf(keyHash: string): Promise<Principal | null> {
     this.notifications.start();
+    // What was kept may have missed an announcement while the listening connection was down: it is dropped.
+    if (!this.notifications.listening) this.known.clear();
     const kept = this.known.get(keyHash);
-    if (kept && kept.expiresAt > Date.now() && this.notifications.listening) return kept.principal;
+    if (kept && kept.expiresAt > Date.now()) return kept.principal;
     const epoch = this.epoch;
     const key = await findActiveApiKey(this.dataSource, keyHash);
     if (!key) {
       this.known.delete(keyHash);
       return null;
     }
-    const principal: Principal = { tenantId: key.tenantId, apiKeyId: key.id, role: key.role };
+    // Shared by every request that presents the key while it is kept: frozen, so that none can change it for the others.
+    const principal: Principal = Object.freeze({ tenantId: key.tenantId, apiKeyId: key.id, role: key.role });
     if (epoch === this.epoch && this.notifications.listening) {
       this.known.delete(keyHash);
       if (this.known.size >= KEY_CACHE_MAX) this.known.delete(this.known.keys().next().value as string);
