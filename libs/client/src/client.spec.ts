@@ -24,6 +24,40 @@ describe('the typed client', () => {
     expect(known.length).toBeGreaterThan(FINAL_OPERATION_STATUSES.length);
   });
 
+  it('follows an operation in order: an older read that answers late is not shown, nothing after the final view', async () => {
+    // The first read (running) answers only after the second (succeeded): as a read of a running operation, which asks
+    // its workflow for progress, can be slower than the read that sees it finished.
+    let reads = 0;
+    let releaseFirst: () => void = () => undefined;
+    const view = (status: string) => ({ id: 'op-1', type: 'vm.start', status, progress: { stepsDone: 0, stepsTotal: 1 } });
+    const fetch = async (input: Request | string | URL, init?: RequestInit) => {
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      if (url.pathname === '/v1/events') {
+        // One event for the operation, then the stream stays open until the follower aborts it.
+        const body = new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode('id: 1\nevent: operation\ndata: {"operationId":"op-1","status":"succeeded"}\n\n'));
+            init?.signal?.addEventListener('abort', () => controller.error(new Error('aborted')));
+          },
+        });
+        return new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream' } });
+      }
+      reads += 1;
+      if (reads === 1) {
+        await new Promise<void>((r) => (releaseFirst = r));
+        return Response.json(view('running'));
+      }
+      setTimeout(() => releaseFirst(), 20);
+      return Response.json(view('succeeded'));
+    };
+    const api = createVmopsClient({ baseUrl: 'http://api.test', fetch: fetch as typeof globalThis.fetch });
+    const seen: string[] = [];
+    const end = await followOperation(api, 'op-1', { onUpdate: (op) => seen.push(op.status), refreshMs: 60_000 });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(end.status).toBe('succeeded');
+    expect(seen).toEqual(['succeeded']);
+  });
+
   it('reads an error answer into its code, message and details', () => {
     const response = new Response(null, { status: 409, statusText: 'Conflict' });
     const error = VmopsApiError.of(response, {

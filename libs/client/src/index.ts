@@ -160,7 +160,8 @@ export async function* operationEvents(
 /**
  * Follows one operation to its end over the event stream: `onUpdate` gets the operation's view when it starts, on
  * every event of it, and every `refreshMs` while it runs (steps and attempts change between status events; the refresh
- * also covers a change made before the stream was open). The final view is returned.
+ * also covers a change made before the stream was open). Views come in the order they were read, the final one last.
+ * The final view is returned.
  */
 export async function followOperation(
   client: VmopsClient,
@@ -173,18 +174,32 @@ export async function followOperation(
   let done: (op: Operation) => void = () => undefined;
   let failed: (err: unknown) => void = () => undefined;
   const ended = new Promise<Operation>((resolve, reject) => ((done = resolve), (failed = reject)));
-  const see = (op: Operation) => {
+  // Reads overlap (the timer's, an event's), and a read of a running operation takes longer than one of a finished
+  // one (it asks the workflow for its progress): an answer older than one already shown is dropped, and nothing is
+  // shown after the final view.
+  let issued = 0;
+  let shown = 0;
+  let finished = false;
+  const see = (op: Operation, seq = ++issued) => {
+    if (finished || seq < shown) return;
+    shown = seq;
     options.onUpdate?.(op);
-    if (isFinal(op.status)) done(op);
+    if (isFinal(op.status)) {
+      finished = true;
+      done(op);
+    }
   };
-  const refresh = () => read().then(see, failed);
+  const refresh = () => {
+    const seq = ++issued;
+    return read().then((op) => see(op, seq), failed);
+  };
   const events = operationEvents(client, { signal: abort.signal });
   const listening = (async () => {
     for await (const event of events) {
       if (event.operationId === id) await refresh();
     }
     // The server closed the stream (a restart): fall back to waiting.
-    if (!abort.signal.aborted) see(await waitForOperation(client, id, { onUpdate: options.onUpdate }));
+    if (!abort.signal.aborted) see(await waitForOperation(client, id, { onUpdate: (op) => see(op) }));
   })().catch(failed);
   const timer = setInterval(() => void refresh(), options.refreshMs ?? 1000);
   try {
