@@ -8,7 +8,7 @@ export interface SimStoreOptions {
 }
 
 /** Bumped whenever the tables below change; an older layout is dropped and created anew (it is a simulation). */
-const LAYOUT_VERSION = 8;
+const LAYOUT_VERSION = 9;
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]*$/;
 export const DEFAULT_SIM_SCHEMA = 'hypervisor_sim';
 
@@ -52,6 +52,17 @@ export class SimStore {
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** A connection of the pool for `work`, which runs its own statements (and its own transaction, if any). */
+  async session<T>(work: (c: PoolClient) => Promise<T>): Promise<T> {
+    await this.ensureSchema();
+    const client = await this.pool.connect();
+    try {
+      return await work(client);
     } finally {
       client.release();
     }
@@ -134,10 +145,10 @@ export class SimStore {
           created_at timestamptz NOT NULL DEFAULT now())`);
       await client.query(`
         CREATE TABLE ${t('latency')} (method text NOT NULL, node_id text NOT NULL, ms integer NOT NULL, PRIMARY KEY (method, node_id))`);
-      await client.query(`
-        CREATE TABLE ${t('calls')} (method text NOT NULL, node_id text NOT NULL, count bigint NOT NULL, PRIMARY KEY (method, node_id))`);
+      // Every call, in the order the calls began; counted from here too (no counter row every call would queue on).
       await client.query(`
         CREATE TABLE ${t('call_log')} (seq bigserial PRIMARY KEY, method text NOT NULL, node_id text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`);
+      await client.query(`CREATE INDEX ON ${t('call_log')} (method, node_id)`);
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);

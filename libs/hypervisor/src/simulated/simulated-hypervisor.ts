@@ -77,13 +77,12 @@ export class SimulatedHypervisor implements HypervisorDriver {
   // ---- VMs
 
   async defineVm(nodeId: string, def: VmDefinition): Promise<void> {
-    await this.call('defineVm', nodeId, async (c) => {
+    await this.call('defineVm', nodeId, async (c, node) => {
       const existing = await this.lockVm(c, def.vmId);
       if (existing) {
         if (existing.node_id !== nodeId) throw new DriverInvalidStateError(`VM ${def.vmId} is defined on node ${existing.node_id}`);
         return;
       }
-      const node = await this.node(c, nodeId);
       if (def.cpus > node.cpus) throw new DriverCapacityError(`node ${nodeId} has ${node.cpus} CPUs; VM ${def.vmId} asks for ${def.cpus}`);
       await c.query(
         `INSERT INTO ${this.t('vms')} (id, node_id, hostname, cpus, memory_mb, guest_agent, power_state, root_password_hash)
@@ -114,17 +113,16 @@ export class SimulatedHypervisor implements HypervisorDriver {
   }
 
   async resizeVm(nodeId: string, vmId: string, size: { cpus: number; memoryMb: number }): Promise<void> {
-    await this.call('resizeVm', nodeId, async (c) => {
+    await this.call('resizeVm', nodeId, async (c, node) => {
       const vm = await this.requireVm(c, vmId, nodeId);
       if (vm.power_state !== 'stopped') throw new DriverInvalidStateError(`VM ${vmId} is ${vm.power_state}; resize it stopped`);
-      const node = await this.node(c, nodeId);
       if (size.cpus > node.cpus) throw new DriverCapacityError(`node ${nodeId} has ${node.cpus} CPUs; VM ${vmId} asks for ${size.cpus}`);
       await c.query(`UPDATE ${this.t('vms')} SET cpus = $2, memory_mb = $3 WHERE id = $1`, [vmId, size.cpus, size.memoryMb]);
     });
   }
 
   async startVm(nodeId: string, vmId: string, options: { bootIso?: string } = {}): Promise<void> {
-    await this.call('startVm', nodeId, async (c) => {
+    await this.call('startVm', nodeId, async (c, node) => {
       const vm = await this.requireVm(c, vmId, nodeId);
       if (vm.power_state === 'running') return;
       if (vm.power_state === 'stopping') throw new DriverInvalidStateError(`VM ${vmId} is shutting down`);
@@ -133,7 +131,6 @@ export class SimulatedHypervisor implements HypervisorDriver {
         const boot = await c.query(`SELECT 1 FROM ${this.t('disks')} WHERE vm_id = $1 AND position = 0`, [vmId]);
         if (!boot.rowCount) throw new DriverInvalidStateError(`VM ${vmId} has no boot disk`);
       }
-      const node = await this.node(c, nodeId);
       const used = await this.usedOn(c, nodeId);
       if (used.memoryMb + vm.memory_mb > node.memory_mb) {
         throw new DriverCapacityError(
@@ -159,9 +156,13 @@ export class SimulatedHypervisor implements HypervisorDriver {
     await this.call('stopVm', nodeId, (c) => this.pressPowerButton(c, vmId, nodeId));
     const deadline = Date.now() + timeoutSeconds * 1000;
     for (;;) {
-      await this.store.query(`UPDATE ${this.t('vms')} SET ${POWER_OFF} WHERE id = $1 AND ${SHUT_DOWN}`, [vmId]);
-      const [vm] = await this.store.query(`SELECT power_state FROM ${this.t('vms')} WHERE id = $1`, [vmId]);
-      if (!vm || vm.power_state === 'stopped') return 'stopped';
+      // The guest is off once its shutdown time has come (then the UPDATE answers), or if it was already.
+      const [vm] = await this.store.query(
+        `WITH off AS (UPDATE ${this.t('vms')} SET ${POWER_OFF} WHERE id = $1 AND ${SHUT_DOWN} RETURNING power_state)
+         SELECT coalesce((SELECT power_state FROM off), (SELECT power_state FROM ${this.t('vms')} WHERE id = $1)) AS power_state`,
+        [vmId],
+      );
+      if (vm.power_state === null || vm.power_state === 'stopped') return 'stopped';
       const left = deadline - Date.now();
       if (left <= 0) return 'timed_out';
       onProgress?.(Math.min(99, Math.round(100 - (left / (timeoutSeconds * 1000)) * 100)));
@@ -222,16 +223,16 @@ export class SimulatedHypervisor implements HypervisorDriver {
   // ---- Disks
 
   async createBlankDisk(nodeId: string, disk: { diskId: string; sizeGb: number }): Promise<void> {
-    await this.call('createBlankDisk', nodeId, (c) => this.createDisk(c, nodeId, disk.diskId, disk.sizeGb, 'blank'));
+    await this.call('createBlankDisk', nodeId, (c, node) => this.createDisk(c, node, disk.diskId, disk.sizeGb, 'blank'));
   }
 
   async createDiskFromTemplate(nodeId: string, disk: { diskId: string; templateId: string; sizeGb: number }): Promise<void> {
-    await this.call('createDiskFromTemplate', nodeId, async (c) => {
+    await this.call('createDiskFromTemplate', nodeId, async (c, node) => {
       const { rows } = await c.query(`SELECT content, size_gb FROM ${this.t('images')} WHERE id = $1`, [disk.templateId]);
       const image = rows[0];
       if (image && disk.sizeGb < image.size_gb)
         throw new DriverInvalidStateError(`image ${disk.templateId} needs a disk of at least ${image.size_gb} GB`);
-      await this.createDisk(c, nodeId, disk.diskId, disk.sizeGb, image ? image.content : `template:${disk.templateId}`);
+      await this.createDisk(c, node, disk.diskId, disk.sizeGb, image ? image.content : `template:${disk.templateId}`);
     });
   }
 
@@ -266,21 +267,21 @@ export class SimulatedHypervisor implements HypervisorDriver {
   }
 
   async createDiskFromSnapshot(nodeId: string, disk: { diskId: string; snapshotId: string; sizeGb?: number }): Promise<void> {
-    await this.call('createDiskFromSnapshot', nodeId, async (c) => {
+    await this.call('createDiskFromSnapshot', nodeId, async (c, node) => {
       const snap = await this.requireSnapshot(c, disk.snapshotId, nodeId);
       const sizeGb = disk.sizeGb ?? snap.size_gb;
       if (sizeGb < snap.size_gb)
         throw new DriverInvalidStateError(`snapshot ${disk.snapshotId} needs a disk of at least ${snap.size_gb} GB`);
-      await this.createDisk(c, nodeId, disk.diskId, sizeGb, snap.content, `snapshot:${disk.snapshotId}`);
+      await this.createDisk(c, node, disk.diskId, sizeGb, snap.content, `snapshot:${disk.snapshotId}`);
     });
   }
 
   async resizeDisk(nodeId: string, diskId: string, sizeGb: number): Promise<void> {
-    await this.call('resizeDisk', nodeId, async (c) => {
+    await this.call('resizeDisk', nodeId, async (c, node) => {
       const disk = await this.requireDisk(c, diskId, nodeId);
       if (sizeGb === disk.size_gb) return;
       if (sizeGb < disk.size_gb) throw new DriverInvalidStateError(`disk ${diskId} is ${disk.size_gb} GB; disks grow, they do not shrink`);
-      await this.reserveStorage(c, nodeId, sizeGb - disk.size_gb, `grow disk ${diskId}`);
+      await this.reserveStorage(c, node, sizeGb - disk.size_gb, `grow disk ${diskId}`);
       await c.query(`UPDATE ${this.t('disks')} SET size_gb = $2 WHERE id = $1`, [diskId, sizeGb]);
     });
   }
@@ -415,7 +416,7 @@ export class SimulatedHypervisor implements HypervisorDriver {
   // ---- Migration
 
   async prepareMigrationTarget(targetNodeId: string, m: { migrationId: string; vmId: string; sourceNodeId: string }): Promise<void> {
-    await this.call('prepareMigrationTarget', targetNodeId, async (c) => {
+    await this.call('prepareMigrationTarget', targetNodeId, async (c, node) => {
       const existing = await this.lockRow(c, 'migrations', m.migrationId);
       if (existing) {
         if (existing.target_node_id !== targetNodeId || existing.vm_id !== m.vmId) {
@@ -427,7 +428,6 @@ export class SimulatedHypervisor implements HypervisorDriver {
       const vm = await this.requireVm(c, m.vmId, m.sourceNodeId);
       const busy = await c.query(`SELECT id FROM ${this.t('migrations')} WHERE vm_id = $1 AND state IN ${RESERVING}`, [vm.id]);
       if (busy.rowCount) throw new DriverInvalidStateError(`VM ${vm.id} is already migrating (${busy.rows[0].id})`);
-      const node = await this.node(c, targetNodeId);
       if (vm.cpus > node.cpus) throw new DriverCapacityError(`node ${targetNodeId} has ${node.cpus} CPUs; VM ${vm.id} has ${vm.cpus}`);
       const { rows } = await c.query(`SELECT coalesce(sum(size_gb), 0)::int AS gb FROM ${this.t('disks')} WHERE vm_id = $1`, [vm.id]);
       const used = await this.usedOn(c, targetNodeId);
@@ -436,7 +436,7 @@ export class SimulatedHypervisor implements HypervisorDriver {
           `node ${targetNodeId} has ${node.memory_mb - used.memoryMb} MB of memory free; VM ${vm.id} needs ${vm.memory_mb}`,
         );
       }
-      await this.reserveStorage(c, targetNodeId, rows[0].gb, `receive VM ${vm.id}`);
+      await this.reserveStorage(c, node, rows[0].gb, `receive VM ${vm.id}`);
       await c.query(
         `INSERT INTO ${this.t('migrations')} (id, vm_id, source_node_id, target_node_id, state, memory_mb, storage_gb, bytes_total)
          VALUES ($1, $2, $3, $4, 'prepared', $5, $6, $7)`,
@@ -549,8 +549,7 @@ export class SimulatedHypervisor implements HypervisorDriver {
   // ---- Audit
 
   audit(nodeId: string): Promise<NodeAudit> {
-    return this.call('audit', nodeId, async (c) => {
-      const node = await this.node(c, nodeId);
+    return this.call('audit', nodeId, async (c, node) => {
       const vms = await c.query(`SELECT * FROM ${this.t('vms')} WHERE node_id = $1 ORDER BY id`, [nodeId]);
       const rows = async (table: string, order = 'id') =>
         (await c.query(`SELECT * FROM ${this.t(table)} WHERE node_id = $1 ORDER BY ${order}`, [nodeId])).rows;
@@ -578,39 +577,59 @@ export class SimulatedHypervisor implements HypervisorDriver {
   }
 
   /**
-   * Every driver call: counts it, applies the injected latency and faults, settles guests that finished
+   * Every driver call: logs it, applies the injected latency and faults, settles guests that finished
    * shutting down, checks the node is served, then does `work` in one transaction. A fault fails the call
-   * before its work, or — a fault that `lands` — after it.
+   * before its work, or — a fault that `lands` — after it. A call is logged (and counted) whether it succeeds or not.
    */
-  private async call<T>(method: DriverMethod, nodeId: string, work: (c: PoolClient) => Promise<T>): Promise<T> {
-    // One statement counts and logs the call and reads its latency, and whether any fault might cover it; only
-    // then does a transaction draw the faults (under lock, as their counters move).
-    const rows = await this.store.query(
-      `WITH counted AS (
-         INSERT INTO ${this.t('calls')} (method, node_id, count) VALUES ($1, $2, 1)
-         ON CONFLICT (method, node_id) DO UPDATE SET count = ${this.t('calls')}.count + 1 RETURNING 1
-       ), logged AS (
-         INSERT INTO ${this.t('call_log')} (method, node_id) VALUES ($1, $2) RETURNING 1
-       )
-       SELECT (SELECT ms FROM ${this.t('latency')} WHERE method IN ($1, '*') AND node_id IN ($2, '')
-                ORDER BY (method = $1) DESC, (node_id = $2) DESC LIMIT 1) AS ms,
-              EXISTS (SELECT 1 FROM ${this.t('faults')} WHERE method IN ($1, '*') AND (node_id IS NULL OR node_id = $2)) AS faulty,
-              (SELECT count(*) FROM counted) + (SELECT count(*) FROM logged) AS written`,
-      [method, nodeId],
+  private async call<T>(method: DriverMethod, nodeId: string, work: (c: PoolClient, node: Row) => Promise<T>): Promise<T> {
+    // The usual call (no latency, no fault that may cover it) is one transaction, opened by one round trip that
+    // logs the call, settles the node's guests that finished shutting down and reads the node, the latency and
+    // whether a fault might cover the call. The work runs after a savepoint: when it fails, it is undone and
+    // the log kept. (These are literals, escaped, because only a simple query carries several statements.)
+    const slow = await this.store.session(
+      async (c): Promise<{ done: true; result: T } | { done: false; latencyMs: number; faulty: boolean }> => {
+        const [method$, node$] = [c.escapeLiteral(method), c.escapeLiteral(nodeId)];
+        const results = (await c.query(
+          `BEGIN;
+         INSERT INTO ${this.t('call_log')} (method, node_id) VALUES (${method$}, ${node$});
+         WITH settled AS (UPDATE ${this.t('vms')} SET ${POWER_OFF} WHERE node_id = ${node$} AND ${SHUT_DOWN} RETURNING 1)
+         SELECT (SELECT ms FROM ${this.t('latency')} WHERE method IN (${method$}, '*') AND node_id IN (${node$}, '')
+                  ORDER BY (method = ${method$}) DESC, (node_id = ${node$}) DESC LIMIT 1) AS ms,
+                EXISTS (SELECT 1 FROM ${this.t('faults')} WHERE method IN (${method$}, '*') AND (node_id IS NULL OR node_id = ${node$})) AS faulty,
+                (SELECT row_to_json(n) FROM ${this.t('nodes')} n WHERE n.id = ${node$}) AS node,
+                (SELECT count(*) FROM settled) AS settled;
+         SAVEPOINT work`,
+        )) as unknown as { rows: Row[] }[];
+        const { ms, faulty, node } = results[2].rows[0];
+        const latencyMs: number = ms ?? this.latencyMs;
+        if (latencyMs > 0 || faulty || !node) {
+          // Logged; the latency and the faults are drawn outside any transaction, as the work then runs in its own.
+          await c.query('COMMIT');
+          if (!node) throw new DriverNotFoundError(`node ${nodeId} is not served by this hypervisor`);
+          return { done: false, latencyMs, faulty };
+        }
+        try {
+          const result = await work(c, node);
+          await c.query('COMMIT');
+          return { done: true, result };
+        } catch (err) {
+          await c.query('ROLLBACK TO SAVEPOINT work; COMMIT').catch(() => c.query('ROLLBACK').catch(() => undefined));
+          throw err;
+        }
+      },
     );
-    const latencyMs: number = rows[0].ms ?? this.latencyMs;
-    const fault = rows[0].faulty ? await this.store.tx((c) => this.drawFault(c, method, nodeId)) : null;
-    if (latencyMs > 0) await sleep(latencyMs);
+    if (slow.done) return slow.result;
+    const fault = slow.faulty ? await this.store.tx((c) => this.drawFault(c, method, nodeId)) : null;
+    if (slow.latencyMs > 0) await sleep(slow.latencyMs);
     if (fault && !fault.lands) throw fault.error;
     const result = await this.store.tx(async (c) => {
-      // Guests that finished shutting down are off now; then the node must be one this hypervisor serves.
       const { rows: nodes } = await c.query(
         `WITH settled AS (UPDATE ${this.t('vms')} SET ${POWER_OFF} WHERE node_id = $1 AND ${SHUT_DOWN} RETURNING 1)
          SELECT n.*, (SELECT count(*) FROM settled) AS settled FROM ${this.t('nodes')} n WHERE n.id = $1`,
         [nodeId],
       );
       if (!nodes[0]) throw new DriverNotFoundError(`node ${nodeId} is not served by this hypervisor`);
-      return work(c);
+      return work(c, nodes[0]);
     });
     if (fault) throw fault.error;
     return result;
@@ -637,12 +656,6 @@ export class SimulatedHypervisor implements HypervisorDriver {
     return null;
   }
 
-  private async node(c: PoolClient, nodeId: string): Promise<Row> {
-    const { rows } = await c.query(`SELECT * FROM ${this.t('nodes')} WHERE id = $1`, [nodeId]);
-    if (!rows[0]) throw new DriverNotFoundError(`node ${nodeId} is not served by this hypervisor`);
-    return rows[0];
-  }
-
   private async usedOn(c: PoolClient, nodeId: string): Promise<{ memoryMb: number; storageGb: number }> {
     const { rows } = await c.query(
       `SELECT
@@ -656,33 +669,26 @@ export class SimulatedHypervisor implements HypervisorDriver {
     return { memoryMb: Number(rows[0].memory_mb), storageGb: Number(rows[0].storage_gb) };
   }
 
-  private async reserveStorage(c: PoolClient, nodeId: string, gb: number, what: string): Promise<void> {
-    const node = await this.node(c, nodeId);
-    const used = await this.usedOn(c, nodeId);
+  /** `node`: the row of the call's node, as `call` read it. */
+  private async reserveStorage(c: PoolClient, node: Row, gb: number, what: string): Promise<void> {
+    const used = await this.usedOn(c, node.id);
     if (used.storageGb + gb > node.storage_gb) {
-      throw new DriverCapacityError(`node ${nodeId} has ${node.storage_gb - used.storageGb} GB of storage free; ${what} needs ${gb} GB`);
+      throw new DriverCapacityError(`node ${node.id} has ${node.storage_gb - used.storageGb} GB of storage free; ${what} needs ${gb} GB`);
     }
   }
 
-  private async createDisk(
-    c: PoolClient,
-    nodeId: string,
-    diskId: string,
-    sizeGb: number,
-    content: string,
-    origin = content,
-  ): Promise<void> {
+  private async createDisk(c: PoolClient, node: Row, diskId: string, sizeGb: number, content: string, origin = content): Promise<void> {
     const existing = await this.lockRow(c, 'disks', diskId);
     if (existing) {
-      if (existing.node_id !== nodeId || existing.size_gb !== sizeGb) {
+      if (existing.node_id !== node.id || existing.size_gb !== sizeGb) {
         throw new DriverInvalidStateError(`disk ${diskId} already exists with another definition`);
       }
       return;
     }
-    await this.reserveStorage(c, nodeId, sizeGb, `disk ${diskId} (${origin})`);
+    await this.reserveStorage(c, node, sizeGb, `disk ${diskId} (${origin})`);
     await c.query(`INSERT INTO ${this.t('disks')} (id, node_id, size_gb, content) VALUES ($1, $2, $3, $4)`, [
       diskId,
-      nodeId,
+      node.id,
       sizeGb,
       content,
     ]);

@@ -132,7 +132,7 @@ export class SimulatorControl {
   /** Calls made to `method` (every method when absent), on one node or on all of them; failed calls count too. */
   async callCount(method?: DriverMethod, nodeId?: string): Promise<number> {
     const [row] = await this.store.query(
-      `SELECT coalesce(sum(count), 0)::int AS n FROM ${this.store.t('calls')}
+      `SELECT count(*)::int AS n FROM ${this.store.t('call_log')}
        WHERE ($1::text IS NULL OR method = $1) AND ($2::text IS NULL OR node_id = $2)`,
       [method ?? null, nodeId ?? null],
     );
@@ -170,7 +170,6 @@ export class SimulatorControl {
     await this.store.tx(async (c) => {
       await c.query(`DELETE FROM ${this.store.t('faults')}`);
       await c.query(`DELETE FROM ${this.store.t('latency')}`);
-      await c.query(`DELETE FROM ${this.store.t('calls')}`);
       await c.query(`DELETE FROM ${this.store.t('call_log')}`);
     });
   }
