@@ -64,6 +64,40 @@ describe('simulated hypervisor: injected faults and latency', () => {
     expect(await control.callCount('createBlankDisk')).toBe(5);
   });
 
+  it('a call the host refuses (no fault) is logged and counted, and what its work wrote before failing is undone', async () => {
+    const mark = await control.lastCallSeq();
+    const [diskId, vmId] = [`d-${randomUUID().slice(0, 8)}`, `vm-${randomUUID().slice(0, 8)}`];
+    await driver.createBlankDisk(node, { diskId, sizeGb: 1 });
+    // A disk of another size under the same id: the work reads the disk, then refuses.
+    await expect(driver.createBlankDisk(node, { diskId, sizeGb: 2 })).rejects.toThrow(/another definition/);
+    // The VM is written, its first disk attached, then its second is missing: none of it stays.
+    const definition = { vmId, hostname: 'refused', cpus: 1, memoryMb: 512, guestAgent: true, nics: [] };
+    await expect(
+      driver.defineVm(node, {
+        ...definition,
+        disks: [
+          { id: diskId, position: 0 },
+          { id: 'no-such-disk', position: 1 },
+        ],
+      }),
+    ).rejects.toThrow(/no-such-disk not found/);
+    await expect(driver.getVm(node, vmId)).resolves.toBeNull();
+    await expect(driver.createBlankDisk('no-such-node', { diskId: `${diskId}-x`, sizeGb: 1 })).rejects.toThrow(/not served/);
+    expect((await control.callLog(mark)).map((c) => `${c.method} ${c.nodeId}`)).toEqual([
+      `createBlankDisk ${node}`,
+      `createBlankDisk ${node}`,
+      `defineVm ${node}`,
+      `getVm ${node}`,
+      'createBlankDisk no-such-node',
+    ]);
+    expect(await control.callCount('createBlankDisk', node)).toBe(2);
+    expect(await driver.getDisk(node, diskId)).toEqual(expect.objectContaining({ sizeGb: 1, vmId: null }));
+    // The connections the failed calls used are fit for the next ones, and the VM can be defined once its disks exist.
+    for (let i = 0; i < 8; i++) await create(i);
+    await driver.defineVm(node, { ...definition, disks: [{ id: diskId, position: 0 }] });
+    expect(await driver.getVm(node, vmId)).toEqual(expect.objectContaining({ disks: [{ id: diskId, position: 0 }] }));
+  });
+
   it('a transient fault raises the retryable error; without failCalls it never stops; per node and for * methods', async () => {
     await control.injectFault({ method: '*', nodeId: node });
     await expect(create(0)).rejects.toBeInstanceOf(DriverUnavailableError);
