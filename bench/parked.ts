@@ -154,7 +154,7 @@ async function measure(parked: number): Promise<Record<string, string | number>>
     let calls = 0;
     while (Date.now() < deadline) {
       calls = await withDatabase(stack, async (db) =>
-        Number((await db.query(`SELECT coalesce(sum(count), 0) AS n FROM hypervisor_sim.calls WHERE method = 'stopVm'`)).rows[0].n),
+        Number((await db.query(`SELECT count(*) AS n FROM hypervisor_sim.call_log WHERE method = 'stopVm'`)).rows[0].n),
       );
       if (calls >= Math.min(parked, 2 * longSlots)) break;
       await new Promise((r) => setTimeout(r, 1000));
