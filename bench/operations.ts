@@ -48,6 +48,11 @@ interface Shape {
    */
   localActivityMs: number;
   nodeActivityMs: number;
+  /**
+   * Its workflow tasks, started → completed, in milliseconds: those that ran no local activity (they only decide the
+   * next step), and those that ran inventory steps as local activities (their work included).
+   */
+  workflowTasksMs: { deciding: number[]; withLocalSteps: number[] };
 }
 
 const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
@@ -63,7 +68,20 @@ async function shapeOf(client: Client, workflowId: string, sharedQueue: string):
   const startedAt = new Map<string, number>();
   let localActivityMs = 0;
   let nodeActivityMs = 0;
+  // A local activity's marker names the workflow task that ran it (recorded when that task completed).
+  const localStepsOf = new Set(
+    events
+      .filter((e) => e.markerRecordedEventAttributes?.markerName === LOCAL_ACTIVITY_MARKER)
+      .map((e) => String(e.markerRecordedEventAttributes?.workflowTaskCompletedEventId)),
+  );
+  const workflowTasksMs: Shape['workflowTasksMs'] = { deciding: [], withLocalSteps: [] };
+  let taskStartedAt = 0;
   for (const event of events) {
+    if (event.workflowTaskStartedEventAttributes) taskStartedAt = ms(event.eventTime);
+    if (event.workflowTaskCompletedEventAttributes) {
+      const took = ms(event.eventTime) - taskStartedAt;
+      (localStepsOf.has(String(event.eventId)) ? workflowTasksMs.withLocalSteps : workflowTasksMs.deciding).push(took);
+    }
     const id = String(event.eventId);
     // An inventory step run as a local activity: one marker, written when its workflow task completes. Its time is
     // spent inside that workflow task, so the history cannot tell it apart: it counts under "workflow tasks".
@@ -116,6 +134,7 @@ async function shapeOf(client: Client, workflowId: string, sharedQueue: string):
     workflowMs: ms(events[events.length - 1]?.eventTime) - ms(events[0]?.eventTime),
     localActivityMs,
     nodeActivityMs,
+    workflowTasksMs,
   };
 }
 
@@ -282,6 +301,14 @@ async function main(): Promise<void> {
     }
 
     // Where the time of the last operation of each type went.
+    /** Workflow tasks, started → completed: how many, their median and their sum. */
+    const tasks = (xs: number[]) =>
+      xs.length
+        ? `${xs.length}, median ${round(percentile(xs, 50), 1)}, sum ${round(
+            xs.reduce((a, x) => a + x, 0),
+            1,
+          )}`
+        : 'none';
     for (const [type, shape] of Object.entries(shapes)) {
       const total = samples[type].ours[samples[type].ours.length - 1];
       const split = await bareHistory(shape.steps, true);
@@ -290,6 +317,7 @@ async function main(): Promise<void> {
         'ours p50/p99 ms': `total ${round(split.workflowMs, 1)}`,
         'split p50/p99 ms': `activities ${round(split.localActivityMs, 1)} + ${round(split.nodeActivityMs, 1)} on the node`,
         'ours/bare p50': `Temporal ${round(split.workflowMs - split.localActivityMs - split.nodeActivityMs, 1)}`,
+        'ours/bare p99': `workflow tasks: ${tasks(split.workflowTasksMs.deciding)}`,
       });
       rows.push({
         what: `${type}: where the time went (last run), ms`,
@@ -297,6 +325,7 @@ async function main(): Promise<void> {
         'bare p50/p99 ms': `API ${round(total - shape.workflowMs, 1)}`,
         'split p50/p99 ms': `activities ${round(shape.localActivityMs, 1)} + ${round(shape.nodeActivityMs, 1)} on the node`,
         'ours/bare p50': `Temporal + local steps ${round(shape.workflowMs - shape.localActivityMs - shape.nodeActivityMs, 1)}`,
+        'ours/bare p99': `workflow tasks: ${tasks(shape.workflowTasksMs.deciding)}; with local steps ${tasks(shape.workflowTasksMs.withLocalSteps)}`,
       });
     }
 
