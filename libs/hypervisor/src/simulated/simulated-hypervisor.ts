@@ -586,18 +586,18 @@ export class SimulatedHypervisor implements HypervisorDriver {
     // logs the call, settles the node's guests that finished shutting down and reads the node, the latency and
     // whether a fault might cover the call. The work runs after a savepoint: when it fails, it is undone and
     // the log kept. (These are literals, escaped, because only a simple query carries several statements.)
-    const slow = await this.store.session(
+    const first = await this.store.session(
       async (c): Promise<{ done: true; result: T } | { done: false; latencyMs: number; faulty: boolean }> => {
         const [method$, node$] = [c.escapeLiteral(method), c.escapeLiteral(nodeId)];
+        const settle = this.settleNode(node$);
         const results = (await c.query(
           `BEGIN;
          INSERT INTO ${this.t('call_log')} (method, node_id) VALUES (${method$}, ${node$});
-         WITH settled AS (UPDATE ${this.t('vms')} SET ${POWER_OFF} WHERE node_id = ${node$} AND ${SHUT_DOWN} RETURNING 1)
+         WITH ${settle.with}
          SELECT (SELECT ms FROM ${this.t('latency')} WHERE method IN (${method$}, '*') AND node_id IN (${node$}, '')
                   ORDER BY (method = ${method$}) DESC, (node_id = ${node$}) DESC LIMIT 1) AS ms,
                 EXISTS (SELECT 1 FROM ${this.t('faults')} WHERE method IN (${method$}, '*') AND (node_id IS NULL OR node_id = ${node$})) AS faulty,
-                (SELECT row_to_json(n) FROM ${this.t('nodes')} n WHERE n.id = ${node$}) AS node,
-                (SELECT count(*) FROM settled) AS settled;
+                ${settle.columns};
          SAVEPOINT work`,
         )) as unknown as { rows: Row[] }[];
         const { ms, faulty, node } = results[2].rows[0];
@@ -618,21 +618,30 @@ export class SimulatedHypervisor implements HypervisorDriver {
         }
       },
     );
-    if (slow.done) return slow.result;
-    const fault = slow.faulty ? await this.store.tx((c) => this.drawFault(c, method, nodeId)) : null;
-    if (slow.latencyMs > 0) await sleep(slow.latencyMs);
+    if (first.done) return first.result;
+    const fault = first.faulty ? await this.store.tx((c) => this.drawFault(c, method, nodeId)) : null;
+    if (first.latencyMs > 0) await sleep(first.latencyMs);
     if (fault && !fault.lands) throw fault.error;
     const result = await this.store.tx(async (c) => {
-      const { rows: nodes } = await c.query(
-        `WITH settled AS (UPDATE ${this.t('vms')} SET ${POWER_OFF} WHERE node_id = $1 AND ${SHUT_DOWN} RETURNING 1)
-         SELECT n.*, (SELECT count(*) FROM settled) AS settled FROM ${this.t('nodes')} n WHERE n.id = $1`,
-        [nodeId],
-      );
-      if (!nodes[0]) throw new DriverNotFoundError(`node ${nodeId} is not served by this hypervisor`);
-      return work(c, nodes[0]);
+      const settle = this.settleNode('$1');
+      const { rows } = await c.query(`WITH ${settle.with} SELECT ${settle.columns}`, [nodeId]);
+      if (!rows[0].node) throw new DriverNotFoundError(`node ${nodeId} is not served by this hypervisor`);
+      return work(c, rows[0].node);
     });
     if (fault) throw fault.error;
     return result;
+  }
+
+  /**
+   * What every call does first, as parts of one statement: the guests of the node whose id is the SQL expression
+   * `nodeId` that finished shutting down are off (`with`, a CTE), and `columns` reads the node's row as `node` (null
+   * when this hypervisor does not serve it).
+   */
+  private settleNode(nodeId: string): { with: string; columns: string } {
+    return {
+      with: `settled AS (UPDATE ${this.t('vms')} SET ${POWER_OFF} WHERE node_id = ${nodeId} AND ${SHUT_DOWN} RETURNING 1)`,
+      columns: `(SELECT row_to_json(n) FROM ${this.t('nodes')} n WHERE n.id = ${nodeId}) AS node, (SELECT count(*) FROM settled) AS settled`,
+    };
   }
 
   /** The first fault that covers this call and fires, with its counters moved on. */
