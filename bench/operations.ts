@@ -302,13 +302,10 @@ async function main(): Promise<void> {
 
     // Where the time of the last operation of each type went.
     /** Workflow tasks, started → completed: how many, their median and their sum. */
-    const tasks = (xs: number[]) =>
-      xs.length
-        ? `${xs.length}, median ${round(percentile(xs, 50), 1)}, sum ${round(
-            xs.reduce((a, x) => a + x, 0),
-            1,
-          )}`
-        : 'none';
+    const tasks = (xs: number[]) => {
+      const sum = xs.reduce((a, x) => a + x, 0);
+      return xs.length ? `${xs.length}, median ${round(percentile(xs, 50), 1)}, sum ${round(sum, 1)}` : 'none';
+    };
     for (const [type, shape] of Object.entries(shapes)) {
       const total = samples[type].ours[samples[type].ours.length - 1];
       const split = await bareHistory(shape.steps, true);

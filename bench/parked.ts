@@ -3,19 +3,7 @@ import { AGENT_SLOT_DEFAULTS, WORKER_MAX_CACHED_WORKFLOWS_DEFAULT } from '@vmops
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import {
-  api,
-  createVms,
-  enlargeNodes,
-  QUICK,
-  report,
-  round,
-  rssMibOf,
-  seedRunningVms,
-  startBenchStack,
-  withDatabase,
-  type BenchStack,
-} from './support';
+import { api, createVms, enlargeNodes, QUICK, report, round, rssMibOf, seedRunningVms, startBenchStack, type BenchStack } from './support';
 
 /**
  * Memory with many operations parked on a slow driver call: N stops whose guests take ten minutes to power off
@@ -153,9 +141,7 @@ async function measure(parked: number): Promise<Record<string, string | number>>
     const deadline = Date.now() + 30 * 60_000;
     let calls = 0;
     while (Date.now() < deadline) {
-      calls = await withDatabase(stack, async (db) =>
-        Number((await db.query(`SELECT count(*) AS n FROM hypervisor_sim.call_log WHERE method = 'stopVm'`)).rows[0].n),
-      );
+      calls = (await api(stack, 'GET', '/v1/admin/simulator/calls?method=stopVm', undefined, stack.adminKey)).body.count;
       if (calls >= Math.min(parked, 2 * longSlots)) break;
       await new Promise((r) => setTimeout(r, 1000));
     }
