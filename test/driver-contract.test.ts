@@ -98,6 +98,57 @@ describe('simulated hypervisor: injected faults and latency', () => {
     expect(await driver.getVm(node, vmId)).toEqual(expect.objectContaining({ disks: [{ id: diskId, position: 0 }] }));
   });
 
+  it('takes ids as values: quotes, semicolons and placeholders in them reach the world as written', async () => {
+    const tag = randomUUID().slice(0, 8);
+    const [diskId, vmId] = [`d-${tag}'; DROP TABLE disks; --$1`, `vm-${tag}'$2\\`];
+    await driver.createBlankDisk(node, { diskId, sizeGb: 1 });
+    await driver.defineVm(node, { vmId, hostname: "o'brien", cpus: 1, memoryMb: 512, guestAgent: true, disks: [], nics: [] });
+    await driver.attachDisk(node, { diskId, vmId, position: 0 });
+    await driver.startVm(node, vmId);
+    expect(await driver.getVm(node, vmId)).toEqual(
+      expect.objectContaining({ vmId, hostname: "o'brien", powerState: 'running', disks: [{ id: diskId, position: 0 }] }),
+    );
+    await expect(driver.detachDisk(node, { diskId, vmId })).rejects.toThrow(/stays attached while it runs/);
+    await driver.forceStopVm(node, vmId);
+    await driver.detachDisk(node, { diskId, vmId });
+    await driver.deleteDisk(node, diskId);
+    await expect(driver.getDisk(node, diskId)).resolves.toBeNull();
+    await expect(driver.startVm(node, `${vmId}-none`)).rejects.toThrow(`VM ${vmId}-none not found on node ${node}`);
+  });
+
+  it('with no shutdown time, a guest with an agent is off as the button is pressed; one without an agent ignores it', async () => {
+    const instant = new SimulatedHypervisor({ databaseUrl, schema, guestShutdownMs: 0 });
+    try {
+      const boot = async (guestAgent: boolean) => {
+        const [diskId, vmId] = [`d-${randomUUID().slice(0, 8)}`, `vm-${randomUUID().slice(0, 8)}`];
+        await instant.createBlankDisk(node, { diskId, sizeGb: 1 });
+        await instant.defineVm(node, {
+          vmId,
+          hostname: vmId,
+          cpus: 1,
+          memoryMb: 512,
+          guestAgent,
+          disks: [{ id: diskId, position: 0 }],
+          nics: [],
+        });
+        await instant.startVm(node, vmId);
+        return vmId;
+      };
+      const [withAgent, withoutAgent] = [await boot(true), await boot(false)];
+      const mark = await control.lastCallSeq();
+      await expect(instant.stopVm(node, withAgent, { timeoutSeconds: 5 })).resolves.toBe('stopped');
+      expect(await control.callLog(mark)).toHaveLength(1);
+      expect(await instant.getVm(node, withAgent)).toEqual(expect.objectContaining({ powerState: 'stopped', startedAt: null }));
+      await instant.startVm(node, withAgent);
+      await instant.shutdownVm(node, withAgent);
+      expect(await instant.getVm(node, withAgent)).toEqual(expect.objectContaining({ powerState: 'stopped' }));
+      await expect(instant.stopVm(node, withoutAgent, { timeoutSeconds: 0.3 })).resolves.toBe('timed_out');
+      expect(await instant.getVm(node, withoutAgent)).toEqual(expect.objectContaining({ powerState: 'running' }));
+    } finally {
+      await instant.close();
+    }
+  });
+
   it('a transient fault raises the retryable error; without failCalls it never stops; per node and for * methods', async () => {
     await control.injectFault({ method: '*', nodeId: node });
     await expect(create(0)).rejects.toBeInstanceOf(DriverUnavailableError);

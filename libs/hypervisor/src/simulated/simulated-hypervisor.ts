@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { PoolClient } from 'pg';
+import { escapeLiteral, type PoolClient } from 'pg';
 import type {
   DiskInfo,
   DriverMethod,
@@ -36,6 +36,20 @@ export interface SimulatedHypervisorOptions extends SimStoreOptions {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a row as pg returns it, read column by column
 type Row = Record<string, any>;
+
+/** A call's work as statements of its own: it runs in the call's transaction and gets the node's row. */
+type Work<T> = (c: PoolClient, node: Row) => Promise<T>;
+
+/**
+ * A call's work as a locking read, a decision and a write, which a call runs in two round trips: `read` (statements
+ * built with `sql`) runs as the call's transaction opens, in the same round trip; `decide` gets the rows of each
+ * read statement and the node's row, and returns the result and the statements that write it, which are sent with
+ * the COMMIT. `decide` throws (a DriverError) to refuse the call: then nothing is written.
+ */
+interface Transition<T> {
+  read: string[];
+  decide(rows: Row[][], node: Row): { result?: T; write?: string[] };
+}
 
 const FAULT_ERROR_CLASSES: Record<FaultError, new (message: string) => DriverError> = {
   unavailable: DriverUnavailableError,
@@ -89,8 +103,8 @@ export class SimulatedHypervisor implements HypervisorDriver {
          VALUES ($1, $2, $3, $4, $5, $6, 'stopped', $7)`,
         [def.vmId, nodeId, def.hostname, def.cpus, def.memoryMb, def.guestAgent, def.rootPasswordHash ?? null],
       );
-      for (const { id, position } of def.disks) await this.attach(c, 'disks', nodeId, id, def.vmId, position);
-      for (const { id, position } of def.nics) await this.attach(c, 'nics', nodeId, id, def.vmId, position);
+      for (const { id, position } of def.disks) await this.runTransition(c, this.attach('disks', nodeId, id, def.vmId, position), node);
+      for (const { id, position } of def.nics) await this.runTransition(c, this.attach('nics', nodeId, id, def.vmId, position), node);
     });
   }
 
@@ -122,30 +136,38 @@ export class SimulatedHypervisor implements HypervisorDriver {
   }
 
   async startVm(nodeId: string, vmId: string, options: { bootIso?: string } = {}): Promise<void> {
-    await this.call('startVm', nodeId, async (c, node) => {
-      const vm = await this.requireVm(c, vmId, nodeId);
-      if (vm.power_state === 'running') return;
-      if (vm.power_state === 'stopping') throw new DriverInvalidStateError(`VM ${vmId} is shutting down`);
-      if (vm.frozen) throw new DriverInvalidStateError(`VM ${vmId} is frozen; unfreeze it first`);
-      if (!options.bootIso) {
-        const boot = await c.query(`SELECT 1 FROM ${this.t('disks')} WHERE vm_id = $1 AND position = 0`, [vmId]);
-        if (!boot.rowCount) throw new DriverInvalidStateError(`VM ${vmId} has no boot disk`);
-      }
-      const used = await this.usedOn(c, nodeId);
-      if (used.memoryMb + vm.memory_mb > node.memory_mb) {
-        throw new DriverCapacityError(
-          `node ${nodeId} has ${node.memory_mb - used.memoryMb} MB of memory free; VM ${vmId} needs ${vm.memory_mb}`,
-        );
-      }
-      await c.query(`UPDATE ${this.t('vms')} SET power_state = 'running', started_at = clock_timestamp(), boot_iso = $2 WHERE id = $1`, [
-        vmId,
-        options.bootIso ?? null,
-      ]);
+    await this.call('startVm', nodeId, {
+      read: [
+        this.lockSql('vms', vmId),
+        sql(`SELECT 1 FROM ${this.t('disks')} WHERE vm_id = $1 AND position = 0`, [vmId]),
+        this.usageSql(nodeId),
+      ],
+      decide: ([[row], boot, [usage]], node) => {
+        const vm = found(row, nodeId, `VM ${vmId}`);
+        if (vm.power_state === 'running') return {};
+        if (vm.power_state === 'stopping') throw new DriverInvalidStateError(`VM ${vmId} is shutting down`);
+        if (vm.frozen) throw new DriverInvalidStateError(`VM ${vmId} is frozen; unfreeze it first`);
+        if (!options.bootIso && !boot.length) throw new DriverInvalidStateError(`VM ${vmId} has no boot disk`);
+        const used = toUsage(usage);
+        if (used.memoryMb + vm.memory_mb > node.memory_mb) {
+          throw new DriverCapacityError(
+            `node ${nodeId} has ${node.memory_mb - used.memoryMb} MB of memory free; VM ${vmId} needs ${vm.memory_mb}`,
+          );
+        }
+        return {
+          write: [
+            sql(`UPDATE ${this.t('vms')} SET power_state = 'running', started_at = clock_timestamp(), boot_iso = $2 WHERE id = $1`, [
+              vmId,
+              options.bootIso ?? null,
+            ]),
+          ],
+        };
+      },
     });
   }
 
   async shutdownVm(nodeId: string, vmId: string): Promise<void> {
-    await this.call('shutdownVm', nodeId, (c) => this.pressPowerButton(c, vmId, nodeId));
+    await this.call('shutdownVm', nodeId, this.pressPowerButton(vmId, nodeId));
   }
 
   async stopVm(
@@ -153,7 +175,7 @@ export class SimulatedHypervisor implements HypervisorDriver {
     vmId: string,
     { timeoutSeconds, onProgress }: { timeoutSeconds: number; onProgress?: ProgressListener },
   ): Promise<'stopped' | 'timed_out'> {
-    await this.call('stopVm', nodeId, (c) => this.pressPowerButton(c, vmId, nodeId));
+    if (await this.call('stopVm', nodeId, this.pressPowerButton(vmId, nodeId))) return 'stopped';
     const deadline = Date.now() + timeoutSeconds * 1000;
     for (;;) {
       // The guest is off once its shutdown time has come (then the UPDATE answers), or if it was already.
@@ -223,16 +245,23 @@ export class SimulatedHypervisor implements HypervisorDriver {
   // ---- Disks
 
   async createBlankDisk(nodeId: string, disk: { diskId: string; sizeGb: number }): Promise<void> {
-    await this.call('createBlankDisk', nodeId, (c, node) => this.createDisk(c, node, disk.diskId, disk.sizeGb, 'blank'));
+    await this.call('createBlankDisk', nodeId, {
+      read: this.newDiskReads(nodeId, disk.diskId),
+      decide: (rows, node) => this.newDisk(rows, node, disk.diskId, disk.sizeGb, 'blank'),
+    });
   }
 
   async createDiskFromTemplate(nodeId: string, disk: { diskId: string; templateId: string; sizeGb: number }): Promise<void> {
-    await this.call('createDiskFromTemplate', nodeId, async (c, node) => {
-      const { rows } = await c.query(`SELECT content, size_gb FROM ${this.t('images')} WHERE id = $1`, [disk.templateId]);
-      const image = rows[0];
-      if (image && disk.sizeGb < image.size_gb)
-        throw new DriverInvalidStateError(`image ${disk.templateId} needs a disk of at least ${image.size_gb} GB`);
-      await this.createDisk(c, node, disk.diskId, disk.sizeGb, image ? image.content : `template:${disk.templateId}`);
+    await this.call('createDiskFromTemplate', nodeId, {
+      read: [
+        sql(`SELECT content, size_gb FROM ${this.t('images')} WHERE id = $1`, [disk.templateId]),
+        ...this.newDiskReads(nodeId, disk.diskId),
+      ],
+      decide: ([[image], ...newDisk], node) => {
+        if (image && disk.sizeGb < image.size_gb)
+          throw new DriverInvalidStateError(`image ${disk.templateId} needs a disk of at least ${image.size_gb} GB`);
+        return this.newDisk(newDisk, node, disk.diskId, disk.sizeGb, image ? image.content : `template:${disk.templateId}`);
+      },
     });
   }
 
@@ -267,12 +296,15 @@ export class SimulatedHypervisor implements HypervisorDriver {
   }
 
   async createDiskFromSnapshot(nodeId: string, disk: { diskId: string; snapshotId: string; sizeGb?: number }): Promise<void> {
-    await this.call('createDiskFromSnapshot', nodeId, async (c, node) => {
-      const snap = await this.requireSnapshot(c, disk.snapshotId, nodeId);
-      const sizeGb = disk.sizeGb ?? snap.size_gb;
-      if (sizeGb < snap.size_gb)
-        throw new DriverInvalidStateError(`snapshot ${disk.snapshotId} needs a disk of at least ${snap.size_gb} GB`);
-      await this.createDisk(c, node, disk.diskId, sizeGb, snap.content, `snapshot:${disk.snapshotId}`);
+    await this.call('createDiskFromSnapshot', nodeId, {
+      read: [this.lockSql('snapshots', disk.snapshotId), ...this.newDiskReads(nodeId, disk.diskId)],
+      decide: ([[row], ...newDisk], node) => {
+        const snap = found(row, nodeId, `snapshot ${disk.snapshotId}`);
+        const sizeGb = disk.sizeGb ?? snap.size_gb;
+        if (sizeGb < snap.size_gb)
+          throw new DriverInvalidStateError(`snapshot ${disk.snapshotId} needs a disk of at least ${snap.size_gb} GB`);
+        return this.newDisk(newDisk, node, disk.diskId, sizeGb, snap.content, `snapshot:${disk.snapshotId}`);
+      },
     });
   }
 
@@ -287,11 +319,14 @@ export class SimulatedHypervisor implements HypervisorDriver {
   }
 
   async deleteDisk(nodeId: string, diskId: string): Promise<void> {
-    await this.call('deleteDisk', nodeId, async (c) => {
-      const disk = await this.lockRow(c, 'disks', diskId, nodeId);
-      if (!disk) return;
-      if (disk.vm_id) throw new DriverInvalidStateError(`disk ${diskId} is attached to VM ${disk.vm_id}`);
-      await c.query(`DELETE FROM ${this.t('disks')} WHERE id = $1`, [diskId]);
+    await this.call('deleteDisk', nodeId, {
+      read: [this.lockSql('disks', diskId)],
+      decide: ([[row]]) => {
+        const disk = onNode(row, nodeId);
+        if (!disk) return {};
+        if (disk.vm_id) throw new DriverInvalidStateError(`disk ${diskId} is attached to VM ${disk.vm_id}`);
+        return { write: [sql(`DELETE FROM ${this.t('disks')} WHERE id = $1`, [diskId])] };
+      },
     });
   }
 
@@ -303,11 +338,11 @@ export class SimulatedHypervisor implements HypervisorDriver {
   }
 
   async attachDisk(nodeId: string, { diskId, vmId, position }: { diskId: string; vmId: string; position: number }): Promise<void> {
-    await this.call('attachDisk', nodeId, (c) => this.attach(c, 'disks', nodeId, diskId, vmId, position));
+    await this.call('attachDisk', nodeId, this.attach('disks', nodeId, diskId, vmId, position));
   }
 
   async detachDisk(nodeId: string, { diskId, vmId }: { diskId: string; vmId: string }): Promise<void> {
-    await this.call('detachDisk', nodeId, (c) => this.detach(c, 'disks', nodeId, diskId, vmId));
+    await this.call('detachDisk', nodeId, this.detach('disks', nodeId, diskId, vmId));
   }
 
   // ---- Snapshots
@@ -397,11 +432,11 @@ export class SimulatedHypervisor implements HypervisorDriver {
   }
 
   async attachNic(nodeId: string, { nicId, vmId, position }: { nicId: string; vmId: string; position: number }): Promise<void> {
-    await this.call('attachNic', nodeId, (c) => this.attach(c, 'nics', nodeId, nicId, vmId, position));
+    await this.call('attachNic', nodeId, this.attach('nics', nodeId, nicId, vmId, position));
   }
 
   async detachNic(nodeId: string, { nicId, vmId }: { nicId: string; vmId: string }): Promise<void> {
-    await this.call('detachNic', nodeId, (c) => this.detach(c, 'nics', nodeId, nicId, vmId));
+    await this.call('detachNic', nodeId, this.detach('nics', nodeId, nicId, vmId));
   }
 
   async deleteNic(nodeId: string, nicId: string): Promise<void> {
@@ -581,26 +616,38 @@ export class SimulatedHypervisor implements HypervisorDriver {
    * shutting down, checks the node is served, then does `work` in one transaction. A fault fails the call
    * before its work, or — a fault that `lands` — after it. A call is logged (and counted) whether it succeeds or not.
    */
-  private async call<T>(method: DriverMethod, nodeId: string, work: (c: PoolClient, node: Row) => Promise<T>): Promise<T> {
+  private async call<T>(method: DriverMethod, nodeId: string, work: Work<T> | Transition<T>): Promise<T> {
     // The usual call (no latency, no fault that may cover it) is one transaction, opened by one round trip that
     // logs the call, settles the node's guests that finished shutting down and reads the node, the latency and
-    // whether a fault might cover the call. The work runs after a savepoint: when it fails, it is undone and
-    // the log kept. (These are literals, escaped, because only a simple query carries several statements.)
+    // whether a fault might cover the call — and, for a Transition, runs its locking read. The work runs after a
+    // savepoint: when it fails, it is undone and the log kept. (Values are literals here, because only a simple
+    // query carries several statements.)
+    const transition = typeof work === 'function' ? null : work;
     const first = await this.store.session(
       async (c): Promise<{ done: true; result: T } | { done: false; latencyMs: number; faulty: boolean }> => {
-        const [method$, node$] = [c.escapeLiteral(method), c.escapeLiteral(nodeId)];
-        const settle = this.settleNode(node$);
-        const results = (await c.query(
-          `BEGIN;
-         INSERT INTO ${this.t('call_log')} (method, node_id) VALUES (${method$}, ${node$});
-         WITH ${settle.with}
-         SELECT (SELECT ms FROM ${this.t('latency')} WHERE method IN (${method$}, '*') AND node_id IN (${node$}, '')
-                  ORDER BY (method = ${method$}) DESC, (node_id = ${node$}) DESC LIMIT 1) AS ms,
-                EXISTS (SELECT 1 FROM ${this.t('faults')} WHERE method IN (${method$}, '*') AND (node_id IS NULL OR node_id = ${node$})) AS faulty,
-                ${settle.columns};
-         SAVEPOINT work`,
-        )) as unknown as { rows: Row[] }[];
-        const { ms, faulty, node } = results[2].rows[0];
+        const settle = this.settleNode('$2');
+        const opening = [
+          'BEGIN',
+          sql(`INSERT INTO ${this.t('call_log')} (method, node_id) VALUES ($1, $2)`, [method, nodeId]),
+          sql(
+            `WITH ${settle.with}
+             SELECT (SELECT ms FROM ${this.t('latency')} WHERE method IN ($1, '*') AND node_id IN ($2, '')
+                      ORDER BY (method = $1) DESC, (node_id = $2) DESC LIMIT 1) AS ms,
+                    EXISTS (SELECT 1 FROM ${this.t('faults')} WHERE method IN ($1, '*') AND (node_id IS NULL OR node_id = $2)) AS faulty,
+                    ${settle.columns}`,
+            [method, nodeId],
+          ),
+          'SAVEPOINT work',
+          ...(transition?.read ?? []),
+        ];
+        let results: Row[][];
+        try {
+          results = resultsOf(await c.query(opening.join(';\n')));
+        } catch (err) {
+          await c.query('ROLLBACK').catch(() => undefined);
+          throw err;
+        }
+        const { ms, faulty, node } = results[2][0];
         const latencyMs: number = ms ?? this.latencyMs;
         if (latencyMs > 0 || faulty || !node) {
           // Logged; the latency and the faults are drawn outside any transaction, as the work then runs in its own.
@@ -609,9 +656,14 @@ export class SimulatedHypervisor implements HypervisorDriver {
           return { done: false, latencyMs, faulty };
         }
         try {
-          const result = await work(c, node);
-          await c.query('COMMIT');
-          return { done: true, result };
+          if (!transition) {
+            const result = await (work as Work<T>)(c, node);
+            await c.query('COMMIT');
+            return { done: true, result };
+          }
+          const { result, write = [] } = transition.decide(results.slice(opening.length - transition.read.length), node);
+          await c.query([...write, 'COMMIT'].join(';\n'));
+          return { done: true, result: result as T };
         } catch (err) {
           await c.query('ROLLBACK TO SAVEPOINT work; COMMIT').catch(() => c.query('ROLLBACK').catch(() => undefined));
           throw err;
@@ -626,10 +678,18 @@ export class SimulatedHypervisor implements HypervisorDriver {
       const settle = this.settleNode('$1');
       const { rows } = await c.query(`WITH ${settle.with} SELECT ${settle.columns}`, [nodeId]);
       if (!rows[0].node) throw new DriverNotFoundError(`node ${nodeId} is not served by this hypervisor`);
-      return work(c, rows[0].node);
+      return transition ? this.runTransition(c, transition, rows[0].node) : (work as Work<T>)(c, rows[0].node);
     });
     if (fault) throw fault.error;
     return result;
+  }
+
+  /** A Transition inside a transaction open on `c`: its read, then its write. */
+  private async runTransition<T>(c: PoolClient, transition: Transition<T>, node: Row): Promise<T> {
+    const rows = transition.read.length ? resultsOf(await c.query(transition.read.join(';\n'))) : [];
+    const { result, write = [] } = transition.decide(rows, node);
+    if (write.length) await c.query(write.join(';\n'));
+    return result as T;
   }
 
   /**
@@ -666,7 +726,13 @@ export class SimulatedHypervisor implements HypervisorDriver {
   }
 
   private async usedOn(c: PoolClient, nodeId: string): Promise<{ memoryMb: number; storageGb: number }> {
-    const { rows } = await c.query(
+    const { rows } = await c.query(this.usageSql(nodeId));
+    return toUsage(rows[0]);
+  }
+
+  /** What the node's guests, disks and migrations hold of its memory and storage (one row; see toUsage). */
+  private usageSql(nodeId: string): string {
+    return sql(
       `SELECT
          (SELECT coalesce(sum(memory_mb), 0) FROM ${this.t('vms')} WHERE node_id = $1 AND power_state <> 'stopped')
          + (SELECT coalesce(sum(memory_mb), 0) FROM ${this.t('migrations')} WHERE target_node_id = $1 AND state IN ${RESERVING}) AS memory_mb,
@@ -675,71 +741,107 @@ export class SimulatedHypervisor implements HypervisorDriver {
             WHERE (target_node_id = $1 AND state IN ${RESERVING}) OR (source_node_id = $1 AND state = 'switched')) AS storage_gb`,
       [nodeId],
     );
-    return { memoryMb: Number(rows[0].memory_mb), storageGb: Number(rows[0].storage_gb) };
+  }
+
+  /** A statement that reads the row `id` of `table` and locks it until the call ends. */
+  private lockSql(table: string, id: string): string {
+    return sql(`SELECT * FROM ${this.t(table)} WHERE id = $1 FOR UPDATE`, [id]);
   }
 
   /** `node`: the row of the call's node, as `call` read it. */
   private async reserveStorage(c: PoolClient, node: Row, gb: number, what: string): Promise<void> {
-    const used = await this.usedOn(c, node.id);
-    if (used.storageGb + gb > node.storage_gb) {
-      throw new DriverCapacityError(`node ${node.id} has ${node.storage_gb - used.storageGb} GB of storage free; ${what} needs ${gb} GB`);
-    }
+    checkStorage(node, await this.usedOn(c, node.id), gb, what);
   }
 
-  private async createDisk(c: PoolClient, node: Row, diskId: string, sizeGb: number, content: string, origin = content): Promise<void> {
-    const existing = await this.lockRow(c, 'disks', diskId);
+  /** What a new disk's Transition reads (newDisk decides on it): the disk, should it exist already, and the node's usage. */
+  private newDiskReads(nodeId: string, diskId: string): string[] {
+    return [this.lockSql('disks', diskId), this.usageSql(nodeId)];
+  }
+
+  private newDisk(
+    [[existing], [usage]]: Row[][],
+    node: Row,
+    diskId: string,
+    sizeGb: number,
+    content: string,
+    origin = content,
+  ): { write?: string[] } {
     if (existing) {
       if (existing.node_id !== node.id || existing.size_gb !== sizeGb) {
         throw new DriverInvalidStateError(`disk ${diskId} already exists with another definition`);
       }
-      return;
+      return {};
     }
-    await this.reserveStorage(c, node, sizeGb, `disk ${diskId} (${origin})`);
-    await c.query(`INSERT INTO ${this.t('disks')} (id, node_id, size_gb, content) VALUES ($1, $2, $3, $4)`, [
-      diskId,
-      node.id,
-      sizeGb,
-      content,
-    ]);
+    checkStorage(node, toUsage(usage), sizeGb, `disk ${diskId} (${origin})`);
+    return {
+      write: [
+        sql(`INSERT INTO ${this.t('disks')} (id, node_id, size_gb, content) VALUES ($1, $2, $3, $4)`, [diskId, node.id, sizeGb, content]),
+      ],
+    };
   }
 
-  private async attach(c: PoolClient, table: 'disks' | 'nics', nodeId: string, id: string, vmId: string, position: number): Promise<void> {
+  private attach(table: 'disks' | 'nics', nodeId: string, id: string, vmId: string, position: number): Transition<void> {
     const what = table === 'disks' ? 'disk' : 'interface';
-    const vm = await this.requireVm(c, vmId, nodeId);
-    const item = await this.lockRow(c, table, id, nodeId);
-    if (!item) throw new DriverNotFoundError(`${what} ${id} not found on node ${nodeId}`);
-    if (item.vm_id === vmId && item.position === position) return;
-    if (item.vm_id) throw new DriverInvalidStateError(`${what} ${id} is attached to VM ${item.vm_id}`);
-    if (table === 'disks' && position === 0 && vm.power_state !== 'stopped') {
-      throw new DriverInvalidStateError(`VM ${vmId} is ${vm.power_state}; its boot disk changes only while it is stopped`);
-    }
-    const taken = await c.query(`SELECT id FROM ${this.t(table)} WHERE vm_id = $1 AND position = $2`, [vmId, position]);
-    if (taken.rowCount) throw new DriverInvalidStateError(`VM ${vmId} already has ${what} ${taken.rows[0].id} at position ${position}`);
-    await c.query(`UPDATE ${this.t(table)} SET vm_id = $2, position = $3 WHERE id = $1`, [id, vmId, position]);
+    return {
+      read: [
+        this.lockSql('vms', vmId),
+        this.lockSql(table, id),
+        sql(`SELECT id FROM ${this.t(table)} WHERE vm_id = $1 AND position = $2`, [vmId, position]),
+      ],
+      decide: ([[vmRow], [itemRow], taken]) => {
+        const vm = found(vmRow, nodeId, `VM ${vmId}`);
+        const item = found(itemRow, nodeId, `${what} ${id}`);
+        if (item.vm_id === vmId && item.position === position) return {};
+        if (item.vm_id) throw new DriverInvalidStateError(`${what} ${id} is attached to VM ${item.vm_id}`);
+        if (table === 'disks' && position === 0 && vm.power_state !== 'stopped') {
+          throw new DriverInvalidStateError(`VM ${vmId} is ${vm.power_state}; its boot disk changes only while it is stopped`);
+        }
+        if (taken.length) throw new DriverInvalidStateError(`VM ${vmId} already has ${what} ${taken[0].id} at position ${position}`);
+        return { write: [sql(`UPDATE ${this.t(table)} SET vm_id = $2, position = $3 WHERE id = $1`, [id, vmId, position])] };
+      },
+    };
   }
 
-  private async detach(c: PoolClient, table: 'disks' | 'nics', nodeId: string, id: string, vmId: string): Promise<void> {
+  private detach(table: 'disks' | 'nics', nodeId: string, id: string, vmId: string): Transition<void> {
     const what = table === 'disks' ? 'disk' : 'interface';
-    const item = await this.lockRow(c, table, id, nodeId);
-    if (!item) throw new DriverNotFoundError(`${what} ${id} not found on node ${nodeId}`);
-    if (item.vm_id === null) return;
-    if (item.vm_id !== vmId) throw new DriverInvalidStateError(`${what} ${id} is attached to VM ${item.vm_id}, not ${vmId}`);
-    if (table === 'disks' && item.position === 0) {
-      const vm = await this.lockVm(c, vmId);
-      if (vm && vm.power_state !== 'stopped')
-        throw new DriverInvalidStateError(`VM ${vmId} is ${vm.power_state}; its boot disk stays attached while it runs`);
-    }
-    await c.query(`UPDATE ${this.t(table)} SET vm_id = NULL, position = NULL WHERE id = $1`, [id]);
+    return {
+      // The VM first, as attach locks them: a disk's VM matters when it is the boot disk.
+      read: [...(table === 'disks' ? [this.lockSql('vms', vmId)] : []), this.lockSql(table, id)],
+      decide: (rows) => {
+        const [[vm], [itemRow]] = table === 'disks' ? rows : [[], ...rows];
+        const item = found(itemRow, nodeId, `${what} ${id}`);
+        if (item.vm_id === null) return {};
+        if (item.vm_id !== vmId) throw new DriverInvalidStateError(`${what} ${id} is attached to VM ${item.vm_id}, not ${vmId}`);
+        if (table === 'disks' && item.position === 0 && vm && vm.power_state !== 'stopped') {
+          throw new DriverInvalidStateError(`VM ${vmId} is ${vm.power_state}; its boot disk stays attached while it runs`);
+        }
+        return { write: [sql(`UPDATE ${this.t(table)} SET vm_id = NULL, position = NULL WHERE id = $1`, [id])] };
+      },
+    };
   }
 
-  private async pressPowerButton(c: PoolClient, vmId: string, nodeId: string): Promise<void> {
-    const vm = await this.requireVm(c, vmId, nodeId);
-    // A guest without an agent, or a frozen one, does not react to the button.
-    if (vm.power_state !== 'running' || !vm.guest_agent || vm.frozen) return;
-    await c.query(
-      `UPDATE ${this.t('vms')} SET power_state = 'stopping', stop_at = clock_timestamp() + make_interval(secs => $2) WHERE id = $1`,
-      [vmId, this.guestShutdownMs / 1000],
-    );
+  /** The ACPI button: the result says whether the guest is off now (it was, or it shuts down in no time). */
+  private pressPowerButton(vmId: string, nodeId: string): Transition<boolean> {
+    return {
+      read: [this.lockSql('vms', vmId)],
+      decide: ([[row]]) => {
+        const vm = found(row, nodeId, `VM ${vmId}`);
+        if (vm.power_state === 'stopped') return { result: true };
+        // A guest without an agent, or a frozen one, does not react to the button.
+        if (vm.power_state !== 'running' || !vm.guest_agent || vm.frozen) return { result: false };
+        if (this.guestShutdownMs === 0)
+          return { result: true, write: [sql(`UPDATE ${this.t('vms')} SET ${POWER_OFF} WHERE id = $1`, [vmId])] };
+        return {
+          result: false,
+          write: [
+            sql(
+              `UPDATE ${this.t('vms')} SET power_state = 'stopping', stop_at = clock_timestamp() + make_interval(secs => $2) WHERE id = $1`,
+              [vmId, this.guestShutdownMs / 1000],
+            ),
+          ],
+        };
+      },
+    };
   }
 
   private async setFrozen(method: DriverMethod, nodeId: string, vmId: string, frozen: boolean): Promise<void> {
@@ -843,4 +945,47 @@ function toMigrationInfo(row: Row): MigrationInfo {
     progress: row.progress,
     bytesTotal: Number(row.bytes_total),
   };
+}
+
+/**
+ * `text` with its placeholders ($1, $2, …) replaced by `values` as SQL literals: for statements sent several in one
+ * simple query, which takes no parameters.
+ */
+function sql(text: string, values: unknown[]): string {
+  return text.replace(/\$(\d+)/g, (_, n: string) => {
+    const value = values[Number(n) - 1];
+    if (value === null || value === undefined) return 'NULL';
+    if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
+    if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+    if (typeof value === 'string') return escapeLiteral(value);
+    throw new TypeError(`no SQL literal for ${String(value)} ($${n})`);
+  });
+}
+
+/** The rows of each statement of a simple query (pg answers one result when there was one statement). */
+function resultsOf(answer: unknown): Row[][] {
+  return (Array.isArray(answer) ? answer : [answer]).map((r: { rows: Row[] }) => r.rows);
+}
+
+/** `row`, when it is on node `nodeId` (a row the call read, or undefined). */
+function onNode(row: Row | undefined, nodeId: string): Row | undefined {
+  return row && row.node_id === nodeId ? row : undefined;
+}
+
+/** `row`, which must be on node `nodeId`: `what` (e.g. "VM vm-1") is not found there otherwise. */
+function found(row: Row | undefined, nodeId: string, what: string): Row {
+  const mine = onNode(row, nodeId);
+  if (!mine) throw new DriverNotFoundError(`${what} not found on node ${nodeId}`);
+  return mine;
+}
+
+function toUsage(row: Row): { memoryMb: number; storageGb: number } {
+  return { memoryMb: Number(row.memory_mb), storageGb: Number(row.storage_gb) };
+}
+
+/** A node's storage can take `gb` more for `what`, given what is `used` of it. */
+function checkStorage(node: Row, used: { storageGb: number }, gb: number, what: string): void {
+  if (used.storageGb + gb > node.storage_gb) {
+    throw new DriverCapacityError(`node ${node.id} has ${node.storage_gb - used.storageGb} GB of storage free; ${what} needs ${gb} GB`);
+  }
 }
