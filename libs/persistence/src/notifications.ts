@@ -40,6 +40,8 @@ export function parseOperationEventNotice(payload: string): OperationEventNotice
  */
 export class DatabaseNotifications {
   private client: Client | null = null;
+  /** A connection being made: every request calls start(), and a burst of them must not each open one. */
+  private connecting = false;
   private closed = false;
   private retryMs = RECONNECT_MIN_MS;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -64,7 +66,7 @@ export class DatabaseNotifications {
   }
 
   start(): void {
-    if (!this.closed && !this.client && !this.retryTimer) void this.connect();
+    if (!this.closed && !this.client && !this.retryTimer && !this.connecting) void this.connect();
   }
 
   async close(): Promise<void> {
@@ -77,6 +79,15 @@ export class DatabaseNotifications {
   }
 
   private async connect(): Promise<void> {
+    this.connecting = true;
+    try {
+      await this.listen();
+    } finally {
+      this.connecting = false;
+    }
+  }
+
+  private async listen(): Promise<void> {
     const client = new Client({ connectionString: this.databaseUrl, connectionTimeoutMillis: this.connectTimeoutMs, keepAlive: true });
     let failed = false;
     const lost = (why: string) => {
