@@ -175,12 +175,12 @@ async function main(): Promise<void> {
     /** How long after its finished_at each operation's /wait answered, and its announcement arrived (this machine's clock, for all). */
     const waitLags: number[] = [];
     const announcedLags: number[] = [];
-    /** Starts the API refused with 503 (Temporal too slow to accept them) and the client sent again. */
-    let retried503 = 0;
+    /** Starts the API refused with 503 (Temporal, or a database connection, not there in time), by error code; each was sent again. */
+    let retried503: Record<string, number> = {};
     /** One operation through the API: POST, then /wait; resolves to its latency and workflow id. */
     const runOp = async (method: string, route: string, body: unknown) => {
       const t0 = performance.now();
-      const posted = await postRetrying(stack, method, route, body, () => (retried503 += 1));
+      const posted = await postRetrying(stack, method, route, body, (code) => (retried503[code] = (retried503[code] ?? 0) + 1));
       let done = await api(stack, 'GET', `/v1/operations/${posted.body.id}/wait?timeout=120`);
       // Under a thousand at once an operation may take longer than one /wait: wait again.
       while (!done.body.finishedAt && performance.now() - t0 < 30 * 60_000)
@@ -280,7 +280,7 @@ async function main(): Promise<void> {
     for (const n of concurrency) {
       const vms = await createVms(stack, n, { start: true, parallel: 50, prefix: `tp${n}` });
       const stepsOfStop = shapes['vm.stop'].steps;
-      retried503 = 0;
+      retried503 = {};
       const t0 = performance.now();
       await Promise.all(vms.map((id) => runOp('POST', `/v1/vms/${id}/stop`, {})));
       const oursMs = performance.now() - t0;
@@ -291,7 +291,7 @@ async function main(): Promise<void> {
       await Promise.all(vms.map(() => runBare(stepsOfStop, true)));
       const splitMs = performance.now() - t2;
       rows.push({
-        what: `${n} concurrent vm.stop, ops/s (${retried503} starts answered 503 and sent again)`,
+        what: `${n} concurrent vm.stop, ops/s (${answered503(retried503)})`,
         'ours p50/p99 ms': round((n / oursMs) * 1000, 1),
         'bare p50/p99 ms': round((n / bareMs) * 1000, 1),
         'split p50/p99 ms': round((n / splitMs) * 1000, 1),
@@ -349,3 +349,10 @@ main().catch((err) => {
   console.error(err);
   process.exit(1);
 });
+
+/** "0 starts answered 503", or how many did and why (their error codes), each sent again. */
+function answered503(byCode: Record<string, number>): string {
+  const total = Object.values(byCode).reduce((a, b) => a + b, 0);
+  const codes = Object.entries(byCode).map(([code, n]) => `${code} ${n}`);
+  return `${total} starts answered 503${total ? ` and sent again: ${codes.join(', ')}` : ''}`;
+}

@@ -178,15 +178,15 @@ export async function api<T = any>(
 }
 
 /**
- * A mutating call as a careful client sends it: a 503 (Temporal did not accept the start in time; nothing was
- * changed) is sent again, with backoff; `onRetry` counts them.
+ * A mutating call as a careful client sends it: a 503 (Temporal did not accept the start in time, or no database
+ * connection came free in time; nothing was changed) is sent again, with backoff; `onRetry` gets each one's error code.
  */
 export async function postRetrying<T = any>(
   stack: BenchStack,
   method: string,
   route: string,
   body: unknown,
-  onRetry = () => {},
+  onRetry: (code: string) => void = () => {},
   key = stack.apiKey,
 ): Promise<{ status: number; body: T }> {
   for (let attempt = 1; ; attempt++) {
@@ -194,7 +194,7 @@ export async function postRetrying<T = any>(
       return await api<T>(stack, method, route, body, key);
     } catch (err) {
       if (attempt >= 20 || !/answered 503/.test(String(err))) throw err;
-      onRetry();
+      onRetry(/"code":"(\w+)"/.exec(String(err))?.[1] ?? 'no code');
       await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** attempt, 5000)));
     }
   }
