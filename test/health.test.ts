@@ -47,6 +47,7 @@ describe('GET /health', () => {
         body: { hostname: 'no-temporal', templateId: h.world.templateId, cpus: 1, memoryMb: 512 },
       });
       expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('2');
       expect(res.body.error.code).toBe('TEMPORAL_UNAVAILABLE');
       expect(await h.dataSource.query(`SELECT id FROM vms WHERE hostname = 'no-temporal'`)).toEqual([]);
       const [op] = await h.dataSource.query(`SELECT status, error FROM operations WHERE id = $1`, [res.body.error.details.operationId]);

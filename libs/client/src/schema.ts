@@ -2235,9 +2235,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2293,9 +2295,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2362,9 +2366,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2445,10 +2451,12 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2513,9 +2521,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2562,9 +2572,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2634,9 +2646,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2782,10 +2796,12 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2845,9 +2861,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2905,10 +2923,12 @@ export interface operations {
             /**
              * @description NODE_AGENT_UNAVAILABLE: The node's agent did not answer: is it running?
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2976,9 +2996,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3033,9 +3055,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3147,10 +3171,12 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3293,10 +3319,12 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3367,9 +3395,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3505,10 +3535,12 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3644,10 +3676,12 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3716,9 +3750,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3858,10 +3894,12 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4003,10 +4041,12 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4142,10 +4182,12 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4281,10 +4323,12 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4420,10 +4464,12 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4533,10 +4579,12 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4646,10 +4694,12 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4763,10 +4813,12 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4838,9 +4890,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4989,10 +5043,12 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5106,10 +5162,12 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5219,10 +5277,12 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5290,9 +5350,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5405,10 +5467,12 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5502,9 +5566,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5669,10 +5735,12 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5739,9 +5807,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5840,9 +5910,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5910,9 +5982,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5978,9 +6052,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6074,9 +6150,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6153,9 +6231,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6212,9 +6292,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6269,9 +6351,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6420,10 +6504,12 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6560,10 +6646,12 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6678,10 +6766,12 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6818,10 +6908,12 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6936,10 +7028,12 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6997,9 +7091,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7054,9 +7150,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7205,10 +7303,12 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7354,10 +7454,12 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7468,10 +7570,12 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7582,10 +7686,12 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7620,9 +7726,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7710,9 +7818,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7767,9 +7877,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7822,9 +7934,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7923,9 +8037,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8024,9 +8140,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8082,9 +8200,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8119,9 +8239,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8218,9 +8340,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8319,9 +8443,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8356,9 +8482,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8510,10 +8638,12 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8568,9 +8698,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8687,10 +8819,12 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8725,9 +8859,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8816,9 +8952,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8871,9 +9009,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8983,10 +9123,12 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9122,10 +9264,12 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9192,10 +9336,12 @@ export interface operations {
             /**
              * @description NODE_AGENT_UNAVAILABLE: The node's agent did not answer: is it running?
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9239,9 +9385,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9329,9 +9477,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9373,9 +9523,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9437,9 +9589,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9483,9 +9637,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9573,9 +9729,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9617,9 +9775,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9684,9 +9844,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9755,10 +9917,12 @@ export interface operations {
             /**
              * @description UNHEALTHY: `GET /health`: a dependency (database, workflow service) is not answering; `details` says which.
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9908,10 +10072,12 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -136,7 +136,8 @@ export const API_ERRORS = {
   },
   DATABASE_UNAVAILABLE: {
     status: 503,
-    meaning: 'The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).',
+    meaning:
+      "The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).",
   },
   NODE_AGENT_UNAVAILABLE: { status: 503, meaning: "The node's agent did not answer: is it running?" },
   UNHEALTHY: { status: 503, meaning: '`GET /health`: a dependency (database, workflow service) is not answering; `details` says which.' },

@@ -6,6 +6,9 @@ import type { ApiErrorCode } from '@vmops/contracts';
 import { ApiError } from './api-error';
 import { REQUEST_BODY_LIMIT } from './validation';
 
+/** The Retry-After of every 503. */
+const RETRY_AFTER_SECONDS = 2;
+
 /** Statuses Nest and the body parser answer by themselves, and the catalogue's code for each. */
 const CODES: Partial<Record<number, ApiErrorCode>> = {
   400: 'BAD_REQUEST',
@@ -37,6 +40,8 @@ export class ApiExceptionFilter implements ExceptionFilter {
       }
     }
     const error = this.toApiError(exception);
+    // What is unavailable now (the workflow service, the database, a node's agent) may answer again soon.
+    if (error.getStatus() === HttpStatus.SERVICE_UNAVAILABLE) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
     res.status(error.getStatus()).json(error.toBody());
   }
 
@@ -53,6 +58,13 @@ export class ApiExceptionFilter implements ExceptionFilter {
     }
     if (isDatabaseUnavailable(exception)) {
       this.logger.warn(`database unavailable: ${(exception as Error).message}`);
+      // pg's pool says this when every connection stayed busy while the request waited for one: a burst, or a slow database.
+      if (/timeout exceeded when trying to connect/.test(String((exception as Error).message))) {
+        return new ApiError(
+          'DATABASE_UNAVAILABLE',
+          'no database connection came free in time (the API is busy, or the database slow to answer); try again (a mutation retried with the same Idempotency-Key is not done twice)',
+        );
+      }
       return new ApiError(
         'DATABASE_UNAVAILABLE',
         'the database did not answer in time; try again (a mutation retried with the same Idempotency-Key is not done twice)',

@@ -24,6 +24,11 @@ export function describePathParameters(document: OpenAPIObject): void {
   }
 }
 
+/** Every 503 says when to try again (see ApiExceptionFilter). */
+const RETRY_AFTER: ResponseObject['headers'] = {
+  'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer', minimum: 1 } },
+};
+
 /** The simulator's admin endpoints: served only where the nodes run it (config.simulatorEndpoints). */
 const SIMULATOR_PATHS = '/v1/admin/simulator/';
 
@@ -91,6 +96,7 @@ export function describeResponses(document: OpenAPIObject): void {
       for (const [status, list] of [...byStatus].sort(([a], [b]) => a - b)) {
         responses[String(status)] = {
           description: list.map((code) => `${code}: ${API_ERRORS[code].meaning}`).join('\n\n'),
+          ...(status === 503 ? { headers: RETRY_AFTER } : {}),
           content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
         };
       }
