@@ -4,11 +4,11 @@ import { ApiExceptionFilter } from './exception.filter';
 
 /** What the filter answers for an exception: status, headers and the JSON error. */
 function answer(exception: unknown) {
-  const sent = { status: 0, headers: {} as Record<string, string>, body: null as any };
+  const sent = { status: 0, headers: {} as Record<string, string>, body: null as unknown as { error: { code: string; message: string } } };
   const res = {
     setHeader: (name: string, value: string) => (sent.headers[name.toLowerCase()] = value),
     status: (status: number) => ((sent.status = status), res),
-    json: (body: unknown) => (sent.body = body),
+    json: (body: typeof sent.body) => (sent.body = body),
   };
   const host = { switchToHttp: () => ({ getResponse: () => res, getRequest: () => ({ method: 'GET', path: '/v1/vms' }) }) };
   const filter = new ApiExceptionFilter();
