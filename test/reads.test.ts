@@ -73,6 +73,21 @@ describe('event-driven waits and keyset pages', () => {
     for (const { res } of await Promise.all(answers.slice(15))) expect(res.body.status).toBe('succeeded');
   });
 
+  it('/wait answers an end announced while the listening connection was down, once it is back, not at a safety read', async () => {
+    const id = await runningOperation(tenantId);
+    const answered = h.call('GET', `/v1/operations/${id}/wait?timeout=20`, { key });
+    await new Promise((r) => setTimeout(r, 200));
+    // The API's listener dropped, and the end committed before it listens again: its announcement is lost.
+    const [{ dropped }] = await h.dataSource.query(
+      `SELECT count(pg_terminate_backend(pid))::int AS dropped FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'`,
+    );
+    expect(dropped).toBe(1);
+    const committedAt = await finish(id);
+    const res = await answered;
+    expect(res.body).toMatchObject({ id, status: 'succeeded' });
+    expect(Date.now() - committedAt).toBeLessThan(3000);
+  });
+
   it('a timed-out /wait answers with the state at its deadline', async () => {
     const id = await runningOperation(tenantId);
     const started = Date.now();

@@ -43,8 +43,19 @@ import { toOperationView, type OperationView, type RunningActivity } from './ope
 const LIVE_PROGRESS_TIMEOUT_MS = 2000;
 /** A consumer waits this long at most for Temporal to accept a new workflow before getting a 503. */
 const START_TIMEOUT_MS = 8000;
-/** /wait answers when the database announces the end; it also reads the record this often, in case an announcement was lost. */
+/**
+ * /wait answers when the database announces the end. While the listening connection is down (announcements are then
+ * lost) it reads the record this often; while it is up, every WAIT_SAFETY_READ_MS only, should the connection be
+ * dead without its end being noticed. A thousand waits reading every 2 s were 500 queries a second, for nothing.
+ */
 const WAIT_FALLBACK_MS = 2000;
+const WAIT_SAFETY_READ_MS = 30_000;
+
+/** One /wait: told when its operation's end is announced, and when the listener is up again (what it missed is lost). */
+interface EndWaiter {
+  ended(): void;
+  reconnected(): void;
+}
 const DESCRIBE_TIMEOUT_MS = 3000;
 
 /** How the caller asked for a mutation: the Idempotency-Key header and ?dryRun. */
@@ -154,6 +165,8 @@ function subjectOf(prepared: Prepared<unknown>): { vmId: string | null; name: st
 @Injectable()
 export class OperationsService {
   private readonly logger = new Logger(OperationsService.name);
+  /** The waits by operation: an announcement goes to its operation's waits only, not to every wait. */
+  private readonly endWaiters = new Map<string, Set<EndWaiter>>();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -161,7 +174,24 @@ export class OperationsService {
     @Inject(TEMPORAL_CLIENT) private readonly temporal: Client,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly notifications: DatabaseNotificationsService,
-  ) {}
+  ) {
+    notifications.subscribe({
+      operationEvent: (notice) => {
+        if (isTerminalOperationStatus(notice.status as OperationStatus)) this.endWaiters.get(notice.operationId)?.forEach((w) => w.ended());
+      },
+      connected: () => this.endWaiters.forEach((waiters) => waiters.forEach((w) => w.reconnected())),
+    });
+  }
+
+  /** Registers a wait for operation `id`'s end; returns its removal. */
+  private waitForEnd(id: string, waiter: EndWaiter): () => void {
+    const waiters = this.endWaiters.get(id) ?? new Set<EndWaiter>();
+    this.endWaiters.set(id, waiters.add(waiter));
+    return () => {
+      waiters.delete(waiter);
+      if (!waiters.size && this.endWaiters.get(id) === waiters) this.endWaiters.delete(id);
+    };
+  }
 
   /** Records an operation and starts its workflow — or replays the one its Idempotency-Key names, or only plans it. */
   async launch<I>(launch: Launch<I>, options: MutationOptions): Promise<LaunchResult> {
@@ -342,7 +372,7 @@ export class OperationsService {
   /**
    * The operation's record once it is final, or as it is at the deadline. Subscribed before the first read, so that
    * an end announced at any moment is seen; read again after a reconnection of the listener (announcements made
-   * while it was down are lost) and every WAIT_FALLBACK_MS besides.
+   * while it was down are lost), every WAIT_FALLBACK_MS while it is down, and every WAIT_SAFETY_READ_MS besides.
    */
   private untilFinished(principal: Principal, id: string, deadline: number): Promise<OperationEntity> {
     this.notifications.start();
@@ -360,22 +390,28 @@ export class OperationsService {
         if (error || !latest) reject(error);
         else resolve(latest);
       };
+      let lastRead = 0;
       // The last read, at the deadline, ends the wait whatever it finds.
       const read = coalescing(async () => {
         if (settled) return;
+        lastRead = Date.now();
         await this.find(principal, id).then((row) => {
           latest = row;
           if (isTerminalOperationStatus(row.status) || expired) finish();
         }, finish);
       });
-      const unsubscribe = this.notifications.subscribe({
-        operationEvent: (notice) => notice.operationId === id && isTerminalOperationStatus(notice.status as OperationStatus) && read(),
-        // At once when the listener is up (the first read below covers it), then after each reconnection.
-        connected: () => subscribed && read(),
+      const unsubscribe = this.waitForEnd(id, {
+        ended: () => read(),
+        // After each reconnection (the first read below covers the listener being up already).
+        reconnected: () => subscribed && read(),
       });
       subscribed = true;
       read();
-      timers.push(setInterval(read, WAIT_FALLBACK_MS));
+      timers.push(
+        setInterval(() => {
+          if (!this.notifications.listening || Date.now() - lastRead >= WAIT_SAFETY_READ_MS) read();
+        }, WAIT_FALLBACK_MS),
+      );
       timers.push(
         setTimeout(
           () => {
