@@ -281,15 +281,22 @@ async function main(): Promise<void> {
       const vms = await createVms(stack, n, { start: true, parallel: 50, prefix: `tp${n}` });
       const stepsOfStop = shapes['vm.stop'].steps;
       retried503 = {};
+      const burst0 = cpuByKind(stack);
       const t0 = performance.now();
       await Promise.all(vms.map((id) => runOp('POST', `/v1/vms/${id}/stop`, {})));
       const oursMs = performance.now() - t0;
+      const burst1 = cpuByKind(stack);
       const t1 = performance.now();
       await Promise.all(vms.map(() => runBare(stepsOfStop, false)));
       const bareMs = performance.now() - t1;
+      const [burst2, client2] = [cpuByKind(stack), process.cpuUsage()];
       const t2 = performance.now();
       await Promise.all(vms.map(() => runBare(stepsOfStop, true)));
       const splitMs = performance.now() - t2;
+      const [burst3, client3] = [cpuByKind(stack), process.cpuUsage(client2)];
+      const at = (kind: keyof typeof burst0, from = burst0, to = burst1) => round((to[kind] - from[kind]) / n, 1);
+      const oursBurst = at('api') + at('worker') + at('agent') + at('postgres') + at('temporal');
+      const splitBurst = at('temporal', burst2, burst3) + (client3.user + client3.system) / 1000 / n;
       rows.push({
         what: `${n} concurrent vm.stop, ops/s (${answered503(retried503)})`,
         'ours p50/p99 ms': round((n / oursMs) * 1000, 1),
@@ -297,6 +304,12 @@ async function main(): Promise<void> {
         'split p50/p99 ms': round((n / splitMs) * 1000, 1),
         'ours/bare p50': round(bareMs / oursMs),
         'ours/split p50': round(splitMs / oursMs),
+      });
+      rows.push({
+        what: `${n} concurrent vm.stop, CPU ms per operation, by process`,
+        'ours p50/p99 ms': `${round(oursBurst, 1)}: API ${at('api')}, worker ${at('worker')}, agents ${at('agent')}, PostgreSQL ${at('postgres')}, Temporal ${at('temporal')}`,
+        'split p50/p99 ms': `${round(splitBurst, 1)}: Temporal ${at('temporal', burst2, burst3)}, bench client+workers ${round((client3.user + client3.system) / 1000 / n, 1)}`,
+        'ours/split p50': round(oursBurst / splitBurst),
       });
     }
 

@@ -21,12 +21,16 @@ const PROCESS_KINDS: [ProcessKind, RegExp][] = [
   ['stack', /stack\.js/],
 ];
 
-/** CPU time a process has used so far, in ms (user + system, from /proc). */
-export function cpuMsOf(pid: number): number {
+/**
+ * CPU time a process has used so far, in ms (user + system, from /proc); with `reaped`, that of its children that
+ * ended too (PostgreSQL's connections come and go: their time moves to the server's process as they end).
+ */
+export function cpuMsOf(pid: number, reaped = false): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+    const own = Number(fields[11]) + Number(fields[12]);
+    return ((own + (reaped ? Number(fields[13]) + Number(fields[14]) : 0)) * 1000) / 100;
   } catch {
     return 0;
   }
@@ -45,7 +49,7 @@ export function rssMibOf(pid: number): number {
 /** CPU ms used so far per kind of the stack's processes. */
 export function cpuByKind(stack: BenchStack): Record<ProcessKind, number> {
   const totals = { api: 0, worker: 0, agent: 0, temporal: 0, postgres: 0, stack: 0 };
-  for (const { kind, pid } of stack.processes()) totals[kind] += cpuMsOf(pid);
+  for (const { kind, pid } of stack.processes()) totals[kind] += cpuMsOf(pid, true);
   return totals;
 }
 
