@@ -379,7 +379,6 @@ export class OperationsService {
     return new Promise<OperationEntity>((resolve, reject) => {
       let latest: OperationEntity | null = null;
       let settled = false;
-      let subscribed = false;
       let expired = Date.now() >= deadline;
       const timers: NodeJS.Timeout[] = [];
       const finish = (error?: unknown) => {
@@ -403,9 +402,8 @@ export class OperationsService {
       const unsubscribe = this.waitForEnd(id, {
         ended: () => read(),
         // After each reconnection (the first read below covers the listener being up already).
-        reconnected: () => subscribed && read(),
+        reconnected: () => read(),
       });
-      subscribed = true;
       read();
       timers.push(
         setInterval(() => {

@@ -873,11 +873,10 @@ export class SimulatedHypervisor implements HypervisorDriver {
     }));
   }
 
+  /** The row `id` of `table`, locked until the call ends (lockSql); with `nodeId`, only if it is on that node. */
   private async lockRow(c: PoolClient, table: string, id: string, nodeId?: string): Promise<Row | undefined> {
-    const { rows } = await c.query(`SELECT * FROM ${this.t(table)} WHERE id = $1 FOR UPDATE`, [id]);
-    const row = rows[0];
-    if (row && nodeId !== undefined && row.node_id !== nodeId) return undefined;
-    return row;
+    const [row] = (await c.query(this.lockSql(table, id))).rows;
+    return nodeId === undefined ? row : onNode(row, nodeId);
   }
 
   private lockVm(c: PoolClient, vmId: string, nodeId?: string): Promise<Row | undefined> {
@@ -885,21 +884,15 @@ export class SimulatedHypervisor implements HypervisorDriver {
   }
 
   private async requireVm(c: PoolClient, vmId: string, nodeId: string): Promise<Row> {
-    const vm = await this.lockVm(c, vmId, nodeId);
-    if (!vm) throw new DriverNotFoundError(`VM ${vmId} not found on node ${nodeId}`);
-    return vm;
+    return found(await this.lockVm(c, vmId), nodeId, `VM ${vmId}`);
   }
 
   private async requireDisk(c: PoolClient, diskId: string, nodeId: string): Promise<Row> {
-    const disk = await this.lockRow(c, 'disks', diskId, nodeId);
-    if (!disk) throw new DriverNotFoundError(`disk ${diskId} not found on node ${nodeId}`);
-    return disk;
+    return found(await this.lockRow(c, 'disks', diskId), nodeId, `disk ${diskId}`);
   }
 
   private async requireSnapshot(c: PoolClient, snapshotId: string, nodeId: string): Promise<Row> {
-    const snap = await this.lockRow(c, 'snapshots', snapshotId, nodeId);
-    if (!snap) throw new DriverNotFoundError(`snapshot ${snapshotId} not found on node ${nodeId}`);
-    return snap;
+    return found(await this.lockRow(c, 'snapshots', snapshotId), nodeId, `snapshot ${snapshotId}`);
   }
 
   private async requireMigrationFrom(c: PoolClient, migrationId: string, sourceNodeId: string): Promise<Row> {
