@@ -8,10 +8,13 @@ export const BARE_NODE_QUEUE = 'bench-bare-node';
 
 export interface BareTemporal {
   client: Client;
-  /** Runs one bare workflow whose no-op steps go to `queues` in order; resolves to its milliseconds (start → result). */
-  run(queues: string[]): Promise<number>;
+  /**
+   * Runs one bare workflow whose no-op steps go to `queues` in order; resolves to its milliseconds (start → result).
+   * `onStarted` is told how long the server took to accept the start.
+   */
+  run(queues: string[], onStarted?: (ms: number) => void): Promise<number>;
   /** Like run, and resolves to the workflow id (to read its history). */
-  runWithId(queues: string[]): Promise<string>;
+  runWithId(queues: string[], onStarted?: (ms: number) => void): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -34,17 +37,20 @@ export async function startBare(address: string): Promise<BareTemporal> {
     await Worker.create({ connection: native, taskQueue: BARE_NODE_QUEUE, activities }),
   ];
   const running = workers.map((w) => w.run());
-  const runWithId = async (queues: string[]) => {
+  const runWithId = async (queues: string[], onStarted?: (ms: number) => void) => {
     const workflowId = `bench-${randomUUID()}`;
-    await client.workflow.execute('shapedWorkflow', { taskQueue: BARE_QUEUE, workflowId, args: [queues] });
+    const t0 = performance.now();
+    const handle = await client.workflow.start('shapedWorkflow', { taskQueue: BARE_QUEUE, workflowId, args: [queues] });
+    onStarted?.(performance.now() - t0);
+    await handle.result();
     return workflowId;
   };
   return {
     client,
     runWithId,
-    async run(queues) {
+    async run(queues, onStarted) {
       const t0 = performance.now();
-      await runWithId(queues);
+      await runWithId(queues, onStarted);
       return performance.now() - t0;
     },
     async close() {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client as PgClient } from 'pg';
@@ -102,8 +102,14 @@ export async function startBenchStack(extraEnv: Record<string, string> = {}): Pr
     },
   );
   let out = '';
-  proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  // BENCH_STACK_LOG=<file>: the stack's output is also written there (what the API, worker and agents logged).
+  const log = process.env.BENCH_STACK_LOG ? createWriteStream(process.env.BENCH_STACK_LOG, { flags: 'a' }) : null;
+  const keep = (c: Buffer) => {
+    out += c.toString();
+    log?.write(c);
+  };
+  proc.stdout!.on('data', keep);
+  proc.stderr!.on('data', keep);
   const deadline = Date.now() + 120_000;
   while (!out.includes('vmops is running')) {
     if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`the stack did not start:\n${out}`);
