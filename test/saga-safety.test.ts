@@ -209,7 +209,7 @@ describe('saga safety', () => {
       expect(await vmRow(create.vm_id)).toMatchObject({ status: 'creating', current_operation_id: create.id });
       expect(await vmRow(vm.id)).toMatchObject({ current_operation_id: stop.id });
 
-      // Nobody asks: within two minutes (here: the 15 s it takes to call an operation never started, and a 2 s
+      // Nobody asks: within two minutes (here: the 30 s it takes to call an operation never started, and a 2 s
       // Schedule) the reconciler has failed them, removed the VM the create recorded and freed the other VM.
       const ghosts = [create, stop, snap];
       const settled = await waitUntil(
@@ -289,6 +289,120 @@ describe('saga safety', () => {
       expect(
         await h.dataSource.query(`SELECT count(*)::int AS n FROM operations WHERE vm_id = $1 AND type = 'snapshot.create'`, [vm.id]),
       ).toEqual([{ n: 1 }]);
+    });
+
+    /** The error the Temporal client raises when a call's deadline passes before the server answers. */
+    const deadlineExceeded = () =>
+      Object.assign(new Error('4 DEADLINE_EXCEEDED: Deadline exceeded'), { code: 4, details: 'Deadline exceeded', metadata: {} });
+    /** Replaces the API's workflow starts with `send` (given the real one) until the returned function puts it back. */
+    const interceptStarts = (
+      send: (real: Client['workflow']['start'], args: Parameters<Client['workflow']['start']>) => Promise<unknown>,
+    ) => {
+      const client = h.app.get<Client>(TEMPORAL_CLIENT);
+      const real = client.workflow.start.bind(client.workflow);
+      client.workflow.start = ((...args: Parameters<typeof real>) => send(real, args)) as typeof client.workflow.start;
+      return () => (client.workflow.start = real);
+    };
+
+    it('a start Temporal takes longer to accept than the request may wait: 202 pending, the start goes on in the background, the operation runs', async () => {
+      const vm = await h.createVm(key);
+      const sends: string[] = [];
+      // A burst: the server has not taken the first send when the request's deadline passes; it takes the next.
+      const restore = interceptStarts(async (real, args) => {
+        sends.push(args[1].workflowId);
+        if (sends.length > 1) return real(...args);
+        await new Promise((r) => setTimeout(r, 200));
+        throw deadlineExceeded();
+      });
+      try {
+        const stop = await h.call('POST', `/v1/vms/${vm.id}/stop`, { key });
+        expect({ status: stop.status, operation: stop.body.status }).toEqual({ status: 202, operation: 'pending' });
+        expect(await vmRow(vm.id)).toMatchObject({ current_operation_id: stop.body.id });
+        const done = await h.waitForOperation(key, stop.body.id);
+        expect({ status: done.status, error: done.error }).toEqual({ status: 'succeeded', error: null });
+      } finally {
+        restore();
+      }
+      expect(sends).toEqual([sends[0], sends[0]]);
+      expect(await vmRow(vm.id)).toMatchObject({ status: 'stopped', current_operation_id: null });
+      expect(await h.hypervisor.getVm(vm.nodeId, vm.id)).toMatchObject({ powerState: 'stopped' });
+    });
+
+    it('a start sent again never runs the operation a second time: a first send that landed (its workflow since terminated) is not started anew', async () => {
+      const vm = await h.createVm(key);
+      const outcomes: string[] = [];
+      let firstRun = '';
+      // The first send lands, an operator terminates its workflow before it took the operation over, and the answer
+      // never reaches the API in time. The API's next send must not start a second run of the operation.
+      const restore = interceptStarts(async (real, args) => {
+        try {
+          const handle = await real(...args);
+          if (!outcomes.length) {
+            firstRun = handle.firstExecutionRunId;
+            await handle.terminate('an operator terminated it');
+            outcomes.push('landed');
+            throw deadlineExceeded();
+          }
+          outcomes.push('started');
+          return handle;
+        } catch (err) {
+          if (outcomes.length && (err as Error).name === 'WorkflowExecutionAlreadyStartedError') outcomes.push('refused');
+          throw err;
+        }
+      });
+      try {
+        const t0 = Date.now();
+        const stop = await h.call('POST', `/v1/vms/${vm.id}/stop`, { key });
+        expect(stop.status).toBe(202);
+        // Its workflow ended without it: the launch, told so by its second send, settles it; the VM is free again.
+        const settled = await waitUntil('the operation to be settled', async () => {
+          const row = await operationRow(stop.body.id);
+          return row.finished_at ? row : null;
+        });
+        expect(settled).toMatchObject({ status: 'failed', error: expect.objectContaining({ code: 'WORKFLOW_ENDED' }) });
+        // Not left to the reconciler, which looks at an operation only once it is 30 s old.
+        expect(Date.now() - t0).toBeLessThan(20_000);
+        const [op] = await h.dataSource.query(`SELECT workflow_id FROM operations WHERE id = $1`, [stop.body.id]);
+        const described = await h.temporal.workflow.getHandle(op.workflow_id).describe();
+        expect({ runId: described.runId, status: described.status.name }).toEqual({ runId: firstRun, status: 'TERMINATED' });
+      } finally {
+        restore();
+      }
+      expect(outcomes).toEqual(['landed', 'refused']);
+      expect(await vmRow(vm.id)).toMatchObject({ status: 'running', current_operation_id: null });
+      expect(await h.hypervisor.getVm(vm.nodeId, vm.id)).toMatchObject({ powerState: 'running' });
+    });
+
+    it('a start the server never takes: 202, then the operation fails TEMPORAL_UNAVAILABLE before the reconciler would call it never started, nothing changed', async () => {
+      const vm = await h.createVm(key);
+      let sends = 0;
+      const restore = interceptStarts(async () => {
+        sends++;
+        await new Promise((r) => setTimeout(r, 100));
+        throw deadlineExceeded();
+      });
+      try {
+        const t0 = Date.now();
+        const stop = await h.call('POST', `/v1/vms/${vm.id}/stop`, { key });
+        expect({ status: stop.status, operation: stop.body.status }).toEqual({ status: 202, operation: 'pending' });
+        const failed = await waitUntil(
+          'the start to be given up',
+          async () => {
+            const row = await operationRow(stop.body.id);
+            return row.finished_at ? row : null;
+          },
+          40_000,
+        );
+        expect(failed).toMatchObject({ status: 'failed', error: expect.objectContaining({ code: 'TEMPORAL_UNAVAILABLE' }) });
+        // Given up by the launch itself (27 s), not by the reconciler (30 s), and sent again meanwhile.
+        expect(Date.now() - t0).toBeLessThan(30_000);
+        expect(sends).toBeGreaterThan(5);
+      } finally {
+        restore();
+      }
+      expect(await vmRow(vm.id)).toMatchObject({ status: 'running', current_operation_id: null });
+      expect(await h.hypervisor.getVm(vm.nodeId, vm.id)).toMatchObject({ powerState: 'running' });
+      expect((await h.runOperation(key, 'POST', `/v1/vms/${vm.id}/stop`)).status).toBe('succeeded');
     });
 
     it('an operation marked running whose workflow is gone is settled as ended, not left running for ever', async () => {

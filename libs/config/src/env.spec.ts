@@ -10,6 +10,7 @@ describe('loadConfig', () => {
       temporalNamespace: 'default',
       temporalTaskQueue: 'vmops',
       temporalUiUrl: 'http://localhost:8233',
+      startTimeoutMs: 8000,
       port: 3000,
       snapshotLimitPerVm: 50,
       snapshotBusyRetry: { intervalSeconds: 60, attempts: 30 },

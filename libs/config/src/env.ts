@@ -28,6 +28,12 @@ export interface AppConfig {
   temporalNamespace: string;
   temporalTaskQueue: string;
   temporalUiUrl: string;
+  /**
+   * How long a mutation waits for Temporal to accept its workflow (API_START_TIMEOUT_MS). Past it, if Temporal answers
+   * at all, the request is answered 202 with the operation pending and the start goes on in the background; if it
+   * does not, 503 TEMPORAL_UNAVAILABLE, nothing changed.
+   */
+  startTimeoutMs: number;
   port: number;
   /** Snapshots one VM may hold (Erigones' per-VM limit): one more is refused with 417. */
   snapshotLimitPerVm: number;
@@ -229,6 +235,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     dbTimeoutMs: r.int('DB_TIMEOUT_MS', 8000, 0, 600_000),
     ...r.temporal(),
     temporalUiUrl: r.str('TEMPORAL_UI_URL', 'http://localhost:8233').replace(/\/+$/, ''),
+    startTimeoutMs: r.int('API_START_TIMEOUT_MS', 8000, 1, 20_000),
     port: r.int('PORT', 3000, 0, 65535),
     snapshotLimitPerVm: r.int('SNAPSHOT_LIMIT_PER_VM', 50, 1, 10_000),
     networkPools: r.networkPools('NETWORK_POOLS', 'public=100.64.0.0/10,private=10.0.0.0/8'),

@@ -57,7 +57,7 @@ export function isTerminalOperationStatus(status: OperationStatus): boolean {
 
 /** What each operation status means to the caller (the README's table is written from it). */
 export const OPERATION_STATUS_MEANINGS: Record<OperationStatus, string> = {
-  pending: 'Recorded; its workflow is starting.',
+  pending: 'Recorded; its workflow is starting (under a burst this may take seconds after the 202: the API goes on starting it).',
   running:
     'Its steps are running (`steps` shows each, `progress` the current one, `waiting` a two-phase migration parked for its finalize).',
   succeeded: 'Every step is done.',

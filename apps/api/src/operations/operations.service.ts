@@ -1,6 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import {
+  Client,
+  isGrpcCancelledError,
+  isGrpcDeadlineError,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import {
   finalizeUpdate,
@@ -23,6 +30,8 @@ import {
   abandonOperation,
   entityOfRow,
   insertOperation,
+  isOperationPending,
+  NEVER_STARTED_AFTER_MS,
   OperationEntity,
   requestHash,
   settleIfStale,
@@ -41,8 +50,17 @@ import type { OperationEntry } from '@vmops/catalogue';
 import { toOperationView, type OperationView, type RunningActivity } from './operation.view';
 
 const LIVE_PROGRESS_TIMEOUT_MS = 2000;
-/** A consumer waits this long at most for Temporal to accept a new workflow before getting a 503. */
-const START_TIMEOUT_MS = 8000;
+/** Whether Temporal answers at all, once a start was not answered in time: asked this long at most. */
+const PROBE_TIMEOUT_MS = 2000;
+/**
+ * A start that goes on in the background gives up this long before the reconciler would call its operation never
+ * started (NEVER_STARTED_AFTER_MS after it was recorded), so that the operation is settled here, with its cause.
+ */
+const START_MARGIN_MS = 3000;
+/** A Temporal that took a start this recently answers: no need to probe it (temporalAnswers). */
+const RECENTLY_ANSWERED_MS = 5000;
+/** Between two sends of a start that failed at once (not a deadline: the server refused, or the connection dropped). */
+const START_RETRY_MS = 1000;
 /**
  * /wait answers when the database announces the end. While the listening connection is down (announcements are then
  * lost) it reads the record this often; while it is up, every WAIT_SAFETY_READ_MS only, should the connection be
@@ -50,6 +68,22 @@ const START_TIMEOUT_MS = 8000;
  */
 const WAIT_FALLBACK_MS = 2000;
 const WAIT_SAFETY_READ_MS = 30_000;
+
+/**
+ * A call that was not answered by its deadline. gRPC says so as DEADLINE_EXCEEDED, or as CANCELLED when the deadline
+ * passed before the call was sent (queued behind a burst on the connection): seen as 82 of 1,000 starts at once.
+ */
+function notAnsweredInTime(err: unknown): boolean {
+  return isGrpcDeadlineError(err) || isGrpcCancelledError(err);
+}
+
+/** An error and its causes, one after the other ("Failed to start Workflow: 4 DEADLINE_EXCEEDED: …"). */
+function describeError(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e && parts.length < 5; e = (e as { cause?: unknown }).cause)
+    parts.push(e instanceof Error ? e.message : String(e));
+  return parts.join(': ');
+}
 
 /** One /wait: told when its operation's end is announced, and when the listener is up again (what it missed is lost). */
 interface EndWaiter {
@@ -167,6 +201,8 @@ export class OperationsService {
   private readonly logger = new Logger(OperationsService.name);
   /** The waits by operation: an announcement goes to its operation's waits only, not to every wait. */
   private readonly endWaiters = new Map<string, Set<EndWaiter>>();
+  /** When Temporal last took a start of this process's (temporalAnswers). */
+  private lastStartTakenAt = 0;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -225,12 +261,16 @@ export class OperationsService {
     }
 
     const { input, workflowId } = started;
+    const recordedAt = Date.now();
     const subject = subjectOf(started);
-    try {
-      await this.temporal.connection.withDeadline(Date.now() + START_TIMEOUT_MS, () =>
+    const start = (deadline: number) =>
+      this.temporal.connection.withDeadline(deadline, () =>
         this.temporal.workflow.start(launch.operation.workflowType, {
           taskQueue: this.config.temporalTaskQueue,
           workflowId,
+          // A start sent again (below) must not run the operation twice: if the first one landed, this one is told so
+          // (WorkflowExecutionAlreadyStartedError), whether that workflow still runs or has ended.
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
           args: [input],
           typedSearchAttributes: operationSearchAttributes({
             type: launch.operation.type,
@@ -245,27 +285,99 @@ export class OperationsService {
             (launch.onBehalfOf ? `\nrequested by tenant ${launch.principal.tenantId}` : ''),
         }),
       );
+    const giveUpAt = recordedAt + NEVER_STARTED_AFTER_MS - START_MARGIN_MS;
+    try {
+      await start(Math.min(giveUpAt, Date.now() + this.config.startTimeoutMs));
+      this.lastStartTakenAt = Date.now();
     } catch (err) {
-      this.logger.error(`could not start ${workflowId}: ${err instanceof Error ? err.message : err}`);
-      const abandoned = await abandonOperation(
-        this.dataSource,
-        operationId,
-        { code: 'TEMPORAL_UNAVAILABLE', message: 'the workflow could not be started', step: null },
-        { neverStarted: true },
-      );
-      if (abandoned) {
-        throw new ApiError(
-          'TEMPORAL_UNAVAILABLE',
-          'the operation could not be started: the workflow service is unavailable; nothing was changed, try again',
-          { operationId },
-        );
+      // Already started: an earlier send of this very start landed (the SDK sends again when a connection drops).
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) {
+        this.logger.warn(`the start of ${workflowId} failed: ${describeError(err)}`);
+        // Not answered in time, by a Temporal that answers otherwise: slower than the request may wait (a burst). The
+        // operation is accepted, pending, and its start goes on in the background until shortly before the reconciler
+        // would call it never started. Anything else (no answer at all, a refusal): 503, nothing changed.
+        if (notAnsweredInTime(err) && Date.now() < giveUpAt && (await this.temporalAnswers()))
+          this.continueStart(operationId, workflowId, giveUpAt, start);
+        else await this.abandonUnstarted(operationId, workflowId, 'the workflow could not be started');
       }
-      // Not pending any more: the start reached Temporal after all (only its answer was lost or late), and the
-      // workflow has taken the operation over. It runs; the client gets it like any other.
-      this.logger.warn(`${workflowId} did start after all (its start answered late): the workflow runs the operation`);
     }
     const [row] = await this.dataSource.query(`SELECT * FROM operations WHERE id = $1`, [operationId]);
     return { kind: 'started', operation: this.view(entityOfRow(this.dataSource, OperationEntity, row), null) };
+  }
+
+  /**
+   * Whether Temporal answers at all (a burst makes starts slow; a server that is down answers nothing): it took a start
+   * a moment ago, or it answers a probe. Under a burst the probe may be slow too (this process is busy as well).
+   */
+  private async temporalAnswers(): Promise<boolean> {
+    if (Date.now() - this.lastStartTakenAt < RECENTLY_ANSWERED_MS) return true;
+    try {
+      await this.temporal.connection.withDeadline(Date.now() + PROBE_TIMEOUT_MS, () =>
+        this.temporal.connection.workflowService.getSystemInfo({}),
+      );
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Settles an operation whose workflow did not start: failed TEMPORAL_UNAVAILABLE, its reservations given back, and
+   * the request answered 503 ("nothing was changed"). Unless the start landed after all and its workflow has taken the
+   * operation over: it runs, and the client gets it like any other.
+   */
+  private async abandonUnstarted(operationId: string, workflowId: string, message: string): Promise<void> {
+    const abandoned = await abandonOperation(
+      this.dataSource,
+      operationId,
+      { code: 'TEMPORAL_UNAVAILABLE', message, step: null },
+      { neverStarted: true },
+    );
+    if (abandoned) {
+      this.logger.error(`could not start ${workflowId}: settled operation ${operationId} as never started`);
+      throw new ApiError(
+        'TEMPORAL_UNAVAILABLE',
+        'the operation could not be started: the workflow service is unavailable; nothing was changed, try again',
+        { operationId },
+      );
+    }
+    this.logger.warn(`${workflowId} did start after all (its start answered late): the workflow runs the operation`);
+  }
+
+  /**
+   * Sends an accepted operation's start again until Temporal takes it (or says it already has), the operation is no
+   * longer pending (its workflow took it over, or it was settled), or `giveUpAt` passes: then the operation fails
+   * TEMPORAL_UNAVAILABLE, nothing changed, as a request would have been told. Should the API die meanwhile, the
+   * reconciler settles the operation once it is NEVER_STARTED_AFTER_MS old (a start that lands later finds it settled).
+   */
+  private continueStart(operationId: string, workflowId: string, giveUpAt: number, start: (deadline: number) => Promise<unknown>): void {
+    const run = async () => {
+      for (;;) {
+        if (!(await isOperationPending(this.dataSource, operationId))) return;
+        if (Date.now() >= giveUpAt) {
+          await this.abandonUnstarted(operationId, workflowId, 'the workflow could not be started in time').catch(() => undefined);
+          return;
+        }
+        try {
+          // One send with all the time left; sent again only after a failure that came before it (a refusal).
+          await start(giveUpAt);
+          this.lastStartTakenAt = Date.now();
+          this.logger.log(`${workflowId} started in the background`);
+          return;
+        } catch (err) {
+          if (err instanceof WorkflowExecutionAlreadyStartedError) {
+            // An earlier send landed. Its workflow runs the operation, unless it already ended without taking it
+            // over (terminated from the UI, say): then it is settled now rather than at the reconciler's next pass.
+            await settleIfStale(this.dataSource, this.describeWorkflow, operationId);
+            return;
+          }
+          await new Promise((resolve) => setTimeout(resolve, START_RETRY_MS));
+        }
+      }
+    };
+    void run().catch((err) =>
+      this.logger.error(`starting ${workflowId} in the background failed: ${err instanceof Error ? err.message : err}`),
+    );
   }
 
   /**

@@ -142,10 +142,11 @@ export type DescribeWorkflow = (workflowId: string) => Promise<string | null>;
 
 /**
  * An operation whose workflow is not found this long after it was recorded was never started: the launch that
- * recorded it died (its own start gives up after a few seconds and abandons the operation itself). A workflow
- * that starts late finds its operation settled and does nothing (markOperationRunning).
+ * recorded it died. A launch whose start Temporal did not answer in time goes on sending it in the background until
+ * shortly before this (then settles the operation itself), so this leaves a burst's slow starts room to land. A
+ * workflow that starts late finds its operation settled and does nothing (markOperationRunning).
  */
-export const NEVER_STARTED_AFTER_MS = 15_000;
+export const NEVER_STARTED_AFTER_MS = 30_000;
 
 /**
  * Settles an unfinished operation that can no longer finish on its own: its workflow ended without recording
@@ -192,6 +193,12 @@ export async function settleIfStale(
     },
     { neverStarted: false },
   );
+}
+
+/** Whether the operation is still pending: recorded, and neither taken over by its workflow nor settled. */
+export async function isOperationPending(dataSource: DataSource, operationId: string): Promise<boolean> {
+  const rows = await dataSource.query(`SELECT 1 FROM operations WHERE id = $1 AND status = 'pending'`, [operationId]);
+  return rows.length > 0;
 }
 
 /** An operation as its launch records it, pending until its workflow marks it running. */
