@@ -292,13 +292,16 @@ export class OperationsService {
     } catch (err) {
       // Already started: an earlier send of this very start landed (the SDK sends again when a connection drops).
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) {
-        this.logger.warn(`the start of ${workflowId} failed: ${describeError(err)}`);
         // Not answered in time, by a Temporal that answers otherwise: slower than the request may wait (a burst). The
         // operation is accepted, pending, and its start goes on in the background until shortly before the reconciler
         // would call it never started. Anything else (no answer at all, a refusal): 503, nothing changed.
-        if (notAnsweredInTime(err) && Date.now() < giveUpAt && (await this.temporalAnswers()))
+        if (notAnsweredInTime(err) && Date.now() < giveUpAt && (await this.temporalAnswers())) {
+          this.logger.log(`${workflowId}: its start was not answered in time (${describeError(err)}); it goes on in the background`);
           this.continueStart(operationId, workflowId, giveUpAt, start);
-        else await this.abandonUnstarted(operationId, workflowId, 'the workflow could not be started');
+        } else {
+          this.logger.warn(`the start of ${workflowId} failed: ${describeError(err)}`);
+          await this.abandonUnstarted(operationId, workflowId, 'the workflow could not be started');
+        }
       }
     }
     const [row] = await this.dataSource.query(`SELECT * FROM operations WHERE id = $1`, [operationId]);
