@@ -57,8 +57,6 @@ const PROBE_TIMEOUT_MS = 2000;
  * started (NEVER_STARTED_AFTER_MS after it was recorded), so that the operation is settled here, with its cause.
  */
 const START_MARGIN_MS = 3000;
-/** A Temporal that took a start this recently answers: no need to probe it (temporalAnswers). */
-const RECENTLY_ANSWERED_MS = 5000;
 /** Between two sends of a start that failed at once (not a deadline: the server refused, or the connection dropped). */
 const START_RETRY_MS = 1000;
 /**
@@ -286,6 +284,7 @@ export class OperationsService {
         }),
       );
     const giveUpAt = recordedAt + NEVER_STARTED_AFTER_MS - START_MARGIN_MS;
+    const sentAt = Date.now();
     try {
       await start(Math.min(giveUpAt, Date.now() + this.config.startTimeoutMs));
       this.lastStartTakenAt = Date.now();
@@ -295,7 +294,7 @@ export class OperationsService {
         // Not answered in time, by a Temporal that answers otherwise: slower than the request may wait (a burst). The
         // operation is accepted, pending, and its start goes on in the background until shortly before the reconciler
         // would call it never started. Anything else (no answer at all, a refusal): 503, nothing changed.
-        if (notAnsweredInTime(err) && Date.now() < giveUpAt && (await this.temporalAnswers())) {
+        if (notAnsweredInTime(err) && Date.now() < giveUpAt && (await this.temporalAnswers(sentAt))) {
           this.logger.log(`${workflowId}: its start was not answered in time (${describeError(err)}); it goes on in the background`);
           this.continueStart(operationId, workflowId, giveUpAt, start);
         } else {
@@ -309,11 +308,12 @@ export class OperationsService {
   }
 
   /**
-   * Whether Temporal answers at all (a burst makes starts slow; a server that is down answers nothing): it took a start
-   * a moment ago, or it answers a probe. Under a burst the probe may be slow too (this process is busy as well).
+   * Whether Temporal answers at all (a burst makes starts slow; a server that is down answers nothing): it took another
+   * start since `since` (while this one waited), or it answers a probe. Under a burst the probe may be slow too (this
+   * process is busy as well); a start taken before `since` says nothing (the server may have died since).
    */
-  private async temporalAnswers(): Promise<boolean> {
-    if (Date.now() - this.lastStartTakenAt < RECENTLY_ANSWERED_MS) return true;
+  private async temporalAnswers(since: number): Promise<boolean> {
+    if (this.lastStartTakenAt > since) return true;
     try {
       await this.temporal.connection.withDeadline(Date.now() + PROBE_TIMEOUT_MS, () =>
         this.temporal.connection.workflowService.getSystemInfo({}),
