@@ -4,7 +4,7 @@ import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthI
 import { Client } from '@temporalio/client';
 import { Public } from '../auth/auth';
 import { ApiError } from '../common/api-error';
-import { TEMPORAL_CLIENT } from '../temporal/temporal.module';
+import { probeTemporal, TEMPORAL_CLIENT } from '../temporal/temporal.module';
 
 const PROBE_TIMEOUT_MS = 3000;
 
@@ -18,9 +18,7 @@ export class TemporalHealthIndicator {
   async check(key: string) {
     const indicator = this.indicators.check(key);
     try {
-      await this.client.connection.withDeadline(Date.now() + PROBE_TIMEOUT_MS, () =>
-        this.client.connection.workflowService.getSystemInfo({}),
-      );
+      await probeTemporal(this.client, PROBE_TIMEOUT_MS);
       return indicator.up();
     } catch (err) {
       return indicator.down({ message: err instanceof Error ? err.message : String(err) });

@@ -45,7 +45,7 @@ import { coalescing } from '../common/coalescing';
 import { CURSOR_PATTERNS, decodeCursor, encodeCursor, withCursorChecked, type KeysetPage, type KeysetPageQuery } from '../common/keyset';
 import { APP_CONFIG } from '../config.token';
 import { DatabaseNotificationsService } from '../events/database-notifications.service';
-import { TEMPORAL_CLIENT } from '../temporal/temporal.module';
+import { probeTemporal, TEMPORAL_CLIENT } from '../temporal/temporal.module';
 import type { OperationEntry } from '@vmops/catalogue';
 import { toOperationView, type OperationView, type RunningActivity } from './operation.view';
 
@@ -259,7 +259,8 @@ export class OperationsService {
     }
 
     const { input, workflowId } = started;
-    const recordedAt = Date.now();
+    /** Just after the operation was recorded: the background start's time is counted from here, as the reconciler's. */
+    const sentAt = Date.now();
     const subject = subjectOf(started);
     const start = (deadline: number) =>
       this.temporal.connection.withDeadline(deadline, () =>
@@ -283,8 +284,7 @@ export class OperationsService {
             (launch.onBehalfOf ? `\nrequested by tenant ${launch.principal.tenantId}` : ''),
         }),
       );
-    const giveUpAt = recordedAt + NEVER_STARTED_AFTER_MS - START_MARGIN_MS;
-    const sentAt = Date.now();
+    const giveUpAt = sentAt + NEVER_STARTED_AFTER_MS - START_MARGIN_MS;
     try {
       await start(Math.min(giveUpAt, Date.now() + this.config.startTimeoutMs));
       this.lastStartTakenAt = Date.now();
@@ -315,9 +315,7 @@ export class OperationsService {
   private async temporalAnswers(since: number): Promise<boolean> {
     if (this.lastStartTakenAt > since) return true;
     try {
-      await this.temporal.connection.withDeadline(Date.now() + PROBE_TIMEOUT_MS, () =>
-        this.temporal.connection.workflowService.getSystemInfo({}),
-      );
+      await probeTemporal(this.temporal, PROBE_TIMEOUT_MS);
       return true;
     } catch {
       return false;
@@ -378,9 +376,7 @@ export class OperationsService {
         }
       }
     };
-    void run().catch((err) =>
-      this.logger.error(`starting ${workflowId} in the background failed: ${err instanceof Error ? err.message : err}`),
-    );
+    void run().catch((err) => this.logger.error(`starting ${workflowId} in the background failed: ${describeError(err)}`));
   }
 
   /**

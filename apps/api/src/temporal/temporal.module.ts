@@ -5,6 +5,11 @@ import type { AppConfig } from '@vmops/config';
 
 export const TEMPORAL_CLIENT = Symbol('TEMPORAL_CLIENT');
 
+/** Asks the Temporal frontend for its system info: resolves if it answers within `timeoutMs`, throws why not otherwise. */
+export async function probeTemporal(client: Client, timeoutMs: number): Promise<void> {
+  await client.connection.withDeadline(Date.now() + timeoutMs, () => client.connection.workflowService.getSystemInfo({}));
+}
+
 /**
  * The Temporal client. The connection is lazy, so the API boots (and /health reports it) while Temporal
  * is still coming up or down.
