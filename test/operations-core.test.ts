@@ -2,7 +2,6 @@ import { execFileSync } from 'node:child_process';
 import { resolveTemporalCli } from '../scripts/temporal-dev-server';
 import { startHarness, type Harness } from './support/harness';
 import { recordHistory } from './support/histories';
-import { INVENTORY_ONLY_ERROR_TYPES, NON_RETRYABLE_ERROR_TYPES } from '../libs/contracts/src';
 
 /** The contract every VM operation shares: exclusivity, idempotency, dry run, cancel, wait, history. */
 describe('operations core', () => {
@@ -236,13 +235,13 @@ describe('operations core', () => {
     expect(activities).toEqual([['startVm', planned[0].summary]]);
     expect(local).toEqual(['Mark the operation running', planned[1].summary, 'Record the operation as succeeded']);
 
-    // What the history holds for the driver step is what it needs: its policy names the failure types a driver
-    // call can raise, not the inventory's; a step that succeeded at its first try reports no attempt.
+    // What the history holds for the driver step is what it needs: its policy names no failure type (the agent
+    // applies the list, told the step is a forward one), its arguments leave out the node its queue names; a step
+    // that succeeded at its first try reports no attempt.
     const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes)!.activityTaskScheduledEventAttributes!;
-    expect([...(scheduled.retryPolicy?.nonRetryableErrorTypes ?? [])].sort()).toEqual(
-      NON_RETRYABLE_ERROR_TYPES.filter((t) => !INVENTORY_ONLY_ERROR_TYPES.includes(t)).sort(),
-    );
-    expect(scheduled.retryPolicy?.nonRetryableErrorTypes).not.toContain('InventoryConflictError');
+    expect(scheduled.retryPolicy?.nonRetryableErrorTypes ?? []).toEqual([]);
+    expect(scheduled.taskQueue?.name).toContain(vm.nodeId);
+    expect(text(scheduled.input?.payloads?.[0])).toEqual({ vmId: vm.id });
     const completed = events.find((e) => e.activityTaskCompletedEventAttributes)!.activityTaskCompletedEventAttributes!;
     expect(text(completed.result?.payloads?.[0])).toEqual({});
     expect(op.steps.map((s: { attempts: number }) => s.attempts)).toEqual([1, 1]);

@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { decideRetry } from '@vmops/activities';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
@@ -35,11 +36,18 @@ describe('the saga runner', () => {
   let finished: Record<string, OperationProgress> = {};
   let markRunning = true;
 
+  let seen: Record<string, Record<string, unknown>> = {};
   const activity = (name: string) => async (args: Record<string, unknown>) => {
-    const { attempt } = Context.current().info;
+    const { attempt, isLocal, retryPolicy } = Context.current().info;
     log.push(`${name}#${attempt}`);
-    const result = await behaviours[name]?.(args, attempt);
-    return result === undefined ? { attempt } : { attempt, result };
+    seen[name] = args;
+    try {
+      const result = await behaviours[name]?.(args, attempt);
+      return result === undefined ? { attempt } : { attempt, result };
+    } catch (err) {
+      // A driver step decides which of its failures end it, as the agents' steps do.
+      throw !isLocal && err instanceof ApplicationFailure ? decideRetry(err, args, retryPolicy?.nonRetryableErrorTypes) : err;
+    }
   };
   const activities = Object.fromEntries(
     [
@@ -99,6 +107,7 @@ describe('the saga runner', () => {
   beforeEach(() => {
     behaviours = {};
     log = [];
+    seen = {};
     finished = {};
     markRunning = true;
   });
@@ -180,6 +189,9 @@ describe('the saga runner', () => {
     const { operationId, handle } = start({ steps: [driverStep('disk', 'createBlankDisk', 'deleteDisk'), driverStep('vm', 'defineVm')] });
     expect((await outcome(operationId, handle)).status).toBe('compensated');
     expect(log.filter((l) => l.startsWith('deleteDisk'))).toEqual(['deleteDisk#1', 'deleteDisk#2']);
+    // The node is the queue's, not an argument; the undo says it is one, which is how it is retried through "invalid state".
+    expect(seen.createBlankDisk).toEqual({ step: 'disk' });
+    expect(seen.deleteDisk).toEqual({ step: 'undo disk', undo: true });
   });
 
   it('an undo that cannot succeed leaves the operation stuck, naming it, and stops the compensation there', async () => {

@@ -19,8 +19,8 @@ import {
   type LocalActivityOptions,
 } from '@temporalio/workflow';
 import {
+  DRIVER_UNDO_ARG,
   finalizeUpdate,
-  INVENTORY_ONLY_ERROR_TYPES,
   isDriverActivity,
   isWaitStep,
   NodeIdKey,
@@ -66,7 +66,8 @@ const STEP_OPTIONS: ActivityOptions = {
  * Undos are retried longer, and through the errors that stop a forward step: a driver that answers "invalid
  * state" to an undo (a VM still stopping, say) may well accept it a moment later, and giving up leaves the
  * operation stuck for a human. Only UNDO_NON_RETRYABLE_ERROR_TYPES end an undo at once. Activities never mark
- * their failures non-retryable themselves (see step()), so this policy is what applies.
+ * their failures non-retryable by themselves: an inventory step is told by this policy's list, a driver step by
+ * its role (see Proxies.decideOnAgent).
  */
 const UNDO_OPTIONS: ActivityOptions = {
   ...STEP_OPTIONS,
@@ -94,32 +95,36 @@ export interface Proxies {
   driver: ActivityInterfaceFor<OperationActivities>;
   remote: ActivityInterfaceFor<OperationActivities>;
   local: LocalActivityInterfaceFor<OperationActivities>;
+  /**
+   * The policy is a saga's (a forward step's, or an undo's, as `role` says): its driver calls are recorded without
+   * the list of failure types that end them, which the agent applies itself (endsStep in @vmops/contracts), told
+   * by the call whether it is an undo. That list was most of each driver call's recorded policy.
+   */
+  decideOnAgent?: { role: 'step' | 'undo' };
 }
 
-/**
- * A driver call's retry policy is recorded in the history with every call: it leaves out the failure types only
- * inventory steps raise (INVENTORY_ONLY_ERROR_TYPES), which no driver call can meet. Which types end a step is
- * still decided here, by one list per policy.
- */
-function driverRetryPolicy(retry: ActivityOptions['retry']): ActivityOptions['retry'] {
-  const types = retry?.nonRetryableErrorTypes;
-  return types ? { ...retry, nonRetryableErrorTypes: types.filter((t) => !INVENTORY_ONLY_ERROR_TYPES.includes(t)) } : retry;
+function withoutNamedTypes(retry: NonNullable<ActivityOptions['retry']>): ActivityOptions['retry'] {
+  const copy = { ...retry };
+  delete copy.nonRetryableErrorTypes;
+  return copy;
 }
 
-export function proxiesOf(options: ActivityOptions): Proxies {
+export function proxiesOf(options: ActivityOptions, decideOnAgent?: Proxies['decideOnAgent']): Proxies {
+  const driverRetry = decideOnAgent && options.retry ? withoutNamedTypes(options.retry) : options.retry;
   return {
-    driver: proxyActivities<OperationActivities>({ ...options, retry: driverRetryPolicy(options.retry) }),
+    driver: proxyActivities<OperationActivities>({ ...options, retry: driverRetry }),
     remote: proxyActivities<OperationActivities>(options),
     local: proxyLocalActivities<OperationActivities>({
       startToCloseTimeout: INVENTORY_STEP_TIMEOUT,
       retry: options.retry,
       cancellationType: options.cancellationType,
     }),
+    decideOnAgent,
   };
 }
 
-const steps = proxiesOf(STEP_OPTIONS);
-const undos = proxiesOf(UNDO_OPTIONS);
+const steps = proxiesOf(STEP_OPTIONS, { role: 'step' });
+const undos = proxiesOf(UNDO_OPTIONS, { role: 'undo' });
 /** The runner's own writes (mark running, finish): shared with workflows that run no plan (a drain). */
 export const bookkeeping = proxiesOf(BOOKKEEPING_OPTIONS);
 
@@ -156,14 +161,17 @@ export function execute(proxies: Proxies, call: ActivityCall, observed?: unknown
       args,
     );
   }
+  // The node is the queue's (the agent serves one node): the call's arguments leave it out, as the history would
+  // hold it twice otherwise. An undo says so, where the agent decides which failures end it (Proxies.decideOnAgent).
+  const { nodeId, ...onNode } = args[0] as { nodeId: string };
   const long = isLongDriverCall(call);
   return (proxies.driver[call.activity] as unknown as Callable).executeWithOptions(
     {
       summary: call.summary,
-      taskQueue: (long ? nodeLongTaskQueue : nodeTaskQueue)(workflowInfo().taskQueue, (call.args as { nodeId: string }).nodeId),
+      taskQueue: (long ? nodeLongTaskQueue : nodeTaskQueue)(workflowInfo().taskQueue, nodeId),
       heartbeatTimeout: long ? LONG_DRIVER_HEARTBEAT_TIMEOUT : DRIVER_HEARTBEAT_TIMEOUT,
     },
-    args,
+    [proxies.decideOnAgent?.role === 'undo' ? { ...onNode, [DRIVER_UNDO_ARG]: true } : onNode],
   );
 }
 

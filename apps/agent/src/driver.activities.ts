@@ -1,20 +1,26 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { DriverActivities } from '@vmops/contracts';
+import { DRIVER_UNDO_ARG, type DriverActivities } from '@vmops/contracts';
 import type { HypervisorDriver } from '@vmops/driver';
 import { step, type ReportProgress } from '@vmops/activities';
 
 /**
- * The driver steps of one node, for that node's agent: thin, idempotent calls into its hypervisor. A call
- * meant for another node is a routing bug and fails for good rather than touch the wrong host.
+ * The driver steps of one node, for that node's agent: thin, idempotent calls into its hypervisor. The node is the
+ * one this agent serves: the runner leaves it out of a call's arguments, since the call's queue names it. A call
+ * that names another node (as calls did before) is a routing bug and fails for good rather than touch the wrong
+ * host. Which failures end a step is decided here for a saga's steps (step()'s decideRetry).
  */
 export function createDriverActivities(driver: HypervisorDriver, servedNodeId: string): DriverActivities {
   const on = <A extends { nodeId: string }, R>(work: (args: A, progress: ReportProgress) => Promise<R>) =>
-    step<A, R>((args, progress) => {
-      if (args.nodeId !== servedNodeId) {
-        throw ApplicationFailure.retryable(`a step for node ${args.nodeId} reached the agent of node ${servedNodeId}`, 'MisroutedStep');
-      }
-      return work(args, progress);
-    });
+    step<A, R>(
+      (args, progress) => {
+        const { [DRIVER_UNDO_ARG]: _undo, ...call } = args as A & { [DRIVER_UNDO_ARG]?: true };
+        if (call.nodeId !== undefined && call.nodeId !== servedNodeId) {
+          throw ApplicationFailure.retryable(`a step for node ${call.nodeId} reached the agent of node ${servedNodeId}`, 'MisroutedStep');
+        }
+        return work({ ...call, nodeId: servedNodeId } as A, progress);
+      },
+      { decideRetry: true },
+    );
 
   return {
     defineVm: on(({ nodeId, ...definition }) => driver.defineVm(nodeId, definition)),

@@ -1,7 +1,7 @@
 /**
- * Typed driver errors. Their names are the failure types the workflows see; which of them a step retries is
- * decided by the runner's retry policies alone (NON_RETRYABLE_ERROR_TYPES for forward steps,
- * UNDO_NON_RETRYABLE_ERROR_TYPES for undos). DriverUnavailableError and anything untyped are passing faults.
+ * Typed driver errors. Their names are the failure types the workflows see; which of them ends a step is decided
+ * by two lists (NON_RETRYABLE_ERROR_TYPES for forward steps, UNDO_NON_RETRYABLE_ERROR_TYPES for undos), applied by
+ * the agent (endsStep). DriverUnavailableError and anything untyped are passing faults.
  */
 export abstract class DriverError extends Error {
   constructor(message: string) {
