@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { DriverUnavailableError } from '../libs/driver/src';
+import { DriverCapacityError, DriverUnavailableError } from '../libs/driver/src';
 import { SimulatedHypervisor, SimulatorControl } from '../libs/hypervisor/src';
 import { describeDriverContract } from './contract/driver-contract';
 
@@ -114,6 +114,26 @@ describe('simulated hypervisor: injected faults and latency', () => {
     await driver.deleteDisk(node, diskId);
     await expect(driver.getDisk(node, diskId)).resolves.toBeNull();
     await expect(driver.startVm(node, `${vmId}-none`)).rejects.toThrow(`VM ${vmId}-none not found on node ${node}`);
+  });
+
+  it('never gives out more memory than a node has, to VMs started at once', async () => {
+    // A node of its own: 4 GB, and six VMs of 1.5 GB each, started at once. Two fit.
+    const small = `race-node-${randomUUID().slice(0, 8)}`;
+    await control.registerNode(small, { cpus: 16, memoryMb: 4096, storageGb: 100 });
+    const vmIds: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const [diskId, vmId] = [`d-${randomUUID().slice(0, 8)}`, `vm-${randomUUID().slice(0, 8)}`];
+      await driver.createBlankDisk(small, { diskId, sizeGb: 1 });
+      const disks = [{ id: diskId, position: 0 }];
+      await driver.defineVm(small, { vmId, hostname: vmId, cpus: 1, memoryMb: 1536, guestAgent: true, disks, nics: [] });
+      vmIds.push(vmId);
+    }
+    // Reads at once first, so that the pool's connections are all open: the starts then run at once.
+    await Promise.all(vmIds.map((vmId) => driver.getVm(small, vmId)));
+    const outcomes = await Promise.allSettled(vmIds.map((vmId) => driver.startVm(small, vmId)));
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(2);
+    for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toBeInstanceOf(DriverCapacityError);
+    expect((await driver.audit(small)).used.memoryMb).toBe(3072);
   });
 
   it('with no shutdown time, a guest with an agent is off as the button is pressed; one without an agent ignores it', async () => {

@@ -208,6 +208,26 @@ export function describeDriverContract(name: string, setup: () => Promise<Driver
         );
       });
 
+      it('never gives out more storage than it has, to disks created at once', async () => {
+        const audit = await d.audit(node);
+        const free = audit.capacity.storageGb - audit.used.storageGb;
+        // Each takes more than a third of what is free: two fit, a third does not, whatever the order.
+        const sizeGb = Math.floor(free / 3) + 1;
+        const diskIds = Array.from({ length: 5 }, () => id('disk'));
+        // Reads at once first, so that a driver with a pool of connections has them open: the creates then run at once.
+        await Promise.all(diskIds.map(() => d.audit(node)));
+        const outcomes = await Promise.allSettled(diskIds.map((diskId) => d.createBlankDisk(node, { diskId, sizeGb })));
+        try {
+          expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(2);
+          for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toBeInstanceOf(DriverCapacityError);
+          const after = await d.audit(node);
+          expect(after.used.storageGb).toBe(audit.used.storageGb + 2 * sizeGb);
+          expect(after.used.storageGb).toBeLessThanOrEqual(after.capacity.storageGb);
+        } finally {
+          for (const diskId of diskIds) await d.deleteDisk(node, diskId);
+        }
+      });
+
       it('grows a disk and refuses to shrink it', async () => {
         const diskId = id('disk');
         await d.createBlankDisk(node, { diskId, sizeGb: 5 });

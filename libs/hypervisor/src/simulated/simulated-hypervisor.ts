@@ -140,9 +140,9 @@ export class SimulatedHypervisor implements HypervisorDriver {
       read: [
         this.lockSql('vms', vmId),
         sql(`SELECT 1 FROM ${this.t('disks')} WHERE vm_id = $1 AND position = 0`, [vmId]),
-        this.usageSql(nodeId),
+        ...this.usageReads(nodeId),
       ],
-      decide: ([[row], boot, [usage]], node) => {
+      decide: ([[row], boot, , [usage]], node) => {
         const vm = found(row, nodeId, `VM ${vmId}`);
         if (vm.power_state === 'running') return {};
         if (vm.power_state === 'stopping') throw new DriverInvalidStateError(`VM ${vmId} is shutting down`);
@@ -595,7 +595,8 @@ export class SimulatedHypervisor implements HypervisorDriver {
       return {
         nodeId,
         capacity: { cpus: node.cpus, memoryMb: node.memory_mb, storageGb: node.storage_gb },
-        used: await this.usedOn(c, nodeId),
+        // A read: the node's row is not locked, so an audit never holds up the calls that take from the node.
+        used: toUsage((await c.query(this.usageSql(nodeId))).rows[0]),
         vms: await this.vmInfos(c, vms.rows),
         disks: (await rows('disks')).map(toDiskInfo),
         snapshots: (await rows('snapshots', 'seq')).map(toSnapshotInfo),
@@ -725,9 +726,23 @@ export class SimulatedHypervisor implements HypervisorDriver {
     return null;
   }
 
+  /**
+   * What the node's guests, disks and migrations hold of it, read to decide whether it can take more: the node's row
+   * is locked first, so that two calls taking from the same node decide one after the other.
+   */
   private async usedOn(c: PoolClient, nodeId: string): Promise<{ memoryMb: number; storageGb: number }> {
-    const { rows } = await c.query(this.usageSql(nodeId));
-    return toUsage(rows[0]);
+    const [, [usage]] = resultsOf(await c.query(this.usageReads(nodeId).join(';\n')));
+    return toUsage(usage);
+  }
+
+  /**
+   * The reads that decide whether the node can take more (two results: the lock's, then the usage's). The lock is a
+   * statement of its own: under READ COMMITTED a statement sees what was committed when it began, so the usage is
+   * read only once the lock is held, after the commit of the call that held it before. Without the lock, two
+   * starts (or new disks) read the same usage at once, and both fit where only one did.
+   */
+  private usageReads(nodeId: string): [string, string] {
+    return [sql(`SELECT 1 FROM ${this.t('nodes')} WHERE id = $1 FOR UPDATE`, [nodeId]), this.usageSql(nodeId)];
   }
 
   /** What the node's guests, disks and migrations hold of its memory and storage (one row; see toUsage). */
@@ -755,11 +770,11 @@ export class SimulatedHypervisor implements HypervisorDriver {
 
   /** What a new disk's Transition reads (newDisk decides on it): the disk, should it exist already, and the node's usage. */
   private newDiskReads(nodeId: string, diskId: string): string[] {
-    return [this.lockSql('disks', diskId), this.usageSql(nodeId)];
+    return [this.lockSql('disks', diskId), ...this.usageReads(nodeId)];
   }
 
   private newDisk(
-    [[existing], [usage]]: Row[][],
+    [[existing], , [usage]]: Row[][],
     node: Row,
     diskId: string,
     sizeGb: number,
