@@ -4,6 +4,7 @@ import { Client } from 'pg';
 import { createApiApp } from '../apps/api/src/bootstrap';
 import { loadConfig } from '../libs/config/src';
 import { freePort } from '../scripts/net';
+import { NOTIFICATIONS_APPLICATION_NAME } from '../libs/persistence/src';
 import { adminDatabaseUrl, withDatabase } from './support/databases';
 import { startHarness, type Harness } from './support/harness';
 
@@ -52,6 +53,70 @@ describe('GET /health', () => {
       expect(await h.dataSource.query(`SELECT id FROM vms WHERE hostname = 'no-temporal'`)).toEqual([]);
       const [op] = await h.dataSource.query(`SELECT status, error FROM operations WHERE id = $1`, [res.body.error.details.operationId]);
       expect(op).toMatchObject({ status: 'failed', error: { code: 'TEMPORAL_UNAVAILABLE' } });
+    });
+  });
+
+  describe("when every one of the API's database connections is busy", () => {
+    let h: Harness;
+    let key: string;
+    beforeAll(async () => {
+      // Two connections, a request waits half a second for one; a statement may run 8 s.
+      h = await startHarness({ worker: false, env: { DB_POOL_SIZE: '2', DB_POOL_WAIT_MS: '500', DB_TIMEOUT_MS: '8000' } });
+      ({ apiKey: key } = await h.newTenant());
+    });
+    afterAll(() => h.close());
+
+    const count = async (sql: string) => (await h.dataSource.query(sql))[0].n as number;
+    const until = async (done: () => Promise<boolean>) => {
+      for (let i = 0; i < 100 && !(await done()); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(await done()).toBe(true);
+    };
+
+    it('answers 503 API_BUSY while the database answers, DATABASE_UNAVAILABLE while it does not, and serves again once one is free', async () => {
+      expect((await h.call('GET', '/v1/vms', { key })).status).toBe(200);
+      // Both connections wait on a lock the test holds: the database itself answers everyone else.
+      const locker = h.dataSource.createQueryRunner();
+      await locker.connect();
+      await locker.startTransaction();
+      await locker.query('LOCK TABLE vms IN ACCESS EXCLUSIVE MODE');
+      let held: Promise<{ status: number }>[];
+      try {
+        held = [0, 1].map(() => h.call('GET', '/v1/vms', { key }));
+        await until(
+          async () =>
+            (await count(
+              `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+            )) >= 2,
+        );
+
+        const started = Date.now();
+        const busy = await h.call('GET', '/v1/vms', { key });
+        expect([busy.status, busy.headers.get('retry-after'), busy.body.error.code]).toEqual([503, '2', 'API_BUSY']);
+        expect(busy.body.error.message).toMatch(/while the database answers/);
+        expect(Date.now() - started).toBeLessThan(3000);
+
+        // The API's listening connection stops answering too (its backend stopped, as a hung server's would): the same
+        // wait is the database's, not a busy API's.
+        const [{ pid }] = await h.dataSource.query(
+          `SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()`,
+          [NOTIFICATIONS_APPLICATION_NAME],
+        );
+        await new Promise((r) => setTimeout(r, 1100)); // what the listener heard last is older than the probe's second
+        process.kill(pid, 'SIGSTOP');
+        try {
+          const stalled = await h.call('GET', '/v1/vms', { key });
+          expect([stalled.status, stalled.headers.get('retry-after'), stalled.body.error.code]).toEqual([503, '2', 'DATABASE_UNAVAILABLE']);
+          expect(stalled.body.error.message).toMatch(/the database does not answer/);
+        } finally {
+          process.kill(pid, 'SIGCONT');
+        }
+      } finally {
+        await locker.rollbackTransaction();
+        await locker.release();
+      }
+      // The requests that held the connections end as the lock goes; the next is served.
+      expect((await Promise.all(held)).map((r) => r.status)).toEqual([200, 200]);
+      expect((await h.call('GET', '/v1/vms', { key })).status).toBe(200);
     });
   });
 

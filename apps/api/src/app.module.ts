@@ -65,7 +65,7 @@ import { CopyDiskModule } from './disks/disk.copy.endpoint';
   imports: [TypeOrmModule.forFeature([OperationEntity])],
   controllers: [OperationsController, EventsController],
   providers: [OperationsService, VmLockService, OperationEventsService, DatabaseNotificationsService, ApiKeyLookup],
-  exports: [OperationsService, VmLockService, ApiKeyLookup],
+  exports: [OperationsService, VmLockService, ApiKeyLookup, DatabaseNotificationsService],
 })
 export class OperationsModule {}
 
@@ -166,7 +166,12 @@ export class AppModule {
       imports: [
         configModule,
         TypeOrmModule.forRoot({
-          ...dataSourceOptions({ databaseUrl: config.databaseUrl, poolSize: config.dbPoolSize, timeoutMs: config.dbTimeoutMs }),
+          ...dataSourceOptions({
+            databaseUrl: config.databaseUrl,
+            poolSize: config.dbPoolSize,
+            timeoutMs: config.dbTimeoutMs,
+            poolWaitMs: config.dbPoolWaitMs,
+          }),
           retryAttempts: 3,
         }),
         TemporalModule,

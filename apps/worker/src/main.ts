@@ -16,6 +16,7 @@ async function main(): Promise<void> {
     databaseUrl: config.databaseUrl,
     poolSize: config.dbPoolSize,
     timeoutMs: config.dbTimeoutMs,
+    poolWaitMs: config.dbPoolWaitMs,
   }).initialize();
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   try {

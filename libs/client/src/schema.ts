@@ -1624,7 +1624,7 @@ export interface components {
                  * @description A code of the error catalogue (the README lists each with its meaning)
                  * @enum {string}
                  */
-                code: "VALIDATION_FAILED" | "BAD_REQUEST" | "UNAUTHENTICATED" | "ADMIN_REQUIRED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "VM_BUSY" | "HOSTNAME_TAKEN" | "NAME_TAKEN" | "OPERATION_EXISTS" | "OPERATION_FINISHED" | "PAST_POINT_OF_NO_RETURN" | "NOT_WAITING_FOR_FINALIZE" | "VM_NOT_STUCK" | "VM_NOT_ON_NODE" | "NODE_BUSY" | "MIGRATION_REFUSED" | "TEMPLATE_IN_USE" | "TEMPLATE_BUSY" | "ANTI_AFFINITY" | "POSITION_TAKEN" | "DISK_ATTACHED" | "DISK_DETACHED" | "INTERFACE_ATTACHED" | "INTERFACE_DETACHED" | "INVALID_PARAMETER" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INSUFFICIENT_CAPACITY" | "ADDRESS_POOL_EXHAUSTED" | "SNAPSHOT_LIMIT_REACHED" | "DISK_LIMIT_REACHED" | "INTERFACE_LIMIT_REACHED" | "SNAPSHOT_NOT_OK" | "NEWER_SNAPSHOTS" | "TARGET_HAS_SNAPSHOTS" | "IDEMPOTENCY_KEY_REUSED" | "VM_INVALID_STATE" | "VM_FROZEN" | "VM_NOT_FROZEN" | "VM_STUCK" | "SYSTEM_DISK" | "NODE_NOT_OPERATIONAL" | "NODE_REFUSED" | "TEMPLATE_NOT_READY" | "DEFINITION_INACTIVE" | "NODE_MISMATCH" | "DISK_SIZE_MISMATCH" | "DISK_KIND_MISMATCH" | "INTERNAL_ERROR" | "NODE_READ_FAILED" | "TEMPORAL_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "NODE_AGENT_UNAVAILABLE" | "UNHEALTHY";
+                code: "VALIDATION_FAILED" | "BAD_REQUEST" | "UNAUTHENTICATED" | "ADMIN_REQUIRED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "VM_BUSY" | "HOSTNAME_TAKEN" | "NAME_TAKEN" | "OPERATION_EXISTS" | "OPERATION_FINISHED" | "PAST_POINT_OF_NO_RETURN" | "NOT_WAITING_FOR_FINALIZE" | "VM_NOT_STUCK" | "VM_NOT_ON_NODE" | "NODE_BUSY" | "MIGRATION_REFUSED" | "TEMPLATE_IN_USE" | "TEMPLATE_BUSY" | "ANTI_AFFINITY" | "POSITION_TAKEN" | "DISK_ATTACHED" | "DISK_DETACHED" | "INTERFACE_ATTACHED" | "INTERFACE_DETACHED" | "INVALID_PARAMETER" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INSUFFICIENT_CAPACITY" | "ADDRESS_POOL_EXHAUSTED" | "SNAPSHOT_LIMIT_REACHED" | "DISK_LIMIT_REACHED" | "INTERFACE_LIMIT_REACHED" | "SNAPSHOT_NOT_OK" | "NEWER_SNAPSHOTS" | "TARGET_HAS_SNAPSHOTS" | "IDEMPOTENCY_KEY_REUSED" | "VM_INVALID_STATE" | "VM_FROZEN" | "VM_NOT_FROZEN" | "VM_STUCK" | "SYSTEM_DISK" | "NODE_NOT_OPERATIONAL" | "NODE_REFUSED" | "TEMPLATE_NOT_READY" | "DEFINITION_INACTIVE" | "NODE_MISMATCH" | "DISK_SIZE_MISMATCH" | "DISK_KIND_MISMATCH" | "INTERNAL_ERROR" | "NODE_READ_FAILED" | "TEMPORAL_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "API_BUSY" | "NODE_AGENT_UNAVAILABLE" | "UNHEALTHY";
                 /** @description What went wrong and what to do about it */
                 message: string;
                 /** @description Machine-readable context: the fields, ids, statuses the message names */
@@ -2235,7 +2235,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -2295,7 +2299,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -2366,7 +2374,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -2451,7 +2463,9 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
@@ -2521,7 +2535,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -2572,7 +2590,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -2646,7 +2668,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -2796,7 +2822,9 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
@@ -2861,7 +2889,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -2923,7 +2955,9 @@ export interface operations {
             /**
              * @description NODE_AGENT_UNAVAILABLE: The node's agent did not answer: is it running?
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
@@ -2996,7 +3030,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -3055,7 +3093,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -3171,7 +3213,9 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
@@ -3319,7 +3363,9 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
@@ -3395,7 +3441,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -3535,7 +3585,9 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
@@ -3676,7 +3728,9 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
@@ -3750,7 +3804,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -3894,7 +3952,9 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
@@ -4041,7 +4101,9 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
@@ -4182,7 +4244,9 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
@@ -4323,7 +4387,9 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
@@ -4464,7 +4530,9 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
@@ -4579,7 +4647,9 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
@@ -4694,7 +4764,9 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
@@ -4813,7 +4885,9 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
@@ -4890,7 +4964,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -5043,7 +5121,9 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
@@ -5162,7 +5242,9 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
@@ -5277,7 +5359,9 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
@@ -5350,7 +5434,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -5467,7 +5555,9 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
@@ -5566,7 +5656,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -5735,7 +5829,9 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
@@ -5807,7 +5903,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -5910,7 +6010,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -5982,7 +6086,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -6052,7 +6160,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -6150,7 +6262,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -6231,7 +6347,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -6292,7 +6412,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -6351,7 +6475,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -6504,7 +6632,9 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
@@ -6646,7 +6776,9 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
@@ -6766,7 +6898,9 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
@@ -6908,7 +7042,9 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
@@ -7028,7 +7164,9 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
@@ -7091,7 +7229,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -7150,7 +7292,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -7303,7 +7449,9 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
@@ -7454,7 +7602,9 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
@@ -7570,7 +7720,9 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
@@ -7686,7 +7838,9 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
@@ -7726,7 +7880,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -7818,7 +7976,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -7877,7 +8039,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -7934,7 +8100,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -8037,7 +8207,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -8140,7 +8314,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -8200,7 +8378,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -8239,7 +8421,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -8340,7 +8526,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -8443,7 +8633,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -8482,7 +8676,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -8638,7 +8836,9 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
@@ -8698,7 +8898,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -8819,7 +9023,9 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
@@ -8859,7 +9065,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -8952,7 +9162,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -9009,7 +9223,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -9123,7 +9341,9 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
@@ -9264,7 +9484,9 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
@@ -9336,7 +9558,9 @@ export interface operations {
             /**
              * @description NODE_AGENT_UNAVAILABLE: The node's agent did not answer: is it running?
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
@@ -9385,7 +9609,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -9477,7 +9705,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -9523,7 +9755,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -9589,7 +9825,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -9637,7 +9877,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -9729,7 +9973,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -9775,7 +10023,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -9844,7 +10096,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice). */
+            /**
+             * @description DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -9917,7 +10173,9 @@ export interface operations {
             /**
              * @description UNHEALTHY: `GET /health`: a dependency (database, workflow service) is not answering; `details` says which.
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {
@@ -10072,7 +10330,9 @@ export interface operations {
             /**
              * @description TEMPORAL_UNAVAILABLE: The workflow service did not answer: nothing was changed; try again (with the same Idempotency-Key, a mutation is not done twice).
              *
-             *     DATABASE_UNAVAILABLE: The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).
+             *     DATABASE_UNAVAILABLE: The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).
+             *
+             *     API_BUSY: None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).
              */
             503: {
                 headers: {

@@ -1,11 +1,19 @@
 import { ConfigError, loadAgentConfig, loadConfig } from './env';
 
 describe('loadConfig', () => {
+  it("waits for a pool's connection as long as for a query, unless told otherwise", () => {
+    const db = { DATABASE_URL: 'postgresql://u@h:5432/db' };
+    expect(loadConfig({ ...db, DB_TIMEOUT_MS: '3000' })).toMatchObject({ dbTimeoutMs: 3000, dbPoolWaitMs: 3000 });
+    expect(loadConfig({ ...db, DB_TIMEOUT_MS: '3000', DB_POOL_WAIT_MS: '500' })).toMatchObject({ dbTimeoutMs: 3000, dbPoolWaitMs: 500 });
+    expect(() => loadConfig({ ...db, DB_POOL_WAIT_MS: '-1' })).toThrow(/DB_POOL_WAIT_MS/);
+  });
+
   it('applies defaults around a database URL; the simulator shares the database unless told otherwise', () => {
     expect(loadConfig({ DATABASE_URL: 'postgresql://u@h:5432/db' })).toEqual({
       databaseUrl: 'postgresql://u@h:5432/db',
       dbPoolSize: 10,
       dbTimeoutMs: 8000,
+      dbPoolWaitMs: 8000,
       temporalAddress: 'localhost:7233',
       temporalNamespace: 'default',
       temporalTaskQueue: 'vmops',

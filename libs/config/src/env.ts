@@ -24,6 +24,11 @@ export interface AppConfig {
   dbPoolSize: number;
   /** A query (or a connection) the database has not answered within this long fails: the API answers 503. 0: none. */
   dbTimeoutMs: number;
+  /**
+   * How long a request (or a step) waits for one of the pool's connections, free or new, before it fails: the API
+   * answers 503 API_BUSY when the database answers meanwhile, DATABASE_UNAVAILABLE when it does not. 0: for ever.
+   */
+  dbPoolWaitMs: number;
   temporalAddress: string;
   temporalNamespace: string;
   temporalTaskQueue: string;
@@ -229,10 +234,12 @@ class EnvReader {
 
 export function loadConfig(env: Env = process.env): AppConfig {
   const r = new EnvReader(env);
+  const dbTimeoutMs = r.int('DB_TIMEOUT_MS', 8000, 0, 600_000);
   return r.done({
     databaseUrl: r.postgresUrl('DATABASE_URL'),
     dbPoolSize: r.int('DB_POOL_SIZE', 10, 1, 200),
-    dbTimeoutMs: r.int('DB_TIMEOUT_MS', 8000, 0, 600_000),
+    dbTimeoutMs,
+    dbPoolWaitMs: r.int('DB_POOL_WAIT_MS', dbTimeoutMs, 0, 600_000),
     ...r.temporal(),
     temporalUiUrl: r.str('TEMPORAL_UI_URL', 'http://localhost:8233').replace(/\/+$/, ''),
     startTimeoutMs: r.int('API_START_TIMEOUT_MS', 8000, 1, 20_000),

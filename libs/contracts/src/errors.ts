@@ -136,8 +136,12 @@ export const API_ERRORS = {
   },
   DATABASE_UNAVAILABLE: {
     status: 503,
+    meaning: 'The database did not answer in time: try again (with the same Idempotency-Key, a mutation is not done twice).',
+  },
+  API_BUSY: {
+    status: 503,
     meaning:
-      "The database did not answer in time, or none of the API's connections to it came free in time (a burst): try again (with the same Idempotency-Key, a mutation is not done twice).",
+      "None of the API's connections to the database came free in time, while the database answers: the API is busy with other requests (a burst). Try again (with the same Idempotency-Key, a mutation is not done twice).",
   },
   NODE_AGENT_UNAVAILABLE: { status: 503, meaning: "The node's agent did not answer: is it running?" },
   UNHEALTHY: { status: 503, meaning: '`GET /health`: a dependency (database, workflow service) is not answering; `details` says which.' },

@@ -10,6 +10,8 @@ export interface DatabaseSettings {
    * server's statement_timeout, so that a query the client gave up on does not run on.
    */
   timeoutMs?: number;
+  /** How long a query waits for a connection of the pool, free or new, before failing (absent: timeoutMs; 0: for ever). */
+  poolWaitMs?: number;
 }
 
 /** Errors of a database that did not answer, refused or dropped the connection: not the request's fault (503). */
@@ -30,7 +32,7 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   return false;
 }
 
-export function dataSourceOptions({ databaseUrl, poolSize = 10, timeoutMs }: DatabaseSettings): DataSourceOptions {
+export function dataSourceOptions({ databaseUrl, poolSize = 10, timeoutMs, poolWaitMs = timeoutMs }: DatabaseSettings): DataSourceOptions {
   return {
     type: 'postgres',
     url: databaseUrl,
@@ -42,7 +44,8 @@ export function dataSourceOptions({ databaseUrl, poolSize = 10, timeoutMs }: Dat
     installExtensions: false,
     extra: {
       max: poolSize,
-      ...(timeoutMs ? { connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs, statement_timeout: timeoutMs } : {}),
+      ...(poolWaitMs ? { connectionTimeoutMillis: poolWaitMs } : {}),
+      ...(timeoutMs ? { query_timeout: timeoutMs, statement_timeout: timeoutMs } : {}),
     },
   };
 }

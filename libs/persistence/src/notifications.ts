@@ -24,6 +24,9 @@ export interface NotificationHandlers {
   connected?(): void;
 }
 
+/** The listening connection's application_name. */
+export const NOTIFICATIONS_APPLICATION_NAME = 'vmops-notifications';
+
 const RECONNECT_MIN_MS = 250;
 const RECONNECT_MAX_MS = 5000;
 
@@ -46,6 +49,10 @@ export class DatabaseNotifications {
   private retryMs = RECONNECT_MIN_MS;
   private retryTimer: NodeJS.Timeout | null = null;
   private readonly handlers = new Set<NotificationHandlers>();
+  /** When the database last said anything on this connection (an announcement, or a probe's answer). */
+  private lastHeardAt = 0;
+  /** The probe in flight (one at a time: a database that does not answer must not pile probes on the connection). */
+  private probing: Promise<void> | null = null;
 
   constructor(
     private readonly databaseUrl: string,
@@ -63,6 +70,32 @@ export class DatabaseNotifications {
     this.handlers.add(handlers);
     if (this.client) handlers.connected?.();
     return () => this.handlers.delete(handlers);
+  }
+
+  /**
+   * Whether the database answers now, as seen on this connection, outside the pool: a request that waited in vain for
+   * one of the pool's connections cannot tell a busy pool from a database that stopped answering, and this can. An
+   * announcement heard within `withinMs` counts; otherwise a `SELECT 1` is given `withinMs` to be answered. False while
+   * the connection is down.
+   */
+  async answers(withinMs: number): Promise<boolean> {
+    if (Date.now() - this.lastHeardAt <= withinMs) return true;
+    const client = this.client;
+    if (!client) return false;
+    const probe = (this.probing ??= client
+      .query('SELECT 1')
+      .then(
+        () => void (this.lastHeardAt = Date.now()),
+        () => undefined,
+      )
+      .finally(() => {
+        if (this.probing === probe) this.probing = null;
+      }));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, withinMs)));
+    await Promise.race([probe, timedOut]);
+    clearTimeout(timer);
+    return Date.now() - this.lastHeardAt <= withinMs;
   }
 
   start(): void {
@@ -88,7 +121,13 @@ export class DatabaseNotifications {
   }
 
   private async listen(): Promise<void> {
-    const client = new Client({ connectionString: this.databaseUrl, connectionTimeoutMillis: this.connectTimeoutMs, keepAlive: true });
+    const client = new Client({
+      connectionString: this.databaseUrl,
+      connectionTimeoutMillis: this.connectTimeoutMs,
+      keepAlive: true,
+      // Named in pg_stat_activity, apart from the pool's connections.
+      application_name: NOTIFICATIONS_APPLICATION_NAME,
+    });
     let failed = false;
     const lost = (why: string) => {
       if (failed) return;
@@ -106,6 +145,7 @@ export class DatabaseNotifications {
     client.on('error', (err) => lost(err.message));
     client.on('end', () => lost('connection ended'));
     client.on('notification', (msg) => {
+      this.lastHeardAt = Date.now();
       if (msg.channel === OPERATION_EVENTS_CHANNEL) {
         const notice = msg.payload ? parseOperationEventNotice(msg.payload) : null;
         if (notice) for (const h of this.handlers) h.operationEvent?.(notice);

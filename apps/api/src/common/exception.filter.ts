@@ -1,10 +1,11 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger, NotFoundException } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger, NotFoundException, Optional } from '@nestjs/common';
 import { isGrpcServiceError, ServiceError, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Request, Response } from 'express';
 import { isDatabaseUnavailable } from '@vmops/persistence';
 import type { ApiErrorCode } from '@vmops/contracts';
 import { ApiError } from './api-error';
 import { REQUEST_BODY_LIMIT } from './validation';
+import { DatabaseNotificationsService } from '../events/database-notifications.service';
 
 /** The Retry-After of every 503. */
 const RETRY_AFTER_SECONDS = 2;
@@ -18,12 +19,20 @@ const CODES: Partial<Record<number, ApiErrorCode>> = {
   415: 'UNSUPPORTED_MEDIA_TYPE',
 };
 
+/** How long a request that waited in vain for a database connection waits more, to learn whether the database answers. */
+const DATABASE_PROBE_MS = 1000;
+
+/** pg's pool says this when no connection came free (or none could be made) while the request waited for one. */
+const POOL_WAIT = /timeout exceeded when trying to connect/;
+
 /** Maps every error — ours, Nest's, Temporal's, unexpected ones — to the single JSON error shape. */
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('ApiExceptionFilter');
 
-  catch(exception: unknown, host: ArgumentsHost): void {
+  constructor(@Optional() private readonly database?: DatabaseNotificationsService) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void | Promise<void> {
     const http = host.switchToHttp();
     const res = http.getResponse<Response>();
     // A path that exists with other methods: 405 and the methods it takes (Nest answers every unmatched request 404).
@@ -39,10 +48,37 @@ export class ApiExceptionFilter implements ExceptionFilter {
         return;
       }
     }
-    const error = this.toApiError(exception);
+    // No database connection came free in time: a busy API, or a database that stopped answering (its connections
+    // hang). The API's listening connection, outside the pool, tells which.
+    if (isDatabaseUnavailable(exception) && POOL_WAIT.test(String((exception as Error).message))) {
+      return this.answerPoolWait(exception as Error, res);
+    }
+    this.send(res, this.toApiError(exception));
+  }
+
+  private send(res: Response, error: ApiError): void {
     // What is unavailable now (the workflow service, the database, a node's agent) may answer again soon.
     if (error.getStatus() === HttpStatus.SERVICE_UNAVAILABLE) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
     res.status(error.getStatus()).json(error.toBody());
+  }
+
+  private async answerPoolWait(exception: Error, res: Response): Promise<void> {
+    const answers = await (this.database?.answers(DATABASE_PROBE_MS) ?? Promise.resolve(false)).catch(() => false);
+    this.logger.warn(
+      `no database connection came free in time (${exception.message}); the database ${answers ? 'answers' : 'does not answer'}`,
+    );
+    this.send(
+      res,
+      answers
+        ? new ApiError(
+            'API_BUSY',
+            'no database connection came free in time, while the database answers: the API is busy with other requests; try again (a mutation retried with the same Idempotency-Key is not done twice)',
+          )
+        : new ApiError(
+            'DATABASE_UNAVAILABLE',
+            'no database connection came free in time, and the database does not answer; try again (a mutation retried with the same Idempotency-Key is not done twice)',
+          ),
+    );
   }
 
   private toApiError(exception: unknown): ApiError {
@@ -58,13 +94,6 @@ export class ApiExceptionFilter implements ExceptionFilter {
     }
     if (isDatabaseUnavailable(exception)) {
       this.logger.warn(`database unavailable: ${(exception as Error).message}`);
-      // pg's pool says this when every connection stayed busy while the request waited for one: a burst, or a slow database.
-      if (/timeout exceeded when trying to connect/.test(String((exception as Error).message))) {
-        return new ApiError(
-          'DATABASE_UNAVAILABLE',
-          'no database connection came free in time (the API is busy, or the database slow to answer); try again (a mutation retried with the same Idempotency-Key is not done twice)',
-        );
-      }
       return new ApiError(
         'DATABASE_UNAVAILABLE',
         'the database did not answer in time; try again (a mutation retried with the same Idempotency-Key is not done twice)',

@@ -91,6 +91,7 @@ export function describeResponses(document: OpenAPIObject): void {
         if (path.startsWith('/v1/vms/{id}')) ['VM_BUSY', 'VM_STUCK'].forEach((c) => codes.add(c as ApiErrorCode));
       }
       codes.add('DATABASE_UNAVAILABLE');
+      codes.add('API_BUSY');
       const byStatus = new Map<number, ApiErrorCode[]>();
       for (const code of codes) byStatus.set(API_ERRORS[code].status, [...(byStatus.get(API_ERRORS[code].status) ?? []), code]);
       for (const [status, list] of [...byStatus].sort(([a], [b]) => a - b)) {
