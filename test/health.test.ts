@@ -60,8 +60,8 @@ describe('GET /health', () => {
     let h: Harness;
     let key: string;
     beforeAll(async () => {
-      // Two connections, a request waits half a second for one; a statement may run 8 s.
-      h = await startHarness({ worker: false, env: { DB_POOL_SIZE: '2', DB_POOL_WAIT_MS: '500', DB_TIMEOUT_MS: '8000' } });
+      // Two connections, a request waits half a second for one; a statement may run 20 s.
+      h = await startHarness({ worker: false, env: { DB_POOL_SIZE: '2', DB_POOL_WAIT_MS: '500', DB_TIMEOUT_MS: '20000' } });
       ({ apiKey: key } = await h.newTenant());
     });
     afterAll(() => h.close());
@@ -94,6 +94,12 @@ describe('GET /health', () => {
         expect([busy.status, busy.headers.get('retry-after'), busy.body.error.code]).toEqual([503, '2', 'API_BUSY']);
         expect(busy.body.error.message).toMatch(/while the database answers/);
         expect(Date.now() - started).toBeLessThan(3000);
+        // /health says the same: the database answers, the API's connections are what is taken.
+        const { status, body } = await health(h.baseUrl);
+        expect(status).toBe(503);
+        expect(body.error.message).toBe('not answering: database connections');
+        expect(body.error.details.info.database).toMatchObject({ status: 'up' });
+        expect(body.error.details.error['database connections']).toMatchObject({ status: 'down', message: expect.stringMatching(/busy/) });
 
         // The API's listening connection stops answering too (its backend stopped, as a hung server's would): the same
         // wait is the database's, not a busy API's.

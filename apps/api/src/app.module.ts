@@ -34,7 +34,7 @@ import { EventsController } from './events/events.controller';
 import { DatabaseNotificationsService } from './events/database-notifications.service';
 import { OperationEventsService } from './events/operation-events.service';
 import { APP_CONFIG } from './config.token';
-import { HealthController, TemporalHealthIndicator } from './health/health.controller';
+import { DatabaseHealthIndicator, HealthController, TemporalHealthIndicator } from './health/health.controller';
 import { MetricsController } from './metrics/metrics.controller';
 import { OperationMetrics } from './metrics/metrics.service';
 import { NodeAuditController } from './nodes/node-audit.controller';
@@ -147,7 +147,7 @@ export class ApiKeysModule {}
 @Module({
   imports: [TerminusModule],
   controllers: [HealthController, MetricsController],
-  providers: [TemporalHealthIndicator, OperationMetrics],
+  providers: [TemporalHealthIndicator, DatabaseHealthIndicator, OperationMetrics],
 })
 export class HealthModule {}
 

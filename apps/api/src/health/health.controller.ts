@@ -1,12 +1,48 @@
 import { Controller, Get, Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator, type HealthCheckResult } from '@nestjs/terminus';
+import {
+  HealthCheck,
+  HealthCheckService,
+  HealthIndicatorService,
+  TypeOrmHealthIndicator,
+  type HealthCheckResult,
+  type HealthIndicatorResult,
+} from '@nestjs/terminus';
 import { Client } from '@temporalio/client';
 import { Public } from '../auth/auth';
 import { ApiError } from '../common/api-error';
+import { DatabaseNotificationsService } from '../events/database-notifications.service';
 import { probeTemporal, TEMPORAL_CLIENT } from '../temporal/temporal.module';
 
 const PROBE_TIMEOUT_MS = 3000;
+/** How long the listening connection is given to answer, once the ping through the pool got nothing. */
+const DATABASE_PROBE_MS = 1000;
+
+/**
+ * The database, pinged through the API's pool of connections. A ping that gets nothing is told apart as the API's
+ * requests are (see ApiExceptionFilter): when the database answers on the listening connection, outside the pool,
+ * it is `up` and the pool's connections (`database connections`) are what is down: all busy.
+ */
+@Injectable()
+export class DatabaseHealthIndicator {
+  constructor(
+    private readonly indicators: HealthIndicatorService,
+    private readonly db: TypeOrmHealthIndicator,
+    private readonly notifications: DatabaseNotificationsService,
+  ) {}
+
+  async check(): Promise<HealthIndicatorResult> {
+    const ping = await this.db.pingCheck('database', { timeout: PROBE_TIMEOUT_MS });
+    if (ping.database?.status === 'up') return ping;
+    if (!(await this.notifications.answers(DATABASE_PROBE_MS).catch(() => false))) return ping;
+    return {
+      ...this.indicators.check('database').up({ message: 'answers on the listening connection' }),
+      ...this.indicators
+        .check('database connections')
+        .down({ message: `none of the API's connections came free within ${PROBE_TIMEOUT_MS} ms: the API is busy` }),
+    };
+  }
+}
 
 @Injectable()
 export class TemporalHealthIndicator {
@@ -31,7 +67,7 @@ export class TemporalHealthIndicator {
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
-    private readonly db: TypeOrmHealthIndicator,
+    private readonly database: DatabaseHealthIndicator,
     private readonly temporal: TemporalHealthIndicator,
   ) {}
 
@@ -45,10 +81,7 @@ export class HealthController {
   })
   async check() {
     try {
-      return await this.health.check([
-        () => this.db.pingCheck('database', { timeout: PROBE_TIMEOUT_MS }),
-        () => this.temporal.check('temporal'),
-      ]);
+      return await this.health.check([() => this.database.check(), () => this.temporal.check('temporal')]);
     } catch (err) {
       if (!(err instanceof ServiceUnavailableException)) throw err;
       const result = err.getResponse() as HealthCheckResult;
