@@ -65,9 +65,9 @@ const STEP_OPTIONS: ActivityOptions = {
 /**
  * Undos are retried longer, and through the errors that stop a forward step: a driver that answers "invalid
  * state" to an undo (a VM still stopping, say) may well accept it a moment later, and giving up leaves the
- * operation stuck for a human. Only UNDO_NON_RETRYABLE_ERROR_TYPES end an undo at once. Activities never mark
- * their failures non-retryable by themselves: an inventory step is told by this policy's list, a driver step by
- * its role (see Proxies.decideOnAgent).
+ * operation stuck for a human. Only UNDO_NON_RETRYABLE_ERROR_TYPES end an undo at once: an inventory step is held
+ * to this policy's list, and a driver step's agent applies the same list, told the call is an undo (see
+ * Proxies.decideOnAgent).
  */
 const UNDO_OPTIONS: ActivityOptions = {
   ...STEP_OPTIONS,
