@@ -67,7 +67,7 @@ const STEP_OPTIONS: ActivityOptions = {
  * state" to an undo (a VM still stopping, say) may well accept it a moment later, and giving up leaves the
  * operation stuck for a human. Only UNDO_NON_RETRYABLE_ERROR_TYPES end an undo at once: an inventory step is held
  * to this policy's list, and a driver step's agent applies the same list, told the call is an undo (see
- * Proxies.decideOnAgent).
+ * Proxies.sagaRole).
  */
 const UNDO_OPTIONS: ActivityOptions = {
   ...STEP_OPTIONS,
@@ -96,11 +96,11 @@ export interface Proxies {
   remote: ActivityInterfaceFor<OperationActivities>;
   local: LocalActivityInterfaceFor<OperationActivities>;
   /**
-   * The policy is a saga's (a forward step's, or an undo's, as `role` says): its driver calls are recorded without
-   * the list of failure types that end them, which the agent applies itself (endsStep in @vmops/contracts), told
-   * by the call whether it is an undo. That list was most of each driver call's recorded policy.
+   * The policy is a saga's (a forward step's, or an undo's): its driver calls are recorded without the list of
+   * failure types that end them, which the agent applies itself (endsStep in @vmops/contracts), told by the call
+   * whether it is an undo. That list was most of each driver call's recorded policy.
    */
-  decideOnAgent?: { role: 'step' | 'undo' };
+  sagaRole?: 'step' | 'undo';
 }
 
 function withoutNamedTypes(retry: NonNullable<ActivityOptions['retry']>): ActivityOptions['retry'] {
@@ -109,8 +109,8 @@ function withoutNamedTypes(retry: NonNullable<ActivityOptions['retry']>): Activi
   return copy;
 }
 
-export function proxiesOf(options: ActivityOptions, decideOnAgent?: Proxies['decideOnAgent']): Proxies {
-  const driverRetry = decideOnAgent && options.retry ? withoutNamedTypes(options.retry) : options.retry;
+export function proxiesOf(options: ActivityOptions, sagaRole?: Proxies['sagaRole']): Proxies {
+  const driverRetry = sagaRole && options.retry ? withoutNamedTypes(options.retry) : options.retry;
   return {
     driver: proxyActivities<OperationActivities>({ ...options, retry: driverRetry }),
     remote: proxyActivities<OperationActivities>(options),
@@ -119,12 +119,12 @@ export function proxiesOf(options: ActivityOptions, decideOnAgent?: Proxies['dec
       retry: options.retry,
       cancellationType: options.cancellationType,
     }),
-    decideOnAgent,
+    sagaRole,
   };
 }
 
-const steps = proxiesOf(STEP_OPTIONS, { role: 'step' });
-const undos = proxiesOf(UNDO_OPTIONS, { role: 'undo' });
+const steps = proxiesOf(STEP_OPTIONS, 'step');
+const undos = proxiesOf(UNDO_OPTIONS, 'undo');
 /** The runner's own writes (mark running, finish): shared with workflows that run no plan (a drain). */
 export const bookkeeping = proxiesOf(BOOKKEEPING_OPTIONS);
 
@@ -162,7 +162,7 @@ export function execute(proxies: Proxies, call: ActivityCall, observed?: unknown
     );
   }
   // The node is the queue's (the agent serves one node): the call's arguments leave it out, as the history would
-  // hold it twice otherwise. An undo says so, where the agent decides which failures end it (Proxies.decideOnAgent).
+  // hold it twice otherwise. An undo says so, where the agent decides which failures end it (Proxies.sagaRole).
   const { nodeId, ...onNode } = args[0] as { nodeId: string };
   const long = isLongDriverCall(call);
   return (proxies.driver[call.activity] as unknown as Callable).executeWithOptions(
@@ -171,7 +171,7 @@ export function execute(proxies: Proxies, call: ActivityCall, observed?: unknown
       taskQueue: (long ? nodeLongTaskQueue : nodeTaskQueue)(workflowInfo().taskQueue, nodeId),
       heartbeatTimeout: long ? LONG_DRIVER_HEARTBEAT_TIMEOUT : DRIVER_HEARTBEAT_TIMEOUT,
     },
-    [proxies.decideOnAgent?.role === 'undo' ? { ...onNode, [DRIVER_UNDO_ARG]: true } : onNode],
+    [proxies.sagaRole === 'undo' ? { ...onNode, [DRIVER_UNDO_ARG]: true } : onNode],
   );
 }
 

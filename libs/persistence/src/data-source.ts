@@ -19,16 +19,31 @@ const UNAVAILABLE =
   /Query read timeout|timeout exceeded when trying to connect|Connection terminated|ECONNREFUSED|ECONNRESET|the database system is (starting up|shutting down|in recovery mode)|canceling statement due to statement timeout/;
 const UNAVAILABLE_CODES = new Set(['57014', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006', 'ECONNREFUSED', 'ECONNRESET']);
 
+/** pg's pool says this when no connection came free (or none could be made) while a query waited for one. */
+const POOL_WAIT = /timeout exceeded when trying to connect/;
+
+type ErrorLike = { message?: unknown; code?: unknown; driverError?: unknown; cause?: unknown };
+
+/** The error and what it wraps (TypeORM's driverError, a cause), a few levels down. */
+function* chainOf(err: unknown): Generator<ErrorLike> {
+  for (let e = err as ErrorLike | undefined, depth = 0; e && depth < 4; depth++, e = (e.driverError ?? e.cause) as ErrorLike | undefined)
+    yield e;
+}
+
 export function isDatabaseUnavailable(err: unknown): boolean {
-  for (
-    let e = err as { message?: unknown; code?: unknown; driverError?: unknown; cause?: unknown } | undefined, depth = 0;
-    e && depth < 4;
-    depth++
-  ) {
+  for (const e of chainOf(err)) {
     if ((typeof e.message === 'string' && UNAVAILABLE.test(e.message)) || (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code)))
       return true;
-    e = (e.driverError ?? e.cause) as typeof e;
   }
+  return false;
+}
+
+/**
+ * A query that waited in vain for a connection of the pool: the pool's connections all busy, or none could be made.
+ * It cannot tell a busy process from a database that stopped answering (one of isDatabaseUnavailable's errors).
+ */
+export function isPoolWaitTimeout(err: unknown): boolean {
+  for (const e of chainOf(err)) if (typeof e.message === 'string' && POOL_WAIT.test(e.message)) return true;
   return false;
 }
 

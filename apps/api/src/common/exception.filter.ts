@@ -1,11 +1,11 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger, NotFoundException, Optional } from '@nestjs/common';
 import { isGrpcServiceError, ServiceError, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Request, Response } from 'express';
-import { isDatabaseUnavailable } from '@vmops/persistence';
+import { isDatabaseUnavailable, isPoolWaitTimeout } from '@vmops/persistence';
 import type { ApiErrorCode } from '@vmops/contracts';
 import { ApiError } from './api-error';
 import { REQUEST_BODY_LIMIT } from './validation';
-import { DatabaseNotificationsService } from '../events/database-notifications.service';
+import { DATABASE_PROBE_MS, DatabaseNotificationsService } from '../events/database-notifications.service';
 
 /** The Retry-After of every 503. */
 const RETRY_AFTER_SECONDS = 2;
@@ -18,12 +18,6 @@ const CODES: Partial<Record<number, ApiErrorCode>> = {
   413: 'PAYLOAD_TOO_LARGE',
   415: 'UNSUPPORTED_MEDIA_TYPE',
 };
-
-/** How long a request that waited in vain for a database connection waits more, to learn whether the database answers. */
-const DATABASE_PROBE_MS = 1000;
-
-/** pg's pool says this when no connection came free (or none could be made) while the request waited for one. */
-const POOL_WAIT = /timeout exceeded when trying to connect/;
 
 /** Maps every error — ours, Nest's, Temporal's, unexpected ones — to the single JSON error shape. */
 @Catch()
@@ -50,7 +44,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
     }
     // No database connection came free in time: a busy API, or a database that stopped answering (its connections
     // hang). The API's listening connection, outside the pool, tells which.
-    if (isDatabaseUnavailable(exception) && POOL_WAIT.test(String((exception as Error).message))) {
+    if (isPoolWaitTimeout(exception)) {
       return this.answerPoolWait(exception as Error, res);
     }
     this.send(res, this.toApiError(exception));

@@ -11,12 +11,10 @@ import {
 import { Client } from '@temporalio/client';
 import { Public } from '../auth/auth';
 import { ApiError } from '../common/api-error';
-import { DatabaseNotificationsService } from '../events/database-notifications.service';
+import { DATABASE_PROBE_MS, DatabaseNotificationsService } from '../events/database-notifications.service';
 import { probeTemporal, TEMPORAL_CLIENT } from '../temporal/temporal.module';
 
 const PROBE_TIMEOUT_MS = 3000;
-/** How long the listening connection is given to answer, once the ping through the pool got nothing. */
-const DATABASE_PROBE_MS = 1000;
 
 /**
  * The database, pinged through the API's pool of connections. A ping that gets nothing is told apart as the API's
@@ -39,7 +37,7 @@ export class DatabaseHealthIndicator {
       ...this.indicators.check('database').up({ message: 'answers on the listening connection' }),
       ...this.indicators
         .check('database connections')
-        .down({ message: `none of the API's connections came free within ${PROBE_TIMEOUT_MS} ms: the API is busy` }),
+        .down({ message: "none of the API's connections came free for the ping: the API is busy" }),
     };
   }
 }
