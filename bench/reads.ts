@@ -2,13 +2,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Client as PgClient } from 'pg';
-import { api, percentile, QUICK, report, round, startBenchStack, withDatabase, type BenchStack } from './support';
+import { api, cpuMsOf, percentile, QUICK, report, round, startBenchStack, withDatabase, type BenchStack } from './support';
 
 /**
  * The list endpoints at 100k VMs and 1M operations (--quick: 10k and 100k), each against the SQL that reads the
  * same page straight from PostgreSQL, in the same run: p50/p99 of sequential requests. One VM by id and the first
  * page are also measured against a bare HTTP server doing the same work without a framework (bare-http.process.ts):
- * the machine's floor for an authenticated read.
+ * the machine's floor for an authenticated read. Each row also gives the CPU the API's process used per request (all
+ * its threads, from /proc), and the bare server's for its two: a measure the machine's neighbours move far less than
+ * the latencies' tails. /proc counts in 10 ms ticks, so --quick's figures are coarse.
  */
 async function seed(db: PgClient, vms: number, operations: number): Promise<{ tenantId: string; vmId: string }> {
   const [{ id: tenantId }] = (await db.query(`SELECT id FROM tenants WHERE name = 'demo'`)).rows;
@@ -68,8 +70,12 @@ async function startBareHttp(databaseUrl: string): Promise<{ url: string; child:
   return { url: `http://127.0.0.1:${port}`, child };
 }
 
+const WARMUP = 5;
+/** Requests per route before any is timed (see main). */
+const JIT_WARMUP = QUICK ? 20 : 300;
+
 async function timeIt(runs: number, work: () => Promise<unknown>): Promise<number[]> {
-  for (let i = 0; i < 5; i++) await work();
+  for (let i = 0; i < WARMUP; i++) await work();
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
@@ -93,6 +99,7 @@ async function main(): Promise<void> {
   };
   try {
     const rows: Record<string, string | number>[] = [];
+    let apiIdleCpuMsPerS = 0;
     await withDatabase(stack, async (db) => {
       const t0 = performance.now();
       const { tenantId, vmId } = await seed(db, vms, operations);
@@ -171,19 +178,42 @@ async function main(): Promise<void> {
           target: 10,
         },
       ];
+      const apiPid = stack.processes().find((p) => p.kind === 'api')!.pid;
+      // What the API's process spends with no request in flight, which every figure below includes.
+      const idle0 = cpuMsOf(apiPid);
+      await new Promise((r) => setTimeout(r, 3000));
+      apiIdleCpuMsPerS = round((cpuMsOf(apiPid) - idle0) / 3, 1);
+      console.log(`API process idle: ${apiIdleCpuMsPerS} ms of CPU per second`);
+      /** The work's timings, and the CPU the process `pid` used per call (all its threads: GC, I/O, the kernel's part). */
+      const timeWithCpu = async (pid: number, work: () => Promise<unknown>) => {
+        const cpu0 = cpuMsOf(pid);
+        const times = await timeIt(runs, work);
+        return { times, cpuMs: (cpuMsOf(pid) - cpu0) / (runs + WARMUP) };
+      };
+      // Steady state, as a long-running API serves: every route is first served until V8 has optimized its code
+      // paths (the first few hundred requests of a fresh process cost up to twice the CPU of later ones), the bare
+      // server's alike. Measured without this, the first cases carried the compiler's work and the later ones less.
       for (const c of cases) {
-        const ours = await timeIt(runs, () => api(stack, 'GET', c.route));
+        for (let i = 0; i < JIT_WARMUP; i++) await api(stack, 'GET', c.route);
+        if (c.bare) for (let i = 0; i < JIT_WARMUP; i++) await bareGet(c.bare);
+      }
+      for (const c of cases) {
+        const { times: ours, cpuMs: oursCpu } = await timeWithCpu(apiPid, () => api(stack, 'GET', c.route));
         const sql = await timeIt(runs, c.sql);
-        const bare = c.bare ? await timeIt(runs, () => bareGet(c.bare!)) : null;
+        const bareRun = c.bare ? await timeWithCpu(bareHttp.child.pid!, () => bareGet(c.bare!)) : null;
+        const bare = bareRun?.times;
         const p99 = percentile(ours, 99);
         rows.push({
           what: c.what,
           'API p50/p99 ms': `${round(percentile(ours, 50), 1)} / ${round(p99, 1)}`,
           'SQL p50/p99 ms': `${round(percentile(sql, 50), 1)} / ${round(percentile(sql, 99), 1)}`,
           'API/SQL p99': round(p99 / percentile(sql, 99)),
+          'API CPU ms/request': round(oursCpu),
           ...(bare && {
             'bare HTTP p50/p99 ms': `${round(percentile(bare, 50), 1)} / ${round(percentile(bare, 99), 1)}`,
             'API/bare HTTP p50 / p99': `${round(percentile(ours, 50) / percentile(bare, 50))} / ${round(p99 / percentile(bare, 99))}`,
+            'bare CPU ms/request': round(bareRun!.cpuMs),
+            'API/bare CPU': bareRun!.cpuMs > 0 ? round(oursCpu / bareRun!.cpuMs) : '',
           }),
           target: `p99 ≤ ${c.target} ms`,
           met: p99 <= c.target ? 'yes' : 'no',
@@ -197,7 +227,7 @@ async function main(): Promise<void> {
         target: 'asked for only',
       });
     });
-    report('reads', rows, { vms, operations, runs });
+    report('reads', rows, { vms, operations, runs, warmupPerRoute: JIT_WARMUP, apiIdleCpuMsPerS });
   } finally {
     bareHttp.child.kill();
     await stack.stop();
