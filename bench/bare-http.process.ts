@@ -6,7 +6,7 @@ import { Pool } from 'pg';
 /**
  * The reads bench's HTTP baseline (bench/reads.ts), in a process of its own as the API is: node:http and a pg pool
  * doing for a read what the API does (the API key looked up by its hash, then the page's SQL, the rows sent as JSON),
- * with no framework. What ours takes beyond it is NestJS, Express, TypeORM and our own code; what it takes itself is
+ * with no framework. What ours takes beyond it is NestJS, Fastify, TypeORM and our own code; what it takes itself is
  * the machine's floor for an authenticated read over HTTP.
  *
  * Usage: node bare-http.process.js <database url>; prints `port <n>` once it listens.

@@ -233,6 +233,33 @@ describe('API errors', () => {
     expect([unknown.status, unknown.body.error.code]).toEqual([404, 'NOT_FOUND']);
   });
 
+  it('415 for a body in another media type, charset or encoding, 400 for a path that does not decode, all in the error shape and writing nothing', async () => {
+    const before = await counts();
+    const send = (headers: Record<string, string>, body: string) =>
+      fetch(`${h.baseUrl}/v1/vms`, { method: 'POST', headers: { authorization: `Bearer ${key}`, ...headers }, body });
+    const json = JSON.stringify(valid());
+    for (const [headers, fragment] of [
+      [{ 'content-type': 'text/plain' }, 'Content-Type: application/json'],
+      [{ 'content-type': 'application/x-www-form-urlencoded' }, 'Content-Type: application/json'],
+      [{ 'content-type': 'application/json; charset=utf-16' }, 'charset "utf-16"'],
+      [{ 'content-type': 'application/json', 'content-encoding': 'gzip' }, 'Content-Encoding "gzip"'],
+    ] as const) {
+      const res = await send(headers, json);
+      const body = (await res.json()) as any;
+      expect({ headers, status: res.status }).toEqual({ headers, status: 415 });
+      expectErrorShape(body, 'UNSUPPORTED_MEDIA_TYPE');
+      expect(body.error.message).toContain(fragment);
+    }
+    for (const path of ['/v1/vms/%zz', `/v1/vms/${'a'.repeat(2000)}`]) {
+      const res = await h.call('GET', path, { key });
+      expect({ status: res.status, code: res.body.error?.code }).toEqual({ status: 400, code: 'BAD_REQUEST' });
+      expect(res.body.error.message.length).toBeLessThan(200);
+    }
+    // Paths match as they always did: a trailing slash and the letters' case make no difference.
+    for (const path of ['/v1/vms/', '/V1/VMs']) expect((await h.call('GET', path, { key })).status).toBe(200);
+    expect(await counts()).toEqual(before);
+  });
+
   it('400 for a "__proto__" field, as for any field the request does not take, and for null where a field takes no null', async () => {
     const before = await counts();
     const raw = JSON.stringify(valid()).replace(/^\{/, '{"__proto__": {"cpus": 64},');

@@ -1,21 +1,25 @@
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import type { AppConfig } from '@vmops/config';
 import { AppModule } from './app.module';
 import { LaunchResponseInterceptor } from './operations/launch-response';
 import { describePathParameters, describeResponses } from './common/openapi';
-import { createValidationPipe, REQUEST_BODY_LIMIT } from './common/validation';
+import { createValidationPipe } from './common/validation';
+import { acceptJsonBodies, createHttpAdapter, trackRoutes } from './common/http-server';
 
 /** Builds the API exactly as production runs it; main.ts and the integration tests both use this. */
 export async function createApiApp(config: AppConfig, options: { logger?: false } = {}): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forConfig(config), {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forConfig(config), createHttpAdapter(), {
     logger: options.logger ?? ['log', 'warn', 'error'],
+    bodyParser: false,
   });
+  const fastify = app.getHttpAdapter().getInstance();
+  acceptJsonBodies(fastify);
+  trackRoutes(fastify);
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalInterceptors(new LaunchResponseInterceptor());
-  app.useBodyParser('json', { limit: REQUEST_BODY_LIMIT });
   app.enableShutdownHooks();
 
   const document = openApiDocument(app);
@@ -52,7 +56,10 @@ export function openApiDocument(app: INestApplication): OpenAPIObject {
  * started, so no database or workflow service is needed).
  */
 export async function previewOpenApiDocument(config: AppConfig): Promise<OpenAPIObject> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forConfig(config), { preview: true, logger: false });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forConfig(config), createHttpAdapter(), {
+    preview: true,
+    logger: false,
+  });
   try {
     return openApiDocument(app);
   } finally {

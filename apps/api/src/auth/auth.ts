@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { ApiExtension } from '@nestjs/swagger';
 import { hashApiKey } from '@vmops/domain';
 import type { ApiKeyRole } from '@vmops/persistence';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../common/api-error';
 import { ApiKeyLookup } from './api-key-lookup';
 
@@ -20,7 +20,7 @@ export const AdminOnly = () => applyDecorators(SetMetadata(ADMIN, true), ApiExte
 /** Marks an endpoint that needs no API key (health only). */
 export const Public = () => SetMetadata(PUBLIC, true);
 
-type AuthedRequest = Request & { principal?: Principal };
+type AuthedRequest = FastifyRequest & { principal?: Principal };
 
 /** The caller, as authenticated by ApiKeyGuard. */
 export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: ExecutionContext): Principal => {

@@ -6,12 +6,13 @@ import { ApiExceptionFilter } from './exception.filter';
 /** What the filter answers for an exception: status, headers and the JSON error; `database` says whether it answers. */
 async function answer(exception: unknown, database?: { answers(withinMs: number): Promise<boolean> }) {
   const sent = { status: 0, headers: {} as Record<string, string>, body: null as unknown as { error: { code: string; message: string } } };
+  // The part of Fastify's reply the filter uses.
   const res = {
-    setHeader: (name: string, value: string) => (sent.headers[name.toLowerCase()] = value),
+    header: (name: string, value: string) => ((sent.headers[name.toLowerCase()] = value), res),
     status: (status: number) => ((sent.status = status), res),
-    json: (body: typeof sent.body) => (sent.body = body),
+    send: (body: typeof sent.body) => ((sent.body = body), res),
   };
-  const host = { switchToHttp: () => ({ getResponse: () => res, getRequest: () => ({ method: 'GET', path: '/v1/vms' }) }) };
+  const host = { switchToHttp: () => ({ getResponse: () => res, getRequest: () => ({ method: 'GET', url: '/v1/vms' }) }) };
   const filter = new ApiExceptionFilter(database as DatabaseNotificationsService | undefined);
   (filter as unknown as { logger: { warn(): void; error(): void } }).logger = { warn: () => undefined, error: () => undefined };
   await filter.catch(exception, host as unknown as ArgumentsHost);

@@ -1,16 +1,16 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger, NotFoundException, Optional } from '@nestjs/common';
 import { isGrpcServiceError, ServiceError, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isDatabaseUnavailable, isPoolWaitTimeout } from '@vmops/persistence';
 import type { ApiErrorCode } from '@vmops/contracts';
 import { ApiError } from './api-error';
-import { REQUEST_BODY_LIMIT } from './validation';
+import { pathOf, REQUEST_BODY_LIMIT } from './http-server';
 import { DATABASE_PROBE_MS, DatabaseNotificationsService } from '../events/database-notifications.service';
 
 /** The Retry-After of every 503. */
 const RETRY_AFTER_SECONDS = 2;
 
-/** Statuses Nest and the body parser answer by themselves, and the catalogue's code for each. */
+/** Statuses Nest and Fastify answer by themselves (no route, a body too large or not JSON), and the catalogue's code for each. */
 const CODES: Partial<Record<number, ApiErrorCode>> = {
   400: 'BAD_REQUEST',
   401: 'UNAUTHENTICATED',
@@ -28,17 +28,18 @@ export class ApiExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void | Promise<void> {
     const http = host.switchToHttp();
-    const res = http.getResponse<Response>();
+    const res = http.getResponse<FastifyReply>();
     // A path that exists with other methods: 405 and the methods it takes (Nest answers every unmatched request 404).
     if (exception instanceof NotFoundException) {
-      const req = http.getRequest<Request>();
-      const allowed = allowedMethods(req);
+      const req = http.getRequest<FastifyRequest>();
+      const path = pathOf(req);
+      const allowed = req.server.allowedMethods?.(path) ?? [];
       if (allowed.length) {
-        res.setHeader('Allow', allowed.join(', '));
-        const error = new ApiError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${req.path}; it takes ${allowed.join(', ')}`, {
+        res.header('Allow', allowed.join(', '));
+        const error = new ApiError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path}; it takes ${allowed.join(', ')}`, {
           allowed,
         });
-        res.status(error.getStatus()).json(error.toBody());
+        void res.status(error.getStatus()).send(error.toBody());
         return;
       }
     }
@@ -50,13 +51,13 @@ export class ApiExceptionFilter implements ExceptionFilter {
     this.send(res, this.toApiError(exception));
   }
 
-  private send(res: Response, error: ApiError): void {
+  private send(res: FastifyReply, error: ApiError): void {
     // What is unavailable now (the workflow service, the database, a node's agent) may answer again soon.
-    if (error.getStatus() === HttpStatus.SERVICE_UNAVAILABLE) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
-    res.status(error.getStatus()).json(error.toBody());
+    if (error.getStatus() === HttpStatus.SERVICE_UNAVAILABLE) res.header('Retry-After', String(RETRY_AFTER_SECONDS));
+    void res.status(error.getStatus()).send(error.toBody());
   }
 
-  private async answerPoolWait(exception: Error, res: Response): Promise<void> {
+  private async answerPoolWait(exception: Error, res: FastifyReply): Promise<void> {
     const answers = await (this.database?.answers(DATABASE_PROBE_MS) ?? Promise.resolve(false)).catch(() => false);
     this.logger.warn(
       `no database connection came free in time (${exception.message}); the database ${answers ? 'answers' : 'does not answer'}`,
@@ -93,56 +94,29 @@ export class ApiExceptionFilter implements ExceptionFilter {
         'the database did not answer in time; try again (a mutation retried with the same Idempotency-Key is not done twice)',
       );
     }
-    // The body parser's refusals (http-errors that may be shown): too large, an unsupported charset or encoding.
-    const { status, expose } = exception as { status?: unknown; expose?: unknown };
-    if (typeof status === 'number' && status >= 400 && status < 500 && expose === true) {
-      const message = (exception as Error).message;
+    // Nest's own refusals, and Fastify's as Nest hands them on (the body too large, a media type the API does not read).
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const body = exception.getResponse();
+      const message = typeof body === 'object' && body !== null && 'message' in body ? [body.message].flat().join('; ') : exception.message;
       return new ApiError(
         this.codeFor(status),
         status === HttpStatus.PAYLOAD_TOO_LARGE
           ? `${message}: the API takes request bodies of at most ${REQUEST_BODY_LIMIT}`
           : status === HttpStatus.UNSUPPORTED_MEDIA_TYPE
             ? `${message}: send JSON in UTF-8 (Content-Type: application/json)`
-            : message,
+            : String(message),
       );
-    }
-    if (exception instanceof HttpException) {
-      const status = exception.getStatus();
-      const body = exception.getResponse();
-      const message = typeof body === 'object' && body !== null && 'message' in body ? [body.message].flat().join('; ') : exception.message;
-      return new ApiError(this.codeFor(status), String(message));
     }
     this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     return new ApiError('INTERNAL_ERROR', 'the server failed to handle the request; it has been logged');
   }
 
-  /** The catalogue's code for a status Nest or the body parser answered; any other is logged and answered as a 400 or 500. */
+  /** The catalogue's code for a status Nest or Fastify answered; any other is logged and answered as a 400 or 500. */
   private codeFor(status: number): ApiErrorCode {
     const code = CODES[status];
     if (code) return code;
     this.logger.warn(`an HTTP ${status} without a code in the error catalogue`);
     return status < 500 ? 'BAD_REQUEST' : 'INTERNAL_ERROR';
   }
-}
-
-interface RouterLayer {
-  route?: { methods: Record<string, boolean> };
-  match(path: string): boolean;
-}
-
-/** The methods the app's routes take on this request's path (Express's router, as Nest registered the controllers). */
-function allowedMethods(req: Request): string[] {
-  const router = (req.app as unknown as { router?: { stack: RouterLayer[] } }).router;
-  const methods = new Set<string>();
-  for (const layer of router?.stack ?? []) {
-    if (!layer.route) continue;
-    try {
-      if (!layer.match(req.path)) continue;
-    } catch {
-      continue; // a path that does not decode (%zz) matches nothing
-    }
-    for (const [method, on] of Object.entries(layer.route.methods)) if (on && method !== '_all') methods.add(method.toUpperCase());
-  }
-  if (methods.has('GET')) methods.add('HEAD');
-  return [...methods].sort();
 }

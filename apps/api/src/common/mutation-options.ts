@@ -1,6 +1,6 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import { IsIn } from 'class-validator';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import type { MutationOptions } from '../operations/operations.service';
 import { ApiError } from './api-error';
 import { Optional } from './validation';
@@ -9,8 +9,9 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /** `Idempotency-Key` header and `?dryRun=true|false` of a mutating call, validated. */
 export const Mutation = createParamDecorator((_: unknown, ctx: ExecutionContext): MutationOptions => {
-  const req = ctx.switchToHttp().getRequest<Request>();
-  const key = req.header('idempotency-key');
+  const req = ctx.switchToHttp().getRequest<FastifyRequest<{ Querystring: Record<string, unknown> }>>();
+  const header = req.headers['idempotency-key'];
+  const key = Array.isArray(header) ? header.join(', ') : header;
   if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
     throw new ApiError('VALIDATION_FAILED', 'Idempotency-Key must be 1-255 visible ASCII characters', {
       fields: [{ field: 'Idempotency-Key', problems: ['must be 1-255 visible ASCII characters'] }],

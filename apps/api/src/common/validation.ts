@@ -16,9 +16,6 @@ function flatten(errors: ValidationError[], parent = ''): FieldError[] {
   });
 }
 
-/** The largest JSON body the API parses (body-parser's limit). */
-export const REQUEST_BODY_LIMIT = '256kb';
-
 /** Deeper input than any request of this API has; the validator walks input recursively. */
 const MAX_INPUT_DEPTH = 32;
 

@@ -1,5 +1,5 @@
 import { HttpStatus, Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { map, type Observable } from 'rxjs';
 import type { LaunchResult } from './operations.service';
 
@@ -21,7 +21,7 @@ export class LaunchResponseInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     return next.handle().pipe(
       map((value: unknown) => {
-        const res = context.switchToHttp().getResponse<Response>();
+        const res = context.switchToHttp().getResponse<FastifyReply>();
         if (value === NO_CONTENT) {
           res.status(HttpStatus.NO_CONTENT);
           return undefined;
@@ -32,7 +32,7 @@ export class LaunchResponseInterceptor implements NestInterceptor {
           res.status(HttpStatus.OK);
           return { ...value.plan, ...warnings };
         }
-        res.status(HttpStatus.ACCEPTED).location(value.operation.links.self);
+        res.status(HttpStatus.ACCEPTED).header('Location', value.operation.links.self);
         return { ...value.operation, ...warnings };
       }),
     );
