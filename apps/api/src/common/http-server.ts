@@ -19,8 +19,8 @@ declare module 'fastify' {
 }
 
 /**
- * The HTTP server under Nest: Fastify, whose router and JSON reply cost a page of 100 VMs an eighth less CPU than
- * Express's and a single read a quarter less (docs/performance.md, run 10). Bodies are read by `acceptJsonBodies`.
+ * The HTTP server under Nest: Fastify, whose router and JSON reply cost a single read a quarter less CPU than
+ * Express's, and a page 7-9 % less (docs/performance.md, run 11). Bodies are read by `acceptJsonBodies`.
  */
 export function createHttpAdapter(): FastifyAdapter {
   return new FastifyAdapter({
