@@ -235,8 +235,6 @@ describe('API errors', () => {
 
   it('415 for a body in another media type, charset or encoding, 400 for a path that does not decode, all in the error shape and writing nothing', async () => {
     const before = await counts();
-    const send = (headers: Record<string, string>, body: string) =>
-      fetch(`${h.baseUrl}/v1/vms`, { method: 'POST', headers: { authorization: `Bearer ${key}`, ...headers }, body });
     const json = JSON.stringify(valid());
     for (const [headers, fragment] of [
       [{ 'content-type': 'text/plain' }, 'Content-Type: application/json'],
@@ -244,11 +242,10 @@ describe('API errors', () => {
       [{ 'content-type': 'application/json; charset=utf-16' }, 'charset "utf-16"'],
       [{ 'content-type': 'application/json', 'content-encoding': 'gzip' }, 'Content-Encoding "gzip"'],
     ] as const) {
-      const res = await send(headers, json);
-      const body = (await res.json()) as any;
+      const res = await h.call('POST', '/v1/vms', { key, rawBody: json, headers });
       expect({ headers, status: res.status }).toEqual({ headers, status: 415 });
-      expectErrorShape(body, 'UNSUPPORTED_MEDIA_TYPE');
-      expect(body.error.message).toContain(fragment);
+      expectErrorShape(res.body, 'UNSUPPORTED_MEDIA_TYPE');
+      expect(res.body.error.message).toContain(fragment);
     }
     for (const path of ['/v1/vms/%zz', `/v1/vms/${'a'.repeat(2000)}`]) {
       const res = await h.call('GET', path, { key });

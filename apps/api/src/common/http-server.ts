@@ -6,7 +6,7 @@ import { ApiError } from './api-error';
 /** The largest request body the API reads, in bytes (256 kB); a larger one is answered 413 PAYLOAD_TOO_LARGE. */
 export const REQUEST_BODY_LIMIT_BYTES = 256 * 1024;
 /** The same limit as the error messages name it. */
-export const REQUEST_BODY_LIMIT = '256kb';
+export const REQUEST_BODY_LIMIT = `${REQUEST_BODY_LIMIT_BYTES / 1024}kb`;
 
 /** How paths match routes, kept as Express matched them: `/v1/VMs/` is `/v1/vms`. */
 const ROUTER_OPTIONS = { ignoreTrailingSlash: true, caseSensitive: false } as const;
