@@ -333,10 +333,14 @@ describe('saga safety', () => {
       const outcomes: string[] = [];
       let firstRun = '';
       // The first send lands, an operator terminates its workflow before it took the operation over, and the answer
-      // never reaches the API in time. The API's next send must not start a second run of the operation.
+      // never reaches the API in time. The API's next send must not start a second run of the operation. (That first
+      // run goes to a queue no worker polls: a worker quick enough takes the operation over before the terminate, and
+      // that is another case, an operation running whose workflow ended, which the reconciler settles.)
       const restore = interceptStarts(async (real, args) => {
         try {
-          const handle = await real(...args);
+          const handle = outcomes.length
+            ? await real(...args)
+            : await real(args[0], { ...args[1], taskQueue: `${args[1].taskQueue}-unpolled` });
           if (!outcomes.length) {
             firstRun = handle.firstExecutionRunId;
             await handle.terminate('an operator terminated it');
@@ -350,6 +354,16 @@ describe('saga safety', () => {
           throw err;
         }
       });
+      // And Temporal's first answer on whether that workflow still runs is lost: the launch asks again.
+      const client = h.app.get<Client>(TEMPORAL_CLIENT);
+      const getHandle = client.workflow.getHandle.bind(client.workflow);
+      let describes = 0;
+      client.workflow.getHandle = ((...args: Parameters<typeof getHandle>) => {
+        const handle = getHandle(...args);
+        const describe = handle.describe.bind(handle);
+        handle.describe = () => (++describes === 1 ? Promise.reject(deadlineExceeded()) : describe());
+        return handle;
+      }) as typeof client.workflow.getHandle;
       try {
         const t0 = Date.now();
         const stop = await h.call('POST', `/v1/vms/${vm.id}/stop`, { key });
@@ -359,6 +373,8 @@ describe('saga safety', () => {
           const row = await operationRow(stop.body.id);
           return row.finished_at ? row : null;
         });
+        client.workflow.getHandle = getHandle;
+        expect(describes).toBe(2);
         expect(settled).toMatchObject({ status: 'failed', error: expect.objectContaining({ code: 'WORKFLOW_ENDED' }) });
         // Not left to the reconciler, which looks at an operation only once it is 30 s old.
         expect(Date.now() - t0).toBeLessThan(20_000);
@@ -366,6 +382,7 @@ describe('saga safety', () => {
         const described = await h.temporal.workflow.getHandle(op.workflow_id).describe();
         expect({ runId: described.runId, status: described.status.name }).toEqual({ runId: firstRun, status: 'TERMINATED' });
       } finally {
+        client.workflow.getHandle = getHandle;
         restore();
       }
       expect(outcomes).toEqual(['landed', 'refused']);

@@ -369,7 +369,7 @@ export class OperationsService {
           if (err instanceof WorkflowExecutionAlreadyStartedError) {
             // An earlier send landed. Its workflow runs the operation, unless it already ended without taking it
             // over (terminated from the UI, say): then it is settled now rather than at the reconciler's next pass.
-            await settleIfStale(this.dataSource, this.describeWorkflow, operationId);
+            await this.settleIfEnded(operationId, workflowId, giveUpAt);
             return;
           }
           await new Promise((resolve) => setTimeout(resolve, START_RETRY_MS));
@@ -377,6 +377,31 @@ export class OperationsService {
       }
     };
     void run().catch((err) => this.logger.error(`starting ${workflowId} in the background failed: ${describeError(err)}`));
+  }
+
+  /**
+   * Settles an operation whose workflow has ended without finishing it. A describe that fails (not answered in time
+   * under a burst, a dropped connection) is asked again until `until`: one lost answer must not leave the operation to
+   * the reconciler, which looks at it only once it is NEVER_STARTED_AFTER_MS old.
+   */
+  private async settleIfEnded(operationId: string, workflowId: string, until: number): Promise<void> {
+    for (;;) {
+      let status: string | null;
+      try {
+        status = await this.describeWorkflow(workflowId);
+      } catch (err) {
+        if (Date.now() + START_RETRY_MS >= until) {
+          this.logger.warn(`${workflowId}: could not tell whether its workflow still runs (${describeError(err)}); left to the reconciler`);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, START_RETRY_MS));
+        continue;
+      }
+      if (status === 'RUNNING') return;
+      const settled = await settleIfStale(this.dataSource, async () => status, operationId);
+      if (settled) this.logger.warn(`${workflowId} ended (${status}) before it finished operation ${operationId}: settled it`);
+      return;
+    }
   }
 
   /**
