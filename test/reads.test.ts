@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { OPERATION_EVENTS_CHANNEL, parseOperationEventNotice, type OperationEventNotice } from '../libs/persistence/src';
 import { startHarness, type Harness } from './support/harness';
 import { readEvents } from './support/sse';
 
@@ -50,6 +52,56 @@ describe('event-driven waits and keyset pages', () => {
     // A 250 ms poll answers 125 ms late on average, and a fallback read every 2 s far later.
     expect(median(lags)).toBeLessThan(40);
     expect(Math.max(...lags)).toBeLessThan(200);
+  });
+
+  it('/wait answers from the final record its end announced: the answer a read gives, to the tenant that asked for it too; a record too large to announce is read', async () => {
+    const listener = new Client({ connectionString: h.databaseUrl });
+    await listener.connect();
+    const heard = new Map<string, OperationEventNotice>();
+    listener.on('notification', (n) => {
+      const notice = n.payload ? parseOperationEventNotice(n.payload) : null;
+      if (notice?.record) heard.set(notice.operationId, notice);
+    });
+    await listener.query(`LISTEN ${OPERATION_EVENTS_CHANNEL}`);
+    try {
+      const step = (name: string, status: string) => ({
+        name,
+        status,
+        startedAt: '2026-12-03T01:00:00.123Z',
+        finishedAt: status === 'succeeded' ? '2026-12-03T01:00:01.456Z' : null,
+        attempts: 2,
+        error: status === 'failed' ? 'the guest did not stop in time' : null,
+      });
+      const cases = [
+        { steps: [step('stop guest', 'succeeded'), step('record state', 'failed')], askedBy: otherTenantId, announced: true },
+        // 400 steps (a drain's): more than a NOTIFY carries.
+        { steps: Array.from({ length: 400 }, (_, i) => step(`migrate vm-${i}`, 'succeeded')), askedBy: tenantId, announced: false },
+      ];
+      for (const c of cases) {
+        const id = await runningOperation(tenantId);
+        await h.dataSource.query(
+          `UPDATE operations SET steps = $2::jsonb, requested_by_tenant_id = $3, deadline_at = now() + interval '1 hour' WHERE id = $1`,
+          [id, JSON.stringify(c.steps), c.askedBy === tenantId ? null : c.askedBy],
+        );
+        const askerKey = c.askedBy === tenantId ? key : otherKey;
+        const answered = h.call('GET', `/v1/operations/${id}/wait?timeout=10`, { key: askerKey });
+        await new Promise((r) => setTimeout(r, 200));
+        await h.dataSource.query(
+          `UPDATE operations SET status = 'failed', error = $2::jsonb, finished_at = now(), updated_at = now() WHERE id = $1`,
+          [id, JSON.stringify({ code: 'STEP_FAILED', message: 'record state failed', step: 'record state' })],
+        );
+        const waited = await answered;
+        expect(waited.status).toBe(200);
+        expect(waited.body).toMatchObject({ id, status: 'failed', error: { code: 'STEP_FAILED' } });
+        // The same answer as a read of the operation afterwards, times to the millisecond included.
+        const read = await h.call('GET', `/v1/operations/${id}`, { key: askerKey });
+        expect(waited.body).toEqual(read.body);
+        await new Promise((r) => setTimeout(r, 100));
+        expect(heard.has(id)).toBe(c.announced);
+      }
+    } finally {
+      await listener.end();
+    }
   });
 
   it('/wait of many operations at once: each answers when its own ends, whatever the others do', async () => {

@@ -35,6 +35,8 @@ export interface Harness {
   app: INestApplication;
   baseUrl: string;
   dataSource: DataSource;
+  /** This harness's database (its own, made for it), for a connection of the test's own (a LISTEN, say). */
+  databaseUrl: string;
   /** The simulated hypervisor behind this harness's agents (a schema of its own), to look at the world. */
   hypervisor: SimulatedHypervisor;
   /** The QEMU nodes (options.qemuNodes) and their driver; null without them. */
@@ -218,6 +220,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     app,
     baseUrl,
     dataSource,
+    databaseUrl: config.databaseUrl,
     hypervisor,
     qemu: qemu ? { driver: qemu.driver, nodeIds: qemuNodeIds } : null,
     sim,

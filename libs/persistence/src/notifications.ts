@@ -1,5 +1,6 @@
-import { Client } from 'pg';
+import { Client, types } from 'pg';
 import { API_KEY_REVOKED_CHANNEL, OPERATION_EVENTS_CHANNEL } from './migrations/1764060000000-event-notify-and-read-indexes';
+import { ANNOUNCED_OPERATION_COLUMNS, ANNOUNCED_TIMESTAMP_COLUMNS } from './migrations/1764140000000-announce-final-record';
 import { API_KEY_CHANGED_CHANNEL } from './migrations/1764130000000-api-key-change-notify';
 
 export { API_KEY_CHANGED_CHANNEL, API_KEY_REVOKED_CHANNEL, OPERATION_EVENTS_CHANNEL };
@@ -10,6 +11,11 @@ export interface OperationEventNotice {
   operationId: string;
   tenantId: string;
   status: string;
+  /**
+   * With an operation's end: its final record, as a read of the row gives it (its columns by their database names,
+   * ANNOUNCED_OPERATION_COLUMNS), unless it was too large to announce.
+   */
+  record?: Record<string, unknown>;
 }
 
 export interface NotificationHandlers {
@@ -30,10 +36,25 @@ export const NOTIFICATIONS_APPLICATION_NAME = 'vmops-notifications';
 const RECONNECT_MIN_MS = 250;
 const RECONNECT_MAX_MS = 5000;
 
+/** The driver's own parser of a timestamptz's text: an announced record's times are the Dates a read would give. */
+const parseTimestamp = types.getTypeParser(types.builtins.TIMESTAMPTZ, 'text');
+
 export function parseOperationEventNotice(payload: string): OperationEventNotice | null {
-  const [eventId, operationId, tenantId, status] = payload.split(' ');
+  const parts = payload.split(' ', 4);
+  const [eventId, operationId, tenantId, status] = parts;
   if (!status || !/^\d+$/.test(eventId)) return null;
-  return { eventId: Number(eventId), operationId, tenantId, status };
+  const notice: OperationEventNotice = { eventId: Number(eventId), operationId, tenantId, status };
+  const rest = payload.slice(parts.join(' ').length + 1);
+  if (!rest) return notice;
+  try {
+    const record = JSON.parse(rest) as Record<string, unknown>;
+    if (record.id !== operationId || !ANNOUNCED_OPERATION_COLUMNS.every((c) => c in record)) return notice;
+    for (const c of ANNOUNCED_TIMESTAMP_COLUMNS) if (typeof record[c] === 'string') record[c] = parseTimestamp(record[c] as string);
+    notice.record = record;
+  } catch {
+    // A record that does not parse is no record: the listener reads the row.
+  }
+  return notice;
 }
 
 /**

@@ -56,6 +56,26 @@ export interface RunningActivity {
   lastFailure: string | null;
 }
 
+/**
+ * What the view is made of: the operation's record without what only its launch and the inventory use (its request,
+ * reservations, Idempotency-Key). An end's announcement carries exactly this (ANNOUNCED_OPERATION_COLUMNS).
+ */
+export type OperationRecord = Pick<
+  OperationEntity,
+  | 'id'
+  | 'type'
+  | 'status'
+  | 'vmId'
+  | 'workflowId'
+  | 'steps'
+  | 'error'
+  | 'children'
+  | 'createdAt'
+  | 'updatedAt'
+  | 'deadlineAt'
+  | 'finishedAt'
+>;
+
 export interface TemporalUiLocation {
   uiUrl: string;
   namespace: string;
@@ -63,7 +83,7 @@ export interface TemporalUiLocation {
 
 /** The operation as the consumer sees it: the database record, overlaid with the workflow's live progress. */
 export function toOperationView(
-  op: OperationEntity,
+  op: OperationRecord,
   live: OperationProgress | null,
   ui: TemporalUiLocation,
   now = new Date(),

@@ -47,7 +47,7 @@ import { APP_CONFIG } from '../config.token';
 import { DatabaseNotificationsService } from '../events/database-notifications.service';
 import { probeTemporal, TEMPORAL_CLIENT } from '../temporal/temporal.module';
 import type { OperationEntry } from '@vmops/catalogue';
-import { toOperationView, type OperationView, type RunningActivity } from './operation.view';
+import { toOperationView, type OperationRecord, type OperationView, type RunningActivity } from './operation.view';
 
 const LIVE_PROGRESS_TIMEOUT_MS = 2000;
 /** Whether Temporal answers at all, once a start was not answered in time: asked this long at most. */
@@ -83,9 +83,12 @@ function describeError(err: unknown): string {
   return parts.join(': ');
 }
 
-/** One /wait: told when its operation's end is announced, and when the listener is up again (what it missed is lost). */
+/**
+ * One /wait: told when its operation's end is announced (with the final record, unless it was too large to announce),
+ * and when the listener is up again (what it missed is lost).
+ */
 interface EndWaiter {
-  ended(): void;
+  ended(record: (OperationRecord & { tenantId: string; requestedByTenantId: string | null }) | null): void;
   reconnected(): void;
 }
 const DESCRIBE_TIMEOUT_MS = 3000;
@@ -211,7 +214,11 @@ export class OperationsService {
   ) {
     notifications.subscribe({
       operationEvent: (notice) => {
-        if (isTerminalOperationStatus(notice.status as OperationStatus)) this.endWaiters.get(notice.operationId)?.forEach((w) => w.ended());
+        if (!isTerminalOperationStatus(notice.status as OperationStatus)) return;
+        const waiters = this.endWaiters.get(notice.operationId);
+        if (!waiters) return;
+        const record = notice.record ? entityOfRow(this.dataSource, OperationEntity, notice.record) : null;
+        waiters.forEach((w) => w.ended(record));
       },
       connected: () => this.endWaiters.forEach((waiters) => waiters.forEach((w) => w.reconnected())),
     });
@@ -507,13 +514,14 @@ export class OperationsService {
 
   /**
    * The operation's record once it is final, or as it is at the deadline. Subscribed before the first read, so that
-   * an end announced at any moment is seen; read again after a reconnection of the listener (announcements made
+   * an end announced at any moment is seen; the announcement carries the final record, so the answer needs no read
+   * of it (unless it was too large to announce). Read again after a reconnection of the listener (announcements made
    * while it was down are lost), every WAIT_FALLBACK_MS while it is down, and every WAIT_SAFETY_READ_MS besides.
    */
-  private untilFinished(principal: Principal, id: string, deadline: number): Promise<OperationEntity> {
+  private untilFinished(principal: Principal, id: string, deadline: number): Promise<OperationRecord> {
     this.notifications.start();
-    return new Promise<OperationEntity>((resolve, reject) => {
-      let latest: OperationEntity | null = null;
+    return new Promise<OperationRecord>((resolve, reject) => {
+      let latest: OperationRecord | null = null;
       let settled = false;
       let expired = Date.now() >= deadline;
       const timers: NodeJS.Timeout[] = [];
@@ -536,7 +544,13 @@ export class OperationsService {
         }, finish);
       });
       const unsubscribe = this.waitForEnd(id, {
-        ended: () => read(),
+        // The final record, announced: the answer, with no read of it (the same rule as find's says whose it is).
+        ended: (record) => {
+          if (record && (record.tenantId === principal.tenantId || record.requestedByTenantId === principal.tenantId)) {
+            latest = record;
+            finish();
+          } else read();
+        },
         // After each reconnection (the first read below covers the listener being up already).
         reconnected: () => read(),
       });
@@ -712,7 +726,7 @@ export class OperationsService {
   }
 
   /** The workflow's own view while it runs; null once the database holds the final word or it cannot answer. */
-  private async liveProgress(op: OperationEntity): Promise<OperationProgress | null> {
+  private async liveProgress(op: OperationRecord): Promise<OperationProgress | null> {
     if (isTerminalOperationStatus(op.status)) return null;
     try {
       // A workflow whose task is failing never answers; the record in the database is the fallback.
@@ -727,7 +741,7 @@ export class OperationsService {
     }
   }
 
-  private view(op: OperationEntity, live: OperationProgress | null, running: RunningActivity | null = null): OperationView {
+  private view(op: OperationRecord, live: OperationProgress | null, running: RunningActivity | null = null): OperationView {
     return toOperationView(op, live, { uiUrl: this.config.temporalUiUrl, namespace: this.config.temporalNamespace }, new Date(), running);
   }
 }

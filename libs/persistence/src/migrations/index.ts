@@ -17,6 +17,7 @@ import { InterfaceAddresses1764100000000 } from './1764100000000-interface-addre
 import { HostnameCaseInsensitive1764110000000 } from './1764110000000-hostname-case-insensitive';
 import { ApiKeyPrefix1764120000000 } from './1764120000000-api-key-prefix';
 import { ApiKeyChangeNotify1764130000000 } from './1764130000000-api-key-change-notify';
+import { AnnounceFinalRecord1764140000000 } from './1764140000000-announce-final-record';
 
 /** Every migration, oldest first. A new one is added here and committed with its entity change. */
 export const MIGRATIONS = [
@@ -39,4 +40,5 @@ export const MIGRATIONS = [
   HostnameCaseInsensitive1764110000000,
   ApiKeyPrefix1764120000000,
   ApiKeyChangeNotify1764130000000,
+  AnnounceFinalRecord1764140000000,
 ];
