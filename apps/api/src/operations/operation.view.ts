@@ -58,23 +58,24 @@ export interface RunningActivity {
 
 /**
  * What the view is made of: the operation's record without what only its launch and the inventory use (its request,
- * reservations, Idempotency-Key). An end's announcement carries exactly this (ANNOUNCED_OPERATION_COLUMNS).
+ * reservations, Idempotency-Key: the largest of it). Reads for the view select these columns only; an end's
+ * announcement carries them (ANNOUNCED_OPERATION_COLUMNS), and is used only when it carries all of them.
  */
-export type OperationRecord = Pick<
-  OperationEntity,
-  | 'id'
-  | 'type'
-  | 'status'
-  | 'vmId'
-  | 'workflowId'
-  | 'steps'
-  | 'error'
-  | 'children'
-  | 'createdAt'
-  | 'updatedAt'
-  | 'deadlineAt'
-  | 'finishedAt'
->;
+export const OPERATION_RECORD_FIELDS = [
+  'id',
+  'type',
+  'status',
+  'vmId',
+  'workflowId',
+  'steps',
+  'error',
+  'children',
+  'createdAt',
+  'updatedAt',
+  'deadlineAt',
+  'finishedAt',
+] as const satisfies readonly (keyof OperationEntity)[];
+export type OperationRecord = Pick<OperationEntity, (typeof OPERATION_RECORD_FIELDS)[number]>;
 
 export interface TemporalUiLocation {
   uiUrl: string;

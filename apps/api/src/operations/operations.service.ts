@@ -47,7 +47,7 @@ import { APP_CONFIG } from '../config.token';
 import { DatabaseNotificationsService } from '../events/database-notifications.service';
 import { probeTemporal, TEMPORAL_CLIENT } from '../temporal/temporal.module';
 import type { OperationEntry } from '@vmops/catalogue';
-import { toOperationView, type OperationRecord, type OperationView, type RunningActivity } from './operation.view';
+import { OPERATION_RECORD_FIELDS, toOperationView, type OperationRecord, type OperationView, type RunningActivity } from './operation.view';
 
 const LIVE_PROGRESS_TIMEOUT_MS = 2000;
 /** Whether Temporal answers at all, once a start was not answered in time: asked this long at most. */
@@ -204,6 +204,8 @@ export class OperationsService {
   private readonly endWaiters = new Map<string, Set<EndWaiter>>();
   /** When Temporal last took a start of this process's (temporalAnswers). */
   private lastStartTakenAt = 0;
+  /** OPERATION_RECORD_FIELDS' columns: what a read for the view selects. */
+  private readonly recordColumnNames: string[];
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -212,13 +214,19 @@ export class OperationsService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly notifications: DatabaseNotificationsService,
   ) {
+    const fields: readonly string[] = OPERATION_RECORD_FIELDS;
+    this.recordColumnNames = dataSource
+      .getMetadata(OperationEntity)
+      .columns.filter((c) => fields.includes(c.propertyName))
+      .map((c) => c.databaseName);
     notifications.subscribe({
       operationEvent: (notice) => {
         if (!isTerminalOperationStatus(notice.status as OperationStatus)) return;
         const waiters = this.endWaiters.get(notice.operationId);
         if (!waiters) return;
         const record = notice.record ? entityOfRow(this.dataSource, OperationEntity, notice.record) : null;
-        waiters.forEach((w) => w.ended(record));
+        const whole = record !== null && OPERATION_RECORD_FIELDS.every((f) => f in record);
+        waiters.forEach((w) => w.ended(whole ? record : null));
       },
       connected: () => this.endWaiters.forEach((waiters) => waiters.forEach((w) => w.reconnected())),
     });
@@ -310,7 +318,7 @@ export class OperationsService {
         }
       }
     }
-    const [row] = await this.dataSource.query(`SELECT * FROM operations WHERE id = $1`, [operationId]);
+    const [row] = await this.dataSource.query(`SELECT ${this.recordColumns()} FROM operations WHERE id = $1`, [operationId]);
     return { kind: 'started', operation: this.view(entityOfRow(this.dataSource, OperationEntity, row), null) };
   }
 
@@ -457,6 +465,11 @@ export class OperationsService {
     });
   }
 
+  /** The columns of an operation's view, as a select list (of table `alias`, when given). */
+  private recordColumns(alias = ''): string {
+    return this.recordColumnNames.map((c) => `${alias}${c}`).join(', ');
+  }
+
   /** The workflow's execution status, null when Temporal has none by that id (see settleIfStale). */
   private readonly describeWorkflow = async (workflowId: string): Promise<string | null> => {
     try {
@@ -481,7 +494,7 @@ export class OperationsService {
    * The running step's activity, from the workflow's pending activities: the progress its driver call last heartbeated
    * (see ReportProgress), the attempt it is on and why the previous one failed.
    */
-  private async runningActivity(op: OperationEntity): Promise<RunningActivity | null> {
+  private async runningActivity(op: OperationRecord): Promise<RunningActivity | null> {
     try {
       const { raw } = await this.temporal.connection.withDeadline(Date.now() + DESCRIBE_TIMEOUT_MS, () =>
         this.temporal.workflow.getHandle(op.workflowId).describe(),
@@ -678,7 +691,7 @@ export class OperationsService {
           `WITH page AS (
              SELECT id, created_at FROM (${side('tenant_id = $1')} UNION ALL ${side('requested_by_tenant_id = $1 AND tenant_id <> $1')}) sides
               ORDER BY created_at DESC, id DESC LIMIT ${query.limit + 1} OFFSET ${query.offset})
-           SELECT o.*, o.created_at::text AS key FROM page JOIN operations o ON o.id = page.id ORDER BY page.created_at DESC, page.id DESC`,
+           SELECT ${this.recordColumns('o.')}, o.created_at::text AS key FROM page JOIN operations o ON o.id = page.id ORDER BY page.created_at DESC, page.id DESC`,
           pageParams,
         ) as Promise<(Record<string, unknown> & { id: string; key: string })[]>,
         query.total
@@ -703,9 +716,9 @@ export class OperationsService {
   }
 
   /** The operation if the principal's tenant owns it or asked for it (one indexed read; /wait and GET run it often). */
-  private async find(principal: Principal, id: string): Promise<OperationEntity> {
+  private async find(principal: Principal, id: string): Promise<OperationRecord> {
     const [row] = await this.dataSource.query(
-      `SELECT * FROM operations WHERE id = $1 AND (tenant_id = $2 OR requested_by_tenant_id = $2)`,
+      `SELECT ${this.recordColumns()} FROM operations WHERE id = $1 AND (tenant_id = $2 OR requested_by_tenant_id = $2)`,
       [id, principal.tenantId],
     );
     if (!row) throw notFound('Operation', id);
