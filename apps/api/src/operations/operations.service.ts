@@ -35,6 +35,7 @@ import {
   OperationEntity,
   requestHash,
   settleIfStale,
+  type DescribeWorkflow,
   type Reservations,
 } from '@vmops/persistence';
 import { randomUUID } from 'node:crypto';
@@ -395,28 +396,28 @@ export class OperationsService {
   }
 
   /**
-   * Settles an operation whose workflow has ended without finishing it. A describe that fails (not answered in time
-   * under a burst, a dropped connection) is asked again until `until`: one lost answer must not leave the operation to
-   * the reconciler, which looks at it only once it is NEVER_STARTED_AFTER_MS old.
+   * Settles an operation whose workflow has ended without finishing it (settleIfStale), with a describe that is asked
+   * again when it fails (not answered in time under a burst, a dropped connection) until `until`: one lost answer must
+   * not leave the operation to the reconciler, which looks at it only once it is NEVER_STARTED_AFTER_MS old.
    */
   private async settleIfEnded(operationId: string, workflowId: string, until: number): Promise<void> {
-    for (;;) {
-      let status: string | null;
-      try {
-        status = await this.describeWorkflow(workflowId);
-      } catch (err) {
-        if (Date.now() + START_RETRY_MS >= until) {
-          this.logger.warn(`${workflowId}: could not tell whether its workflow still runs (${describeError(err)}); left to the reconciler`);
-          return;
+    const describeAgain: DescribeWorkflow = async (id) => {
+      for (;;) {
+        try {
+          return await this.describeWorkflow(id);
+        } catch (err) {
+          if (Date.now() + START_RETRY_MS >= until) {
+            this.logger.warn(
+              `${workflowId}: could not tell whether its workflow still runs (${describeError(err)}); left to the reconciler`,
+            );
+            throw err;
+          }
+          await new Promise((resolve) => setTimeout(resolve, START_RETRY_MS));
         }
-        await new Promise((resolve) => setTimeout(resolve, START_RETRY_MS));
-        continue;
       }
-      if (status === 'RUNNING') return;
-      const settled = await settleIfStale(this.dataSource, async () => status, operationId);
-      if (settled) this.logger.warn(`${workflowId} ended (${status}) before it finished operation ${operationId}: settled it`);
-      return;
-    }
+    };
+    const settled = await settleIfStale(this.dataSource, describeAgain, operationId);
+    if (settled) this.logger.warn(`${workflowId} ended before it finished operation ${operationId}: settled it (${settled.code})`);
   }
 
   /**
