@@ -248,17 +248,36 @@ describe('event-driven waits and keyset pages', () => {
       expect(last.body.nextCursor).toBeNull();
     });
 
-    it('operations page newest first by cursor, with those asked for on behalf of the tenant', async () => {
+    it('operations page newest first by cursor, with those asked for on behalf of the tenant, as offsets do', async () => {
       const ids: string[] = [];
-      for (let i = 0; i < 23; i++) ids.push(await runningOperation(tenantId));
+      for (let i = 0; i < 23; i++) {
+        ids.push(await runningOperation(tenantId));
+        if (i === 11) {
+          // Another tenant's operation that this tenant asked for: it pages in its place among the tenant's own.
+          const onBehalf = await runningOperation(otherTenantId);
+          await h.dataSource.query(`UPDATE operations SET requested_by_tenant_id = $2 WHERE id = $1`, [onBehalf, tenantId]);
+          ids.push(onBehalf);
+        }
+      }
+      const othersOwn = await runningOperation(otherTenantId);
       const walked = await all('/v1/operations?status=running');
       const mine = walked.map((o) => o.id).filter((id) => ids.includes(id));
       expect(mine).toEqual([...ids].reverse());
+      expect(walked.map((o) => o.id)).not.toContain(othersOwn);
       expect(new Set(walked.map((o) => o.id)).size).toBe(walked.length);
       expect(walked.every((o) => o.status === 'running')).toBe(true);
+      const byOffset: any[] = [];
+      for (let offset = 0; offset < walked.length + 7; offset += 7) {
+        const res = await h.call('GET', `/v1/operations?status=running&limit=7&offset=${offset}`, { key });
+        expect(res.status).toBe(200);
+        byOffset.push(...res.body.items);
+      }
+      expect(byOffset).toEqual(walked);
       const counted = await h.call('GET', '/v1/operations?status=running&total=true&limit=1', { key });
       expect(counted.body.total).toBe(walked.length);
-      await h.dataSource.query(`UPDATE operations SET status = 'succeeded', finished_at = now() WHERE id = ANY($1::uuid[])`, [ids]);
+      await h.dataSource.query(`UPDATE operations SET status = 'succeeded', finished_at = now() WHERE id = ANY($1::uuid[])`, [
+        [...ids, othersOwn],
+      ]);
     });
 
     it('a cursor that is not a nextCursor, or of another order, or with an offset, is a 400 that says so', async () => {

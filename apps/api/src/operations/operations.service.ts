@@ -684,17 +684,23 @@ export class OperationsService {
       after = ` AND (created_at, id) < ($${pageParams.length - 1}::timestamptz, $${pageParams.length}::uuid)`;
     }
     const take = query.offset + query.limit + 1;
-    const side = (owner: string) =>
-      `(SELECT id, created_at FROM operations WHERE ${owner}${filters}${after} ORDER BY created_at DESC, id DESC LIMIT ${take})`;
+    const side = (owner: string, columns: string) =>
+      `(SELECT ${columns} FROM operations o WHERE ${owner}${filters}${after} ORDER BY created_at DESC, id DESC LIMIT ${take})`;
+    const sides = (columns: string) =>
+      `${side('tenant_id = $1', columns)} UNION ALL ${side('requested_by_tenant_id = $1 AND tenant_id <> $1', columns)}`;
+    // A first page, or one after a cursor, reads its rows straight from the two indexes. A page at an offset reads
+    // the skipped rows' keys only, from the indexes, then the page's rows by id.
+    const pageSql =
+      query.offset === 0
+        ? `SELECT * FROM (${sides(`${this.recordColumns('o.')}, o.created_at::text AS key`)}) sides
+            ORDER BY created_at DESC, id DESC LIMIT ${query.limit + 1}`
+        : `WITH page AS (
+             SELECT id, created_at FROM (${sides('id, created_at')}) sides
+              ORDER BY created_at DESC, id DESC LIMIT ${query.limit + 1} OFFSET ${query.offset})
+           SELECT ${this.recordColumns('o.')}, o.created_at::text AS key FROM page JOIN operations o ON o.id = page.id ORDER BY page.created_at DESC, page.id DESC`;
     const [rows, total] = await withCursorChecked(cursor, () =>
       Promise.all([
-        this.dataSource.query(
-          `WITH page AS (
-             SELECT id, created_at FROM (${side('tenant_id = $1')} UNION ALL ${side('requested_by_tenant_id = $1 AND tenant_id <> $1')}) sides
-              ORDER BY created_at DESC, id DESC LIMIT ${query.limit + 1} OFFSET ${query.offset})
-           SELECT ${this.recordColumns('o.')}, o.created_at::text AS key FROM page JOIN operations o ON o.id = page.id ORDER BY page.created_at DESC, page.id DESC`,
-          pageParams,
-        ) as Promise<(Record<string, unknown> & { id: string; key: string })[]>,
+        this.dataSource.query(pageSql, pageParams) as Promise<(Record<string, unknown> & { id: string; key: string })[]>,
         query.total
           ? this.dataSource
               .query(

@@ -126,8 +126,8 @@ export class VmsService {
   ) {}
 
   /**
-   * A page of the tenant's VMs: ids and order keys first, from an index per order and filter (see the read-index
-   * migration), then those VMs with their disks and interfaces. The hostname (unique in a tenant) breaks ties.
+   * A page of the tenant's VMs, with their disks and interfaces, from an index per order and filter (see the
+   * read-index migration). The hostname (unique in a tenant) breaks ties.
    */
   async list(principal: Principal, query: ListVmsQuery): Promise<KeysetPage<VmView>> {
     const descending = query.orderBy.startsWith('-');
@@ -145,18 +145,21 @@ export class VmsService {
     // A hostname search of three characters or more finds its few matches through the trigram index first, then
     // orders them (OFFSET 0 keeps the planner from walking the ordered index instead, match by match).
     const source = (query.hostname?.length ?? 0) >= 3 ? `(SELECT * FROM vms WHERE ${where} OFFSET 0)` : 'vms';
-    // One statement: the page's keys from the index, then those VMs with their disks and interfaces.
-    const [rows, total] = await withCursorChecked(cursor, () =>
-      Promise.all([
-        this.vms.manager.query(
-          `WITH page AS (
+    const order = `${column} ${direction}, hostname ${direction}`;
+    // One statement. A first page, or one after a cursor, reads its VMs straight from the index of its order and
+    // filter. A page at an offset reads the skipped VMs' keys only, from that index, then the page's VMs by id.
+    const pageSql =
+      query.offset === 0
+        ? `SELECT ${column}::text AS key, v.*, ${VM_PARTS} FROM ${source} v WHERE ${where}${after} ORDER BY ${order} LIMIT ${query.limit + 1}`
+        : `WITH page AS (
              SELECT id, ${column} AS sort_key, ${column}::text AS key, hostname FROM ${source} vms WHERE ${where}${after}
-              ORDER BY ${column} ${direction}, hostname ${direction} LIMIT ${query.limit + 1} OFFSET ${query.offset})
+              ORDER BY ${order} LIMIT ${query.limit + 1} OFFSET ${query.offset})
            SELECT page.key, v.*, ${VM_PARTS}
              FROM page JOIN vms v ON v.id = page.id
-            ORDER BY page.sort_key ${direction}, page.hostname ${direction}`,
-          page,
-        ) as Promise<(VmRow & { key: string; hostname: string })[]>,
+            ORDER BY page.sort_key ${direction}, page.hostname ${direction}`;
+    const [rows, total] = await withCursorChecked(cursor, () =>
+      Promise.all([
+        this.vms.manager.query(pageSql, page) as Promise<(VmRow & { key: string; hostname: string })[]>,
         query.total ? this.countWhere(where, params) : Promise.resolve(undefined),
       ]),
     );
