@@ -1,6 +1,7 @@
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
+import { PG_TYPES } from './pg-types';
 
 export interface DatabaseSettings {
   databaseUrl: string;
@@ -59,6 +60,7 @@ export function dataSourceOptions({ databaseUrl, poolSize = 10, timeoutMs, poolW
     installExtensions: false,
     extra: {
       max: poolSize,
+      types: PG_TYPES,
       ...(poolWaitMs ? { connectionTimeoutMillis: poolWaitMs } : {}),
       ...(timeoutMs ? { query_timeout: timeoutMs, statement_timeout: timeoutMs } : {}),
     },

@@ -1,7 +1,8 @@
-import { Client, types } from 'pg';
+import { Client } from 'pg';
 import { API_KEY_REVOKED_CHANNEL, OPERATION_EVENTS_CHANNEL } from './migrations/1764060000000-event-notify-and-read-indexes';
 import { ANNOUNCED_OPERATION_COLUMNS, ANNOUNCED_TIMESTAMP_COLUMNS } from './migrations/1764140000000-announce-final-record';
 import { API_KEY_CHANGED_CHANNEL } from './migrations/1764130000000-api-key-change-notify';
+import { parseTimestamptz } from './pg-types';
 
 export { API_KEY_CHANGED_CHANNEL, API_KEY_REVOKED_CHANNEL, OPERATION_EVENTS_CHANNEL };
 
@@ -36,9 +37,6 @@ export const NOTIFICATIONS_APPLICATION_NAME = 'vmops-notifications';
 const RECONNECT_MIN_MS = 250;
 const RECONNECT_MAX_MS = 5000;
 
-/** The driver's own parser of a timestamptz's text: an announced record's times are the Dates a read would give. */
-const parseTimestamp = types.getTypeParser(types.builtins.TIMESTAMPTZ, 'text');
-
 export function parseOperationEventNotice(payload: string): OperationEventNotice | null {
   const parts = payload.split(' ', 4);
   const [eventId, operationId, tenantId, status] = parts;
@@ -49,7 +47,7 @@ export function parseOperationEventNotice(payload: string): OperationEventNotice
   try {
     const record = JSON.parse(rest) as Record<string, unknown>;
     if (record.id !== operationId || !ANNOUNCED_OPERATION_COLUMNS.every((c) => c in record)) return notice;
-    for (const c of ANNOUNCED_TIMESTAMP_COLUMNS) if (typeof record[c] === 'string') record[c] = parseTimestamp(record[c] as string);
+    for (const c of ANNOUNCED_TIMESTAMP_COLUMNS) if (typeof record[c] === 'string') record[c] = parseTimestamptz(record[c] as string);
     notice.record = record;
   } catch {
     // A record that does not parse is no record: the listener reads the row.
