@@ -5,6 +5,10 @@ import { startHarness, type Harness } from './support/harness';
  * machine. What the guest wrote is read back from the qcow2 images (qemu-io), not from any record of ours.
  */
 describe('operations on QEMU nodes', () => {
+  // An operation gets a minute (a few seconds on a quiet machine) and a test five, so that an operation that hangs is
+  // reported with its steps (run, below) rather than cut short by the test's own timeout.
+  const OPERATION_WAIT_MS = 60_000;
+  jest.setTimeout(300_000);
   let h: Harness;
   let key: string;
   let q1: string;
@@ -23,7 +27,7 @@ describe('operations on QEMU nodes', () => {
     const res = await h.call(method, path, { key, body });
     if (res.status !== 202) throw new Error(`${method} ${path} answered ${res.status}: ${JSON.stringify(res.body)}`);
     try {
-      return await h.waitForOperation(key, res.body.id, 120_000);
+      return await h.waitForOperation(key, res.body.id, OPERATION_WAIT_MS);
     } catch (err) {
       const op = (await h.call('GET', `/v1/operations/${res.body.id}`, { key })).body;
       throw new Error(
