@@ -2,6 +2,7 @@ import { DataSource, type DataSourceOptions } from 'typeorm';
 import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
 import { PG_TYPES } from './pg-types';
+import { DatabaseClient } from './pg-client';
 
 export interface DatabaseSettings {
   databaseUrl: string;
@@ -60,9 +61,10 @@ export function dataSourceOptions({ databaseUrl, poolSize = 10, timeoutMs, poolW
     installExtensions: false,
     extra: {
       max: poolSize,
+      Client: DatabaseClient,
       types: PG_TYPES,
       ...(poolWaitMs ? { connectionTimeoutMillis: poolWaitMs } : {}),
-      ...(timeoutMs ? { query_timeout: timeoutMs, statement_timeout: timeoutMs } : {}),
+      ...(timeoutMs ? { readTimeoutMs: timeoutMs, statement_timeout: timeoutMs } : {}),
     },
   };
 }

@@ -3,6 +3,7 @@ export * from './entities';
 export * from './migrations';
 export * from './seed';
 export * from './notifications';
+export * from './pg-client';
 export * from './pg-types';
 export * from './rows';
 export * from './queries';
