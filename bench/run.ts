@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 
 /** `npm run bench [-- --quick]`: every bench in turn, each in a process (and a stack) of its own. */
-const BENCHES = ['temporal-tuning', 'simulator', 'operations', 'reads', 'parked', 'worker-cache', 'fairness', 'qemu'];
+const BENCHES = ['temporal-tuning', 'simulator', 'query-gc', 'operations', 'reads', 'parked', 'worker-cache', 'fairness', 'qemu'];
 
 let failed = 0;
 for (const name of BENCHES) {
