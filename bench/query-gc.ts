@@ -1,11 +1,7 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Client as PgClient } from 'pg';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../scripts/embedded-postgres';
-import { freePort } from '../scripts/net';
-import { percentile, QUICK, report, round } from './support';
+import { percentile, QUICK, report, round, withPostgres } from './support';
 
 /**
  * What a read leaves to the garbage collector: the same page of 100 rows (shaped as operations are: ids, text, a JSON
@@ -55,18 +51,9 @@ function runSide(kind: 'pg' | 'ours', databaseUrl: string, table: string, count:
   });
 }
 
-async function main(): Promise<void> {
+async function main(databaseUrl: string): Promise<void> {
   const rounds = QUICK ? 1 : 3;
   const count = QUICK ? 500 : 3000;
-  let postgres: EmbeddedPostgres | null = null;
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vmops-bench-query-gc-'));
-  // As root, PostgreSQL runs as the postgres user, which must reach its data directory.
-  chmodSync(dataDir, 0o755);
-  let databaseUrl = process.env.DATABASE_URL;
-  if (!databaseUrl) {
-    postgres = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'postgres'), port: await freePort() });
-    databaseUrl = postgres.url;
-  }
   const table = `bench_query_gc_${process.pid}`;
   const db = new PgClient({ connectionString: databaseUrl });
   await db.connect();
@@ -124,12 +111,10 @@ async function main(): Promise<void> {
   } finally {
     await db.query(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
     await db.end();
-    await postgres?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
-main().catch((err) => {
+withPostgres('query-gc', main).catch((err) => {
   console.error(err instanceof Error ? err.message : err);
   process.exit(1);
 });

@@ -1,11 +1,6 @@
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Client as PgClient } from 'pg';
 import { SimulatedHypervisor, SimulatorControl } from '@vmops/hypervisor';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../scripts/embedded-postgres';
-import { freePort } from '../scripts/net';
-import { percentile, QUICK, report, round } from './support';
+import { percentile, QUICK, report, round, withPostgres } from './support';
 
 /**
  * The simulated hypervisor's own cost: the six driver calls of a new-disk rollback (stop, detach, a disk from the
@@ -16,17 +11,8 @@ import { percentile, QUICK, report, round } from './support';
  *
  * PostgreSQL: DATABASE_URL, or an embedded server of the bench's own (durable, as the stack's is).
  */
-async function main(): Promise<void> {
+async function main(databaseUrl: string): Promise<void> {
   const rounds = QUICK ? 30 : 300;
-  let postgres: EmbeddedPostgres | null = null;
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vmops-bench-sim-'));
-  // As root, PostgreSQL runs as the postgres user, which must reach its data directory.
-  chmodSync(dataDir, 0o755);
-  let databaseUrl = process.env.DATABASE_URL;
-  if (!databaseUrl) {
-    postgres = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'postgres'), port: await freePort() });
-    databaseUrl = postgres.url;
-  }
   const schema = `bench_sim_${process.pid}`;
   const sim = new SimulatedHypervisor({ databaseUrl, schema, latencyMs: 0, guestShutdownMs: 0 });
   const control = new SimulatorControl({ databaseUrl, schema });
@@ -94,12 +80,10 @@ async function main(): Promise<void> {
     await plain.end();
     await sim.close();
     await control.close();
-    await postgres?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
-main().catch((err) => {
+withPostgres('sim', main).catch((err) => {
   console.error(err);
   process.exit(1);
 });

@@ -2,7 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client as PgClient } from 'pg';
+import type { Client as PgClient } from 'pg';
+import { DatabaseClient, PG_TYPES } from '@vmops/persistence';
+import { startEmbeddedPostgres } from '../scripts/embedded-postgres';
 import { freePort } from '../scripts/net';
 
 const ROOT = path.resolve(__dirname, '..').replace(/[\\/]dist$/, '');
@@ -220,8 +222,34 @@ export async function awaitSuccess(stack: BenchStack, operationId: string, key =
   }
 }
 
+/**
+ * PostgreSQL for a bench that needs no stack: DATABASE_URL, or an embedded server of the bench's own (durable, as the
+ * stack's is), stopped and removed when `work` has ended.
+ */
+export async function withPostgres<T>(name: string, work: (databaseUrl: string) => Promise<T>): Promise<T> {
+  if (process.env.DATABASE_URL) return work(process.env.DATABASE_URL);
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), `vmops-bench-${name}-`));
+  try {
+    // As root, PostgreSQL runs as the postgres user, which must reach its data directory.
+    chmodSync(dataDir, 0o755);
+    const postgres = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'postgres'), port: await freePort() });
+    try {
+      return await work(postgres.url);
+    } finally {
+      await postgres.stop();
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A connection to the stack's database for the bench's own statements: the client and type parsers of the API's pools,
+ * so that a statement timed here as a baseline costs what it costs the API. Through pg's own Client, each result
+ * outlived its read into the old generation, and the bench's collections paused it 7 ms every 40 pages (run 15).
+ */
 export async function withDatabase<T>(stack: BenchStack, work: (db: PgClient) => Promise<T>): Promise<T> {
-  const db = new PgClient({ connectionString: stack.databaseUrl });
+  const db = new DatabaseClient({ connectionString: stack.databaseUrl, types: PG_TYPES });
   await db.connect();
   try {
     return await work(db);
