@@ -48,6 +48,9 @@ describe('DatabaseClient', () => {
         ours.query('SELEC 1', (err: Error) => resolve(err)),
       );
       expect(failedByCallback.code).toBe('42601');
+      // Mistakes are pg's TypeErrors, thrown at once.
+      expect(() => ours.query(null as never)).toThrow(TypeError);
+      expect(() => ours.query('SELECT 1', [], 'not a function' as never)).toThrow('callback is not a function');
       // The connection is still good after an error.
       expect((await ours.query('SELECT 1 AS ok')).rows).toEqual([{ ok: 1 }]);
     } finally {

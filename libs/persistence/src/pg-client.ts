@@ -40,7 +40,9 @@ export class DatabaseClient extends Client {
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- one body for all of pg's query() overloads, which it keeps
   override query(config: any, values?: any, callback?: any): any {
-    if (config == null || typeof config.submit === 'function') return super.query(config, values, callback);
+    // pg's own answer to these: a submittable runs as it is; no query, or a callback that is not one, is a TypeError.
+    if (config == null || typeof config.submit === 'function' || (callback !== undefined && typeof callback !== 'function'))
+      return super.query(config, values, callback);
     if (typeof values === 'function') return this.submit(config, undefined, values);
     if (typeof callback === 'function') return this.submit(config, values, callback);
     let settle: { resolve: (result: unknown) => void; reject: (err: Error) => void } | undefined;
